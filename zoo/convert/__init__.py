@@ -1,0 +1,1 @@
+"""Readers of foreign weights formats and key converters shared by several families."""

@@ -1,0 +1,349 @@
+"""Model registry: names bound to builders and model cards.
+
+A *builder* is a plain function in a family module (``zoo/models/<family>.py``) that returns an
+``nn.Module``.  A *model card* binds a public name to a builder, the keyword arguments to call it
+with, the dataset it was trained on, its input specification and its published weights.  The
+registry knows nothing about any particular architecture; the hub knows nothing about models.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import logging
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import torch.nn as nn
+
+__all__ = [
+    "Accuracy",
+    "InputSpec",
+    "WeightsEntry",
+    "ModelCard",
+    "UnknownModelError",
+    "UnknownTagError",
+    "register_model",
+    "register_converter",
+    "get_converter",
+    "model_card",
+    "get_model_list",
+    "list_datasets",
+    "builder_for",
+]
+
+logger = logging.getLogger(__name__)
+
+KINETICS_MEAN = (0.485, 0.456, 0.406)
+KINETICS_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What one view of a clip looks like when it enters the model.
+
+    Attributes:
+        clip_len: frames per clip (``T`` of ``(N, C, T, H, W)``).
+        frame_step: stride between sampled frames in the source video.
+        num_segments: TSN segments per video (2D models fold them into the batch).
+        crop_size: spatial size ``H = W`` of the crop fed to the network.
+        short_side: short side the frames are resized to before cropping.
+        mean, std: per-channel normalisation of ``[0, 1]`` RGB values.
+        layout: axis order the model's ``forward`` takes, e.g. ``"NCTHW"``.
+        note: free text (e.g. SlowFast's fast-then-slow frame layout).
+    """
+
+    clip_len: int = 16
+    frame_step: int = 1
+    num_segments: int = 1
+    crop_size: int = 224
+    short_side: int = 256
+    mean: tuple[float, float, float] = KINETICS_MEAN
+    std: tuple[float, float, float] = KINETICS_STD
+    layout: str = "NCTHW"
+    note: str = ""
+
+    def example_shape(self, batch: int = 1) -> tuple[int, ...]:
+        """Shape of a batch of one view, ``(N, C, T, H, W)`` (``T = clip_len * num_segments``)."""
+        return (batch, 3, self.clip_len * self.num_segments, self.crop_size, self.crop_size)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """A published (or reproduced) accuracy and who reported it."""
+
+    top1: float | None
+    top5: float | None = None
+    reported_by: str = ""
+    protocol: str = ""
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One weights file of a model.
+
+    Attributes:
+        sha1: full 40-hex SHA-1 of the weights file (for zip archives: of the file inside).
+        file: cache file name, ``{name}-{sha1[:8]}.{ext}``.
+        url: absolute URL, or a path relative to the base URL of ``repo``.
+        repo: which base URL a relative ``url`` joins (see :func:`zoo.hub.repo_url`).
+        format: ``"safetensors"``, ``"pth"`` or ``"params"`` (MXNet), the format of ``file``.
+        converter: name of a registered converter from the file's keys to ours, or ``None``.
+        accuracy: published accuracy for these weights.
+        num_classes: classifier width of the weights (defaults to the card's).
+        license: licence of the weights.
+        description: how these weights were trained (pretraining, segments, ...).
+        default: whether ``pretrained=True`` picks this entry.
+        sha256: full SHA-256 where the upstream publishes that instead of a SHA-1.
+    """
+
+    sha1: str
+    file: str
+    url: str = ""
+    repo: str = "zoo"
+    format: str = "safetensors"
+    converter: str | None = None
+    accuracy: Accuracy | None = None
+    num_classes: int | None = None
+    license: str = ""
+    description: str = ""
+    default: bool = False
+    sha256: str = ""
+
+    @property
+    def tag(self) -> str:
+        """Short hash that names this version: ``sha1[:8]``."""
+        return self.sha1[:8]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything known about one registered model name.
+
+    ``builder`` is called as ``builder(num_classes=..., **kwargs)``.
+    """
+
+    name: str
+    family: str
+    builder: Callable[..., nn.Module] = field(repr=False, compare=False)
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    dataset: str = ""
+    num_classes: int = 400
+    input: InputSpec = InputSpec()
+    weights: tuple[WeightsEntry, ...] = ()
+    converters: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    description: str = ""
+    params_m: float | None = None
+    gflops: float | None = None
+    train_command: str = ""
+    reproduced: Accuracy | None = None
+    int8: str = ""
+
+    @property
+    def has_weights(self) -> bool:
+        return bool(self.weights)
+
+    def default_weights(self) -> WeightsEntry | None:
+        """The entry that ``pretrained=True`` loads: the one marked default, else the first."""
+        for entry in self.weights:
+            if entry.default:
+                return entry
+        return self.weights[0] if self.weights else None
+
+    def find_weights(self, tag: str) -> WeightsEntry:
+        """The entry whose sha1 starts with ``tag`` (4+ hex characters)."""
+        tag = tag.lower()
+        matches = [w for w in self.weights if w.sha1.startswith(tag) or (w.sha256 and w.sha256.startswith(tag))]
+        if len(matches) == 1:
+            return matches[0]
+        known = ", ".join(w.tag for w in self.weights) or "none"
+        if not matches:
+            raise UnknownTagError(f"{self.name!r} has no weights with tag {tag!r}; tags: {known}")
+        raise UnknownTagError(
+            f"tag {tag!r} of {self.name!r} is ambiguous: it matches {', '.join(w.tag for w in matches)}; "
+            "give more hex characters"
+        )
+
+
+class UnknownModelError(KeyError):
+    """An unknown model name; the message names close matches."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the plain message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownTagError(KeyError):
+    """An unknown or ambiguous weights tag; the message lists the tags that exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+_CARDS: dict[str, ModelCard] = {}
+_CONVERTERS: dict[str, Callable[..., dict]] = {}
+
+
+def register_model(
+    name: str,
+    builder: Callable[..., nn.Module] | None = None,
+    *,
+    family: str,
+    num_classes: int,
+    dataset: str = "",
+    kwargs: Mapping[str, Any] | None = None,
+    input: InputSpec | None = None,
+    weights: Sequence[WeightsEntry] = (),
+    converters: Mapping[str, str] | None = None,
+    replace_existing: bool = False,
+    **card_fields: Any,
+):
+    """Register ``name`` as ``builder(num_classes=num_classes, **kwargs)`` with its card.
+
+    Usable directly (``register_model("x", build_x, family=...)``) or as a decorator
+    (``@register_model("x", family=...)``).  ``converters`` maps a source format
+    (``"params"``, ``"pth"``) to the converter that turns such a file's keys into ours; it is
+    used for local files given as ``pretrained="/path/file.params"``.
+    """
+
+    def _register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _CARDS and not replace_existing:
+            raise ValueError(f"model name {name!r} is already registered")
+        card = ModelCard(
+            name=name,
+            family=family,
+            builder=fn,
+            kwargs=MappingProxyType(dict(kwargs or {})),
+            dataset=dataset,
+            num_classes=num_classes,
+            input=input or InputSpec(),
+            weights=tuple(weights),
+            converters=MappingProxyType(dict(converters or {})),
+            **card_fields,
+        )
+        _check_card(card)
+        _CARDS[name] = card
+        return fn
+
+    if builder is None:
+        return _register
+    _register(builder)
+    return builder
+
+
+def _check_card(card: ModelCard) -> None:
+    for w in card.weights:
+        if len(w.sha1) != 40 or any(c not in "0123456789abcdef" for c in w.sha1):
+            raise ValueError(f"{card.name}: weights sha1 must be 40 lowercase hex characters, got {w.sha1!r}")
+    tags = [w.tag for w in card.weights]
+    if len(set(tags)) != len(tags):
+        raise ValueError(f"{card.name}: duplicate weights tags {tags}")
+
+
+def update_card(name: str, **changes: Any) -> ModelCard:
+    """Replace fields of a registered card (e.g. a measured ``reproduced`` accuracy)."""
+    card = replace(model_card(name), **changes)
+    _check_card(card)
+    _CARDS[name] = card
+    return card
+
+
+def unregister_model(name: str) -> None:
+    """Remove ``name`` (used by manifests that are re-registered, and by tests)."""
+    _CARDS.pop(name, None)
+
+
+def register_converter(name: str, fn: Callable[..., dict] | None = None):
+    """Register a key converter ``fn(source_state_dict, model) -> state_dict`` under ``name``."""
+
+    def _register(f: Callable[..., dict]) -> Callable[..., dict]:
+        _CONVERTERS[name] = f
+        return f
+
+    return _register if fn is None else _register(fn)
+
+
+def get_converter(name: str) -> Callable[..., dict]:
+    _ensure_loaded()
+    try:
+        return _CONVERTERS[name]
+    except KeyError:
+        raise KeyError(f"no converter named {name!r}; known: {', '.join(sorted(_CONVERTERS))}") from None
+
+
+def _ensure_loaded() -> None:
+    """Import the model families (they register themselves) and the user manifests."""
+    from . import models  # noqa: F401  (registration side effect)
+    from .manifest import load_env_manifests
+
+    load_env_manifests()
+
+
+def close_names(name: str, n: int = 5) -> list[str]:
+    """Up to ``n`` registered names closest to ``name``."""
+    names = list(_CARDS)
+    close = difflib.get_close_matches(name, names, n=n, cutoff=0.5)
+    if len(close) < n:  # also names that contain the query or share its first word
+        head = name.split("_")[0]
+        extra = [m for m in sorted(names) if (name in m or m.startswith(head + "_")) and m not in close]
+        close += extra[: n - len(close)]
+    return close
+
+
+def model_card(name: str) -> ModelCard:
+    """The :class:`ModelCard` of ``name``; raises :class:`UnknownModelError` with suggestions."""
+    _ensure_loaded()
+    try:
+        return _CARDS[name]
+    except KeyError:
+        pass
+    lowered = name.lower()
+    if lowered in _CARDS:
+        return _CARDS[lowered]
+    close = close_names(lowered)
+    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    raise UnknownModelError(f"unknown model {name!r}{hint} (zoo.get_model_list() lists all names)")
+
+
+def builder_for(name: str) -> Callable[..., nn.Module]:
+    return model_card(name).builder
+
+
+def get_model_list(
+    pattern: str | None = None,
+    *,
+    dataset: str | None = None,
+    pretrained: bool | None = None,
+    family: str | None = None,
+) -> list[str]:
+    """Sorted registered names.
+
+    Args:
+        pattern: fnmatch wildcard, e.g. ``"i3d_*"``.
+        dataset: keep names trained on this dataset (``"kinetics400"``, ``"ucf101"``, ...).
+        pretrained: ``True`` keeps names with weights, ``False`` names without.
+        family: keep one architecture family (``"i3d"``, ``"slowfast"``, ...).
+    """
+    _ensure_loaded()
+    out = []
+    for name, card in _CARDS.items():
+        if pattern and not fnmatch.fnmatchcase(name, pattern):
+            continue
+        if dataset and card.dataset != dataset:
+            continue
+        if pretrained is not None and card.has_weights != pretrained:
+            continue
+        if family and card.family != family:
+            continue
+        out.append(name)
+    return sorted(out)
+
+
+def list_datasets() -> list[str]:
+    _ensure_loaded()
+    return sorted({c.dataset for c in _CARDS.values() if c.dataset})
+
+
+def all_cards() -> Iterable[ModelCard]:
+    _ensure_loaded()
+    return [(_CARDS[n]) for n in sorted(_CARDS)]

@@ -1,0 +1,272 @@
+"""Reading weights files and loading them into registered models (``get_model``).
+
+Formats: safetensors (ours), ``.pth``/``.pt`` through ``torch.load(weights_only=True)`` (never a
+full unpickle), and MXNet ``.params`` through zoo's own NumPy reader.  Files whose keys are not
+ours go through the converter named in the card; converted weights are cached as safetensors,
+keyed by the source file's SHA-1.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+import torch.nn as nn
+
+from . import hub
+from .registry import ModelCard, WeightsEntry, get_converter, model_card
+
+__all__ = ["get_model", "read_weights", "load_state", "WeightsError"]
+
+logger = logging.getLogger(__name__)
+
+_HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
+
+
+class WeightsError(RuntimeError):
+    """Weights that cannot be read or do not fit the model."""
+
+
+def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_classes: int | None = None, **kwargs: Any) -> nn.Module:
+    """Build a registered model, optionally with weights.
+
+    Args:
+        name: a registered name (see :func:`zoo.get_model_list`).
+        pretrained: ``False`` (random init), ``True`` (the default weights), a hash prefix of 4+
+            hex characters (one weights version), or a path to a local weights file
+            (``.safetensors``, ``.pth``/``.pt``, ``.params``).
+        num_classes: classifier width; when it differs from the weights', every other weight is
+            kept and the classifier starts fresh (the dropped keys are logged).
+        **kwargs: passed to the builder (``dropout_ratio``, ``num_segments``, ...).
+
+    Returns:
+        The model, in train mode (call ``.eval()`` for inference).
+    """
+    card = model_card(name)
+    build_kwargs = {**card.kwargs, **kwargs}
+    if pretrained is False or pretrained is None:
+        return card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
+    state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
+    model = _build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
+    model.zoo_weights = source  # type: ignore[attr-defined]
+    return model
+
+
+def _resolve_state(card: ModelCard, pretrained: bool | str | os.PathLike, build_kwargs: dict) -> tuple[dict[str, torch.Tensor], str, int]:
+    """The state dict that ``pretrained`` names, where it came from, and its classifier width."""
+    if pretrained is True:
+        entry = card.default_weights()
+        if entry is None:
+            raise WeightsError(_no_weights_message(card))
+        return _entry_state(card, entry, build_kwargs), f"{card.name}:{entry.tag}", entry.num_classes or card.num_classes
+    if isinstance(pretrained, (str, os.PathLike)):
+        text = os.fspath(pretrained)
+        path = Path(text).expanduser()
+        if path.exists():
+            state = _local_state(card, path, build_kwargs)
+            return state, str(path), _classifier_width(card, state)
+        if _HEX.match(text) and os.sep not in text:
+            if not card.weights:
+                raise WeightsError(_no_weights_message(card))
+            entry = card.find_weights(text)
+            return _entry_state(card, entry, build_kwargs), f"{card.name}:{entry.tag}", entry.num_classes or card.num_classes
+        if any(text.endswith(ext) for ext in hub.WEIGHT_EXTENSIONS) or os.sep in text:
+            raise FileNotFoundError(f"weights file {text!r} does not exist")
+        tags = ", ".join(w.tag for w in card.weights) or "none"
+        raise WeightsError(f"pretrained={text!r} is neither a weights tag of {card.name} ({tags}) nor an existing file")
+    raise TypeError(f"pretrained must be a bool, a hash tag or a path, not {type(pretrained).__name__}")
+
+
+def _no_weights_message(card: ModelCard) -> str:
+    from .registry import get_model_list
+
+    with_weights = get_model_list(pretrained=True)
+    import difflib
+
+    close = difflib.get_close_matches(card.name, with_weights, n=3, cutoff=0.3)
+    hint = f" The closest names with weights: {', '.join(close)}." if close else ""
+    return f"{card.name} has no published weights; use pretrained=False or a local weights file.{hint}"
+
+
+def _entry_state(card: ModelCard, entry: WeightsEntry, build_kwargs: dict) -> dict[str, torch.Tensor]:
+    if entry.converter is None and entry.format == "safetensors":
+        path = hub.fetch(entry.file, entry.sha1, entry.url, entry.repo)
+        return read_weights(path)
+    converted = hub.zoo_home() / "converted" / (Path(entry.file).stem + ".safetensors")
+    cached = _read_converted(converted, entry.sha1)
+    if cached is not None:
+        return cached
+    path = hub.fetch(entry.file, entry.sha1, entry.url, entry.repo)
+    state = _convert(card, read_weights(path, entry.format), entry.converter, build_kwargs, entry.num_classes)
+    _write_converted(converted, state, entry.sha1)
+    return state
+
+
+def _read_converted(path: Path, source_sha1: str) -> dict[str, torch.Tensor] | None:
+    if not path.exists():
+        return None
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as f:
+            if (f.metadata() or {}).get("source_sha1") != source_sha1:
+                return None
+        return read_weights(path)
+    except Exception as err:  # a damaged cache file is rebuilt, never trusted
+        logger.warning("ignoring unreadable converted cache %s (%s)", path, err)
+        return None
+
+
+def _write_converted(path: Path, state: Mapping[str, torch.Tensor], source_sha1: str) -> None:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={"source_sha1": source_sha1})
+    os.replace(tmp, path)
+
+
+def _local_state(card: ModelCard, path: Path, build_kwargs: dict) -> dict[str, torch.Tensor]:
+    fmt = _format_of(path)
+    state = read_weights(path, fmt)
+    if fmt == "safetensors" and "params" not in card.converters:
+        return state
+    converter = card.converters.get(fmt)
+    if converter is None or _looks_native(card, state, build_kwargs):
+        return state
+    return _convert(card, state, converter, build_kwargs, None)
+
+
+def _looks_native(card: ModelCard, state: Mapping[str, Any], build_kwargs: dict) -> bool:
+    """Whether ``state`` already has our key names (e.g. a checkpoint zoo itself wrote)."""
+    with torch.device("meta"):
+        ours = card.builder(num_classes=card.num_classes, **build_kwargs).state_dict()
+    wanted = {k for k in ours if not k.endswith("num_batches_tracked")}
+    return wanted <= set(state)
+
+
+def _convert(card: ModelCard, state: dict, converter: str | None, build_kwargs: dict, num_classes: int | None) -> dict[str, torch.Tensor]:
+    if converter is None:
+        return state
+    with torch.device("meta"):
+        model = card.builder(num_classes=num_classes or _classifier_width(card, state, default=card.num_classes), **build_kwargs)
+    return get_converter(converter)(state, model)
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        return "safetensors"
+    if suffix in (".pth", ".pt", ".bin", ".ckpt"):
+        return "pth"
+    if suffix == ".params":
+        return "params"
+    raise WeightsError(f"{path}: unknown weights format {suffix!r}; use .safetensors, .pth/.pt or .params")
+
+
+def read_weights(path: str | os.PathLike, fmt: str | None = None) -> dict[str, torch.Tensor]:
+    """Read a weights file into a flat ``{key: tensor}`` dict, safely.
+
+    ``.pth`` files are read with ``torch.load(weights_only=True)``: a pickle that would run code
+    is refused.  Checkpoint dicts (``{"state_dict": ...}``, ``{"model": ...}``) are unwrapped and a
+    DDP ``module.`` prefix removed.
+    """
+    path = Path(path)
+    fmt = fmt or _format_of(path)
+    if fmt == "safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as err:
+            raise WeightsError(f"{path}: not a readable safetensors file ({err})") from None
+    if fmt == "pth":
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise WeightsError(
+                f"{path}: refused or unreadable .pth ({type(err).__name__}: {str(err).splitlines()[0]}). "
+                "zoo only loads plain tensors (torch.load weights_only=True); re-save the state dict, "
+                "or convert it to safetensors"
+            ) from None
+        return _unwrap_checkpoint(obj, path)
+    if fmt == "params":
+        from .convert.mxnet_params import load_params
+
+        return {k: torch.from_numpy(v.copy()) for k, v in load_params(path).items()}
+    raise WeightsError(f"{path}: unknown weights format {fmt!r}")
+
+
+def _unwrap_checkpoint(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+    for key in ("state_dict", "model_state", "model", "module"):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{path}: expected a state dict of tensors")
+    if obj and all(k.startswith("module.") for k in obj):
+        obj = {k[len("module."):]: v for k, v in obj.items()}
+    return dict(obj)
+
+
+def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], default: int | None = None) -> int:
+    """Classifier width of a state dict: rows of the last 2-D weight whose name looks like a head."""
+    heads = [k for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 2]
+    if heads:
+        return int(state[heads[-1]].shape[0])
+    return default or card.num_classes
+
+
+def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], strict: bool = True) -> None:
+    """``load_state_dict`` with a report of missing / unexpected / mis-shaped keys by name."""
+    ours = model.state_dict()
+    missing = [k for k in ours if k not in state]
+    unexpected = [k for k in state if k not in ours]
+    bad = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(ours[k].shape)}" for k in ours if k in state and state[k].shape != ours[k].shape]
+    if strict and (missing or unexpected or bad):
+        raise WeightsError(_key_report(missing, unexpected, bad))
+    model.load_state_dict(state, strict=strict)
+
+
+def _key_report(missing: list[str], unexpected: list[str], bad: list[str]) -> str:
+    parts = []
+    for title, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", bad)):
+        if keys:
+            shown = ", ".join(keys[:8]) + (f", ... ({len(keys)} in all)" if len(keys) > 8 else "")
+            parts.append(f"{title}: {shown}")
+    return "weights do not fit the model; " + "; ".join(parts)
+
+
+def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs: dict, source: str) -> nn.Module:
+    with torch.device("meta"):
+        probe = card.builder(num_classes=num_classes, **build_kwargs)
+    ours = probe.state_dict()
+    dropped = [k for k in ours if k in state and state[k].shape != ours[k].shape]
+    if dropped:
+        # New class count: keep every other weight, the classifier starts from its own init.
+        logger.info("%s: num_classes=%d differs from the weights; dropped %s and started a new classifier", card.name, num_classes, ", ".join(dropped))
+        model = card.builder(num_classes=num_classes, **build_kwargs)
+        state = {k: v for k, v in state.items() if k not in dropped}
+        missing = [k for k in ours if k not in state and not k.endswith("num_batches_tracked")]
+        if set(missing) - set(dropped):
+            raise WeightsError(_key_report(sorted(set(missing) - set(dropped)), [], []))
+        model.load_state_dict(state, strict=False)
+        return model
+    state = {k: v for k, v in state.items()}
+    for k, v in ours.items():  # counters the source format does not carry
+        if k.endswith("num_batches_tracked") and k not in state:
+            state[k] = torch.zeros((), dtype=torch.long)
+    missing = [k for k in ours if k not in state]
+    unexpected = [k for k in state if k not in ours]
+    if missing or unexpected:
+        raise WeightsError(f"{source}: " + _key_report(missing, unexpected, []))
+    probe.load_state_dict(state, strict=True, assign=True)
+    if any(t.is_meta for t in list(probe.parameters()) + list(probe.buffers())):
+        # a non-persistent buffer has no value in any file: build for real instead
+        model = card.builder(num_classes=num_classes, **build_kwargs)
+        model.load_state_dict(state, strict=True)
+        return model
+    return probe
