@@ -43,6 +43,7 @@ __all__ = [
     "fetch",
     "download",
     "sha1sum",
+    "sha256sum",
     "safe_extract_single",
     "list_cache",
     "purge",
@@ -125,6 +126,26 @@ def sha1sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _digest_for(path: Path, expected: str) -> str:
+    """The file's digest of the kind ``expected`` names (SHA-1, or SHA-256 for ``"sha256:..."``)."""
+    return sha256sum(path) if expected.startswith("sha256:") else sha1sum(path)
+
+
+def _digest_matches(got: str, expected: str) -> bool:
+    if expected.startswith("sha256:"):
+        return got.startswith(expected[len("sha256:"):].lower())
+    return got == expected
+
+
 def _offline() -> bool:
     return os.environ.get("ZOO_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -143,23 +164,25 @@ def fetch(file: str, sha1: str, url: str = "", repo: str = "zoo", progress: bool
 
     Args:
         file: cache file name, ``{name}-{sha1[:8]}.{ext}``.
-        sha1: full expected SHA-1 of the weights file (of the file inside, for a ``.zip`` URL).
+        sha1: full expected SHA-1 of the weights file (of the file inside, for a ``.zip`` URL), or
+            ``"sha256:<hex>"``: a SHA-256 or the 8+ hex prefix of one (torch.hub file names), which
+            the file's SHA-256 must start with.
         url: absolute URL or a path relative to ``repo``'s base URL (default: ``file``).
         repo: repo key for relative URLs.
         progress: show a progress bar (default: when stderr is a terminal).
 
     Processes that ask for the same file at once wait on a file lock; one downloads.
     """
-    if len(sha1) != 40:
-        raise ValueError(f"expected a full 40-hex sha1 for {file}, got {sha1!r}")
+    if len(sha1) != 40 and not (sha1.startswith("sha256:") and len(sha1) >= len("sha256:") + 8):
+        raise ValueError(f"expected a full 40-hex sha1 (or 'sha256:<8+ hex>') for {file}, got {sha1!r}")
     dest = cache_dir() / file
     dest.parent.mkdir(parents=True, exist_ok=True)
     lock_dir = zoo_home() / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(lock_dir / (file + ".lock")), timeout=float(os.environ.get("ZOO_LOCK_TIMEOUT", "1800"))):
         if dest.exists():
-            got = sha1sum(dest)
-            if got == sha1:
+            got = _digest_for(dest, sha1)
+            if _digest_matches(got, sha1):
                 return dest
             logger.warning("cached %s fails its check (sha1 %s, expected %s); fetching it again", dest, got, sha1)
             dest.unlink()
@@ -180,12 +203,14 @@ def _download_verified(source: str, dest: Path, sha1: str, progress: bool | None
         download(source, part, progress=progress)
         if part.suffix == ".zip" and dest.suffix != ".zip":
             part = safe_extract_single(part, Path(tmp) / "extracted")
-        got = sha1sum(part)
-        if got != sha1:
+        got = _digest_for(part, sha1)
+        if not _digest_matches(got, sha1):
             raise ChecksumError(
-                f"{source}: sha1 mismatch, expected {sha1} got {got}; the file was deleted. "
+                f"{source}: checksum mismatch, expected {sha1} got {got}; the file was deleted. "
                 "The server may hold another version of the file; check ZOO_REPO_URL"
             )
+        if sha1.startswith("sha256:"):  # only a prefix was known: log the full digests to record them
+            logger.info("%s: sha256 %s (matches %s), sha1 %s", dest.name, got, sha1, sha1sum(part))
         os.replace(part, dest)
     logger.info("fetched %s", dest)
 

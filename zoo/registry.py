@@ -94,7 +94,9 @@ class WeightsEntry:
         license: licence of the weights.
         description: how these weights were trained (pretraining, segments, ...).
         default: whether ``pretrained=True`` picks this entry.
-        sha256: full SHA-256 where the upstream publishes that instead of a SHA-1.
+        sha256: SHA-256 where the upstream publishes that instead of a SHA-1: the full digest, or
+            the 8+ hex prefix that torch.hub-style file names carry (``r3d_18-b3b3357e.pth``).  An
+            entry with ``sha1=""`` is verified by this digest (prefix) alone.
     """
 
     sha1: str
@@ -112,8 +114,13 @@ class WeightsEntry:
 
     @property
     def tag(self) -> str:
-        """Short hash that names this version: ``sha1[:8]``."""
-        return self.sha1[:8]
+        """Short hash that names this version: ``sha1[:8]`` (``sha256[:8]`` when no SHA-1 is known)."""
+        return (self.sha1 or self.sha256)[:8]
+
+    @property
+    def checksum(self) -> str:
+        """The digest the hub verifies: the SHA-1, else ``"sha256:<hex>"`` (full or a prefix)."""
+        return self.sha1 or f"sha256:{self.sha256}"
 
 
 @dataclass(frozen=True)
@@ -233,11 +240,20 @@ def register_model(
 
 def _check_card(card: ModelCard) -> None:
     for w in card.weights:
-        if len(w.sha1) != 40 or any(c not in "0123456789abcdef" for c in w.sha1):
-            raise ValueError(f"{card.name}: weights sha1 must be 40 lowercase hex characters, got {w.sha1!r}")
+        if not w.sha1 and _is_hex(w.sha256) and 8 <= len(w.sha256) <= 64:
+            continue  # known only by a SHA-256 (prefix), e.g. torchvision's file names
+        if len(w.sha1) != 40 or not _is_hex(w.sha1):
+            raise ValueError(
+                f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 hex "
+                f"sha256), got sha1={w.sha1!r} sha256={w.sha256!r}"
+            )
     tags = [w.tag for w in card.weights]
     if len(set(tags)) != len(tags):
         raise ValueError(f"{card.name}: duplicate weights tags {tags}")
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
 def update_card(name: str, **changes: Any) -> ModelCard:

@@ -93,15 +93,15 @@ def _no_weights_message(card: ModelCard) -> str:
 
 def _entry_state(card: ModelCard, entry: WeightsEntry, build_kwargs: dict) -> dict[str, torch.Tensor]:
     if entry.converter is None and entry.format == "safetensors":
-        path = hub.fetch(entry.file, entry.sha1, entry.url, entry.repo)
+        path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo)
         return read_weights(path)
     converted = hub.zoo_home() / "converted" / (Path(entry.file).stem + ".safetensors")
-    cached = _read_converted(converted, entry.sha1)
+    cached = _read_converted(converted, entry.checksum)
     if cached is not None:
         return cached
-    path = hub.fetch(entry.file, entry.sha1, entry.url, entry.repo)
+    path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo)
     state = _convert(card, read_weights(path, entry.format), entry.converter, build_kwargs, entry.num_classes)
-    _write_converted(converted, state, entry.sha1)
+    _write_converted(converted, state, entry.checksum)
     return state
 
 
