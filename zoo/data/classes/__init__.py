@@ -1,0 +1,1 @@
+"""Class-name lists shipped as package data (one name per line, index = label)."""
