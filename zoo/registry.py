@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -150,6 +150,22 @@ class ModelCard:
     @property
     def has_weights(self) -> bool:
         return bool(self.weights)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the card (the builder as ``module.function``)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "builder":
+                value = f"{value.__module__}.{value.__name__}"
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            elif f.name == "weights":
+                value = [{**asdict(w), "tag": w.tag} for w in value]
+            elif is_dataclass(value):
+                value = asdict(value)
+            out[f.name] = value
+        return out
 
     def default_weights(self) -> WeightsEntry | None:
         """The entry that ``pretrained=True`` loads: the one marked default, else the first."""

@@ -1,0 +1,52 @@
+# zoo: `make demo` runs the main job, `make test` runs the test suite.
+# Both create their own virtual environment and install through constraints.txt.
+
+PYTHON3 ?= python3
+VENV ?= .venv
+REF_VENV ?= .venv-ref
+PY := $(VENV)/bin/python
+REF_PY := $(REF_VENV)/bin/python
+PYTEST_ARGS ?=
+JOBS ?= 2
+
+.PHONY: all venv ref-venv test test-fast demo docs tables benchmark clean
+
+all: test
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: constraints.txt setup.py
+	$(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel -c constraints.txt
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs,export,flow,decord]"
+	touch $@
+
+ref-venv: $(REF_VENV)/.installed
+
+# GluonCV (MXNet) reference environment used by the parity tests; zoo itself never imports it.
+$(REF_VENV)/.installed: requirements-ref.txt
+	$(PYTHON3) -m venv $(REF_VENV)
+	$(REF_PY) -m pip install -q -r requirements-ref.txt
+	touch $@
+
+test: venv ref-venv
+	ZOO_GLUONCV_PYTHON=$(CURDIR)/$(REF_PY) ZOO_REQUIRE_REFERENCE=1 \
+		$(PY) -m pytest -n $(JOBS) -q $(PYTEST_ARGS) tests
+
+test-fast: venv
+	$(PY) -m pytest -n $(JOBS) -q -m "not slow and not parity" $(PYTEST_ARGS) tests
+
+demo: venv
+	$(PY) scripts/demo.py
+
+docs: venv
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+tables: venv
+	$(PY) scripts/make_tables.py
+
+benchmark: venv
+	$(PY) scripts/benchmark.py
+
+clean:
+	rm -rf $(VENV) $(REF_VENV) build dist *.egg-info docs/_build .cache

@@ -1,0 +1,39 @@
+"""Shared test fixtures: an isolated ZOO_HOME for every test, paths to ../shared."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(autouse=True)
+def zoo_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own empty cache and hub; no test touches ~/.zoo."""
+    home = tmp_path_factory.mktemp("zoo_home")
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    for var in ("ZOO_REPO_URL", "ZOO_OFFLINE", "ZOO_MANIFEST", "ZOO_TIMEOUT", "ZOO_RETRIES"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout; tests that need it skip when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent (shared test data lives beside the checkout)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sample_video(shared_dir) -> Path:
+    path = shared_dir / "data" / "videos" / "arm_wrestling.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return path

@@ -1,0 +1,149 @@
+"""Registry look-ups, wildcards, suggestions, tags, num_classes changes, manifests."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import torch
+
+import zoo
+from zoo.registry import WeightsEntry, update_card
+
+from _http import FaultyServer
+
+X = torch.linspace(-2, 2, 2 * 3 * 8 * 32 * 32).reshape(2, 3, 8, 32, 32).sin()
+
+
+def _logits(model):
+    with torch.no_grad():
+        return model.eval()(X)
+
+
+def test_list_with_wildcards_and_filters():
+    names = zoo.get_model_list()
+    assert names == sorted(names) and "simple3d_synthetic" in names
+    assert zoo.get_model_list("simple*") == ["simple2d_synthetic", "simple3d_synthetic"]
+    assert zoo.get_model_list("*_synthetic", dataset="synthetic")
+    assert zoo.get_model_list("simple*", dataset="nope") == []
+    with_weights = zoo.get_model_list(pretrained=True)
+    assert all(zoo.model_card(n).weights for n in with_weights)
+    assert all(not zoo.model_card(n).weights for n in zoo.get_model_list(pretrained=False))
+
+
+def test_unknown_name_suggests_close_names():
+    with pytest.raises(KeyError) as err:
+        zoo.get_model("simple3d_synthtic")
+    assert isinstance(err.value, zoo.UnknownModelError)
+    assert "simple3d_synthetic" in str(err.value)
+
+
+def test_card_is_frozen_and_complete():
+    card = zoo.model_card("simple3d_synthetic")
+    assert card.family == "simple3d" and card.num_classes == 8 and card.input.clip_len == 16
+    with pytest.raises(Exception):
+        card.num_classes = 3  # type: ignore[misc]
+    assert card.input.example_shape(2) == (2, 3, 16, 64, 64)
+
+
+def test_builder_kwargs_pass_through():
+    net = zoo.get_model("simple3d_synthetic", dropout_ratio=0.0, feat_ext=True)
+    assert net(X).shape == (2, 256)
+    assert zoo.get_model("simple3d_synthetic", num_classes=3)(X).shape == (2, 3)
+
+
+@pytest.fixture
+def two_versions(zoo_home):
+    """A published name with two weights versions, served from the local hub folder."""
+    a = zoo.get_model("simple3d_synthetic")
+    b = zoo.get_model("simple3d_synthetic")
+    ea = zoo.publish(a, "vnet", "simple3d_synthetic")
+    eb = zoo.publish(b, "vnet", "simple3d_synthetic")  # newest becomes the default
+    return a, b, ea, eb
+
+
+def test_pretrained_true_tag_and_local_file(two_versions, zoo_home):
+    a, b, ea, eb = two_versions
+    assert torch.equal(_logits(zoo.get_model("vnet", pretrained=True)), _logits(b))
+    assert torch.equal(_logits(zoo.get_model("vnet", pretrained=ea.tag[:6])), _logits(a))
+    assert torch.equal(_logits(zoo.get_model("vnet", pretrained=str(zoo_home / "hub" / ea.file))), _logits(a))
+
+
+def test_unknown_and_ambiguous_tags(two_versions):
+    a, b, ea, eb = two_versions
+    with pytest.raises(zoo.UnknownTagError) as err:
+        zoo.get_model("vnet", pretrained="ffff0000")
+    assert ea.tag in str(err.value) and eb.tag in str(err.value)
+    card = zoo.model_card("vnet")
+    twin = WeightsEntry(sha1=ea.sha1[:6] + "0" * 34, file="x.safetensors")
+    update_card("vnet", weights=card.weights + (twin,))
+    with pytest.raises(zoo.UnknownTagError, match="ambiguous"):
+        zoo.get_model("vnet", pretrained=ea.sha1[:4])
+
+
+def test_num_classes_change_keeps_backbone_and_logs(two_versions, caplog):
+    a, b, ea, eb = two_versions
+    with caplog.at_level(logging.INFO, logger="zoo.weights"):
+        net = zoo.get_model("vnet", pretrained=True, num_classes=3)
+    assert "fc.weight" in caplog.text and "fc.bias" in caplog.text
+    assert net.fc.out_features == 3
+    for key, value in b.state_dict().items():
+        if not key.startswith("fc."):
+            assert torch.equal(net.state_dict()[key], value), key
+
+
+def test_pretrained_without_weights_names_an_alternative():
+    with pytest.raises(zoo.WeightsError, match="no published weights"):
+        zoo.get_model("simple2d_synthetic", pretrained=True)
+
+
+def test_pretrained_build_skips_random_init(two_versions, monkeypatch):
+    calls = []
+    original = torch.nn.init.kaiming_normal_
+    monkeypatch.setattr(torch.nn.init, "kaiming_normal_", lambda t, *a, **k: calls.append(t.device) or original(t, *a, **k))
+    zoo.get_model("vnet", pretrained=True)
+    assert all(d.type == "meta" for d in calls), "weights that get overwritten must not be initialised for real"
+
+
+def test_missing_local_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        zoo.get_model("simple3d_synthetic", pretrained=str(tmp_path / "none.safetensors"))
+
+
+def test_user_manifest_from_env_over_http(zoo_home, tmp_path, monkeypatch):
+    net = zoo.get_model("simple3d_synthetic", num_classes=5)
+    hub_dir = tmp_path / "teamhub"
+    entry = zoo.publish(net, "team_net", "simple3d_synthetic", hub_dir=hub_dir)
+    manifest = json.loads((hub_dir / "manifest.json").read_text())
+    assert manifest["models"][0]["num_classes"] == 5
+    team_manifest = tmp_path / "team.json"
+    manifest["models"][0]["name"] = "team_net2"
+    team_manifest.write_text(json.dumps(manifest))
+    with FaultyServer({"/" + entry.file: (hub_dir / entry.file).read_bytes()}) as srv:
+        monkeypatch.setenv("ZOO_REPO_URL", srv.url)
+        monkeypatch.setenv("ZOO_MANIFEST", str(team_manifest))
+        loaded = zoo.get_model("team_net2", pretrained=True)
+        assert srv.count("/" + entry.file) == 1
+    assert torch.equal(_logits(loaded), _logits(net))
+
+
+def test_manifest_errors_are_clear(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json"):
+        zoo.register_manifest(bad)
+    bad.write_text(json.dumps({"models": [{"name": "x", "arch": "no_such_arch"}]}))
+    with pytest.raises(KeyError, match="no_such_arch"):
+        zoo.register_manifest(bad)
+    bad.write_text(json.dumps({"models": [{"name": "simple3d_synthetic", "arch": "simple3d_synthetic"}]}))
+    with pytest.raises(ValueError, match="built-in"):
+        zoo.register_manifest(bad)
+
+
+def test_yaml_manifest(tmp_path):
+    net = zoo.get_model("simple3d_synthetic")
+    entry = zoo.publish(net, "yaml_net", "simple3d_synthetic", hub_dir=tmp_path / "h")
+    text = f"models:\n  - name: yaml_net2\n    arch: simple3d_synthetic\n    num_classes: 8\n    weights:\n      - sha1: {entry.sha1}\n        file: {entry.file}\n        url: {(tmp_path / 'h' / entry.file).as_uri()}\n"
+    (tmp_path / "m.yaml").write_text(text)
+    assert zoo.register_manifest(tmp_path / "m.yaml") == ["yaml_net2"]
+    assert torch.equal(_logits(zoo.get_model("yaml_net2", pretrained=True)), _logits(net))
