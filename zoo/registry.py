@@ -97,6 +97,8 @@ class WeightsEntry:
         sha256: SHA-256 where the upstream publishes that instead of a SHA-1: the full digest, or
             the 8+ hex prefix that torch.hub-style file names carry (``r3d_18-b3b3357e.pth``).  An
             entry with ``sha1=""`` is verified by this digest (prefix) alone.
+        pretraining: what training started from (``"ImageNet"``, ``"Scratch"``, ``"ImageNet, K400"``).
+        recipe: link to the training script or config that produced the weights.
     """
 
     sha1: str
@@ -111,6 +113,8 @@ class WeightsEntry:
     description: str = ""
     default: bool = False
     sha256: str = ""
+    pretraining: str = ""
+    recipe: str = ""
 
     @property
     def tag(self) -> str:

@@ -5,6 +5,7 @@ URLs (``ZOO_REPO_URL_<KEY>`` overrides each base URL, e.g. ``ZOO_REPO_URL_GLUONC
 """
 from __future__ import annotations
 
+from .gluoncv_published import published_row
 from .hub import register_repo
 from .registry import Accuracy, WeightsEntry
 
@@ -29,9 +30,12 @@ def gluoncv_mxnet_weights(
     """GluonCV MXNet weights: ``{repo}gluon/models/{name}-{sha1[:8]}.zip`` holding a ``.params``.
 
     ``sha1`` is the SHA-1 of the ``.params`` file inside the zip (as GluonCV's model store
-    checks it).  ``top1`` is GluonCV's published top-1, cited as GluonCV's.
+    checks it).  ``top1`` is GluonCV's published top-1, cited as GluonCV's; by default it, the
+    pretraining and the recipe link come from GluonCV's published tables.
     """
     tag = sha1[:8]
+    row = published_row(name, tag)
+    top1 = top1 if top1 is not None else (row.top1 if row else None)
     return WeightsEntry(
         sha1=sha1,
         file=f"{name}-{tag}.params",
@@ -44,6 +48,8 @@ def gluoncv_mxnet_weights(
         license=GLUONCV_LICENSE,
         description=description,
         default=default,
+        pretraining=row.pretrained if row else "",
+        recipe=row.recipe if row else "",
     )
 
 
@@ -59,6 +65,8 @@ def gluoncv_torch_weights(
 ) -> WeightsEntry:
     """GluonCV PyTorch weights: ``{repo}torch/models/{name}-{sha1[:8]}.pth`` (a state dict)."""
     tag = sha1[:8]
+    row = published_row(name, tag, torch_zoo=True)
+    top1 = top1 if top1 is not None else (row.top1 if row else None)
     return WeightsEntry(
         sha1=sha1,
         file=f"{name}-{tag}.pth",
@@ -71,4 +79,6 @@ def gluoncv_torch_weights(
         license=GLUONCV_LICENSE,
         description=description,
         default=default,
+        pretraining=row.pretrained if row else "",
+        recipe=row.recipe if row else "",
     )
