@@ -9,7 +9,8 @@ all classes: only motion tells them apart. A horizontal flip swaps left/right
 and clockwise/anticlockwise (see :func:`zoo.data.flip_label_map`).
 
 Clips are H.264 (libx264, yuv420p) when PyAV has it, else MPEG-4 Part 2 (a
-warning says so). Everything is deterministic from ``seed``.
+warning says so). Rendering is bit-exact deterministic from ``seed``; encoding
+is single-threaded (x264 ``threads=1``), yet x264 output occasionally differs slightly.
 
 Layout written under ``root``::
 
@@ -183,13 +184,14 @@ def write_video(path: PathLike, video: np.ndarray, fps: int = 15, codec: Optiona
     height, width = video.shape[1:3]
     if codec_name == "libx264" and (height % 2 or width % 2):
         pix_fmt = "yuv444p"  # 4:2:0 needs even sizes
-    options = {"crf": "18", "preset": "veryfast"} if codec_name == "libx264" else {"qscale": "3"}
+    options = {"crf": "18", "preset": "veryfast", "threads": "1"} if codec_name == "libx264" else {"qscale": "3", "threads": "1"}  # 1 thread: deterministic
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec_name, rate=fps, options=options)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-        stream.codec_context.thread_count = 1  # deterministic output
-        for image in video:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+        for index, image in enumerate(video):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
+            frame.pts = index
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
