@@ -1,0 +1,230 @@
+"""Temporal Shift Module (TSM), Temporal Aggregation Module (TAM) and the C2D baseline.
+
+* **TSM** (Lin et al., ICCV 2019): a 2D ResNet run on every frame, where the residual branch of each
+  block first shifts ``1/fold_div`` of its channels one frame back in time and another ``1/fold_div``
+  one frame forward (zero-padded at the clip ends).  The shift costs no parameters or FLOPs; the
+  following 2D convolutions then mix neighbouring frames.
+* **TAM** (Fan et al., "More Is Less", NeurIPS 2019; IBM's bLVNet-TAM): the same insertion point,
+  but a learned depthwise temporal aggregation: three per-channel ``1x1`` convs weight the previous,
+  current and next frame, the weighted maps are summed and rectified.
+* **C2D** (Wang et al., "Non-local Neural Networks", 2018): ResNet-50 with ``1 x k x k`` kernels
+  only (a per-frame 2D network) on a 3D tensor, with temporal max-pooling in the stem and after
+  ``res2``; time is modelled only by those pools and the final average.
+
+TSM/TAM input ``(N, 3, T, H, W)``: the ``T`` frames are the segments (``num_segments = T``);
+per-frame logits are averaged (TSN consensus).  All return ``(N, num_classes)``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..registry import InputSpec, register_model
+from ._backbones_small import ResNet2d
+from ._resnet3d import Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, init_weights, make_stage
+
+__all__ = ["temporal_shift", "TemporalShift", "TemporalAggregation", "TemporalResNet", "tsm_resnet", "tam_resnet", "c2d_resnet"]
+
+
+def temporal_shift(x: torch.Tensor, num_segments: int, fold_div: int = 8) -> torch.Tensor:
+    """Shift channels in time: ``(N * T, C, H, W)`` -> same shape.
+
+    Channels ``[0, C/fold_div)`` take the *next* frame's values (shift towards the past), channels
+    ``[C/fold_div, 2C/fold_div)`` the *previous* frame's (shift towards the future), the rest stay;
+    frames shifted in from outside the clip are zeros.
+    """
+    nt, c, h, w = x.shape
+    if nt % num_segments:
+        raise ValueError(f"batch of {nt} frames is not a multiple of num_segments={num_segments}")
+    x = x.view(nt // num_segments, num_segments, c, h, w)
+    fold = c // fold_div
+    out = torch.zeros_like(x)
+    out[:, :-1, :fold] = x[:, 1:, :fold]
+    out[:, 1:, fold : 2 * fold] = x[:, :-1, fold : 2 * fold]
+    out[:, :, 2 * fold :] = x[:, :, 2 * fold :]
+    return out.view(nt, c, h, w)
+
+
+class TemporalShift(nn.Module):
+    """:func:`temporal_shift` then ``net`` (the wrapped conv): ``(N * T, C, H, W)`` -> ``net``'s output."""
+
+    def __init__(self, net: nn.Module, num_segments: int, fold_div: int = 8) -> None:
+        super().__init__()
+        self.net = net
+        self.num_segments = num_segments
+        self.fold_div = fold_div
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(temporal_shift(x, self.num_segments, self.fold_div))
+
+
+class TemporalAggregation(nn.Module):
+    """TAM: ``relu(w_prev * x[t-1] + w_cur * x[t] + w_next * x[t+1])`` then ``net``.
+
+    ``w_*`` are per-channel weights (depthwise ``1x1`` convs ``prev``, ``current``, ``next``);
+    missing neighbours at the clip ends count as zero.  ``(N * T, C, H, W)`` -> ``net``'s output.
+    """
+
+    def __init__(self, net: nn.Module, num_segments: int, channels: int) -> None:
+        super().__init__()
+        self.net = net
+        self.num_segments = num_segments
+        self.prev = nn.Conv2d(channels, channels, 1, groups=channels, bias=False)
+        self.current = nn.Conv2d(channels, channels, 1, groups=channels, bias=False)
+        self.next = nn.Conv2d(channels, channels, 1, groups=channels, bias=False)
+        # start as the identity (plus small neighbour weights) so an inserted TAM does not disturb
+        # a pretrained 2D network
+        nn.init.ones_(self.current.weight)
+        nn.init.constant_(self.prev.weight, 0.1)
+        nn.init.constant_(self.next.weight, 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nt, c, h, w = x.shape
+        t = self.num_segments
+        if nt % t:
+            raise ValueError(f"batch of {nt} frames is not a multiple of num_segments={t}")
+        prev = self.prev(x).view(-1, t, c, h, w)
+        nxt = self.next(x).view(-1, t, c, h, w)
+        out = self.current(x).view(-1, t, c, h, w).clone()
+        out[:, 1:] += prev[:, :-1]  # frame t receives frame t-1
+        out[:, :-1] += nxt[:, 1:]  # frame t receives frame t+1
+        return self.net(F.relu(out.view(nt, c, h, w)))
+
+
+class TemporalResNet(nn.Module):
+    """A per-frame 2D ResNet whose residual branches get a temporal module (TSM, TAM or none).
+
+    Input ``(N, 3, T, H, W)`` (``T == num_segments``); output logits ``(N, num_classes)`` (the mean
+    of the per-frame logits), or features ``(N, F)`` when ``feat_ext``.
+
+    Args:
+        temporal: ``"shift"`` (TSM), ``"tam"`` or ``"none"`` (plain TSN).
+        depth, widths, stem: the :class:`ResNet2d` trunk.
+        num_segments: frames per clip the temporal modules assume (checked on every call).
+        fold_div: TSM shifts ``2/fold_div`` of the channels.
+        dropout_ratio, feat_ext: classifier options.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        temporal: str = "shift",
+        depth: int = 50,
+        num_segments: int = 8,
+        fold_div: int = 8,
+        widths: Sequence[int] = (64, 128, 256, 512),
+        stem: str = "imagenet",
+        dropout_ratio: float = 0.5,
+        feat_ext: bool = False,
+    ) -> None:
+        super().__init__()
+        if temporal not in ("shift", "tam", "none"):
+            raise ValueError(f"temporal must be 'shift', 'tam' or 'none', got {temporal!r}")
+        self.temporal = temporal
+        self.num_segments = num_segments
+        self.feat_ext = feat_ext
+        self.backbone = ResNet2d(depth, widths, stem=stem)
+        for block in self.backbone.blocks():
+            conv1 = block.conv1
+            if temporal == "shift":
+                block.conv1 = TemporalShift(conv1, num_segments, fold_div)
+            elif temporal == "tam":
+                block.conv1 = TemporalAggregation(conv1, num_segments, conv1.in_channels)
+        self.dropout = nn.Dropout(dropout_ratio)
+        self.fc = nn.Linear(self.backbone.feat_dim, num_classes)
+        nn.init.normal_(self.fc.weight, std=0.01)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> ``(N, num_classes)``."""
+        n, c, t, h, w = x.shape
+        if t != self.num_segments:
+            raise ValueError(f"{type(self).__name__} was built for {self.num_segments} frames, got T={t}; "
+                             f"pass num_segments={t} to get_model")
+        frames = x.transpose(1, 2).reshape(n * t, c, h, w)
+        feats = self.backbone(frames).view(n, t, -1)
+        if self.feat_ext:
+            return feats.mean(dim=1)
+        return self.fc(self.dropout(feats)).mean(dim=1)
+
+
+def tsm_resnet(num_classes: int, depth: int = 50, **kwargs) -> TemporalResNet:
+    """TSM on ResNet-``depth`` (kwargs of :class:`TemporalResNet`)."""
+    return TemporalResNet(num_classes, temporal="shift", depth=depth, **kwargs)
+
+
+def tam_resnet(num_classes: int, depth: int = 50, **kwargs) -> TemporalResNet:
+    """TAM on ResNet-``depth`` (kwargs of :class:`TemporalResNet`)."""
+    return TemporalResNet(num_classes, temporal="tam", depth=depth, **kwargs)
+
+
+def c2d_resnet(
+    num_classes: int,
+    layers: Sequence[int] = (3, 4, 6, 3),
+    widths: Sequence[int] = (64, 128, 256, 512),
+    stem_width: int = 64,
+    temporal_pools: bool = True,
+    dropout_ratio: float = 0.5,
+    feat_ext: bool = False,
+) -> ResNet3d:
+    """C2D ResNet: ``(N, 3, T, H, W)`` -> ``(N, num_classes)``.
+
+    Stem ``1x7x7/(1,2,2)`` conv and ``1x3x3`` max-pool, bottleneck stages with ``1x1x1`` and
+    ``1x3x3`` kernels only.  ``temporal_pools`` adds the temporal stride 2 of the stem pool and a
+    ``2x1x1/2`` max-pool after ``res2`` (so ``T`` must be a multiple of 4), as in the non-local
+    paper's C2D baseline.  ``widths`` are bottleneck planes (outputs are 4x).
+    """
+    pool_stride = (2, 2, 2) if temporal_pools else (1, 2, 2)
+    pool_kernel = (2, 3, 3) if temporal_pools else (1, 3, 3)
+    stem = Stem3d(3, stem_width, (1, 7, 7), (1, 2, 2), pool_kernel=pool_kernel, pool_stride=pool_stride,
+                  pool_padding=(0, 1, 1))
+    stages, in_planes = [], stem_width
+    for i, (planes, count) in enumerate(zip(widths, layers)):
+        stride = (1, 1, 1) if i == 0 else (1, 2, 2)
+        stages.append(make_stage(Bottleneck3d, in_planes, planes, count, stride=stride))
+        in_planes = planes * Bottleneck3d.expansion
+    pools = {0: nn.MaxPool3d((2, 1, 1), (2, 1, 1))} if temporal_pools else None
+    head = ClassifierHead3d(in_planes, num_classes, dropout_ratio=dropout_ratio, feat_ext=feat_ext)
+    model = ResNet3d(stem, stages, head, pools)
+    init_weights(model)
+    return model
+
+
+_DOC_TSM = ("clip of T=8 frames, one per TSN segment (uniform sampling over the video); the 2D ResNet "
+            "runs per frame and the per-frame logits are averaged")
+register_model(
+    "tsm_resnet50",
+    tsm_resnet,
+    family="tsm",
+    dataset="",
+    num_classes=400,
+    kwargs={"depth": 50, "num_segments": 8},
+    input=InputSpec(clip_len=8, frame_step=1, crop_size=224, short_side=256, note=_DOC_TSM),
+    description="Temporal Shift Module (1/8 of channels shifted each way) in every residual branch of ResNet-50; no weights.",
+    source="zoo",
+)
+register_model(
+    "tam_resnet50",
+    tam_resnet,
+    family="tam",
+    dataset="",
+    num_classes=400,
+    kwargs={"depth": 50, "num_segments": 8},
+    input=InputSpec(clip_len=8, frame_step=1, crop_size=224, short_side=256, note=_DOC_TSM),
+    description="Temporal Aggregation Module (depthwise prev/current/next blending) in every residual branch of ResNet-50; no weights.",
+    source="zoo",
+)
+register_model(
+    "c2d_resnet50",
+    c2d_resnet,
+    family="c2d",
+    dataset="",
+    num_classes=400,
+    input=InputSpec(clip_len=8, frame_step=8, crop_size=224, short_side=256,
+                    note="T must be a multiple of 4 (temporal max-pools in the stem and after res2)"),
+    description="C2D baseline: ResNet-50 with 1xkxk kernels on a clip, temporal max-pooling only; no weights.",
+    source="zoo",
+)
