@@ -42,6 +42,7 @@ Parameter names are those of the modules here: ``stem.conv.weight``, ``stem.bn.w
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import torch
@@ -69,6 +70,8 @@ __all__ = [
     "init_weights",
     "set_bn_eval",
     "freeze_modules",
+    "freeze_bn_affine",
+    "convert_by_rules",
     "RESNET_DEPTHS",
 ]
 
@@ -496,7 +499,17 @@ class ResNet3d(nn.Module):
             ``pool2`` after ``layer1`` is ``{0: nn.MaxPool3d((2, 1, 1), (2, 1, 1))}``).
     """
 
-    def __init__(self, stem: nn.Module, stages: Sequence[nn.Module], head: nn.Module, stage_pools: Mapping[int, nn.Module] | None = None) -> None:
+    def __init__(
+        self,
+        stem: nn.Module,
+        stages: Sequence[nn.Module],
+        head: nn.Module,
+        stage_pools: Mapping[int, nn.Module] | None = None,
+        *,
+        partial_bn: bool = False,
+        bn_frozen: bool = False,
+        frozen_stages: int = -1,
+    ) -> None:
         super().__init__()
         self.stem = stem
         self.num_stages = len(stages)
@@ -504,6 +517,33 @@ class ResNet3d(nn.Module):
             self.add_module(f"layer{i + 1}", stage)
         self.stage_pools = nn.ModuleDict({str(k): v for k, v in (stage_pools or {}).items()})
         self.head = head
+        self.partial_bn = partial_bn
+        self.bn_frozen = bn_frozen
+        self.frozen_stages = frozen_stages
+        if bn_frozen:
+            freeze_bn_affine([self])
+        if frozen_stages >= 0:
+            freeze_modules(self._frozen())
+
+    def _frozen(self) -> list[nn.Module]:
+        return [self.stem, *self.stages()[: self.frozen_stages]] if self.frozen_stages >= 0 else []
+
+    def train(self, mode: bool = True) -> "ResNet3d":
+        """Train mode, except the BatchNorms that ``partial_bn`` / ``bn_frozen`` / ``frozen_stages`` keep in eval mode.
+
+        ``partial_bn``: every BN of the stages (not the stem's) normalises with running statistics
+        (GluonCV's ``use_global_stats``); ``bn_frozen``: every BN, and their scale/shift get no
+        gradient; ``frozen_stages = k``: the stem and ``layer1..layerk`` are frozen (mmaction's
+        convention; ``-1`` freezes nothing).
+        """
+        super().train(mode)
+        if mode:
+            if self.bn_frozen:
+                set_bn_eval([self])
+            elif self.partial_bn:
+                set_bn_eval(self.stages())
+            set_bn_eval(self._frozen())
+        return self
 
     def stages(self) -> list[nn.Module]:
         return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
@@ -557,8 +597,94 @@ def set_bn_eval(modules: Iterable[nn.Module]) -> None:
                 m.eval()
 
 
+def freeze_bn_affine(modules: Iterable[nn.Module]) -> None:
+    """Stop gradients to the scale and shift of every BatchNorm inside ``modules``."""
+    for module in modules:
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                for p in m.parameters():
+                    p.requires_grad_(False)
+
+
 def freeze_modules(modules: Iterable[nn.Module]) -> None:
     """Stop gradients to every parameter of ``modules`` (``frozen_stages``); pair with :func:`set_bn_eval`."""
     for module in modules:
         for p in module.parameters():
             p.requires_grad_(False)
+
+
+# --------------------------------------------------------------------------------------------
+# Converting upstream state dicts
+# --------------------------------------------------------------------------------------------
+
+#: MXNet BatchNorm parameter names -> PyTorch ones.
+MXNET_BN_SUFFIXES: dict[str, str] = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_var": "running_var"}
+
+Rule = tuple[str, "str | Callable[[re.Match[str]], str | None] | None"]
+
+
+def convert_by_rules(
+    source: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    rules: Sequence[Rule],
+    *,
+    suffixes: Mapping[str, str] = MXNET_BN_SUFFIXES,
+    what: str = "weights",
+) -> dict[str, torch.Tensor]:
+    """Rename ``source`` keys to ``model``'s with regex rules and check the result completely.
+
+    Each source key is matched (``re.fullmatch``) against ``rules`` in order; the first rule that
+    matches gives our key (a template with ``\\1`` groups, or a function of the match; ``None``
+    drops the key on purpose).  Then the last dotted component is renamed with ``suffixes``
+    (MXNet ``gamma``/``beta`` -> ``weight``/``bias``).  Several source keys may name the same
+    parameter (GluonCV files store a block's convs under two paths); their values must agree.
+
+    Raises:
+        zoo.weights.WeightsError: naming the source keys no rule knows (unexpected), the model keys
+            nothing filled (missing), shape mismatches and disagreeing aliases.
+    """
+    from ..weights import WeightsError, _key_report
+
+    compiled = [(re.compile(p), r) for p, r in rules]
+    out: dict[str, torch.Tensor] = {}
+    unexpected: list[str] = []
+    conflicts: list[str] = []
+    for key, value in source.items():
+        target: str | None = None
+        matched = False
+        for pattern, repl in compiled:
+            m = pattern.fullmatch(key)
+            if m is None:
+                continue
+            try:
+                target = None if repl is None else (m.expand(repl) if isinstance(repl, str) else repl(m))
+                matched = True
+            except (KeyError, IndexError):  # a rule function that does not know this key
+                matched = False
+            break
+        if not matched:
+            unexpected.append(key)
+            continue
+        if target is None:
+            continue
+        head, _, last = target.rpartition(".")
+        target = f"{head}.{suffixes.get(last, last)}" if head else suffixes.get(last, last)
+        value = torch.as_tensor(value)
+        if target in out:
+            if out[target].shape != value.shape or not torch.equal(out[target], value):
+                conflicts.append(f"{key} disagrees with another source key for {target}")
+            continue
+        out[target] = value
+    ours = model.state_dict()
+    for key, tensor in ours.items():  # counters that MXNet files do not carry
+        if key.endswith("num_batches_tracked") and key not in out:
+            out[key] = torch.zeros((), dtype=torch.long)
+    missing = [k for k in ours if k not in out]
+    unexpected += [f"{k} (converted name)" for k in out if k not in ours]
+    bad = [f"{k}: file {tuple(out[k].shape)} vs model {tuple(ours[k].shape)}" for k in ours if k in out and out[k].shape != ours[k].shape]
+    if missing or unexpected or bad or conflicts:
+        report = _key_report(missing, unexpected, bad) if (missing or unexpected or bad) else "weights do not fit the model"
+        if conflicts:
+            report += "; conflicting duplicates: " + ", ".join(conflicts[:8])
+        raise WeightsError(f"{what}: {report}")
+    return {k: out[k].to(ours[k].dtype) if out[k].dtype != ours[k].dtype and out[k].is_floating_point() else out[k] for k in ours}
