@@ -307,12 +307,33 @@ def get_converter(name: str) -> Callable[..., dict]:
         raise KeyError(f"no converter named {name!r}; known: {', '.join(sorted(_CONVERTERS))}") from None
 
 
+_STATS_APPLIED = False
+
+
 def _ensure_loaded() -> None:
     """Import the model families (they register themselves) and the user manifests."""
     from . import models  # noqa: F401  (registration side effect)
     from .manifest import load_env_manifests
 
+    _apply_counted_stats()
     load_env_manifests()
+
+
+def _apply_counted_stats() -> None:
+    """Fill ``params_m``/``gflops`` from ``zoo/model_stats.json`` (counted from the models themselves)."""
+    global _STATS_APPLIED
+    if _STATS_APPLIED:
+        return
+    _STATS_APPLIED = True
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).with_name("model_stats.json")
+    stats = json.loads(path.read_text()) if path.exists() else {}
+    for name, values in stats.items():
+        card = _CARDS.get(name)
+        if card is not None and card.params_m is None:
+            _CARDS[name] = replace(card, params_m=values.get("params_m"), gflops=values.get("gflops"))
 
 
 def close_names(name: str, n: int = 5) -> list[str]:
