@@ -1,0 +1,287 @@
+"""SlowFast networks (Feichtenhofer et al., ICCV 2019), as in GluonCV.
+
+Two ResNet pathways over the same clip: the *Slow* one sees few frames with full width (64
+channels after the stem), the *Fast* one ``alpha`` times more frames with ``1/beta_inv`` of the
+width.  After the stem and after each of the first three stages, a lateral ``k x 1 x 1`` conv with
+temporal stride ``alpha`` maps Fast features to the Slow frame rate and they are concatenated to
+the Slow features.  Both pathways are pooled globally and concatenated (``2048 + 256 = 2304``)
+before the classifier.
+
+Input layout: GluonCV's MXNet SlowFast takes the Fast frames followed by the Slow frames,
+concatenated along ``T``: ``(N, 3, fast_frames + slow_frames, H, W)`` (``input_layout="fast_slow"``,
+the default).  GluonCV's PyTorch SlowFast instead takes only the Fast clip and picks every
+``alpha``-th frame for the Slow pathway (``input_layout="fast"``).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from ..registry import InputSpec, register_converter, register_model
+from ..sources import gluoncv_mxnet_weights
+from ._resnet3d import (
+    RESNET_DEPTHS,
+    Bottleneck3d,
+    ClassifierHead3d,
+    ConvBNAct,
+    Stem3d,
+    convert_by_rules,
+    freeze_bn_affine,
+    freeze_modules,
+    init_weights,
+    make_stage,
+    set_bn_eval,
+)
+
+__all__ = ["SlowFast", "slowfast_resnet", "convert_gluoncv_slowfast"]
+
+
+def _temporal_kernels(num_blocks: int, head_kernel_t: int, limit: int | None) -> list[dict[str, int]]:
+    """``conv1_kernel_t`` per block: ``head_kernel_t`` for the first ``limit`` blocks (all when ``None``), then 1."""
+    return [{"conv1_kernel_t": head_kernel_t if limit is None or i < limit else 1} for i in range(num_blocks)]
+
+
+class SlowFast(nn.Module):
+    """SlowFast ResNet: ``(N * num_segments * num_crop, 3, T, H, W)`` -> logits ``(N, num_classes)``.
+
+    ``T = fast_frames + slow_frames`` (Fast frames first) for ``input_layout="fast_slow"``;
+    ``T = fast_frames`` for ``input_layout="fast"`` (Slow = every ``alpha``-th frame).
+
+    Args:
+        layers: bottleneck blocks per stage, e.g. ``(3, 4, 6, 3)`` (ResNet-50).
+        alpha: Fast/Slow frame-rate ratio (stride of the lateral convs).
+        beta_inv: Slow/Fast channel ratio.
+        fusion_conv_channel_ratio: lateral conv output channels / Fast channels.
+        fusion_kernel_size: temporal kernel of the lateral convs.
+        width_per_group: Slow stem width (64).
+        slow_frames, fast_frames: frames of each pathway.
+        num_block_temp_kernel_fast / _slow: in ``layer3`` only the first this-many blocks keep
+            the ``3x1x1`` reduce conv (GluonCV's ``*_50_50`` variant: 6), ``None``: all.
+        dropout_ratio, init_std, num_segments, num_crop, feat_ext: head settings (see
+            :class:`~zoo.models._resnet3d.ClassifierHead3d`); features are ``(N, 2304)``.
+        partial_bn: every BN except the two stems' uses running statistics while training.
+        bn_frozen: every BN uses running statistics and has a frozen scale/shift.
+        frozen_stages: freeze the stems, the first lateral and stages ``1..K`` of both pathways
+            (with their laterals); ``-1`` freezes nothing.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        layers: Sequence[int] = (3, 4, 6, 3),
+        *,
+        alpha: int = 8,
+        beta_inv: int = 8,
+        fusion_conv_channel_ratio: int = 2,
+        fusion_kernel_size: int = 5,
+        width_per_group: int = 64,
+        slow_frames: int = 4,
+        fast_frames: int = 32,
+        num_block_temp_kernel_fast: int | None = None,
+        num_block_temp_kernel_slow: int | None = None,
+        input_layout: str = "fast_slow",
+        dropout_ratio: float = 0.5,
+        init_std: float = 0.01,
+        num_segments: int = 1,
+        num_crop: int = 1,
+        feat_ext: bool = False,
+        partial_bn: bool = False,
+        bn_frozen: bool = False,
+        frozen_stages: int = -1,
+    ) -> None:
+        super().__init__()
+        if input_layout not in ("fast_slow", "fast"):
+            raise ValueError(f"input_layout must be 'fast_slow' or 'fast', got {input_layout!r}")
+        self.alpha, self.slow_frames, self.fast_frames = alpha, slow_frames, fast_frames
+        self.input_layout = input_layout
+        self.partial_bn, self.bn_frozen, self.frozen_stages = partial_bn, bn_frozen, frozen_stages
+        fast_width = width_per_group // beta_inv
+        self.fast_stem = Stem3d(3, fast_width, (5, 7, 7), (1, 2, 2), pool_kernel=(1, 3, 3), pool_stride=(1, 2, 2))
+        self.slow_stem = Stem3d(3, width_per_group, (1, 7, 7), (1, 2, 2), pool_kernel=(1, 3, 3), pool_stride=(1, 2, 2))
+
+        fast_in, slow_in = fast_width, width_per_group
+        laterals, fast_stages, slow_stages = [], [], []
+        for i, num_blocks in enumerate(layers):
+            lateral_out = fast_in * fusion_conv_channel_ratio
+            laterals.append(
+                ConvBNAct(fast_in, lateral_out, (fusion_kernel_size, 1, 1), (alpha, 1, 1), (fusion_kernel_size // 2, 0, 0))
+            )
+            stride = (1, 1, 1) if i == 0 else (1, 2, 2)
+            limit_fast = num_block_temp_kernel_fast if i == 2 else None
+            limit_slow = num_block_temp_kernel_slow if i == 2 else None
+            fast_planes, slow_planes = width_per_group * 2**i // beta_inv, width_per_group * 2**i
+            fast_stages.append(
+                make_stage(Bottleneck3d, fast_in, fast_planes, num_blocks, stride=stride,
+                           block_kwargs=_temporal_kernels(num_blocks, 3, limit_fast))
+            )
+            slow_stages.append(
+                make_stage(Bottleneck3d, slow_in + lateral_out, slow_planes, num_blocks, stride=stride,
+                           block_kwargs=_temporal_kernels(num_blocks, 1 if i < 2 else 3, limit_slow))
+            )
+            fast_in, slow_in = fast_planes * Bottleneck3d.expansion, slow_planes * Bottleneck3d.expansion
+        # laterals[i] feeds slow stage i: after the stem (i = 0) and after fast stages 1..3
+        self.laterals = nn.ModuleList(laterals)
+        self.fast_layers = nn.ModuleList(fast_stages)
+        self.slow_layers = nn.ModuleList(slow_stages)
+        self.feat_dim = slow_in + fast_in
+        self.head = ClassifierHead3d(
+            self.feat_dim, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments,
+            num_crop=num_crop, feat_ext=feat_ext, init_std=init_std,
+        )
+        init_weights(self, zero_init_residual=True)
+        if bn_frozen:
+            freeze_bn_affine([self])
+        if frozen_stages >= 0:
+            freeze_modules(self._frozen())
+
+    def _frozen(self) -> list[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        k = self.frozen_stages
+        return [self.fast_stem, self.slow_stem, *self.laterals[: k + 1], *self.fast_layers[:k], *self.slow_layers[:k]]
+
+    def train(self, mode: bool = True) -> "SlowFast":
+        """Train mode, except the BatchNorms ``partial_bn`` / ``bn_frozen`` / ``frozen_stages`` keep in eval mode."""
+        super().train(mode)
+        if mode:
+            if self.bn_frozen:
+                set_bn_eval([self])
+            elif self.partial_bn:
+                set_bn_eval([self.laterals, self.fast_layers, self.slow_layers])
+            set_bn_eval(self._frozen())
+        return self
+
+    def split_pathways(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 3, T, H, W)`` -> (fast ``(B, 3, T_f, H, W)``, slow ``(B, 3, T_s, H, W)``) per ``input_layout``."""
+        if self.input_layout == "fast":
+            return x, x[:, :, :: self.alpha]
+        expected = self.fast_frames + self.slow_frames
+        if x.shape[2] != expected:
+            raise ValueError(
+                f"SlowFast expects {self.fast_frames} fast frames followed by {self.slow_frames} slow frames "
+                f"along T ({expected} in all), got T={x.shape[2]}; or build it with input_layout='fast'"
+            )
+        return x[:, :, : self.fast_frames], x[:, :, self.fast_frames :]
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, T, H, W)`` -> pooled ``(B, 2304)`` = [Slow 2048, Fast 256] (before the consensus)."""
+        fast, slow = self.split_pathways(x)
+        fast, slow = self.fast_stem(fast), self.slow_stem(slow)
+        for lateral, fast_stage, slow_stage in zip(self.laterals, self.fast_layers, self.slow_layers):
+            slow = slow_stage(torch.cat([slow, lateral(fast)], dim=1))
+            fast = fast_stage(fast)
+        pool = nn.functional.adaptive_avg_pool3d
+        return torch.cat([pool(slow, 1).flatten(1), pool(fast, 1).flatten(1)], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(x))
+
+
+def slowfast_resnet(num_classes: int, depth: int = 50, **kwargs) -> SlowFast:
+    """Builder: SlowFast with a ResNet-``depth`` (50, 101, 152) in both pathways; ``kwargs`` as :class:`SlowFast`."""
+    if depth not in (50, 101, 152):
+        raise ValueError(f"SlowFast depth must be 50, 101 or 152, got {depth}")
+    return SlowFast(num_classes, RESNET_DEPTHS[depth], **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# GluonCV MXNet .params -> ours
+# --------------------------------------------------------------------------------------------
+
+def _stage_key(m) -> str:
+    """``{fast,slow}_res{2..5}.{j}.<part>`` -> ``{fast,slow}_layers.{0..3}.{j}.<ours>``."""
+    part = m[4]
+    if part.startswith("downsample."):
+        index, _, rest = part[len("downsample."):].partition(".")
+        part = f"downsample.{ {'0': 'conv', '1': 'bn'}[index] }.{rest}"
+    return f"{m[1]}_layers.{int(m[2]) - 2}.{m[3]}.{part}"
+
+
+_LATERALS = {"p1": 0, "res2": 1, "res3": 2, "res4": 3}
+
+GLUONCV_SLOWFAST_RULES = [
+    (r"(fast|slow)_conv1\.weight", r"\1_stem.conv.weight"),
+    (r"(fast|slow)_bn1\.(\w+)", r"\1_stem.bn.\2"),
+    (r"(fast|slow)_res([2-5])\.(\d+)\.((?:conv\d|bn\d|downsample\.[01])\.\w+)", _stage_key),
+    (r"lateral_(p1|res[234])\.([01])\.(\w+)", lambda m: f"laterals.{_LATERALS[m[1]]}.{ {'0': 'conv', '1': 'bn'}[m[2]] }.{m[3]}"),
+    (r"fc\.(weight|bias)", r"head.fc.\1"),
+]
+
+
+def convert_gluoncv_slowfast(source: dict, model: nn.Module) -> dict:
+    """GluonCV MXNet ``SlowFast`` ``.params`` keys -> ours.
+
+    ``{fast,slow}_conv1``/``_bn1`` -> ``{fast,slow}_stem.{conv,bn}``, ``{fast,slow}_res{2..5}.j``
+    -> ``{fast,slow}_layers.{0..3}.j`` (``downsample.{0,1}`` -> ``downsample.{conv,bn}``),
+    ``lateral_{p1,res2,res3,res4}.{0,1}`` -> ``laterals.{0..3}.{conv,bn}``, ``fc`` -> ``head.fc``.
+    """
+    return convert_by_rules(source, model, GLUONCV_SLOWFAST_RULES, what="GluonCV SlowFast weights")
+
+
+register_converter("gluoncv_slowfast", convert_gluoncv_slowfast)
+
+# --------------------------------------------------------------------------------------------
+# Model cards
+# --------------------------------------------------------------------------------------------
+
+_SOURCE = "GluonCV model zoo (MXNet), gluoncv/model_zoo/action_recognition/slowfast.py"
+_K400 = "Trained from scratch on Kinetics-400; GluonCV top-1 with 10 clips x 3 crops."
+_4X16 = dict(alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32)
+_8X8 = dict(alpha=4, fusion_kernel_size=7, slow_frames=8, fast_frames=32)
+_8X8_101 = dict(alpha=4, fusion_kernel_size=5, slow_frames=8, fast_frames=32)
+_16X8 = dict(alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64)
+
+
+def _input(cfg: dict) -> InputSpec:
+    fast, slow = cfg["fast_frames"], cfg["slow_frames"]
+    window = fast * 2
+    return InputSpec(
+        clip_len=fast + slow, frame_step=1, crop_size=224, short_side=256,
+        note=(
+            f"From {window} consecutive frames, every 2nd ({fast}, Fast pathway) then every "
+            f"{window // slow}th ({slow}, Slow pathway), concatenated Fast-then-Slow along T "
+            f"(GluonCV MXNet layout): input (N, 3, {fast + slow}, 224, 224)."
+        ),
+    )
+
+
+def _register(name: str, depth: int, cfg: dict, *, sha1: str | None = None, top1: float | None = None,
+              dataset: str = "kinetics400", description: str, extra: dict | None = None,
+              weights_name: str | None = None, weights_description: str = _K400) -> None:
+    weights = ()
+    if sha1:
+        weights = (gluoncv_mxnet_weights(weights_name or name, sha1, "gluoncv_slowfast", top1,
+                                         description=weights_description, num_classes=400),)
+    register_model(
+        name, slowfast_resnet, family="slowfast", dataset=dataset, num_classes=400,
+        kwargs={"depth": depth, **cfg, **(extra or {})}, input=_input(cfg), weights=weights,
+        converters={"params": "gluoncv_slowfast"}, description=description, source=_SOURCE,
+    )
+
+
+_register("slowfast_4x16_resnet50_kinetics400", 50, _4X16, sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", top1=75.3,
+          description="SlowFast 4x16 (Slow 4 frames, Fast 32, alpha 8) ResNet-50 for Kinetics-400.")
+_register("slowfast_8x8_resnet50_kinetics400", 50, _8X8, sha1="d6b253398615a21d8b2a827ddfb09c0d8827f79c", top1=76.6,
+          description="SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4, 7x1x1 laterals) ResNet-50 for Kinetics-400.")
+_register("slowfast_4x16_resnet101_kinetics400", 101, _4X16,
+          description="SlowFast 4x16 ResNet-101 for Kinetics-400 (GluonCV publishes no weights for it).")
+_register("slowfast_8x8_resnet101_kinetics400", 101, _8X8_101, sha1="fbde1a7cfdaeeba7190dd15f284b91036bf5f3f6", top1=77.2,
+          description="SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4) ResNet-101 for Kinetics-400.")
+_register("slowfast_16x8_resnet101_kinetics400", 101, _16X8,
+          description="SlowFast 16x8 (Slow 16 frames, Fast 64) ResNet-101 for Kinetics-400 (no published weights).")
+_register("slowfast_16x8_resnet101_50_50_kinetics400", 101, _16X8,
+          extra=dict(num_block_temp_kernel_fast=6, num_block_temp_kernel_slow=6),
+          description=(
+              "SlowFast 16x8 ResNet-101 whose layer3 keeps 3x1x1 reduce convs in its first 6 blocks only "
+              "(a ResNet-50-like temporal design; no published weights)."
+          ))
+_register("slowfast_4x16_resnet50_custom", 50, _4X16, dataset="custom",
+          sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", weights_name="slowfast_4x16_resnet50_kinetics400",
+          weights_description="The Kinetics-400 weights of slowfast_4x16_resnet50_kinetics400 (GluonCV top-1 75.3 on Kinetics-400).",
+          description=(
+              "SlowFast 4x16 ResNet-50 to fine-tune on your own classes: get_model(name, pretrained=True, "
+              "num_classes=N) loads the Kinetics-400 weights of slowfast_4x16_resnet50_kinetics400 and starts "
+              "a new N-way classifier."
+          ))
