@@ -9,7 +9,8 @@ response normalisation), and four ways of letting it see time:
 * **early fusion**: conv1 spans all ``num_frames`` frames (``T x 11 x 11``, 10 frames in the paper),
   so time is merged at the pixel level and the rest of the tower is 2D.
 * **slow fusion**: conv1, conv2 and conv3 each see a short temporal window (``4``, ``2``, ``2`` frames
-  with temporal stride 2, valid padding): 10 frames -> 4 -> 2 -> 1, merging time gradually.
+  with temporal stride 2, valid padding): 10 frames -> 4 -> 2 -> 1, merging time gradually
+  (on shorter clips a layer's temporal kernel shrinks to the frames that reach it).
 * **multiresolution**: a *context* stream on the whole frame at half resolution and a *fovea*
   stream on the centre crop at full resolution (half the side), two towers with the chosen fusion
   (slow by default), concatenated at the first FC layer.
@@ -64,8 +65,8 @@ class FusionTower(nn.Module):
         layers: list[nn.Module] = []
         in_ch, frames = 3, in_frames
         for i, (width, k, (kt, st)) in enumerate(zip(widths, kernels, temporal)):
-            if kt > frames:
-                raise ValueError(f"conv{i + 1} needs {kt} frames but only {frames} reach it; use more frames")
+            if kt > frames:  # short clips: slow fusion's later layers see what is left
+                kt, st = frames, 1
             stride = (st, conv1_stride if i == 0 else 1, conv1_stride if i == 0 else 1)
             layers += [
                 nn.Conv3d(in_ch, width, (kt, k, k), stride, (0, k // 2, k // 2), bias=False),
