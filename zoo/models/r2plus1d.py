@@ -1,0 +1,234 @@
+"""R(2+1)D: 3D ResNets whose 3x3x3 convolutions are factored into a spatial and a temporal one.
+
+Tran et al., "A Closer Look at Spatiotemporal Convolutions for Action Recognition", CVPR 2018.
+The layout follows GluonCV's ``R2Plus1D`` (MXNet ``r2plus1d_resnet*_kinetics400``; its PyTorch zoo's
+``r2plus1d_v1_resnet*_kinetics400`` are the same network): a factored stem (``1x7x7`` conv to 45
+channels, then ``3x1x1`` to 64, no pooling), four residual stages of which stages 2-4 halve T, H
+and W, global average pooling, GluonCV's segmental consensus, dropout and a linear classifier.
+
+Built from the shared blocks of :mod:`zoo.models._resnet3d`; the factored conv is a conv builder.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, Mapping
+
+import torch
+import torch.nn as nn
+
+from ..registry import InputSpec, register_converter, register_model
+from ..sources import gluoncv_mxnet_weights, gluoncv_torch_weights
+from ._upstream_keys import Rule, remap_state
+from ._resnet3d import (
+    RESNET_DEPTHS,
+    BasicBlock3d,
+    Bottleneck3d,
+    ClassifierHead3d,
+    ResNet3d,
+    Stem3d,
+    Triple,
+    batch_norm3d,
+    init_weights,
+    make_stage,
+)
+
+__all__ = ["mid_channels", "Conv2Plus1d", "conv2plus1d_builder", "R2Plus1D", "r2plus1d_resnet", "mxnet_bn_names"]
+
+def mid_channels(in_channels: int, out_channels: int) -> int:
+    """Width of the (2+1)D intermediate layer that keeps a ``3x3x3`` conv's parameter count.
+
+    ``floor(in * out * 27 / (in * 9 + 3 * out))`` (the paper's ``M_i``, as GluonCV and torchvision).
+    """
+    return (in_channels * out_channels * 27) // (in_channels * 9 + 3 * out_channels)
+
+
+class Conv2Plus1d(nn.Module):
+    """``conv(1 x k x k) -> BN -> ReLU -> conv(kt x 1 x 1)``: a factored spatio-temporal conv.
+
+    ``(N, in_channels, T, H, W) -> (N, out_channels, T/st, H/ss, W/ss)`` for ``stride=(st, ss, ss)``;
+    the spatial conv has the spatial stride, the temporal conv the temporal one.  Parameters:
+    ``conv_s.weight``, ``bn_s.*``, ``conv_t.weight``.  The BatchNorm after ``conv_t`` belongs to the
+    enclosing block (or stem).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        mid: int,
+        *,
+        stride: Triple = (1, 1, 1),
+        kernel_t: int = 3,
+        kernel_s: int = 3,
+        norm_layer: Callable[[int], nn.Module] = batch_norm3d(),
+    ) -> None:
+        super().__init__()
+        st, sh, sw = stride
+        self.conv_s = nn.Conv3d(in_channels, mid, (1, kernel_s, kernel_s), (1, sh, sw), (0, kernel_s // 2, kernel_s // 2), bias=False)
+        self.bn_s = norm_layer(mid)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv_t = nn.Conv3d(mid, out_channels, (kernel_t, 1, 1), (st, 1, 1), ((kernel_t - 1) // 2, 0, 0), bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_t(self.relu(self.bn_s(self.conv_s(x))))
+
+
+def conv2plus1d_builder(mid: int) -> Callable[..., Conv2Plus1d]:
+    """A :class:`~zoo.models._resnet3d.ConvBuilder` of :class:`Conv2Plus1d` with ``mid`` channels.
+
+    GluonCV sizes ``mid`` from the *block's* input and output widths and uses it for every (2+1)D
+    conv of that block, so each block gets its own builder.
+    """
+
+    def build(in_planes: int, out_planes: int, *, stride: Triple, kernel_t: int = 3, dilation: int = 1) -> Conv2Plus1d:
+        if dilation != 1:
+            raise ValueError("Conv2Plus1d does not support dilation")
+        return Conv2Plus1d(in_planes, out_planes, mid, stride=stride, kernel_t=kernel_t)
+
+    return build
+
+
+def _stage(block: type[nn.Module], in_planes: int, planes: int, num_blocks: int, stride: int) -> nn.Sequential:
+    """One R(2+1)D stage; every block's (2+1)D convs are sized from that block's input width."""
+    out_planes = planes * block.expansion
+    per_block = [{"conv_builder": conv2plus1d_builder(mid_channels(in_planes if i == 0 else out_planes, planes))} for i in range(num_blocks)]
+    if block is Bottleneck3d:
+        for kw in per_block:
+            kw["conv2_kernel_t"] = 3
+    return make_stage(block, in_planes, planes, num_blocks, stride=stride, block_kwargs=per_block)
+
+
+class R2Plus1D(ResNet3d):
+    """R(2+1)D ResNet-18/34/50/101/152 as in GluonCV.
+
+    ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips (``S = num_segments``, ``K = num_crop``
+    consecutive batch items per video) -> logits ``(N, num_classes)``, or features ``(N, F)`` with
+    ``feat_ext`` (``F = 512`` for depths 18/34, 2048 otherwise).  Stages 2-4 halve ``T``, so
+    ``T >= 8`` keeps every stage non-empty (GluonCV uses 16 frames at 112x112).
+
+    Args:
+        depth: 18, 34 (basic blocks), 50, 101, 152 (bottlenecks).
+        partial_bn: in ``train()``, every BatchNorm outside the stem normalises with running stats.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 400,
+        depth: int = 50,
+        *,
+        dropout_ratio: float = 0.5,
+        num_segments: int = 1,
+        num_crop: int = 1,
+        feat_ext: bool = False,
+        init_std: float = 0.001,
+        partial_bn: bool = False,
+    ) -> None:
+        if depth not in RESNET_DEPTHS:
+            raise ValueError(f"R(2+1)D depth must be one of {sorted(RESNET_DEPTHS)}, got {depth}")
+        block = BasicBlock3d if depth < 50 else Bottleneck3d
+        layers = RESNET_DEPTHS[depth]
+        stem = Stem3d(3, 64, conv=Conv2Plus1d(3, 64, 45, stride=(1, 2, 2), kernel_s=7), pool_kernel=None)
+        stages, in_planes = [], 64
+        for i, (planes, num_blocks) in enumerate(zip((64, 128, 256, 512), layers)):
+            stages.append(_stage(block, in_planes, planes, num_blocks, stride=1 if i == 0 else 2))
+            in_planes = planes * block.expansion
+        head = ClassifierHead3d(
+            in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, feat_ext=feat_ext, init_std=init_std
+        )
+        super().__init__(stem, stages, head, partial_bn=partial_bn)
+        self.depth = depth
+        init_weights(self)
+
+
+def r2plus1d_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> R2Plus1D:
+    """Builder of :class:`R2Plus1D` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``,
+    ``feat_ext``, ``init_std``, ``partial_bn``)."""
+    return R2Plus1D(num_classes=num_classes, depth=depth, **kwargs)
+
+
+# --------------------------------------------------------------------------- weight conversion
+
+
+def mxnet_bn_names(source: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """GluonCV MXNet BatchNorm names to PyTorch's (``gamma -> weight``, ``beta -> bias``); others unchanged."""
+    renamed = {}
+    for key, value in source.items():
+        head, _, last = key.rpartition(".")
+        renamed[f"{head}.{_MXNET_BN.get(last, last)}" if head else key] = value
+    return renamed
+
+
+_MXNET_BN = {"gamma": "weight", "beta": "bias"}
+
+_R2PLUS1D_RULES: tuple[Rule, ...] = (
+    (r"conv1\.weight", "stem.conv.conv_s.weight"),
+    (r"bn1\.(\w+)", r"stem.conv.bn_s.\1"),
+    (r"conv2\.weight", "stem.conv.conv_t.weight"),
+    (r"bn2\.(\w+)", r"stem.bn.\1"),
+    (r"(layer\d\.\d+\.conv\d)\.conv1\.weight", r"\1.conv_s.weight"),
+    (r"(layer\d\.\d+\.conv\d)\.bn1\.(\w+)", r"\1.bn_s.\2"),
+    (r"(layer\d\.\d+\.conv\d)\.conv2\.weight", r"\1.conv_t.weight"),
+    (r"(layer\d\.\d+)\.downsample\.0\.weight", r"\1.downsample.conv.weight"),
+    (r"(layer\d\.\d+)\.downsample\.1\.(\w+)", r"\1.downsample.bn.\2"),
+    (r"fc\.(weight|bias)", r"head.fc.\1"),
+)
+
+
+@register_converter("gluoncv_r2plus1d")
+def convert_gluoncv_r2plus1d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """GluonCV ``R2Plus1D`` weights (MXNet ``.params``, or the PyTorch zoo's ``r2plus1d_v1`` ``.pth``) -> ours."""
+    return remap_state(mxnet_bn_names(source), model, _R2PLUS1D_RULES, what="GluonCV R2Plus1D")
+
+
+# --------------------------------------------------------------------------- model cards
+
+_INPUT = InputSpec(clip_len=16, frame_step=2, crop_size=112, short_side=128)
+_SOURCE = "GluonCV model zoo (gluoncv/model_zoo/action_recognition/r2plus1d.py)"
+_MXNET_SHA1 = {
+    18: ("5a14d1f9772e523bbeae8484ec382feb30b74ffa", 70.8),
+    34: ("de2e592b450b9007705507d5167859d45e782695", 71.6),
+    50: ("deaefb14d31c703115a911828534d24ac68c7fb0", 73.9),
+}
+_TORCH_SHA1 = {
+    18: ("340a59522b4ffe7e3621ad4a269e4cd4a99f74b2", 71.72),
+    34: ("5102fd1736a2a205f5fd7bded5d2e0d2e5ca6307", 72.63),
+    50: ("9a3b665c182f81f22d4a105c75fac030ad20a628", 74.92),
+}
+
+for _depth in (18, 34, 50, 101, 152):
+    _name = f"r2plus1d_resnet{_depth}_kinetics400"
+    _weights = ()
+    if _depth in _MXNET_SHA1:
+        _sha1, _top1 = _MXNET_SHA1[_depth]
+        _weights = (gluoncv_mxnet_weights(_name, _sha1, "gluoncv_r2plus1d", _top1, description="Kinetics400 from scratch, 16 frames (32/2), 112x112"),)
+    register_model(
+        _name,
+        r2plus1d_resnet,
+        family="r2plus1d",
+        dataset="kinetics400",
+        num_classes=400,
+        kwargs={"depth": _depth},
+        input=_INPUT,
+        weights=_weights,
+        converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
+        description=f"R(2+1)D ResNet-{_depth} (GluonCV MXNet zoo)",
+        source=_SOURCE,
+    )
+    _name = f"r2plus1d_v1_resnet{_depth}_kinetics400"
+    _weights = ()
+    if _depth in _TORCH_SHA1:
+        _sha1, _top1 = _TORCH_SHA1[_depth]
+        _weights = (gluoncv_torch_weights(_name, _sha1, "gluoncv_r2plus1d", _top1, default=True, description="Kinetics400 from scratch, 16 frames (32/2), 112x112"),)
+    register_model(
+        _name,
+        r2plus1d_resnet,
+        family="r2plus1d",
+        dataset="kinetics400",
+        num_classes=400,
+        kwargs={"depth": _depth},
+        input=_INPUT,
+        weights=_weights,
+        converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
+        description=f"R(2+1)D ResNet-{_depth} (GluonCV PyTorch zoo, same network as r2plus1d_resnet{_depth}_kinetics400)",
+        source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv1.py)",
+    )
