@@ -1,0 +1,139 @@
+"""Test-side driver of the GluonCV reference generator (zoo's venv; runs the generator as a subprocess).
+
+``ensure_references(cases)`` makes sure the reference files of ``cases`` exist in
+``.cache/gluoncv_ref/`` (generating the missing ones once, under a file lock that pytest-xdist
+workers share) and returns a :class:`References` that finds them.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pytest
+
+from gluoncv_cases import CASES, CASES_BY_ID, GENERATOR, ParityCase, case_key
+
+from .report import CACHE
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PYTHONS = (ROOT / ".venv-ref" / "bin" / "python", Path("/tmp/gcvref/bin/python"))
+GENERATE_TIMEOUT_S = 3600
+
+ABS_TOL = 1e-4  # times max(1, max|ref|)
+DIFF_TOL = 1e-2  # times max|ref[0] - ref[1]|
+
+
+def reference_python() -> Path | None:
+    """The GluonCV venv's interpreter: ``$ZOO_GLUONCV_PYTHON``, else the defaults; ``None`` if absent."""
+    env = os.environ.get("ZOO_GLUONCV_PYTHON")
+    candidates = [Path(env)] if env else list(DEFAULT_PYTHONS)
+    return next((p for p in candidates if p.is_file() and os.access(p, os.X_OK)), None)
+
+
+def require_reference_python() -> Path:
+    """The interpreter, or skip (fail under ``ZOO_REQUIRE_REFERENCE=1``) with the reason."""
+    python = reference_python()
+    if python is None:
+        where = os.environ.get("ZOO_GLUONCV_PYTHON") or " or ".join(map(str, DEFAULT_PYTHONS))
+        reason = f"no GluonCV reference venv ({where} not found); `make ref-venv` creates .venv-ref"
+        if os.environ.get("ZOO_REQUIRE_REFERENCE") == "1":
+            pytest.fail(f"{reason} (ZOO_REQUIRE_REFERENCE=1 makes the reference required)")
+        pytest.skip(reason)
+    return python
+
+
+def subprocess_env() -> dict[str, str]:
+    """Our environment without what would make the other venv's Python import our packages."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+
+
+@dataclass
+class References:
+    """Where the reference files of the cases are."""
+
+    cache: Path
+    generate_s: float
+    log: str
+
+    def files(self, case: ParityCase) -> tuple[Path, Path]:
+        """``(npz, params)`` of ``case``; fails with GluonCV's own error when it could not run it."""
+        key = case_key(case)
+        error = self.cache / f"{case.id}-{key}.error"
+        if error.exists():
+            pytest.fail(f"GluonCV itself failed on {case.id}:\n{error.read_text()[-3000:]}")
+        npz = self.cache / f"{case.id}-{key}.npz"
+        if not npz.exists():
+            pytest.fail(f"no reference for {case.id} ({npz.name} missing); generator log:\n{self.log[-3000:]}")
+        base = CASES_BY_ID[case.weights_from] if case.weights_from else case
+        return npz, self.cache / f"{base.id}-{case_key(base)}.params"
+
+    def load(self, case: ParityCase) -> tuple[np.ndarray, np.ndarray, Path]:
+        """``(input, reference output, params path)`` of ``case``."""
+        npz_path, params = self.files(case)
+        with np.load(npz_path) as npz:
+            return npz["input"], npz["output"], params
+
+
+def ensure_references(cases: Iterable[ParityCase]) -> References:
+    """Generate the missing references of ``cases`` (and of the cases they reuse weights from)."""
+    python = require_reference_python()
+    from filelock import FileLock
+
+    ids = {c.id for c in cases}
+    ids |= {CASES_BY_ID[i].weights_from for i in ids if CASES_BY_ID[i].weights_from}
+    wanted = [c for c in CASES if c.id in ids]
+    CACHE.mkdir(parents=True, exist_ok=True)
+
+    def missing() -> list[ParityCase]:
+        return [c for c in wanted if not (CACHE / f"{c.id}-{case_key(c)}.npz").exists()
+                and not (CACHE / f"{c.id}-{case_key(c)}.error").exists()]
+
+    log_path = CACHE / "generate.log"
+    t0 = time.perf_counter()
+    with FileLock(str(CACHE / ".generate.lock"), timeout=GENERATE_TIMEOUT_S):
+        todo = missing()
+        if todo or not (CACHE / "names.json").exists():
+            run_ids = [c.id for c in todo] or [wanted[0].id if wanted else CASES[0].id]
+            cmd = [str(python), "-W", "ignore", str(GENERATOR), "--out", str(CACHE), "--cases", ",".join(run_ids)]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S, env=subprocess_env())
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the reference generator took over {GENERATE_TIMEOUT_S}s")
+            with open(log_path, "a") as log:
+                log.write(f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}\n")
+            if proc.returncode not in (0, 1) or not (CACHE / "names.json").exists():
+                pytest.fail(f"the reference generator crashed (rc={proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+    log = log_path.read_text() if log_path.exists() else ""
+    return References(cache=CACHE, generate_s=time.perf_counter() - t0, log=log)
+
+
+def compare(ours: np.ndarray, ref: np.ndarray) -> dict:
+    """Errors of ``ours`` against ``ref`` (both ``(N, K)`` with ``N >= 2``) and whether they pass.
+
+    ``max|ours - ref| <= ABS_TOL * max(1, max|ref|)`` and, for the input-dependent part,
+    ``max|(ours0 - ours1) - (ref0 - ref1)| <= DIFF_TOL * max|ref0 - ref1|``.
+    """
+    scale = max(1.0, float(np.abs(ref).max()))
+    err = float(np.abs(ours - ref).max())
+    diff_ref = ref[0] - ref[1]
+    diff_scale = float(np.abs(diff_ref).max())
+    diff_err = float(np.abs((ours[0] - ours[1]) - diff_ref).max())
+    return {
+        "ref_max": float(np.abs(ref).max()), "max_abs_err": err, "rel_err": err / scale,
+        "diff_scale": diff_scale, "diff_rel_err": diff_err / diff_scale if diff_scale > 0 else float("inf"),
+        "ok": bool(err <= ABS_TOL * scale and diff_err <= DIFF_TOL * diff_scale and diff_scale > 0),
+    }
+
+
+def assert_close(case_id: str, stats: dict) -> None:
+    assert stats["diff_scale"] > 0, f"{case_id}: GluonCV's output does not depend on the input; the case is useless"
+    assert stats["max_abs_err"] <= ABS_TOL * max(1.0, stats["ref_max"]), (
+        f"{case_id}: max|Δ| = {stats['max_abs_err']:.3g} > {ABS_TOL:g} * max(1, max|ref| = {stats['ref_max']:.3g})")
+    assert stats["diff_rel_err"] <= DIFF_TOL, (
+        f"{case_id}: the input-dependent part differs: max|Δ(out0 - out1)| / max|ref0 - ref1| = "
+        f"{stats['diff_rel_err']:.3g} > {DIFF_TOL:g}")

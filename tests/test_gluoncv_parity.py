@@ -1,0 +1,87 @@
+"""Numerical parity of zoo's GluonCV ports with GluonCV 0.10.5.post0 (MXNet) itself.
+
+A session fixture runs ``tests/gluoncv_ref/make_reference.py`` once in the GluonCV reference venv
+(``ZOO_GLUONCV_PYTHON``, else ``.venv-ref/bin/python``, else ``/tmp/gcvref/bin/python``); it writes,
+per case of ``tests/gluoncv_cases.py``, a GluonCV ``.params`` file with random weights (BatchNorm
+statistics included) and GluonCV's output on a structured input, cached in ``.cache/gluoncv_ref/``
+keyed by the generator's hash.  Each test loads that ``.params`` through ``zoo.get_model(name,
+pretrained=<file>)`` (zoo's MXNet reader and the family's converter), runs the same input and
+compares:
+
+- all outputs: ``max|ours - ref| <= 1e-4 * max(1, max|ref|)``;
+- the input-dependent part, ``out[0] - out[1]``, against its own scale:
+  ``max|Δ(diff)| <= 1e-2 * max|diff_ref|`` (a model that ignored its input would fail here).
+
+Without a reference venv every test skips, unless ``ZOO_REQUIRE_REFERENCE=1`` (``make test``).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from gluoncv_cases import CASES, CASES_BY_ID, GLUONCV_ACTION_NAMES, ParityCase
+from gluoncv_ref import report
+from gluoncv_ref.harness import References, assert_close, compare, ensure_references
+
+pytestmark = pytest.mark.parity
+
+
+def _selected_cases(session) -> list[ParityCase]:
+    """Cases of the parity tests this session runs (``-k`` respected)."""
+    ids = {item.callspec.params["case"].id for item in session.items
+           if item.name.startswith("test_parity[") and hasattr(item, "callspec")}
+    return [c for c in CASES if c.id in ids]
+
+
+@pytest.fixture(scope="session")
+def references(request) -> References:
+    """The references this session needs, generated once (xdist workers share a lock and the cache)."""
+    return ensure_references(_selected_cases(request.session) or CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_parity(case: ParityCase, references: References) -> None:
+    import zoo
+
+    row = {"id": case.id, "name": case.name, "input_shape": list(case.input_shape), "status": "error"}
+    try:
+        x, ref, params = references.load(case)
+        if case.name not in zoo.get_model_list():
+            row["status"] = "not registered"
+            pytest.fail(f"{case.name} is not registered yet")
+        assert x.shape == case.input_shape, f"cached input {x.shape} is not the case's {case.input_shape}"
+        t0 = time.perf_counter()
+        model = zoo.get_model(case.name, pretrained=str(params), **case.our_kwargs).eval()
+        with torch.inference_mode():
+            ours = model(torch.from_numpy(x)).float().numpy()
+        row["ours_s"] = round(time.perf_counter() - t0, 3)
+        assert ours.shape == ref.shape, f"{case.id}: zoo's output {ours.shape} vs GluonCV's {ref.shape}"
+        assert np.all(np.isfinite(ours)), f"{case.id}: zoo's output is not finite"
+        stats = compare(ours, ref)
+        row.update(stats, status="pass" if stats["ok"] else "FAIL")
+        assert_close(case.id, stats)
+    finally:
+        report.write_row(row)
+
+
+def test_case_table_covers_gluoncv(references: References) -> None:
+    """The case table names exactly GluonCV's 54 fp32 action-recognition factories."""
+    names = json.loads((references.cache / "names.json").read_text())
+    assert len(GLUONCV_ACTION_NAMES) == len(set(GLUONCV_ACTION_NAMES)) == 54
+    assert set(names["action"]) == set(GLUONCV_ACTION_NAMES), (
+        f"missing cases: {sorted(set(names['action']) - set(GLUONCV_ACTION_NAMES))}; "
+        f"not in GluonCV: {sorted(set(GLUONCV_ACTION_NAMES) - set(names['action']))}")
+    assert {c.name for c in CASES} == set(GLUONCV_ACTION_NAMES)
+
+
+def test_zz_parity_table(references: References, capsys) -> None:
+    """Print this session's parity table (complete when run without xdist; see gluoncv_ref/report.py)."""
+    rows = report.read_rows(report.session_start())
+    with capsys.disabled():
+        print(f"\nGluonCV reference generation: {references.generate_s:.1f}s (cache {references.cache})")
+        print(report.format_table(rows))
+    assert all(r["id"] in CASES_BY_ID for r in rows)

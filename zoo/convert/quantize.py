@@ -1,0 +1,177 @@
+"""int8 models: post-training static quantization of an fp32 model (PyTorch FX graph mode, CPU).
+
+GluonCV ships five ``*_int8`` action-recognition names (``vgg16_ucf101_int8``,
+``inceptionv3_ucf101_int8``, ``resnet18_v1b_kinetics400_int8``, ``resnet50_v1b_kinetics400_int8``,
+``inceptionv3_kinetics400_int8``): its fp32 weights run through an MXNet graph that Intel's
+calibration tool quantised.  zoo makes the same kind of model from the fp32 twin with
+:func:`quantize_int8`: convolutions and linear layers (BatchNorm and ReLU fused in) run as int8
+kernels of the ``x86`` backend (fbgemm/oneDNN), activations are quantised with ranges observed on
+calibration clips.  Calibrate with a few real clips of the target data, preprocessed like the model's
+input; the ranges come from them.
+
+Models whose ``forward`` branches on tensor shapes (the TSN fold of ``T`` into the batch, stems
+that pick a path by input size) cannot be traced as a whole; then every largest traceable submodule
+that holds a convolution or linear layer is quantised on its own (float in, float out), and what
+cannot be traced stays fp32.  ``model.zoo_int8`` lists which submodules are int8.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+import torch.nn as nn
+
+__all__ = ["Int8Error", "quantize_int8", "get_int8_model", "int8_builder", "int8_twin"]
+
+logger = logging.getLogger(__name__)
+
+_QUANTIZABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+
+
+class Int8Error(RuntimeError):
+    """A model that cannot be quantised to int8 here (backend missing, nothing traceable, no data)."""
+
+
+def int8_twin(name: str) -> str:
+    """The fp32 name of an ``*_int8`` name (``resnet18_v1b_kinetics400_int8`` -> ``resnet18_v1b_kinetics400``)."""
+    return name[: -len("_int8")] if name.endswith("_int8") else name
+
+
+def _has_quantizable(module: nn.Module) -> bool:
+    return any(isinstance(m, _QUANTIZABLE) for m in module.modules())
+
+
+def _capture_inputs(model: nn.Module, example: torch.Tensor) -> dict[nn.Module, tuple]:
+    """Positional inputs of every submodule on ``example`` (first call of each)."""
+    seen: dict[nn.Module, tuple] = {}
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args: seen.setdefault(mod, args) and None)
+        for m in model.modules()
+    ]
+    try:
+        with torch.no_grad():
+            model(example)
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def _prepare_parts(module: nn.Module, path: str, inputs: dict[nn.Module, tuple], qconfig_mapping: Any,
+                  prepared: list[tuple[nn.Module, str, str]]) -> None:
+    """Replace, inside ``module``, the largest traceable children holding conv/linear layers by observed graphs."""
+    from torch.ao.quantization.quantize_fx import prepare_fx
+
+    for name, child in list(module.named_children()):
+        child_path = f"{path}.{name}" if path else name
+        if not _has_quantizable(child) or child not in inputs:
+            continue
+        try:
+            graph = prepare_fx(child, qconfig_mapping, example_inputs=inputs[child])
+        except Exception as err:  # not traceable as a whole: try its children
+            logger.debug("int8: %s is not traceable (%s: %s); trying its children", child_path, type(err).__name__, err)
+            _prepare_parts(child, child_path, inputs, qconfig_mapping, prepared)
+            continue
+        setattr(module, name, graph)
+        prepared.append((module, name, child_path))
+
+
+def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], *, backend: str = "x86") -> nn.Module:
+    """Post-training static int8 quantisation of ``model`` (a copy; ``model`` is left as it is).
+
+    Args:
+        model: an fp32 model in eval mode semantics (it is copied and put in eval mode).
+        calibration_inputs: input batches, e.g. ``(N, 3, T, H, W)`` clips, preprocessed like the
+            model's input; activation ranges are observed on them (a few batches of real data).
+        backend: quantised kernel backend, ``"x86"`` (default; fbgemm + oneDNN) or ``"qnnpack"``.
+
+    Returns:
+        The int8 model (CPU only).  ``model.zoo_int8`` is a dict: ``backend``, ``quantized`` (the
+        int8 submodules, ``"<model>"`` for all of it) and ``float_layers`` (conv/linear layers left fp32).
+
+    Raises:
+        Int8Error: the backend is not available, no calibration input was given, or no part of
+            the model could be quantised; the message names what to use instead.
+    """
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    batches = list(calibration_inputs)
+    if not batches:
+        raise Int8Error("quantize_int8 needs at least one calibration batch (a few real clips of the target data)")
+    if backend not in torch.backends.quantized.supported_engines:
+        raise Int8Error(
+            f"quantised backend {backend!r} is not available in this PyTorch build "
+            f"(available: {', '.join(torch.backends.quantized.supported_engines)}); use the fp32 model"
+        )
+    torch.backends.quantized.engine = backend
+    work = copy.deepcopy(model).cpu().eval()
+    inputs = _capture_inputs(work, batches[0])
+    qconfig_mapping = get_default_qconfig_mapping(backend)
+    try:
+        whole: nn.Module | None = prepare_fx(work, qconfig_mapping, example_inputs=inputs[work])
+    except Exception as err:
+        logger.debug("int8: %s is not traceable as a whole (%s); quantising its parts", type(model).__name__, err)
+        whole = None
+    prepared: list[tuple[nn.Module, str, str]] = []
+    if whole is None:
+        _prepare_parts(work, "", inputs, qconfig_mapping, prepared)
+        if not prepared:
+            raise Int8Error(
+                f"no part of {type(model).__name__} holding a convolution or linear layer could be traced for "
+                "int8 quantisation; use the fp32 model"
+            )
+    observed = whole if whole is not None else work
+    with torch.no_grad():
+        for x in batches:
+            observed(x)
+    if whole is not None:
+        quantized: nn.Module = convert_fx(whole)
+        names = ["<model>"]
+    else:
+        for parent, attr, _ in prepared:
+            setattr(parent, attr, convert_fx(getattr(parent, attr)))
+        quantized, names = work, [p for _, _, p in prepared]
+    float_layers = [n for n, m in quantized.named_modules() if isinstance(m, _QUANTIZABLE)]
+    quantized.zoo_int8 = {"backend": backend, "quantized": names, "float_layers": float_layers}  # type: ignore[attr-defined]
+    logger.info("int8 (%s): quantised %s; fp32 conv/linear layers left: %d", backend, ", ".join(names), len(float_layers))
+    return quantized
+
+
+def get_int8_model(name: str, calibration_inputs: Iterable[torch.Tensor], pretrained: bool | str = True,
+                   backend: str = "x86", **kwargs: Any) -> nn.Module:
+    """``quantize_int8(get_model(fp32 twin of name, pretrained, **kwargs).eval(), calibration_inputs)``."""
+    from ..weights import get_model
+
+    fp32 = get_model(int8_twin(name), pretrained=pretrained, **kwargs).eval()
+    return quantize_int8(fp32, calibration_inputs, backend=backend)
+
+
+def int8_builder(fp32_name: str) -> Callable[..., nn.Module]:
+    """A registry builder for ``<fp32_name>_int8``.
+
+    ``get_model("<fp32_name>_int8", calibration=[clips, ...])`` quantises a randomly initialised twin;
+    without ``calibration`` it raises :class:`Int8Error` that says how to get the pretrained int8
+    model (:func:`get_int8_model`).  The published GluonCV int8 files are MXNet symbol graphs that
+    reuse the fp32 weights, so the fp32 twin's weights are what zoo loads.
+    """
+
+    def build(num_classes: int, calibration: Sequence[torch.Tensor] | None = None, **kwargs: Any) -> nn.Module:
+        if calibration is None:
+            raise Int8Error(
+                f"{fp32_name}_int8 is {fp32_name} quantised to int8 with calibration clips: "
+                f"zoo.convert.quantize.get_int8_model({fp32_name!r}, clips) (pretrained fp32 weights), or "
+                f"zoo.get_model({fp32_name + '_int8'!r}, calibration=clips) for random weights; "
+                f"or use the fp32 model {fp32_name!r}"
+            )
+        from ..registry import model_card
+
+        card = model_card(fp32_name)
+        model = card.builder(num_classes=num_classes, **{**card.kwargs, **kwargs}).eval()
+        return quantize_int8(model, calibration)
+
+    build.__name__ = f"build_{fp32_name}_int8"
+    build.__doc__ = f"int8 twin of {fp32_name} (see zoo.convert.quantize.int8_builder)."
+    return build
