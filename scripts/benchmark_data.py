@@ -48,7 +48,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 from zoo.data import VideoClassificationDataset, train_transforms  # noqa: E402
-from zoo.data.transforms import IMAGENET_MEAN, IMAGENET_STD, Compose, MultiScaleCrop, RandomHorizontalFlip, ToFloatTensor  # noqa: E402,E501
+from zoo.data.transforms import IMAGENET_MEAN, IMAGENET_STD, ToFloatTensor  # noqa: E402
 from zoo.data.sampling import sample_clips  # noqa: E402
 
 SHARED_VIDEOS = REPO.parent / "shared" / "data" / "videos"
@@ -185,8 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                   backend="decord", decode_width=width, decode_height=height, num_classes=1000)
     root = (args.root or None) if args.list else "/"
     ours = VideoClassificationDataset(list_file, root, transform=train_transforms(args.size, kind="multiscale"), **common)
-    ours_u8 = VideoClassificationDataset(list_file, root, transform=Compose([MultiScaleCrop(args.size), RandomHorizontalFlip()]),
-                                         **common)
+    ours_u8 = VideoClassificationDataset(list_file, root, transform=train_transforms(args.size, output="uint8"), **common)
     normalise = ToFloatTensor(IMAGENET_MEAN, IMAGENET_STD)
     raw = DecodeOnly(ours, width, height)
     loader = dict(batch_size=args.batch_size, num_workers=args.workers)

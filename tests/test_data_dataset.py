@@ -18,6 +18,7 @@ from zoo.data import (  # noqa: E402
     ListFileError, VideoClassificationDataset, VideoDecodeError, eval_transforms, make_synthetic_dataset,
     train_transforms,
 )
+from zoo.data.transforms import IMAGENET_MEAN, IMAGENET_STD, ToFloatTensor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,11 @@ def test_frame_folders_gluoncv_style(tmp_path: Path) -> None:
     (tmp_path / "list.txt").write_text("vid1 12 0\n")
     ds = VideoClassificationDataset(tmp_path / "list.txt", mode="val", sampling="dense", new_length=4, new_step=2)
     assert _indices(ds[0][0]) == [2, 4, 6, 8]
+    write_jpeg_folder(tmp_path / "ssv2", numbered_frames(6, 32, 32), pattern="%06d.jpg")  # SSv2 naming
+    (tmp_path / "ssv2.txt").write_text("ssv2 6 0\n")
+    ds = VideoClassificationDataset(tmp_path / "ssv2.txt", mode="val", sampling="dense", new_length=2,
+                                    name_pattern="%06d.jpg")
+    assert _indices(ds[0][0]) == [2, 3]
 
 
 # ------------------------------------------------------------------ options
@@ -97,6 +103,10 @@ def test_tsn_segments_and_multi_view_shapes(synthetic) -> None:
                                        num_crops=3, transform=eval_transforms(24, short_side=28, num_crops=3))
     clip, _ = views[0]
     assert clip.shape == (6, 3, 4, 24, 24)  # (V = clips x crops, C, T, H, W)
+    views.transform = eval_transforms(24, short_side=28, num_crops=3, output="uint8")
+    raw = views[0][0]
+    assert raw.shape == (6, 4, 24, 24, 3) and raw.dtype == torch.uint8  # (V, T, H, W, C) for device-side normalising
+    assert torch.allclose(ToFloatTensor(IMAGENET_MEAN, IMAGENET_STD)(raw), clip, atol=1e-5)  # same result, normalised later
     batch = next(iter(DataLoader(views, batch_size=2)))[0]
     logits = batch.mean(dim=(2, 3, 4, 5)).view(2, 6, 1).mean(1)  # a model averages the V views
     assert logits.shape == (2, 1)

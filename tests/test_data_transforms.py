@@ -94,3 +94,6 @@ def test_presets_single_clip_and_batched_agree_on_cpu() -> None:
     out, label = train(torch.stack([clip] * 4), torch.tensor([0, 1, 2, 3]))
     assert out.shape == (4, 3, 4, 32, 32) and out.dtype == torch.float32 and label.shape == (4,)
     assert isinstance(Compose([ResizeShortSide(30)])(clip), torch.Tensor)
+    raw = eval_transforms(32, short_side=40, output="uint8")(torch.stack([clip, clip]))
+    assert raw.dtype == torch.uint8 and raw.shape == (2, 4, 32, 32, 3)
+    assert torch.allclose(eval_transforms(32, short_side=40, mean=None, std=None)(clip), raw[0].permute(3, 0, 1, 2) / 255)

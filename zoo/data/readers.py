@@ -290,6 +290,8 @@ class _DecordBackend(_Backend):
         except Exception as exc:
             logger.warning("%s: decord failed (%s); falling back to PyAV", self.path, str(exc).splitlines()[0])
             return self._pyav().get_batch(clamped)
+        if request == clamped:  # common case: sorted, unique, no guard frame
+            return frames
         position = {index: k for k, index in enumerate(request)}
         return frames[[position[i] for i in clamped]]
 

@@ -420,9 +420,17 @@ def train_transforms(
     flip_map: Optional[Mapping[int, int]] = None,
     mean: Optional[Sequence[float]] = IMAGENET_MEAN,
     std: Optional[Sequence[float]] = IMAGENET_STD,
+    output: str = "float",
 ) -> Compose:
     """Training pipeline: [short-side resize] -> crop (``"multiscale"`` TSN,
-    ``"random_resized"`` or ``"random"``) -> flip -> ``(C, T, H, W)`` float."""
+    ``"random_resized"`` or ``"random"``) -> flip -> ``(C, T, H, W)`` float.
+
+    ``output="uint8"`` stops before the float conversion: the loader then
+    yields uint8 ``(N, T, h, w, C)`` batches (4x fewer bytes between worker
+    processes) and the training loop normalises on its device with
+    ``ToFloatTensor(mean, std)(batch.to(device))`` -> ``(N, C, T, h, w)``.
+    This is the fastest layout (see ``scripts/benchmark_data.py``).
+    """
     crops = {"multiscale": MultiScaleCrop, "random_resized": RandomResizedCrop, "random": RandomCrop}
     if kind not in crops:
         raise ValueError(f"unknown crop kind {kind!r}; choose one of {sorted(crops)}")
@@ -430,8 +438,13 @@ def train_transforms(
     steps.append(crops[kind](size))
     if flip:
         steps.append(RandomHorizontalFlip(0.5, flip_map))
-    steps.append(ToFloatTensor(mean, std))
-    return Compose(steps)
+    return Compose(steps + _finish(output, mean, std))
+
+
+def _finish(output: str, mean: Optional[Sequence[float]], std: Optional[Sequence[float]]) -> List[Callable]:
+    if output not in ("float", "uint8"):
+        raise ValueError(f"output must be 'float' or 'uint8', got {output!r}")
+    return [ToFloatTensor(mean, std)] if output == "float" else []
 
 
 def eval_transforms(
@@ -440,14 +453,16 @@ def eval_transforms(
     num_crops: int = 1,
     mean: Optional[Sequence[float]] = IMAGENET_MEAN,
     std: Optional[Sequence[float]] = IMAGENET_STD,
+    output: str = "float",
 ) -> Compose:
     """Validation/test pipeline: [short-side resize] -> centre crop
     (``num_crops=1``), three-crop (3) or ten-crop (10) -> float.
 
-    Output ``(C, T, h, w)`` or, with several crops, ``(K, C, T, h, w)``.
+    Output ``(C, T, h, w)`` or, with several crops, ``(K, C, T, h, w)``;
+    ``output="uint8"``: ``(T, h, w, C)`` / ``(K, T, h, w, C)`` (see :func:`train_transforms`).
     """
     crop = {1: CenterCrop, 3: ThreeCrop, 10: TenCrop}.get(num_crops)
     if crop is None:
         raise ValueError(f"num_crops must be 1, 3 or 10, got {num_crops}")
     steps: List[Callable] = [ResizeShortSide(short_side)] if short_side else []
-    return Compose(steps + [crop(size), ToFloatTensor(mean, std)])
+    return Compose(steps + [crop(size)] + _finish(output, mean, std))
