@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Iterable, Mapping, Sequence
 
 import torch
@@ -28,6 +29,9 @@ __all__ = [
     "inception_v3_d",
     "inception_v3_e",
     "INCEPTION_V1_MIXED",
+    "inception_v3_layers",
+    "V3_NAMES",
+    "V3_GLUON_NAMES",
     "pool_nd",
     "ResNetV1bTrunk",
     "vgg16_features",
@@ -85,8 +89,28 @@ def pool_nd(kind: str, kernel: Pair, stride: int, padding: Pair = 0, *, dim: int
     if kind == "max":
         return (nn.MaxPool2d if dim == 2 else nn.MaxPool3d)(k, s, p, ceil_mode=ceil_mode)
     if kind == "avg":
-        return (nn.AvgPool2d if dim == 2 else nn.AvgPool3d)(k, s, p, ceil_mode=ceil_mode, count_include_pad=True)
+        return ZeroPaddedAvgPool(k, s, p, ceil_mode=ceil_mode)
     raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
+
+
+class ZeroPaddedAvgPool(nn.Module):
+    """Average pool over an explicitly zero-padded input (``count_include_pad=True`` semantics).
+
+    Padding first lets a 3x3x3 window run over a 2-frame input, which MXNet allows and
+    PyTorch's own padded ``avg_pool3d`` refuses (it checks the unpadded size against the kernel).
+    """
+
+    def __init__(self, kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...], ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel, self.stride, self.padding, self.ceil_mode = kernel, stride, padding, ceil_mode
+        # F.pad takes (last-dim left, last-dim right, ...)
+        self._pad = tuple(q for p in reversed(padding) for q in (p, p))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if any(self.padding):
+            x = F.pad(x, self._pad)
+        pool = F.avg_pool2d if len(self.kernel) == 2 else F.avg_pool3d
+        return pool(x, self.kernel, self.stride, 0, ceil_mode=self.ceil_mode)
 
 
 class SplitBranch(nn.Module):
@@ -221,6 +245,42 @@ def inception_v3_e(in_ch: int, dim: int = 2) -> InceptionBlock:
         ],
         320 + 768 + 768 + 192,
     )
+
+
+V3_NAMES = ["conv1a", "conv2a", "conv2b", "pool1", "conv3b", "conv4a", "pool2", "mixed_5b", "mixed_5c", "mixed_5d", "mixed_6a", "mixed_6b", "mixed_6c", "mixed_6d", "mixed_6e", "mixed_7a", "mixed_7b", "mixed_7c"]
+
+
+def inception_v3_layers(dim: int, stem_pools: tuple[nn.Module, nn.Module]) -> "OrderedDict[str, nn.Module]":
+    """Inception v3 up to block 7c in ``dim`` D; ``stem_pools`` are the two stem max pools.
+
+    In 3D the unpadded 3x3 stem convs get temporal padding 1 from the inflation, as in GluonCV's
+    I3D-InceptionV3.
+    """
+    mods = [
+        ConvBN(3, 32, 3, 2, 0, dim=dim),
+        ConvBN(32, 32, 3, 1, 0, dim=dim),
+        ConvBN(32, 64, 3, 1, 1, dim=dim),
+        stem_pools[0],
+        ConvBN(64, 80, 1, dim=dim),
+        ConvBN(80, 192, 3, 1, 0, dim=dim),
+        stem_pools[1],
+        inception_v3_a(192, 32, dim),
+        inception_v3_a(256, 64, dim),
+        inception_v3_a(288, 64, dim),
+        inception_v3_b(288, dim),
+        inception_v3_c(768, 128, dim),
+        inception_v3_c(768, 160, dim),
+        inception_v3_c(768, 160, dim),
+        inception_v3_c(768, 192, dim),
+        inception_v3_d(768, dim),
+        inception_v3_e(1280, dim),
+        inception_v3_e(2048, dim),
+    ]
+    return OrderedDict(zip(V3_NAMES, mods))
+
+
+#: GluonCV's ``features.N`` position of each Inception v3 layer (2D and I3D alike).
+V3_GLUON_NAMES = {f"features.{n}": f"features.{i}" for i, n in enumerate(V3_NAMES) if not n.startswith("pool")}
 
 
 # ---------------------------------------------------------------------------------------------

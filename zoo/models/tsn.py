@@ -25,12 +25,9 @@ from ._backbones2d import (
     ResNetV1bTrunk,
     convert_gluon_state,
     fixed_avg_pool,
+    V3_GLUON_NAMES,
     inception_v1_block,
-    inception_v3_a,
-    inception_v3_b,
-    inception_v3_c,
-    inception_v3_d,
-    inception_v3_e,
+    inception_v3_layers,
     pool_nd,
     set_partial_bn,
     tsn_consensus,
@@ -184,42 +181,6 @@ class TSNInceptionV1(TSN):
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         return fixed_avg_pool(self.features(x), 7)
-
-
-V3_NAMES = ["conv1a", "conv2a", "conv2b", "pool1", "conv3b", "conv4a", "pool2", "mixed_5b", "mixed_5c", "mixed_5d", "mixed_6a", "mixed_6b", "mixed_6c", "mixed_6d", "mixed_6e", "mixed_7a", "mixed_7b", "mixed_7c"]
-
-
-def inception_v3_layers(dim: int, stem_pools: tuple[nn.Module, nn.Module]) -> "OrderedDict[str, nn.Module]":
-    """Inception v3 up to block 7c in ``dim`` D; ``stem_pools`` are the two stem max pools.
-
-    In 3D the unpadded 3x3 stem convs get temporal padding 1 from the inflation, as in GluonCV's
-    I3D-InceptionV3.
-    """
-    mods = [
-        ConvBN(3, 32, 3, 2, 0, dim=dim),
-        ConvBN(32, 32, 3, 1, 0, dim=dim),
-        ConvBN(32, 64, 3, 1, 1, dim=dim),
-        stem_pools[0],
-        ConvBN(64, 80, 1, dim=dim),
-        ConvBN(80, 192, 3, 1, 0, dim=dim),
-        stem_pools[1],
-        inception_v3_a(192, 32, dim),
-        inception_v3_a(256, 64, dim),
-        inception_v3_a(288, 64, dim),
-        inception_v3_b(288, dim),
-        inception_v3_c(768, 128, dim),
-        inception_v3_c(768, 160, dim),
-        inception_v3_c(768, 160, dim),
-        inception_v3_c(768, 192, dim),
-        inception_v3_d(768, dim),
-        inception_v3_e(1280, dim),
-        inception_v3_e(2048, dim),
-    ]
-    return OrderedDict(zip(V3_NAMES, mods))
-
-
-#: GluonCV's ``features.N`` position of each Inception v3 layer (2D and I3D alike).
-V3_GLUON_NAMES = {f"features.{n}": f"features.{i}" for i, n in enumerate(V3_NAMES) if not n.startswith("pool")}
 
 
 class TSNInceptionV3(TSN):

@@ -1,0 +1,103 @@
+"""C3D (Tran et al., ICCV 2015) as GluonCV's ``c3d_kinetics400``: eight 3x3x3 convs, three fc layers.
+
+Input ``(N * num_segments * num_crop, 3, 16, 112, 112)`` clips (GluonCV's layout); the 8192-d
+pool5 features of consecutive ``num_segments * num_crop`` clips are averaged before fc6.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..registry import InputSpec, register_converter, register_model
+from ..sources import gluoncv_mxnet_weights
+from ._backbones2d import convert_gluon_state, tsn_consensus
+
+__all__ = ["C3D", "c3d"]
+
+
+class C3D(nn.Module):
+    """C3D: conv1, conv2, conv3a/b, conv4a/b, conv5a/b (3x3x3, with bias, ReLU), max pools, fc6-fc7-fc.
+
+    Pooling is 1x2x2 after conv1 and 2x2x2 after every later stage; pool5 pads H and W by 1, so a
+    16x112x112 clip gives a ``512 x 1 x 4 x 4 = 8192``-d feature (the only size fc6 accepts).
+
+    Args:
+        num_classes: classifier width.
+        dropout_ratio: dropout after fc6 and fc7.
+        num_segments, num_crop: clips per sample; their pool5 features are averaged.
+        feat_ext: return the 4096-d fc6 features (after ReLU and dropout), as GluonCV does.
+        init_std: std of the normal init of the fc layers.
+    """
+
+    FEAT_DIM = 8192
+    GLUON_NAMES = {"fc": "fc8"}
+
+    def __init__(self, num_classes: int, dropout_ratio: float = 0.5, num_segments: int = 1, num_crop: int = 1, feat_ext: bool = False, init_std: float = 0.001) -> None:
+        super().__init__()
+        self.num_segments = num_segments
+        self.num_crop = num_crop
+        self.feat_ext = feat_ext
+        widths = [("conv1", 3, 64), ("conv2", 64, 128), ("conv3a", 128, 256), ("conv3b", 256, 256), ("conv4a", 256, 512), ("conv4b", 512, 512), ("conv5a", 512, 512), ("conv5b", 512, 512)]
+        for name, c_in, c_out in widths:
+            setattr(self, name, nn.Conv3d(c_in, c_out, 3, padding=1))
+        self.pool1 = nn.MaxPool3d((1, 2, 2), (1, 2, 2))
+        self.pool = nn.MaxPool3d(2, 2)
+        self.pool5 = nn.MaxPool3d(2, 2, padding=(0, 1, 1))
+        self.fc6 = nn.Linear(self.FEAT_DIM, 4096)
+        self.fc7 = nn.Linear(4096, 4096)
+        self.dropout = nn.Dropout(dropout_ratio)
+        self.fc = nn.Linear(4096, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=init_std)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N*S*K, 3, 16, 112, 112)`` -> logits ``(N, num_classes)`` (or fc6 features ``(N, 4096)``)."""
+        x = self.pool1(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = self.pool(F.relu(self.conv3b(F.relu(self.conv3a(x)))))
+        x = self.pool(F.relu(self.conv4b(F.relu(self.conv4a(x)))))
+        x = self.pool5(F.relu(self.conv5b(F.relu(self.conv5a(x)))))
+        x = x.flatten(1)
+        if x.shape[1] != self.FEAT_DIM:
+            raise ValueError(f"C3D needs 16x112x112 clips (pool5 gives 8192 features); this input gave {x.shape[1]}")
+        x = tsn_consensus(x, self.num_segments * self.num_crop)
+        x = self.dropout(F.relu(self.fc6(x)))
+        if self.feat_ext:
+            return x
+        x = self.dropout(F.relu(self.fc7(x)))
+        return self.fc(x)
+
+
+def c3d(num_classes: int, **kwargs) -> C3D:
+    """Builder of :class:`C3D` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``, ``feat_ext``, ``init_std``)."""
+    return C3D(num_classes, **kwargs)
+
+
+def _convert_gluoncv_c3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """GluonCV ``c3d`` MXNet parameters (``conv1.weight`` ... ``fc8.bias``) -> our keys."""
+    return convert_gluon_state(source, model, C3D.GLUON_NAMES, what="C3D")
+
+
+register_converter("gluoncv_c3d", _convert_gluoncv_c3d)
+
+register_model(
+    "c3d_kinetics400",
+    c3d,
+    family="c3d",
+    dataset="kinetics400",
+    num_classes=400,
+    input=InputSpec(clip_len=16, frame_step=2, crop_size=112, short_side=128, note="GluonCV resizes frames to 171x128; 16 frames every 2nd"),
+    weights=(
+        gluoncv_mxnet_weights("c3d_kinetics400", "a007b5faf2927c5c4afe78db40756273f33a84e6", "gluoncv_c3d", 59.5, description="trained from scratch on Kinetics-400, 16 frames (32/2)"),
+    ),
+    converters={"params": "gluoncv_c3d"},
+    description="C3D trained from scratch on Kinetics-400 (GluonCV c3d_kinetics400).",
+    source="GluonCV 0.10.5 model_zoo/action_recognition/c3d.py (MXNet)",
+    train_command="GluonCV scripts/action-recognition/train_recognizer.py (c3d_kinetics400.sh in its model zoo table)",
+)
