@@ -107,6 +107,7 @@ def test_tsn_segments_and_multi_view_shapes(synthetic) -> None:
     raw = views[0][0]
     assert raw.shape == (6, 4, 24, 24, 3) and raw.dtype == torch.uint8  # (V, T, H, W, C) for device-side normalising
     assert torch.allclose(ToFloatTensor(IMAGENET_MEAN, IMAGENET_STD)(raw), clip, atol=1e-5)  # same result, normalised later
+    views.transform = eval_transforms(24, short_side=28, num_crops=3)
     batch = next(iter(DataLoader(views, batch_size=2)))[0]
     logits = batch.mean(dim=(2, 3, 4, 5)).view(2, 6, 1).mean(1)  # a model averages the V views
     assert logits.shape == (2, 1)
