@@ -1,0 +1,85 @@
+"""Multi-view evaluation of a model on a list file.
+
+    python scripts/test_recognizer.py --checkpoint runs/simple3d_synthetic/best.pth \\
+        --list runs/synthetic/val.txt --num-clips 2 --num-crops 3 --out runs/test
+    python scripts/test_recognizer.py --model i3d_resnet50_v1_kinetics400 --list k400_val.txt \\
+        --num-clips 10 --num-crops 3 --reproduced
+
+Writes ``result.json`` (metrics + the exact protocol), ``confusion.csv``/``confusion.png`` into
+``--out``; ``--reproduced`` records the accuracy under ``csv_tables/reproduced/`` for the tables.
+Under ``torchrun --nproc_per_node N`` every rank tests a shard and each video is counted once.
+Any config key can be overridden (``data.crop_size=224 test.average=logit``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from zoo.engine.config import apply_overrides, merge, _read_yaml  # noqa: E402
+from zoo.engine.distributed import cleanup, init_distributed  # noqa: E402
+from zoo.engine.loading import load_model, split_model_kwargs  # noqa: E402
+from zoo.engine.testing import run_test, write_reproduced  # noqa: E402
+from zoo.registry import model_card  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("overrides", nargs="*", help="key.sub=value config overrides")
+    parser.add_argument("--model", help="registry name (weights: --weights, default the published ones)")
+    parser.add_argument("--weights", default="true", help="true (default weights), a tag, a file, or false")
+    parser.add_argument("--checkpoint", help="a train_recognizer.py checkpoint (its config gives arch and protocol)")
+    parser.add_argument("--config", help="YAML config whose data/test sections set the protocol")
+    parser.add_argument("--list", dest="list_file", help="test list file (default: the config's data.test_list)")
+    parser.add_argument("--root", help="prefix of the list's paths")
+    parser.add_argument("--classes", help="class-name file")
+    parser.add_argument("--num-clips", type=int)
+    parser.add_argument("--num-crops", type=int, choices=(1, 3, 10))
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--out", default="runs/test", help="output folder for result.json and the confusion matrix")
+    parser.add_argument("--reproduced", nargs="?", const="csv_tables/reproduced", default=None,
+                        help="record the result for the tables (folder, default csv_tables/reproduced)")
+    parser.add_argument("--tag", help="weights tag to record (default: the hub tag, or file-<sha1[:8]>)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_intermixed_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    info = init_distributed(args.device)
+    weights = {"true": True, "false": False}.get(str(args.weights).lower(), args.weights)
+    model_kwargs, overrides = split_model_kwargs(list(args.overrides))
+    loaded = load_model(args.model, pretrained=weights, checkpoint=args.checkpoint, kwargs=model_kwargs)
+    cfg = loaded.cfg
+    if args.config:
+        file_cfg = _read_yaml(Path(args.config))
+        cfg = merge(cfg, {k: file_cfg[k] for k in ("data", "test") if k in file_cfg}, strict=False)
+    extra = [f"data.test_list={args.list_file}"] if args.list_file else []
+    extra += [f"data.root={args.root}"] if args.root else []
+    extra += [f"data.classes={args.classes}"] if args.classes else []
+    extra += [f"test.num_clips={args.num_clips}"] if args.num_clips else []
+    extra += [f"test.num_crops={args.num_crops}"] if args.num_crops else []
+    extra += [f"test.batch_size={args.batch_size}"] if args.batch_size else []
+    cfg = apply_overrides(cfg, extra + overrides)
+    try:
+        result, protocol, names = run_test(loaded, cfg, info, args.out, progress=not args.quiet and info.is_main)
+        if info.is_main:
+            print(f"{loaded.name} [{args.tag or loaded.tag}] on {result.num_videos} videos, "
+                  f"{protocol['num_clips']} clip(s) x {protocol['num_crops']} crop(s): top-1 {result.top1:.2f}%  "
+                  f"top-5 {result.top5:.2f}%  mean class {result.mean_class_accuracy:.2f}%")
+            print(f"results: {Path(args.out) / 'result.json'}, {Path(args.out) / 'confusion.png'}")
+            if args.reproduced:
+                dataset = model_card(loaded.name).dataset
+                path = write_reproduced(result, protocol, loaded.name, args.tag or loaded.tag, dataset, args.reproduced)
+                print(f"reproduced result recorded in {path}")
+            print(json.dumps(result.summary()))
+    finally:
+        cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

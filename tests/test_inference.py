@@ -1,0 +1,121 @@
+"""scripts/inference.py on a real video through every input mode that runs here (no webcam)."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from _engine_helpers import ROOT
+from zoo.data import VideoReader
+from zoo.engine.inference import Recognizer, draw_label
+
+SET = ["--set", "model.kwargs.widths=[4,8]", "data.new_length=4", "data.new_step=2", "data.crop_size=32",
+       "data.short_side=32"]
+
+
+def _main(argv):
+    spec = importlib.util.spec_from_file_location("inference_script", ROOT / "scripts" / "inference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(argv)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(5)
+    path = tmp_path_factory.mktemp("w") / "tiny.pth"
+    torch.save(zoo.get_model("simple3d_synthetic", widths=[4, 8]).state_dict(), path)
+    return path
+
+
+def _common(weights):
+    return ["--model", "simple3d_synthetic", "--weights", str(weights), "--topk", "3", "--quiet", *SET]
+
+
+def test_file_folder_and_list_give_the_same_top_k(tmp_path, sample_video, weights, capsys):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(sample_video, folder / "a.mp4")
+    (tmp_path / "list.txt").write_text("videos/a.mp4 280 0\n")
+    outputs = {}
+    for name, inputs in (("file", [str(sample_video)]), ("folder", [str(folder)]), ("list", [str(tmp_path / "list.txt")])):
+        out = tmp_path / f"{name}.json"
+        assert _main([*inputs, *_common(weights), "--out", str(out)]) == 0
+        rows = json.loads(out.read_text())
+        assert len(rows) == 1 and len(rows[0]["labels"]) == 3
+        assert rows[0]["labels"][0] in zoo.data.class_names("synthetic")  # names from the card's dataset
+        assert rows[0]["scores"] == sorted(rows[0]["scores"], reverse=True)
+        outputs[name] = rows[0]
+    assert outputs["file"]["scores"] == pytest.approx(outputs["folder"]["scores"]) == outputs["list"]["scores"]
+    table = capsys.readouterr().out
+    assert "arm_wrestling.mp4:" in table and "a.mp4:" in table
+    csv_out = tmp_path / "preds.csv"
+    _main([str(sample_video), *_common(weights), "--out", str(csv_out), "--classes", str(_classes(tmp_path))])
+    rows = list(csv.DictReader(csv_out.open()))
+    assert [r["rank"] for r in rows] == ["1", "2", "3"] and rows[0]["label"].startswith("c")
+
+
+def _classes(tmp_path):
+    path = tmp_path / "classes.txt"
+    path.write_text("".join(f"c{i}\n" for i in range(8)))
+    return path
+
+
+def test_sliding_windows_report_time_spans(tmp_path, sample_video, weights):
+    out = tmp_path / "windows.json"
+    assert _main([str(sample_video), *_common(weights), "--stride", "64", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    with VideoReader(sample_video) as reader:
+        total, fps = len(reader), reader.fps
+    window = 4 * 2
+    assert [r["start_frame"] for r in rows] == list(range(0, total - window + 1, 64))
+    assert all(r["end_frame"] - r["start_frame"] == window - 1 for r in rows)
+    assert rows[1]["start_s"] == pytest.approx(64 / fps, abs=1e-3)
+
+
+def test_live_from_a_file_at_its_frame_rate_writes_an_annotated_video(tmp_path, sample_video, weights, capsys):
+    out_video, frames = tmp_path / "live.mp4", 28
+    started = time.monotonic()
+    assert _main(["--live", str(sample_video), "--realtime", "--max-frames", str(frames), "--every", "8",
+                  "--output-video", str(out_video), "--out", str(tmp_path / "live.csv"), *_common(weights)]) == 0
+    assert time.monotonic() - started >= (frames - 1) / 28.0  # paced at the file's 28 fps
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("frame")]
+    # the buffer holds 8 frames (4 x stride 2): predictions after frames 8, 16, 24
+    assert [int(line.split()[1]) for line in printed] == [7, 15, 23]
+    with VideoReader(out_video) as reader:
+        assert len(reader) == frames
+        annotated = reader.get_batch([20])[0]
+    with VideoReader(sample_video) as reader:
+        original = reader.get_batch([20])[0]
+    top = slice(0, 10)
+    assert annotated[top].mean() < original[top].mean() - 10  # the label band is drawn at the top
+
+
+def test_feature_extraction_writes_one_npy_per_video(tmp_path, sample_video, weights):
+    assert _main([str(sample_video), *_common(weights), "--feat-ext", "--out", str(tmp_path / "feats")]) == 0
+    feature = np.load(tmp_path / "feats" / "arm_wrestling.npy")
+    assert feature.shape == (8,) and np.isfinite(feature).all()  # widths[-1] channels
+
+
+def test_draw_label_keeps_the_frame_shape():
+    frame = np.full((48, 64, 3), 200, np.uint8)
+    drawn = draw_label(frame, "grow 0.93")
+    assert drawn.shape == frame.shape and (drawn != frame).any() and (frame == 200).all()
+
+
+def test_recognizer_live_buffer_matches_a_whole_clip(sample_video):
+    model = zoo.get_model("simple3d_synthetic", widths=[4, 8]).eval()
+    rec = Recognizer(model, [str(i) for i in range(8)], new_length=4, new_step=2, crop_size=32, short_side=32)
+    with VideoReader(sample_video) as reader:
+        frames = list(reader.get_batch(list(range(16))))
+    events = [p for _, p in rec.live(iter(frames), every=8) if p is not None]
+    direct = rec.scores([np.stack(frames[8:16:2])])
+    assert events[-1].extra["frame"] == 15
+    assert events[-1].scores[0] == pytest.approx(float(direct.max()), rel=1e-5)

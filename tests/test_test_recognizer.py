@@ -1,0 +1,88 @@
+"""Multi-view testing: metrics, reports, reproduced results, each video counted once under torchrun."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from _engine_helpers import ROOT, make_tiny_dataset, run_script, torchrun
+from zoo.engine.distributed import ShardSampler
+from zoo.engine.evaluate import compute_metrics
+
+PROTOCOL = ["data.new_length=4", "data.new_step=2", "data.crop_size=32", "data.short_side=32",
+            "model.kwargs.widths=[4,8]"]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("test_recognizer_script", ROOT / "scripts" / "test_recognizer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny_dataset(tmp_path_factory.mktemp("tiny_test"), num_train=0, num_val=5)  # odd count
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(3)
+    path = tmp_path_factory.mktemp("w") / "tiny.pth"
+    torch.save(zoo.get_model("simple3d_synthetic", widths=[4, 8]).state_dict(), path)
+    return path
+
+
+def test_shard_sampler_covers_each_index_once():
+    shards = [list(ShardSampler(7, 3, r)) for r in range(3)]
+    assert sorted(i for s in shards for i in s) == list(range(7))
+    assert [len(ShardSampler(7, 3, r)) for r in range(3)] == [len(s) for s in shards]
+
+
+def test_metrics_on_a_hand_made_case():
+    scores = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3], [0.6, 0.3, 0.1]])
+    labels = np.array([0, 1, 1, 2])
+    r = compute_metrics(scores, labels, 3)
+    assert r.top1 == pytest.approx(50.0)            # videos 0 and 2 right
+    assert r.per_class_accuracy == pytest.approx([100.0, 50.0, 0.0])
+    assert r.mean_class_accuracy == pytest.approx(50.0)
+    assert r.confusion.tolist() == [[1, 0, 0], [0, 1, 1], [1, 0, 0]]
+    assert r.top5 == 100.0                          # k = min(5, classes)
+
+
+def test_multiview_report_and_reproduced_record(tmp_path, tiny, weights, capsys):
+    out, repro = tmp_path / "out", tmp_path / "repro"
+    _script().main(["--model", "simple3d_synthetic", "--weights", str(weights), "--list", str(tiny.val_list),
+                    "--num-clips", "2", "--num-crops", "3", "--out", str(out), "--reproduced", str(repro),
+                    "--tag", "unit", "--quiet", *PROTOCOL])
+    result = json.loads((out / "result.json").read_text())
+    assert result["num_videos"] == 5
+    p = result["protocol"]
+    assert (p["num_clips"], p["num_crops"], p["views"], p["crop_size"], p["new_length"]) == (2, 3, 6, 32, 4)
+    assert len(result["per_class_accuracy"]) == 8
+    rows = list(csv.reader((out / "confusion.csv").open()))
+    assert len(rows) == 9 and sum(int(v) for row in rows[1:] for v in row[1:]) == 5
+    assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    record = json.loads((repro / "simple3d_synthetic__unit.json").read_text())
+    assert record["top1"] == pytest.approx(result["top1"], abs=0.01) and record["views"] == 6
+    table = list(csv.DictReader((repro / "reproduced.csv").open()))
+    assert [(r["model"], r["tag"]) for r in table] == [("simple3d_synthetic", "unit")]
+    assert "top-1" in capsys.readouterr().out
+
+
+def test_torchrun_evaluation_counts_each_video_once(tmp_path, tiny, weights):
+    args = ["--model", "simple3d_synthetic", "--weights", str(weights), "--list", str(tiny.val_list),
+            "--num-clips", "2", "--num-crops", "1", "--batch-size", "2", "--quiet", *PROTOCOL]
+    run_script([*torchrun(2), str(ROOT / "scripts" / "test_recognizer.py"), *args, "--out", str(tmp_path / "ddp"),
+                "--device", "cpu"])
+    _script().main([*args, "--out", str(tmp_path / "one")])
+    ddp = json.loads((tmp_path / "ddp" / "result.json").read_text())
+    one = json.loads((tmp_path / "one" / "result.json").read_text())
+    assert ddp["world_size"] == 2 and ddp["num_videos"] == one["num_videos"] == 5
+    assert (tmp_path / "ddp" / "confusion.csv").read_text() == (tmp_path / "one" / "confusion.csv").read_text()
+    assert ddp["top1"] == pytest.approx(one["top1"]) and ddp["loss"] == pytest.approx(one["loss"], rel=1e-5)

@@ -1,0 +1,125 @@
+"""Datasets and loaders from a run config (training, validation, multi-view testing)."""
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..data import VideoClassificationDataset, eval_transforms, flip_label_map, read_class_names, train_transforms
+from .distributed import DistInfo, ShardSampler, TrainSampler
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SeededDataset", "prepare_data", "build_dataset", "train_loader", "eval_loader", "class_names_of"]
+
+
+class SeededDataset(Dataset):
+    """Gives sample ``i`` of epoch ``e`` its own random stream, seeded from ``(seed, e, i)``.
+
+    Random clip sampling and augmentation then depend on the sample alone, not on which process,
+    DataLoader worker or resumed run draws it: the global RNG is forked around each load, so the
+    model's own randomness (dropout) is untouched.
+    """
+
+    def __init__(self, dataset: VideoClassificationDataset, seed: int) -> None:
+        self.dataset, self.seed, self.epoch = dataset, int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        seed = int(np.random.SeedSequence([self.seed, self.epoch, int(index)]).generate_state(1)[0])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.dataset[index]
+
+
+def prepare_data(cfg: Mapping[str, Any]) -> None:
+    """Generate the synthetic dataset a config asks for (``data.synthetic``) and fill in its lists."""
+    synth = cfg["data"].get("synthetic")
+    if not synth:
+        return
+    from ..data.synthetic import make_synthetic_dataset
+
+    args = dict(synth)
+    root = Path(args.pop("root"))
+    splits = make_synthetic_dataset(root, **args)
+    data = cfg["data"]
+    data["train_list"] = data["train_list"] or str(splits.train_list)
+    data["val_list"] = data["val_list"] or str(splits.val_list)
+    data["test_list"] = data["test_list"] or str(splits.val_list)
+
+
+def class_names_of(cfg: Mapping[str, Any], list_file: str) -> Optional[list[str]]:
+    """Class names from ``data.classes`` or a ``classes.txt`` beside the list (None if neither)."""
+    if cfg["data"].get("classes"):
+        return read_class_names(cfg["data"]["classes"])
+    beside = Path(list_file).parent / "classes.txt"
+    return read_class_names(beside) if beside.is_file() else None
+
+
+def build_dataset(cfg: Mapping[str, Any], split: str, num_classes: Optional[int] = None) -> VideoClassificationDataset:
+    """``split``: ``"train"`` (random clips, augmentation), ``"val"`` (one centred view) or ``"test"``
+    (``test.num_clips`` x ``test.num_crops`` views per video)."""
+    data, test = cfg["data"], cfg["test"]
+    list_file = data[f"{split}_list"]
+    if not list_file:
+        raise ValueError(f"data.{split}_list is not set; give a list file (data.{split}_list=path) or data.synthetic")
+    classes = class_names_of(cfg, list_file)
+    mean, std = tuple(data["mean"]), tuple(data["std"])
+    num_clips = num_crops = 1
+    sampling = data["sampling"]
+    if split == "train":
+        flip_map = flip_label_map(classes) if (classes and data["flip_labels"]) else None
+        transform = train_transforms(data["crop_size"], data["short_side"], kind=data["train_crop"], flip=data["flip"],
+                                     flip_map=flip_map, mean=mean, std=std)
+        mode = "train"
+    else:
+        if split == "test":
+            num_clips, num_crops = int(test["num_clips"]), int(test["num_crops"])
+            sampling = test.get("sampling") or sampling
+        transform = eval_transforms(data["crop_size"], data["short_side"], num_crops=num_crops, mean=mean, std=std)
+        mode = "test" if split == "test" else "val"
+    return VideoClassificationDataset(
+        list_file, data.get("root"), classes=classes, mode=mode, sampling=sampling,
+        new_length=data["new_length"], new_step=data["new_step"], num_segments=data["num_segments"],
+        num_clips=num_clips, num_crops=num_crops, temporal_jitter=data["temporal_jitter"] and split == "train",
+        backend=data["backend"], transform=transform, on_error=data["on_error"], num_classes=num_classes)
+
+
+def _seed_worker(worker_id: int) -> None:
+    """numpy / python RNGs of a DataLoader worker follow its torch seed (itself from the loader)."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def _loader_generator(seed: int, rank: int) -> torch.Generator:
+    # the loader draws its workers' base seed from here, not from the global RNG, so creating an
+    # iterator (e.g. after a resume) does not shift the model's own random stream (dropout)
+    return torch.Generator().manual_seed(seed * 1000 + rank)
+
+
+def train_loader(dataset: SeededDataset, cfg: Mapping[str, Any], info: DistInfo) -> DataLoader:
+    """Shuffled, sharded (one :class:`TrainSampler` per rank), ``drop_last`` loader."""
+    sampler = TrainSampler(dataset, info.world_size, info.rank, seed=int(cfg["train"]["seed"]))
+    workers = int(cfg["data"]["num_workers"])
+    return DataLoader(dataset, batch_size=int(cfg["data"]["batch_size"]), sampler=sampler, num_workers=workers,
+                      worker_init_fn=_seed_worker, pin_memory=info.device.type == "cuda", drop_last=True,
+                      generator=_loader_generator(int(cfg["train"]["seed"]), info.rank))
+
+
+def eval_loader(dataset: Dataset, cfg: Mapping[str, Any], info: DistInfo, batch_size: Optional[int] = None) -> DataLoader:
+    """Unshuffled loader over this rank's :class:`ShardSampler` share (no padding, no duplicates)."""
+    size = batch_size or cfg["data"].get("eval_batch_size") or cfg["data"]["batch_size"]
+    return DataLoader(dataset, batch_size=int(size), sampler=ShardSampler(len(dataset), info.world_size, info.rank),
+                      num_workers=int(cfg["data"]["num_workers"]), worker_init_fn=_seed_worker,
+                      pin_memory=info.device.type == "cuda", generator=_loader_generator(0, info.rank))

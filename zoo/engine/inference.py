@@ -1,0 +1,350 @@
+"""Inference with a trained recognizer: whole videos, sliding windows over long videos, live streams,
+feature vectors.
+
+:class:`Recognizer` wraps a model with its data protocol (frames per clip, stride, crop, normalisation)
+and its class names; it takes uint8 RGB frames ``(T, H, W, 3)`` as decoded by
+:class:`~zoo.data.VideoReader`, PyAV or OpenCV.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..data import VideoReader, class_names, eval_transforms, read_class_names, sample_clips
+from ..registry import model_card
+from .loading import LoadedModel
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Recognizer", "Prediction", "WindowPrediction", "LivePrediction", "VIDEO_EXTENSIONS", "collect_videos",
+           "frame_source", "draw_label", "VideoWriter", "write_predictions"]
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv")
+
+
+@dataclass
+class Prediction:
+    """Top-k classes of one video (or window): ``labels[i]`` with probability ``scores[i]``."""
+
+    source: str
+    labels: list[str]
+    indices: list[int]
+    scores: list[float]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {"source": self.source, **self.extra, "labels": self.labels, "indices": self.indices,
+                "scores": [round(s, 6) for s in self.scores]}
+
+
+@dataclass
+class WindowPrediction(Prediction):
+    """A sliding-window prediction: frames ``[start_frame, end_frame]``, seconds ``[start_s, end_s]``."""
+
+
+@dataclass
+class LivePrediction(Prediction):
+    """A prediction made on the live buffer ending at frame ``extra['frame']``."""
+
+
+class Recognizer:
+    """A model, its clip protocol and its class names.
+
+    Args:
+        model: takes ``(N, 3, T, H, W)`` normalised clips.
+        classes: class names (index = label).
+        new_length, new_step: frames per clip and the stride between them.
+        num_segments: TSN segments (frames folded into ``T``).
+        crop_size, short_side, mean, std: the evaluation transform.
+        num_crops: 1, 3 or 10 spatial crops per clip (scores averaged).
+        device: where the model runs.
+    """
+
+    def __init__(self, model: nn.Module, classes: Sequence[str], *, new_length: int, new_step: int = 1,
+                 num_segments: int = 1, crop_size: int = 224, short_side: Optional[int] = 256,
+                 mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
+                 num_crops: int = 1, device: Union[str, torch.device] = "cpu") -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.classes = list(classes)
+        self.new_length, self.new_step, self.num_segments = int(new_length), int(new_step), int(num_segments)
+        self.transform = eval_transforms(crop_size, short_side, num_crops=num_crops, mean=mean, std=std)
+        self.sampling = "tsn" if self.num_segments > 1 else "dense"
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel, classes: Union[None, str, os.PathLike, Sequence[str]] = None,
+                    num_crops: int = 1, device: Union[str, torch.device] = "cpu") -> "Recognizer":
+        """From :func:`~zoo.engine.loading.load_model`; classes from ``classes`` (list or file), else the
+        checkpoint's class file, else the card's dataset (``zoo.data.class_names``), else indices."""
+        data = loaded.cfg["data"]
+        names = _resolve_classes(loaded, classes)
+        return cls(loaded.model, names, new_length=data["new_length"], new_step=data["new_step"],
+                   num_segments=data["num_segments"], crop_size=data["crop_size"], short_side=data["short_side"],
+                   mean=data["mean"], std=data["std"], num_crops=num_crops, device=device)
+
+    @property
+    def window(self) -> int:
+        """Frames one clip spans in the source video."""
+        return self.new_length * self.new_step * self.num_segments
+
+    # ---------------------------------------------------------------- core
+    def _views(self, clips: Sequence[np.ndarray]) -> torch.Tensor:
+        """uint8 clips ``(T, H, W, 3)`` -> ``(V, 3, T, h, w)`` normalised views (clips x crops)."""
+        views = []
+        for clip in clips:
+            x = self.transform(torch.from_numpy(np.ascontiguousarray(clip)))
+            views.append(x if x.dim() == 5 else x.unsqueeze(0))
+        return torch.cat(views).to(self.device)
+
+    @torch.no_grad()
+    def scores(self, clips: Sequence[np.ndarray]) -> np.ndarray:
+        """Softmax probabilities ``(K,)`` averaged over the clips' views."""
+        logits = self.model(self._views(clips)).float()
+        return logits.softmax(-1).mean(0).cpu().numpy()
+
+    @torch.no_grad()
+    def features(self, clips: Sequence[np.ndarray]) -> np.ndarray:
+        """Pooled features ``(D,)`` averaged over views (the model's ``feat_ext`` path)."""
+        if not hasattr(self.model, "feat_ext"):
+            raise ValueError(f"{type(self.model).__name__} has no feat_ext switch; features are not available")
+        previous = self.model.feat_ext
+        self.model.feat_ext = True
+        try:
+            return self.model(self._views(clips)).float().mean(0).cpu().numpy()
+        finally:
+            self.model.feat_ext = previous
+
+    def top_k(self, probs: np.ndarray, k: int) -> tuple[list[str], list[int], list[float]]:
+        order = np.argsort(-probs)[: max(1, min(k, len(probs)))]
+        names = [self.classes[i] if i < len(self.classes) else str(i) for i in order]
+        return names, [int(i) for i in order], [float(probs[i]) for i in order]
+
+    # -------------------------------------------------------------- videos
+    def _clips_of(self, reader: VideoReader, num_clips: int, start: int = 0, end: Optional[int] = None) -> list[np.ndarray]:
+        end = len(reader) - 1 if end is None else end
+        picks = sample_clips(end - start + 1, strategy=self.sampling, mode="test", new_length=self.new_length,
+                             new_step=self.new_step, num_segments=self.num_segments, num_clips=num_clips)
+        per_view = self.num_segments
+        flat = [[start + i for clip in picks[v: v + per_view] for i in clip] for v in range(0, len(picks), per_view)]
+        return [reader.get_batch(indices) for indices in flat]
+
+    def predict_video(self, path: Union[str, os.PathLike], k: int = 5, num_clips: int = 1) -> Prediction:
+        """Top-k of a whole video (``num_clips`` evenly spaced clips, scores averaged)."""
+        with VideoReader(path) as reader:
+            probs = self.scores(self._clips_of(reader, num_clips))
+        return Prediction(str(path), *self.top_k(probs, k))
+
+    def video_features(self, path: Union[str, os.PathLike], num_clips: int = 1) -> np.ndarray:
+        """Feature vector ``(D,)`` of a video."""
+        with VideoReader(path) as reader:
+            return self.features(self._clips_of(reader, num_clips))
+
+    def sliding_windows(self, path: Union[str, os.PathLike], stride: int, k: int = 5,
+                        window: Optional[int] = None) -> list[WindowPrediction]:
+        """A prediction every ``stride`` frames over windows of ``window`` frames (default: one clip's span)."""
+        window = window or self.window
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1 frame, got {stride}")
+        out = []
+        with VideoReader(path) as reader:
+            total, fps = len(reader), reader.fps or 25.0
+            starts = list(range(0, max(total - window, 0) + 1, stride))
+            for start in starts:
+                end = min(start + window, total) - 1
+                probs = self.scores(self._clips_of(reader, 1, start, end))
+                extra = {"start_frame": start, "end_frame": end, "start_s": round(start / fps, 3),
+                         "end_s": round((end + 1) / fps, 3)}
+                out.append(WindowPrediction(str(path), *self.top_k(probs, k), extra=extra))
+        return out
+
+    # ---------------------------------------------------------------- live
+    def live(self, frames: Iterable[np.ndarray], every: int, k: int = 1) -> Iterator[tuple[np.ndarray, Optional[LivePrediction]]]:
+        """Rolling buffer over a frame stream: yields every frame, with a prediction every ``every`` frames
+        once the buffer holds a whole clip (``None`` otherwise)."""
+        buffer: deque = deque(maxlen=self.window)
+        for index, frame in enumerate(frames):
+            buffer.append(frame)
+            prediction = None
+            if len(buffer) == buffer.maxlen and (index + 1 - buffer.maxlen) % every == 0:
+                clip = np.stack(list(buffer)[:: self.new_step][: self.new_length * self.num_segments])
+                prediction = LivePrediction("live", *self.top_k(self.scores([clip]), k), extra={"frame": index})
+            yield frame, prediction
+
+
+def _resolve_classes(loaded: LoadedModel, classes: Any) -> list[str]:
+    width = getattr(getattr(loaded.model, "fc", None), "out_features", None)
+    names: Optional[list[str]] = None
+    if classes is not None:
+        names = read_class_names(classes) if isinstance(classes, (str, os.PathLike)) else list(classes)
+    else:
+        data = loaded.cfg["data"]
+        for key in ("classes",):
+            if data.get(key):
+                names = read_class_names(data[key])
+        if names is None and data.get("train_list"):
+            beside = Path(data["train_list"]).parent / "classes.txt"
+            names = read_class_names(beside) if beside.is_file() else None
+        if names is None:
+            try:
+                names = class_names(model_card(loaded.name).dataset)
+            except KeyError:
+                names = None
+    if names is None or (width is not None and len(names) != width):
+        if names is not None:
+            logger.warning("%d class names for a %d-way classifier; printing class indices", len(names), width)
+        names = [str(i) for i in range(width or 0)]
+    return names
+
+
+# ------------------------------------------------------------------ helpers
+def collect_videos(inputs: Sequence[str]) -> list[Path]:
+    """Video files named by ``inputs``: files, folders (recursively, by extension) and list files
+    (``.txt``/``.csv``: the first field of each line, relative to the list's folder)."""
+    out: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
+        elif path.suffix.lower() in (".txt", ".csv", ".lst"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                first = line.replace(",", " ").split()
+                if first and not first[0].startswith("#"):
+                    candidate = Path(first[0])
+                    out.append(candidate if candidate.is_absolute() else path.parent / candidate)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise FileNotFoundError(f"{item}: no such video, folder or list file")
+    return out
+
+
+def frame_source(source: str, realtime: bool = False, max_frames: Optional[int] = None) -> tuple[Iterator[np.ndarray], float]:
+    """``(frames, fps)`` of a webcam index (``"0"``, OpenCV), or a stream URL / file (PyAV).
+
+    ``realtime`` paces a file at its frame rate, as a camera would deliver it.
+    """
+    if source.isdigit():
+        return _camera_frames(int(source), max_frames)
+    import av
+
+    container = av.open(source)
+    stream = container.streams.video[0]
+    fps = float(stream.average_rate or stream.guessed_rate or 25.0)
+
+    def frames() -> Iterator[np.ndarray]:
+        started = time.monotonic()
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if max_frames is not None and index >= max_frames:
+                    break
+                if realtime:
+                    delay = started + index / fps - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                yield frame.to_ndarray(format="rgb24")
+        finally:
+            container.close()
+
+    return frames(), fps
+
+
+def _camera_frames(index: int, max_frames: Optional[int]) -> tuple[Iterator[np.ndarray], float]:
+    import cv2
+
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise RuntimeError(f"cannot open camera {index}; is a webcam attached (try another index)?")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+
+    def frames() -> Iterator[np.ndarray]:
+        count = 0
+        try:
+            while max_frames is None or count < max_frames:
+                ok, bgr = capture.read()
+                if not ok:
+                    break
+                count += 1
+                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            capture.release()
+
+    return frames(), fps
+
+
+def draw_label(frame: np.ndarray, text: str) -> np.ndarray:
+    """A copy of an RGB frame with ``text`` on a dark band at the top (OpenCV)."""
+    import cv2
+
+    out = np.ascontiguousarray(frame).copy()
+    height, width = out.shape[:2]
+    scale = max(0.3, width / 640.0)
+    band = int(22 * scale) + 4
+    out[:band] = (out[:band] * 0.35).astype(np.uint8)
+    cv2.putText(out, text, (4, band - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+class VideoWriter:
+    """Encode RGB frames to a video file with PyAV (H.264 when available, else MPEG-4)."""
+
+    def __init__(self, path: Union[str, os.PathLike], fps: float) -> None:
+        import av
+        from fractions import Fraction
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._av = av
+        self.container = av.open(str(self.path), "w")
+        codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+        self.stream = self.container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
+        self.stream.pix_fmt = "yuv420p"
+        self._open = False
+
+    def write(self, frame: np.ndarray) -> None:
+        if not self._open:
+            height, width = frame.shape[:2]
+            self.stream.width, self.stream.height = width - width % 2, height - height % 2
+            self._open = True
+        frame = frame[: self.stream.height, : self.stream.width]
+        for packet in self.stream.encode(self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        if self._open:
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+        self.container.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_predictions(predictions: Sequence[Prediction], path: Union[str, os.PathLike]) -> Path:
+    """JSON (a list of rows) or CSV (``source, [time span,] rank, label, index, score``) by extension."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps([p.row() for p in predictions], indent=2), encoding="utf-8")
+        return path
+    extra_keys = sorted({k for p in predictions for k in p.extra})
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["source", *extra_keys, "rank", "label", "index", "score"])
+        for p in predictions:
+            for rank_, (label, index, score) in enumerate(zip(p.labels, p.indices, p.scores), 1):
+                writer.writerow([p.source, *[p.extra.get(k, "") for k in extra_keys], rank_, label, index, f"{score:.6f}"])
+    return path

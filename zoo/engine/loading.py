@@ -1,0 +1,103 @@
+"""Models for evaluation and inference: a registry name (with its published weights), a weights file,
+or a training checkpoint (whose saved config gives the architecture, kwargs and data protocol)."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import torch.nn as nn
+
+from ..registry import model_card
+from ..weights import get_model
+from .checkpoint import load_checkpoint
+from .config import DEFAULTS, merge
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LoadedModel", "load_model", "protocol_from_card"]
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for ``eval()``, what it is, and the config (data protocol) to feed it with."""
+
+    model: nn.Module
+    name: str           # registry name the model was built from
+    tag: str            # weights version: the hub tag, ``file-<sha1[:8]>`` of a local file, or ``random``
+    cfg: dict           # a full config (defaults <- card input spec <- checkpoint config)
+    classes: Optional[list[str]] = None
+
+
+def protocol_from_card(name: str) -> dict[str, Any]:
+    """``data`` config keys that match a card's :class:`~zoo.registry.InputSpec`."""
+    spec = model_card(name).input
+    return {"new_length": spec.clip_len, "new_step": spec.frame_step, "num_segments": spec.num_segments,
+            "crop_size": spec.crop_size, "short_side": spec.short_side, "mean": list(spec.mean), "std": list(spec.std),
+            "sampling": "tsn" if spec.num_segments > 1 else "dense"}
+
+
+def _file_tag(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"file-{digest.hexdigest()[:8]}"
+
+
+def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: Optional[str] = None,
+               kwargs: Optional[Mapping[str, Any]] = None, num_classes: Optional[int] = None) -> LoadedModel:
+    """Build a model for evaluation.
+
+    Args:
+        name: registry name (needed unless ``checkpoint`` is given).
+        pretrained: ``True`` (default weights), a tag, a weights file, or ``False``.
+        checkpoint: a ``train_recognizer.py`` checkpoint (``last.pth`` / ``best.pth``).
+        kwargs: builder kwargs on top of the card's (and the checkpoint's).
+    """
+    cfg = copy.deepcopy(DEFAULTS)
+    if checkpoint is not None:
+        state = load_checkpoint(checkpoint)
+        saved = state.get("config")
+        if not isinstance(saved, dict):
+            raise ValueError(f"{checkpoint} has no saved config; load it as weights with --model NAME --weights FILE")
+        cfg = merge(cfg, saved, strict=False)
+        name = name or saved["model"]["name"]
+        build_kwargs = {**dict(saved["model"].get("kwargs") or {}), **dict(kwargs or {})}
+        model = get_model(name, pretrained=str(checkpoint), num_classes=num_classes, **build_kwargs)
+        tag = _file_tag(Path(checkpoint))
+    else:
+        if not name:
+            raise ValueError("give a model name (--model) or a training checkpoint (--checkpoint)")
+        cfg["data"].update(protocol_from_card(name))
+        build_kwargs = dict(kwargs or {})
+        model = get_model(name, pretrained=pretrained, num_classes=num_classes, **build_kwargs)
+        card = model_card(name)
+        if pretrained is True and card.default_weights() is not None:
+            tag = card.default_weights().tag  # type: ignore[union-attr]
+        elif isinstance(pretrained, str) and Path(pretrained).is_file():
+            tag = _file_tag(Path(pretrained))
+        elif isinstance(pretrained, str) and pretrained:
+            tag = card.find_weights(pretrained).tag
+        else:
+            tag = "random"
+    cfg["model"].update(name=name, kwargs=build_kwargs)
+    return LoadedModel(model=model, name=name, tag=tag, cfg=cfg)
+
+
+def split_model_kwargs(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Pull ``model.kwargs.<key>=value`` out of overrides (they shape the model, so they are needed
+    before it is built); returns ``(kwargs, other overrides)``."""
+    from .config import parse_override
+
+    kwargs, rest = {}, []
+    for text in overrides:
+        keys, value, _ = parse_override(text)
+        if keys[:2] == ["model", "kwargs"] and len(keys) == 3:
+            kwargs[keys[2]] = value
+        else:
+            rest.append(text)
+    return kwargs, rest

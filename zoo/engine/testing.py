@@ -1,0 +1,103 @@
+"""``test_recognizer.py`` as a function: multi-view evaluation of a list file, reports, reproduced results.
+
+Reproduced results (``write_reproduced``) go to ``csv_tables/reproduced/``:
+
+* ``<model>__<tag>.json``: one file per model name + weights tag (``model``, ``tag``, ``top1``,
+  ``top5``, ``mean_class_accuracy``, ``num_videos``, ``dataset``, ``list_file``, ``protocol``
+  {views, num_clips, num_crops, new_length, new_step, num_segments, crop_size, short_side, sampling,
+  average}, ``command``, ``date``);
+* ``reproduced.csv``: the same, one row per ``(model, tag)`` (rewritten on every update), columns
+  :data:`REPRODUCED_FIELDS`.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import torch
+
+from .data import build_dataset, class_names_of, eval_loader
+from .distributed import DistInfo
+from .evaluate import EvalResult, evaluate, write_confusion, write_result_json
+from .loading import LoadedModel
+from .trainer import amp_settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["run_test", "test_protocol", "write_reproduced", "REPRODUCED_FIELDS"]
+
+REPRODUCED_FIELDS = ["model", "tag", "top1", "top5", "mean_class_accuracy", "num_videos", "dataset", "views",
+                     "num_clips", "num_crops", "new_length", "new_step", "num_segments", "crop_size", "short_side",
+                     "list_file", "command", "date"]
+
+
+def test_protocol(cfg: Mapping[str, Any], list_file: str) -> dict[str, Any]:
+    """The exact evaluation protocol a config describes."""
+    data, test = cfg["data"], cfg["test"]
+    return {"num_clips": int(test["num_clips"]), "num_crops": int(test["num_crops"]),
+            "views": int(test["num_clips"]) * int(test["num_crops"]) * int(data["num_segments"]),
+            "new_length": int(data["new_length"]), "new_step": int(data["new_step"]),
+            "num_segments": int(data["num_segments"]), "crop_size": data["crop_size"], "short_side": data["short_side"],
+            "sampling": test.get("sampling") or data["sampling"], "average": test["average"],
+            "mean": list(data["mean"]), "std": list(data["std"]), "list_file": str(list_file)}
+
+
+def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[str | Path] = None,
+             progress: bool = False) -> tuple[EvalResult, dict[str, Any], list[str]]:
+    """Evaluate ``loaded.model`` on ``cfg.data.test_list`` with ``test.num_clips x test.num_crops`` views.
+
+    Every rank evaluates its shard; results are gathered so each video counts once. Rank 0 writes
+    ``result.json``, ``confusion.csv`` and ``confusion.png`` into ``out_dir``.
+
+    Returns:
+        ``(result, protocol, class_names)``.
+    """
+    num_classes = getattr(getattr(loaded.model, "fc", None), "out_features", None)
+    dataset = build_dataset(cfg, "test", num_classes)
+    names = class_names_of(cfg, cfg["data"]["test_list"]) or dataset.classes
+    model = loaded.model.to(info.device).eval()
+    amp_dtype, _ = amp_settings(cfg["train"].get("amp", "none"), info.device) if cfg["train"].get("amp") != "fp16" else (torch.float16, False)
+    loader = eval_loader(dataset, cfg, info, cfg["test"].get("batch_size"))
+    result = evaluate(model, loader, info.device, len(names), average=cfg["test"]["average"], amp_dtype=amp_dtype,
+                      progress=progress, desc="test")
+    protocol = test_protocol(cfg, cfg["data"]["test_list"])
+    if info.is_main and out_dir is not None:
+        out = Path(out_dir)
+        write_confusion(result, names, out)
+        write_result_json(result, names, protocol, out / "result.json",
+                          extra={"model": loaded.name, "tag": loaded.tag, "world_size": info.world_size})
+    if dataset.num_bad:
+        logger.warning("%d test video(s) could not be decoded and were replaced: %s", dataset.num_bad,
+                       ", ".join(dataset.bad_files[:10]))
+    return result, protocol, names
+
+
+def write_reproduced(result: EvalResult, protocol: Mapping[str, Any], model: str, tag: str, dataset: str,
+                     out_dir: str | Path = "csv_tables/reproduced", command: Optional[str] = None) -> Path:
+    """Record a reproduced accuracy for the tables (see the module docstring for the format)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    row = {"model": model, "tag": tag, "top1": round(result.top1, 2), "top5": round(result.top5, 2),
+           "mean_class_accuracy": round(result.mean_class_accuracy, 2), "num_videos": result.num_videos,
+           "dataset": dataset, **{k: protocol[k] for k in ("views", "num_clips", "num_crops", "new_length", "new_step",
+                                                            "num_segments", "crop_size", "short_side")},
+           "list_file": protocol["list_file"],
+           "command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+           "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    path = out_dir / f"{model}__{tag}.json"
+    path.write_text(json.dumps({**row, "protocol": dict(protocol)}, indent=2), encoding="utf-8")
+    rows = []
+    for other in sorted(out_dir.glob("*__*.json")):
+        body = json.loads(other.read_text(encoding="utf-8"))
+        rows.append({k: body.get(k, "") for k in REPRODUCED_FIELDS})
+    with open(out_dir / "reproduced.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=REPRODUCED_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
