@@ -42,12 +42,17 @@ def test_names_and_cards():
         assert entry.accuracy is not None and 70 < entry.accuracy.top1 < 75
 
 
-@pytest.mark.parametrize("name", R2PLUS1D_NAMES + P3D_NAMES)
+TORCH_ZOO_NAMES = [f"r2plus1d_v1_resnet{d}_kinetics400" for d in (18, 34, 50, 101, 152)] + [
+    "r2plus1d_v1_resnet50_custom", "r2plus1d_v2_resnet152_kinetics400", "ircsn_v2_resnet152_f32s2_kinetics400",
+]
+
+
+@pytest.mark.parametrize("name", R2PLUS1D_NAMES + P3D_NAMES + TORCH_ZOO_NAMES)
 def test_every_name_builds_on_meta(name):
     with torch.device("meta"):
         model = get_model(name)
     assert model.head.fc.out_features == 400
-    feat = 512 if name in ("r2plus1d_resnet18_kinetics400", "r2plus1d_resnet34_kinetics400") else 2048
+    feat = 512 if ("resnet18" in name or "resnet34" in name) else 2048
     assert model.head.fc.in_features == feat
 
 
@@ -61,6 +66,11 @@ def test_r2plus1d_mid_channels_follow_gluoncv():
     assert model.layer2[0].conv2.conv_s.out_channels == 230
     assert model.layer2[1].conv1.conv_s.out_channels == mid_channels(128, 128) == 288
     assert model.stem.conv.conv_s.out_channels == 45
+    with torch.device("meta"):
+        vmz = get_model("r2plus1d_v2_resnet152_kinetics400")
+    # the VMZ layout sizes them from the block's own width, and uses BatchNorm eps 1e-3
+    assert vmz.layer2[0].conv2.conv_s.out_channels == mid_channels(128, 128) == 288
+    assert vmz.layer1[0].bn1.eps == 1e-3 and model.layer1[0].bn1.eps == 1e-5
 
 
 def test_r2plus1d_forward_backward_and_shapes():

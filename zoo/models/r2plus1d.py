@@ -73,7 +73,7 @@ class Conv2Plus1d(nn.Module):
         return self.conv_t(self.relu(self.bn_s(self.conv_s(x))))
 
 
-def conv2plus1d_builder(mid: int) -> Callable[..., Conv2Plus1d]:
+def conv2plus1d_builder(mid: int, norm_layer: Callable[[int], nn.Module] = batch_norm3d()) -> Callable[..., Conv2Plus1d]:
     """A :class:`~zoo.models._resnet3d.ConvBuilder` of :class:`Conv2Plus1d` with ``mid`` channels.
 
     GluonCV sizes ``mid`` from the *block's* input and output widths and uses it for every (2+1)D
@@ -83,19 +83,27 @@ def conv2plus1d_builder(mid: int) -> Callable[..., Conv2Plus1d]:
     def build(in_planes: int, out_planes: int, *, stride: Triple, kernel_t: int = 3, dilation: int = 1) -> Conv2Plus1d:
         if dilation != 1:
             raise ValueError("Conv2Plus1d does not support dilation")
-        return Conv2Plus1d(in_planes, out_planes, mid, stride=stride, kernel_t=kernel_t)
+        return Conv2Plus1d(in_planes, out_planes, mid, stride=stride, kernel_t=kernel_t, norm_layer=norm_layer)
 
     return build
 
 
-def _stage(block: type[nn.Module], in_planes: int, planes: int, num_blocks: int, stride: int) -> nn.Sequential:
-    """One R(2+1)D stage; every block's (2+1)D convs are sized from that block's input width."""
+def _stage(
+    block: type[nn.Module], in_planes: int, planes: int, num_blocks: int, stride: int, *, mid_from_input: bool, norm_layer: Callable[[int], nn.Module]
+) -> nn.Sequential:
+    """One R(2+1)D stage.
+
+    GluonCV v1 sizes a block's (2+1)D convs by ``mid_channels(block input, planes)``; the VMZ port
+    (v2) by ``mid_channels(planes, planes)`` everywhere.
+    """
     out_planes = planes * block.expansion
-    per_block = [{"conv_builder": conv2plus1d_builder(mid_channels(in_planes if i == 0 else out_planes, planes))} for i in range(num_blocks)]
-    if block is Bottleneck3d:
-        for kw in per_block:
-            kw["conv2_kernel_t"] = 3
-    return make_stage(block, in_planes, planes, num_blocks, stride=stride, block_kwargs=per_block)
+    per_block = []
+    for i in range(num_blocks):
+        width_in = (in_planes if i == 0 else out_planes) if mid_from_input else planes
+        per_block.append({"conv_builder": conv2plus1d_builder(mid_channels(width_in, planes), norm_layer)})
+        if block is Bottleneck3d:
+            per_block[-1]["conv2_kernel_t"] = 3
+    return make_stage(block, in_planes, planes, num_blocks, stride=stride, block_kwargs=per_block, norm_layer=norm_layer)
 
 
 class R2Plus1D(ResNet3d):
@@ -109,6 +117,10 @@ class R2Plus1D(ResNet3d):
     Args:
         depth: 18, 34 (basic blocks), 50, 101, 152 (bottlenecks).
         partial_bn: in ``train()``, every BatchNorm outside the stem normalises with running stats.
+        mid_from_input: size each block's (2+1)D convs from the block's input width (GluonCV's
+            ``R2Plus1D``); ``False`` sizes them from the block's own width (the VMZ layout of
+            GluonCV's ``r2plus1d_v2``).
+        bn_eps: BatchNorm epsilon (``1e-5`` in GluonCV's ``R2Plus1D``, ``1e-3`` in the VMZ port).
     """
 
     def __init__(
@@ -122,15 +134,19 @@ class R2Plus1D(ResNet3d):
         feat_ext: bool = False,
         init_std: float = 0.001,
         partial_bn: bool = False,
+        mid_from_input: bool = True,
+        bn_eps: float = 1e-5,
     ) -> None:
         if depth not in RESNET_DEPTHS:
             raise ValueError(f"R(2+1)D depth must be one of {sorted(RESNET_DEPTHS)}, got {depth}")
         block = BasicBlock3d if depth < 50 else Bottleneck3d
         layers = RESNET_DEPTHS[depth]
-        stem = Stem3d(3, 64, conv=Conv2Plus1d(3, 64, 45, stride=(1, 2, 2), kernel_s=7), pool_kernel=None)
+        norm = batch_norm3d(eps=bn_eps)
+        stem = Stem3d(3, 64, conv=Conv2Plus1d(3, 64, 45, stride=(1, 2, 2), kernel_s=7, norm_layer=norm), pool_kernel=None, norm_layer=norm)
         stages, in_planes = [], 64
         for i, (planes, num_blocks) in enumerate(zip((64, 128, 256, 512), layers)):
-            stages.append(_stage(block, in_planes, planes, num_blocks, stride=1 if i == 0 else 2))
+            stage = _stage(block, in_planes, planes, num_blocks, 1 if i == 0 else 2, mid_from_input=mid_from_input, norm_layer=norm)
+            stages.append(stage)
             in_planes = planes * block.expansion
         head = ClassifierHead3d(
             in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, feat_ext=feat_ext, init_std=init_std
@@ -142,7 +158,7 @@ class R2Plus1D(ResNet3d):
 
 def r2plus1d_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> R2Plus1D:
     """Builder of :class:`R2Plus1D` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``,
-    ``feat_ext``, ``init_std``, ``partial_bn``)."""
+    ``feat_ext``, ``init_std``, ``partial_bn``, ``mid_from_input``, ``bn_eps``)."""
     return R2Plus1D(num_classes=num_classes, depth=depth, **kwargs)
 
 
@@ -178,6 +194,26 @@ _R2PLUS1D_RULES: tuple[Rule, ...] = (
 def convert_gluoncv_r2plus1d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV ``R2Plus1D`` weights (MXNet ``.params``, or the PyTorch zoo's ``r2plus1d_v1`` ``.pth``) -> ours."""
     return remap_state(mxnet_bn_names(source), model, _R2PLUS1D_RULES, what="GluonCV R2Plus1D")
+
+
+_R2PLUS1D_V2_RULES: tuple[Rule, ...] = (
+    (r"conv1_middle\.weight", "stem.conv.conv_s.weight"),
+    (r"bn1_middle\.(\w+)", r"stem.conv.bn_s.\1"),
+    (r"conv1\.weight", "stem.conv.conv_t.weight"),
+    (r"bn1\.(\w+)", r"stem.bn.\1"),
+    (r"(layer\d\.\d+)\.conv2_middle\.weight", r"\1.conv2.conv_s.weight"),
+    (r"(layer\d\.\d+)\.bn2_middle\.(\w+)", r"\1.conv2.bn_s.\2"),
+    (r"(layer\d\.\d+)\.conv2\.weight", r"\1.conv2.conv_t.weight"),
+    (r"(layer\d\.\d+)\.down_sample\.0\.weight", r"\1.downsample.conv.weight"),
+    (r"(layer\d\.\d+)\.down_sample\.1\.(\w+)", r"\1.downsample.bn.\2"),
+    (r"out_fc\.(weight|bias)", r"head.fc.\1"),
+)
+
+
+@register_converter("gluoncv_r2plus1d_v2")
+def convert_gluoncv_r2plus1d_v2(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """GluonCV PyTorch ``ResNet_R2plus1Dv2`` (VMZ port, BatchNorm variant) state dict -> ours."""
+    return remap_state(source, model, _R2PLUS1D_V2_RULES, what="GluonCV R2plus1Dv2")
 
 
 # --------------------------------------------------------------------------- model cards
@@ -232,3 +268,48 @@ for _depth in (18, 34, 50, 101, 152):
         description=f"R(2+1)D ResNet-{_depth} (GluonCV PyTorch zoo, same network as r2plus1d_resnet{_depth}_kinetics400)",
         source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv1.py)",
     )
+
+# *_custom: the Kinetics-400 model to fine-tune on another dataset; GluonCV loads every weight of
+# r2plus1d_v1_resnet50_kinetics400 but the classifier, as get_model(name, pretrained=True,
+# num_classes=N) does here.
+register_model(
+    "r2plus1d_v1_resnet50_custom",
+    r2plus1d_resnet,
+    family="r2plus1d",
+    dataset="custom",
+    num_classes=400,
+    kwargs={"depth": 50},
+    input=_INPUT,
+    weights=(
+        gluoncv_torch_weights(
+            "r2plus1d_v1_resnet50_kinetics400", _TORCH_SHA1[50][0], "gluoncv_r2plus1d", None, default=True,
+            num_classes=400, description="the r2plus1d_v1_resnet50_kinetics400 weights (Kinetics-400) to fine-tune from",
+        ),
+    ),
+    converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
+    description=(
+        "R(2+1)D ResNet-50 for fine-tuning on your own dataset (GluonCV r2plus1d_v1_resnet50_custom): "
+        "get_model(name, pretrained=True, num_classes=N) loads r2plus1d_v1_resnet50_kinetics400's weights "
+        "except the classifier, which starts fresh."
+    ),
+    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv1.py)",
+)
+
+register_model(
+    "r2plus1d_v2_resnet152_kinetics400",
+    r2plus1d_resnet,
+    family="r2plus1d",
+    dataset="kinetics400",
+    num_classes=400,
+    kwargs={"depth": 152, "mid_from_input": False, "bn_eps": 1e-3, "dropout_ratio": 0.0},
+    input=InputSpec(clip_len=32, frame_step=2, crop_size=112, short_side=128),
+    weights=(
+        gluoncv_torch_weights(
+            "r2plus1d_v2_resnet152_kinetics400", "42707ffcab518cdda93523004360de167863c5d8", "gluoncv_r2plus1d_v2", 81.34,
+            default=True, description="IG65M pretraining (VMZ), fine-tuned on Kinetics-400; 32 frames step 2 per GluonCV's config",
+        ),
+    ),
+    converters={"pth": "gluoncv_r2plus1d_v2"},
+    description="R(2+1)D ResNet-152, the VMZ layout (BatchNorm eps 1e-3, (2+1)D widths from each block's own width), no dropout",
+    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv2.py)",
+)
