@@ -15,6 +15,7 @@ warning is logged once per file.
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 from pathlib import Path
@@ -164,7 +165,7 @@ class _PyAVBackend(_Backend):
     def _decode_from(self, start_index: int, wanted: List[int]) -> None:
         """Seek to the keyframe before ``start_index`` and decode until every
         index in ``wanted`` (sorted) is cached or the stream ends."""
-        key = max(k for k in self._key_indices if k <= start_index) if start_index >= self._key_indices[0] else 0
+        key = self._keyframe_of(start_index)
         todo = set(wanted)
         try:
             if self._pts and key > 0:
@@ -201,8 +202,8 @@ class _PyAVBackend(_Backend):
         return self._assemble(indices)
 
     def _keyframe_of(self, index: int) -> int:
-        keys = [k for k in self._key_indices if k <= index]
-        return keys[-1] if keys else 0
+        position = bisect.bisect_right(self._key_indices, index)
+        return self._key_indices[position - 1] if position else 0
 
     def _next_run_end(self, pending: List[int]) -> int:
         """Indices decoded in one pass: stop when a later index is past a new
