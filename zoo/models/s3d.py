@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ..sources_upstream import torchvision_weights
-from ._resnet3d import ConvBNAct, batch_norm3d
+from ._resnet3d import ConvBNAct, batch_norm3d, conv3d
 from ._upstream_keys import remap_state
 
 __all__ = ["S3D", "SepConv3d", "SepInception3d", "s3d"]
@@ -25,14 +25,17 @@ _NORM = batch_norm3d(eps=1e-3, momentum=1e-3)
 class SepConv3d(nn.Module):
     """``1xkxk`` spatial conv-BN-ReLU, then ``kx1x1`` temporal conv-BN-ReLU.
 
-    ``(N, C_in, T, H, W) -> (N, C_out, T/s, H/s, W/s)`` for ``stride = s``.
+    ``(N, C_in, T, H, W) -> (N, C_out, T/s, H/s, W/s)`` for ``stride = s``.  ``temporal_bias``
+    gives the temporal conv a bias (IBM's S3D has one; torchvision's has none).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1, norm_layer=_NORM) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1, norm_layer=_NORM, temporal_bias: bool = False) -> None:
         super().__init__()
         pad = kernel // 2
         self.spatial = ConvBNAct(in_channels, out_channels, (1, kernel, kernel), (1, stride, stride), (0, pad, pad), norm_layer=norm_layer)
         self.temporal = ConvBNAct(out_channels, out_channels, (kernel, 1, 1), (stride, 1, 1), (pad, 0, 0), norm_layer=norm_layer)
+        if temporal_bias:
+            self.temporal.conv = conv3d(out_channels, out_channels, (kernel, 1, 1), (stride, 1, 1), (pad, 0, 0), bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.temporal(self.spatial(x))
@@ -46,13 +49,13 @@ class SepInception3d(nn.Module):
     ``(N, C_in, T, H, W) -> (N, b0 + b1 + b2 + b3, T, H, W)``.
     """
 
-    def __init__(self, in_channels: int, b0: int, b1_mid: int, b1: int, b2_mid: int, b2: int, b3: int, norm_layer=_NORM) -> None:
+    def __init__(self, in_channels: int, b0: int, b1_mid: int, b1: int, b2_mid: int, b2: int, b3: int, norm_layer=_NORM, temporal_bias: bool = False) -> None:
         super().__init__()
         self.branch1x1 = ConvBNAct(in_channels, b0, 1, norm_layer=norm_layer)
         self.branch3x3_reduce = ConvBNAct(in_channels, b1_mid, 1, norm_layer=norm_layer)
-        self.branch3x3 = SepConv3d(b1_mid, b1, 3, norm_layer=norm_layer)
+        self.branch3x3 = SepConv3d(b1_mid, b1, 3, norm_layer=norm_layer, temporal_bias=temporal_bias)
         self.branch3x3b_reduce = ConvBNAct(in_channels, b2_mid, 1, norm_layer=norm_layer)
-        self.branch3x3b = SepConv3d(b2_mid, b2, 3, norm_layer=norm_layer)
+        self.branch3x3b = SepConv3d(b2_mid, b2, 3, norm_layer=norm_layer, temporal_bias=temporal_bias)
         self.branch_pool = nn.MaxPool3d(3, stride=1, padding=1)
         self.branch_pool_proj = ConvBNAct(in_channels, b3, 1, norm_layer=norm_layer)
         self.out_channels = b0 + b1 + b2 + b3
