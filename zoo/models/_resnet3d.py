@@ -569,6 +569,8 @@ def init_weights(model: nn.Module, *, zero_init_residual: bool = False) -> None:
     Leaves ``nn.Linear`` (the head sets its own) and the zero-initialised BN of
     :class:`NonLocal3d` alone; ``zero_init_residual`` zeroes each block's last BN scale.
     """
+    if any(p.is_meta for p in model.parameters()):
+        return  # shapes only: nothing to initialise
     nonlocal_bns = {id(m.bn) for m in model.modules() if isinstance(m, NonLocal3d)}
     for m in model.modules():
         if isinstance(m, nn.Conv3d):

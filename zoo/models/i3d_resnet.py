@@ -58,6 +58,7 @@ def i3d_resnet(
     num_classes: int,
     depth: int = 50,
     *,
+    layers: Sequence[int] | None = None,
     inflate_freq: Sequence[int | Sequence[int]] | int | None = None,
     inflate_style: str = "3x1x1",
     nonlocal_stages: Sequence[int] = (),
@@ -83,6 +84,8 @@ def i3d_resnet(
 
     Args:
         depth: 50 or 101 (any of :data:`RESNET_DEPTHS` with bottlenecks).
+        layers: blocks per stage, overriding ``depth``'s (e.g. ``(1, 1, 1, 1)`` for a small test
+            network; the patterns must then be given per block or as ints).
         inflate_freq: per stage, 1/0 per block (or one int for the stage); default GluonCV's
             pattern for ``depth`` (:data:`I3D_INFLATE`).
         inflate_style: ``"3x1x1"`` (inflate the reduce conv) or ``"3x3x3"`` (inflate the ``3x3``).
@@ -98,8 +101,9 @@ def i3d_resnet(
     """
     if depth not in (50, 101, 152):
         raise ValueError(f"I3D ResNet depth must be 50, 101 or 152, got {depth}")
-    stage_blocks = RESNET_DEPTHS[depth]
-    inflate_freq = I3D_INFLATE.get(depth, 1) if inflate_freq is None else inflate_freq
+    stage_blocks = tuple(layers) if layers is not None else RESNET_DEPTHS[depth]
+    if inflate_freq is None:
+        inflate_freq = I3D_INFLATE.get(depth, 1) if layers is None else 1
     inflate = [per_block(f, n) for f, n in zip(_per_stage(inflate_freq), stage_blocks)]
     nonlocal_cfg = [per_block(f, n) for f, n in zip(_per_stage(nonlocal_freq or 0), stage_blocks)]
     stem = Stem3d(
