@@ -241,9 +241,10 @@ class _PyAVBackend(_Backend):
 
 
 class _DecordBackend(_Backend):
-    """decord reader with two guards: the last frame is read after its
-    predecessor (decord mis-seeks straight to the last frame of some AVI
-    files), and any decode error falls back to PyAV for that call."""
+    """decord reader with two guards: in AVI files the final frame comes from
+    PyAV (decord returns a wrong final frame for packed-B-frame MPEG-4 AVI:
+    always when seeking straight to it, ~10% of reads otherwise, measured on
+    sample_mpeg4.avi), and any decode error falls back to PyAV for that call."""
 
     name = "decord"
 
@@ -263,6 +264,7 @@ class _DecordBackend(_Backend):
         self.fps = float(self._vr.get_avg_fps()) or DEFAULT_FPS_FOR_FRAMES
         self.duration = self.num_frames / self.fps
         self._fallback: Optional[_PyAVBackend] = None
+        self._final_frame_from_pyav = path.suffix.lower() == ".avi"
 
     @staticmethod
     def _decode_size(path: Path, size: Tuple[Optional[int], Optional[int], Optional[int]]) -> Tuple[int, int]:
@@ -284,14 +286,18 @@ class _DecordBackend(_Backend):
         last = self.num_frames - 1
         clamped = [min(max(int(i), 0), last) for i in indices]
         request = sorted(set(clamped))
-        if request[-1] == last and last > 0 and (len(request) < 2 or request[-2] != last - 1):
-            request.insert(len(request) - 1, last - 1)
+        tail = None
+        if self._final_frame_from_pyav and request[-1] == last:
+            tail = self._pyav().get_batch([last])
+            request = request[:-1]
         try:
-            frames = self._vr.get_batch(request).asnumpy()
+            frames = self._vr.get_batch(request).asnumpy() if request else tail[:0]
         except Exception as exc:
             logger.warning("%s: decord failed (%s); falling back to PyAV", self.path, str(exc).splitlines()[0])
             return self._pyav().get_batch(clamped)
-        if request == clamped:  # common case: sorted, unique, no guard frame
+        if tail is not None:
+            frames, request = np.concatenate([frames, tail]), request + [last]
+        if request == clamped:  # common case: sorted and unique
             return frames
         position = {index: k for k, index in enumerate(request)}
         return frames[[position[i] for i in clamped]]
