@@ -414,6 +414,7 @@ class VideoReader:
         _check_file(self.path)
         size = (width, height, short_side)
         self._impl = self._open(backend, size, num_threads, name_pattern, start_index, fps)
+        self._clamp_logged = False
 
     def _open(self, backend: str, size: tuple, num_threads: int, name_pattern: str, start_index: int, fps: float) -> _Backend:
         if backend == "frames" or (backend == "auto" and self.path.is_dir()):
@@ -461,6 +462,9 @@ class VideoReader:
         """
         if len(indices) == 0:
             raise ValueError("get_batch needs at least one index")
+        if not self._clamp_logged and max(indices) >= len(self):
+            logger.info("%s: frame %d requested, only %d frames; clamping to the last one", self.path, max(indices), len(self))
+            self._clamp_logged = True
         try:
             return self._impl.get_batch(indices)
         except VideoDecodeError:
