@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
@@ -95,9 +96,6 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
         Int8Error: the backend is not available, no calibration input was given, or no part of
             the model could be quantised; the message names what to use instead.
     """
-    from torch.ao.quantization import get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-
     batches = list(calibration_inputs)
     if not batches:
         raise Int8Error("quantize_int8 needs at least one calibration batch (a few real clips of the target data)")
@@ -106,7 +104,21 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
             f"quantised backend {backend!r} is not available in this PyTorch build "
             f"(available: {', '.join(torch.backends.quantized.supported_engines)}); use the fp32 model"
         )
+    if not _has_quantizable(model):
+        raise Int8Error(f"{type(model).__name__} has no convolution or linear layer to quantise; use the fp32 model")
     torch.backends.quantized.engine = backend
+    with warnings.catch_warnings():
+        # torch.ao.quantization announces its move to torchao; it is what this PyTorch provides for CPU int8
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
+        return _quantize(model, batches, backend)
+
+
+def _quantize(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn.Module:
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
     work = copy.deepcopy(model).cpu().eval()
     inputs = _capture_inputs(work, batches[0])
     qconfig_mapping = get_default_qconfig_mapping(backend)
