@@ -467,8 +467,9 @@ def convert_gluon_state(
         if not (is_bn or isinstance(module, (nn.Conv2d, nn.Conv3d, nn.Linear))):
             continue
         gname = gluon_module_name(mod_name, top)
-        keys = [k for k in ("weight", "bias", "running_mean", "running_var") if f"{mod_name}.{k}".lstrip(".") in ours]
-        for k in keys:
+        for k in ("weight", "bias", "running_mean", "running_var"):
+            if f"{mod_name}.{k}" not in ours:  # conv without bias, Linear/Conv without running stats
+                continue
             our_key = f"{mod_name}.{k}"
             src_key = f"{gname}.{_BN_NAMES[k] if is_bn else k}"
             if src_key not in source:
