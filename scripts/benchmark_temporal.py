@@ -4,10 +4,11 @@ The synthetic motion dataset's eight classes (translate left/right/up/down, rota
 shrink) have the same single-frame distribution, so a single-frame model should stay near chance
 (12.5 %) while models that see time should not.  Every model is trained with the same budget
 (optimizer, learning rate, epochs, batch size, clips) from scratch, in a CPU-sized configuration
-(narrow backbones, 32 px frames), and evaluated on the validation split.
+(narrow backbones, 32 px frames, random left-right flips that swap the mirrored motion labels),
+and evaluated on the validation split.
 
-    python scripts/benchmark_temporal.py [--epochs 6 --num-train 256 --num-val 96 --size 32 \
-        --threads 2 --out csv_tables/Action_Recognitions/synthetic_temporal_models.csv]
+    python scripts/benchmark_temporal.py [--epochs 12 --num-train 256 --num-val 96 --size 32 \
+        --threads 1 --out csv_tables/Action_Recognitions/synthetic_temporal_models.csv]
 
 Writes the CSV (one row per model; the command is in its ``Command`` column) and logs a table.
 The RGB models get 8 frames (every other frame of the 16-frame clips); the flow models get 8
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from zoo.data import make_synthetic_dataset  # noqa: E402
+from zoo.data import SYNTHETIC_CLASSES, flip_label_map, make_synthetic_dataset  # noqa: E402
 from zoo.data.lists import parse_list_file  # noqa: E402
 from zoo.data.readers import VideoReader  # noqa: E402
 from zoo.flow import FlowStackReader, extract_flow  # noqa: E402
@@ -105,6 +106,25 @@ def model_input(kind: str, split: dict[str, torch.Tensor], index: torch.Tensor, 
     return (rgb_all[:, :, centres], flow)
 
 
+def flip_batch(inputs, labels: torch.Tensor, flip_map: torch.Tensor):
+    """Mirror half of the batch left-right; motion labels swap (left <-> right, cw <-> ccw), flow x negates."""
+    chosen = torch.rand(len(labels)) < 0.5
+
+    def mirror(x: torch.Tensor, is_flow: bool) -> torch.Tensor:
+        x = x.clone()
+        flipped = x[chosen].flip(-1)
+        if is_flow:
+            flipped[:, 0] = -flipped[:, 0]
+        x[chosen] = flipped
+        return x
+
+    if isinstance(inputs, tuple):
+        out = (mirror(inputs[0], False), mirror(inputs[1], True))
+    else:
+        out = mirror(inputs, inputs.shape[1] == 2)
+    return out, torch.where(chosen, flip_map[labels], labels)
+
+
 def train_and_evaluate(name: str, kind: str, kwargs: dict, train: dict, val: dict, args) -> dict:
     torch.manual_seed(args.seed)
     model = get_model(name, num_classes=8, **kwargs)
@@ -113,14 +133,16 @@ def train_and_evaluate(name: str, kind: str, kwargs: dict, train: dict, val: dic
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     steps = args.epochs * ((len(train["labels"]) + args.batch_size - 1) // args.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.2)
+    mapping = flip_label_map(SYNTHETIC_CLASSES)
+    flip_map = torch.tensor([mapping.get(i, i) for i in range(len(SYNTHETIC_CLASSES))])
     start = time.time()
     for _ in range(args.epochs):
         model.train()
         order = torch.randperm(len(train["labels"]))
         for i in range(0, len(order), args.batch_size):
             index = order[i : i + args.batch_size]
-            logits = model(model_input(kind, train, index, segments))
-            labels = train["labels"][index]
+            inputs, labels = flip_batch(model_input(kind, train, index, segments), train["labels"][index], flip_map)
+            logits = model(inputs)
             if isinstance(model, LRCN):  # the per-step loss of LRCN (see zoo.models.lrcn)
                 loss = lrcn_step_loss(model.per_step_logits, labels)
             else:
@@ -146,11 +168,12 @@ def main(argv=None) -> int:
     parser.add_argument("--num-train", type=int, default=256)
     parser.add_argument("--num-val", type=int, default=96)
     parser.add_argument("--size", type=int, default=32, help="frame size the models see (px)")
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 is much faster when the cores are shared with other jobs)")
     parser.add_argument("--only", nargs="*", default=None, help="benchmark only these rows (by name, substring)")
     parser.add_argument("--out", default="csv_tables/Action_Recognitions/synthetic_temporal_models.csv")
     args = parser.parse_args(argv)
