@@ -1,0 +1,432 @@
+"""Temporal Pyramid Network (TPN) on a Slow-only ResNet, as in GluonCV's PyTorch model zoo.
+
+Yang et al., "Temporal Pyramid Network for Action Recognition", CVPR 2020.  The backbone is the
+Slow-only ResNet-50/101 of :mod:`zoo.models.i3d_slow` (``1x7x7`` stem, no temporal striding,
+``3x1x1`` inflation in ``layer3``/``layer4``).  The neck takes ``layer3`` ``(N, 1024, T, H/16, W/16)``
+and ``layer4`` ``(N, 2048, T, H/32, W/32)`` and:
+
+1. **spatial modulation**: brings every level to ``layer4``'s width and resolution (``layer3``:
+   one stride-2 ``1x3x3`` conv-BN-ReLU to 2048 channels; ``layer4``: unchanged);
+2. **temporal modulation**: a grouped (32 groups) ``3x1x1`` conv to 1024 channels and a temporal
+   max-pool by the level's rate (e.g. 8 and 8 for 8 frames: ``T -> 1``);
+3. **two information flows** over the levels: top-down (each level adds the one above it,
+   nearest-upsampled) and bottom-up (each level adds the one below it through a ``3x1x1`` conv and
+   a temporal max-pool), each fused by a :class:`LevelFusion` (per level a temporal max-pool and a
+   grouped ``1x1`` conv-BN-ReLU, concatenated, ``1x1`` conv-BN-ReLU to 2048);
+4. **pyramid fusion**: both flows concatenated, ``1x1`` conv-BN-ReLU to 2048 channels,
+   then global average pooling, dropout and ``fc`` (:class:`~zoo.models._resnet3d.ClassifierHead3d`).
+
+GluonCV quirk kept for parity: its bottom-up flow starts from the levels *after* the top-down
+additions (the two flows share one list upstream), so the lower level entering the bottom-up flow
+already holds the top-down sum.
+
+The auxiliary head (:class:`AuxHead`, a deep-supervision classifier on ``layer3``) is part of the
+published weights, so it is built and loaded, but ``forward`` never runs it (GluonCV's inference does
+not either); :meth:`TPNet.forward_with_aux` returns its logits for training, and
+:meth:`TPNet.aux_loss` weighs its cross-entropy by ``aux_loss_weight`` (0.5 upstream).
+
+Names and weights: GluonCV's PyTorch zoo (``gluoncv/torch/model_zoo/action_recognition/tpn.py``);
+:func:`convert_gluoncv_tpn` maps its state dict keys to ours.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..registry import InputSpec, register_converter, register_model
+from ..sources import gluoncv_torch_weights
+from ._resnet3d import ConvBNAct, ResNet3d, Triple, conv3d, freeze_bn_affine, init_weights, triple
+from ._upstream_keys import Rule, remap_state
+from .i3d_slow import i3d_slow_resnet
+
+__all__ = [
+    "TemporalModulation",
+    "TemporalDownsample",
+    "LevelFusion",
+    "SpatialModulation",
+    "TPNNeck",
+    "AuxHead",
+    "TPNet",
+    "tpn_resnet",
+    "convert_gluoncv_tpn",
+]
+
+#: Groups of the temporal-modulation and level-fusion convs (GluonCV / the TPN paper).
+TPN_GROUPS = 32
+
+
+def _temporal_pool(scale: Sequence[int]) -> nn.Module:
+    """Max-pool with kernel = stride = ``scale`` (``(t, h, w)``), rounding up; identity for ``(1, 1, 1)``."""
+    scale = triple(scale)
+    if scale == (1, 1, 1):
+        return nn.Identity()
+    return nn.MaxPool3d(scale, scale, 0, ceil_mode=True)
+
+
+class TemporalModulation(nn.Module):
+    """Grouped ``3x1x1`` conv then a temporal max-pool by ``rate``.
+
+    ``(N, in_channels, T, H, W) -> (N, out_channels, ceil(T / rate), H, W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, rate: int, groups: int = TPN_GROUPS) -> None:
+        super().__init__()
+        self.conv = conv3d(in_channels, out_channels, (3, 1, 1), groups=groups)
+        self.pool = _temporal_pool((rate, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(x))
+
+
+class TemporalDownsample(nn.Module):
+    """Bottom-up step between two levels: ``3x1x1`` conv (no norm, no activation), then max-pool by ``scale``.
+
+    ``(N, channels, T, H, W) -> (N, channels, ceil(T / st), ceil(H / sh), ceil(W / sw))``.
+    """
+
+    def __init__(self, channels: int, scale: Sequence[int] = (1, 1, 1)) -> None:
+        super().__init__()
+        self.conv = conv3d(channels, channels, (3, 1, 1))
+        self.pool = _temporal_pool(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(x))
+
+
+class LevelFusion(nn.Module):
+    """Fuse pyramid levels: per level max-pool by ``pool_scales[i]`` and grouped ``1x1`` conv-BN-ReLU,
+    concatenate on channels, ``1x1`` conv-BN-ReLU.
+
+    ``[(N, in_channels[i], T_i, H, W)] -> (N, out_channels, T', H, W)``; the pooled levels must agree
+    in ``(T', H, W)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        mid_channels: Sequence[int],
+        out_channels: int,
+        pool_scales: Sequence[Sequence[int]],
+        groups: int = TPN_GROUPS,
+    ) -> None:
+        super().__init__()
+        if not len(in_channels) == len(mid_channels) == len(pool_scales):
+            raise ValueError("LevelFusion needs one in_channels, mid_channels and pool_scales entry per level")
+        self.pools = nn.ModuleList(_temporal_pool(s) for s in pool_scales)
+        self.reduce = nn.ModuleList(ConvBNAct(c, m, 1, groups=groups) for c, m in zip(in_channels, mid_channels))
+        self.fuse = ConvBNAct(sum(mid_channels), out_channels, 1)
+
+    def forward(self, levels: Sequence[torch.Tensor]) -> torch.Tensor:
+        reduced = [reduce(pool(x)) for x, pool, reduce in zip(levels, self.pools, self.reduce)]
+        return self.fuse(torch.cat(reduced, dim=1))
+
+
+class SpatialModulation(nn.Module):
+    """Bring each level to ``channels`` channels by stride-2 ``1x3x3`` conv-BN-ReLUs, each doubling the width.
+
+    Level ``i`` with ``in_channels[i] = channels / 2**k`` gets ``k`` such convs (``k = 0``: unchanged),
+    so ``[(N, C_i, T, H_i, W_i)] -> [(N, channels, T, H_i / 2**k_i, W_i / 2**k_i)]``.
+    """
+
+    def __init__(self, in_channels: Sequence[int], channels: int) -> None:
+        super().__init__()
+        self.levels = nn.ModuleList()
+        for width in in_channels:
+            steps = int(math.log2(channels // width)) if channels >= width else 0
+            if steps < 1:
+                self.levels.append(nn.Identity())
+                continue
+            self.levels.append(
+                nn.Sequential(
+                    *(ConvBNAct(width * 2**k, width * 2 ** (k + 1), (1, 3, 3), (1, 2, 2), (0, 1, 1)) for k in range(steps))
+                )
+            )
+
+    def forward(self, levels: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return [op(x) for op, x in zip(self.levels, levels)]
+
+
+def _add_resized(base: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """``base + other``, with ``other`` nearest-resized to ``base``'s ``(T, H, W)`` when they differ.
+
+    GluonCV adds with broadcasting (its upsampling scale is ``(1, 1, 1)``), which works when the
+    coarser level has one frame; nearest resizing gives the same sum there and also covers longer clips.
+    """
+    if other.shape[2:] != base.shape[2:]:
+        other = F.interpolate(other, size=base.shape[2:], mode="nearest")
+    return base + other
+
+
+class TPNNeck(nn.Module):
+    """The TPN neck: spatial and temporal modulation, top-down and bottom-up flows, pyramid fusion.
+
+    ``forward([layer3, layer4])`` with ``(N, 1024, T, H/16, W/16)`` and ``(N, 2048, T, H/32, W/32)``
+    -> ``(N, fused_channels, T', H/32, W/32)`` (``T'`` = the bottom-up flow's frames, 1 for the
+    published configurations).
+
+    Args:
+        in_channels: channels of the backbone levels, lowest first.
+        level_channels: channels of each level after temporal modulation.
+        temporal_rates: temporal max-pool of each level's modulation (GluonCV's ``scales``).
+        downsample_scale: the bottom-up ``TemporalDownsample`` pool ``(t, h, w)``.
+        fusion_pool_scales: :class:`LevelFusion` per-level pools ``(t, h, w)``.
+        upsample_scale: top-down nearest-upsampling factor ``(t, h, w)``.
+        fused_channels: output channels of each flow's fusion and of the pyramid fusion.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int] = (1024, 2048),
+        level_channels: int = 1024,
+        temporal_rates: Sequence[int] = (8, 8),
+        downsample_scale: Sequence[int] = (1, 1, 1),
+        fusion_pool_scales: Sequence[Sequence[int]] = ((1, 1, 1), (1, 1, 1)),
+        upsample_scale: Sequence[int] = (1, 1, 1),
+        fused_channels: int = 2048,
+    ) -> None:
+        super().__init__()
+        num_levels = len(in_channels)
+        if len(temporal_rates) != num_levels:
+            raise ValueError(f"temporal_rates needs one rate per level ({num_levels}), got {tuple(temporal_rates)}")
+        top = in_channels[-1]
+        self.upsample_scale: Triple = triple(upsample_scale)
+        self.spatial_modulation = SpatialModulation(in_channels, top)
+        self.temporal_modulation = nn.ModuleList(TemporalModulation(top, level_channels, rate) for rate in temporal_rates)
+        self.bottom_up_downsample = nn.ModuleList(TemporalDownsample(level_channels, downsample_scale) for _ in range(num_levels - 1))
+        mids = [level_channels] * num_levels
+        self.top_down_fusion = LevelFusion(mids, mids, fused_channels, fusion_pool_scales)
+        self.bottom_up_fusion = LevelFusion(mids, mids, fused_channels, fusion_pool_scales)
+        self.pyramid_fusion = ConvBNAct(2 * fused_channels, fused_channels, 1)
+
+    def _upsample(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample_scale == (1, 1, 1):
+            return x
+        return F.interpolate(x, scale_factor=self.upsample_scale, mode="nearest")
+
+    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
+        levels = [tm(x) for tm, x in zip(self.temporal_modulation, self.spatial_modulation(features))]
+        # Top-down: from the top level to the bottom, each level adds the (upsampled) one above.
+        for i in range(len(levels) - 1, 0, -1):
+            levels[i - 1] = _add_resized(levels[i - 1], self._upsample(levels[i]))
+        top_down = self.top_down_fusion(levels)
+        # Bottom-up, continuing from the top-down sums (GluonCV's shared list; see the module docstring).
+        for i in range(len(levels) - 1):
+            levels[i + 1] = levels[i + 1] + self.bottom_up_downsample[i](levels[i])
+        bottom_up = self.bottom_up_fusion(levels)
+        return self.pyramid_fusion(torch.cat([top_down, bottom_up], dim=1))
+
+
+class AuxHead(nn.Module):
+    """Auxiliary (deep-supervision) classifier on ``layer3``: stride-2 ``1x3x3`` conv-BN-ReLU doubling
+    the width, global average pool, dropout 0.5, ``fc``.
+
+    ``(N, in_channels, T, H, W) -> (N, num_classes)``.  Used only for training (see :class:`TPNet`).
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, loss_weight: float = 0.5, dropout_ratio: float = 0.5) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+        self.features = ConvBNAct(in_channels, in_channels * 2, (1, 3, 3), (1, 2, 2), (0, 1, 1))
+        self.dropout = nn.Dropout(dropout_ratio)
+        self.fc = nn.Linear(in_channels * 2, num_classes)
+        nn.init.normal_(self.fc.weight, std=0.01)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.adaptive_avg_pool3d(self.features(x), 1).flatten(1)
+        return self.fc(self.dropout(x))
+
+
+class TPNet(ResNet3d):
+    """Slow-only ResNet + :class:`TPNNeck` + classifier head; :class:`AuxHead` kept for training.
+
+    ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips -> logits ``(N, num_classes)``, or
+    pooled features ``(N, 2048)`` with ``feat_ext``.  GluonCV's TPN takes ``T`` = 8, 16 or 32 frames
+    at 224x224 (its consensus over ``S = num_segments``, ``K = num_crop`` is 1 view).
+
+    The auxiliary head is never run by ``forward``; :meth:`forward_with_aux` gives
+    ``(logits, aux_logits)`` and :meth:`aux_loss` the weighted auxiliary cross-entropy.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 400,
+        depth: int = 50,
+        *,
+        temporal_rates: Sequence[int] = (8, 8),
+        downsample_scale: Sequence[int] = (1, 1, 1),
+        fusion_pool_scales: Sequence[Sequence[int]] = ((1, 1, 1), (1, 1, 1)),
+        upsample_scale: Sequence[int] = (1, 1, 1),
+        aux_loss_weight: float = 0.5,
+        dropout_ratio: float = 0.5,
+        init_std: float = 0.01,
+        num_segments: int = 1,
+        num_crop: int = 1,
+        feat_ext: bool = False,
+        partial_bn: bool = False,
+        bn_frozen: bool = False,
+        frozen_stages: int = -1,
+    ) -> None:
+        backbone = i3d_slow_resnet(
+            num_classes, depth, dropout_ratio=dropout_ratio, init_std=init_std, num_segments=num_segments,
+            num_crop=num_crop, feat_ext=feat_ext,
+        )
+        super().__init__(
+            backbone.stem, backbone.stages(), backbone.head,
+            partial_bn=partial_bn, bn_frozen=bn_frozen, frozen_stages=frozen_stages,
+        )
+        self.depth = depth
+        self.neck = TPNNeck(
+            (1024, 2048), 1024, temporal_rates, downsample_scale, fusion_pool_scales, upsample_scale, fused_channels=2048,
+        )
+        self.aux_head = AuxHead(1024, num_classes, loss_weight=aux_loss_weight)
+        init_weights(self.neck)
+        init_weights(self.aux_head)
+        if bn_frozen:
+            freeze_bn_affine([self.neck, self.aux_head])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.forward_features(x)
+        return self.head(self.neck(features[-2:]))
+
+    def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 3, T, H, W)`` -> ``(logits (N, num_classes), aux_logits (B, num_classes))`` for training."""
+        features = self.forward_features(x)
+        return self.head(self.neck(features[-2:])), self.aux_head(features[-2])
+
+    def aux_loss(self, aux_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``aux_loss_weight * cross_entropy(aux_logits, target)`` (GluonCV's ``loss_aux``)."""
+        return self.aux_head.loss_weight * F.cross_entropy(aux_logits, target)
+
+
+def tpn_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> TPNet:
+    """Builder of :class:`TPNet` (kwargs: ``temporal_rates``, ``downsample_scale``, ``fusion_pool_scales``,
+    ``upsample_scale``, ``aux_loss_weight``, ``dropout_ratio``, ``init_std``, ``num_segments``, ``num_crop``,
+    ``feat_ext``, ``partial_bn``, ``bn_frozen``, ``frozen_stages``)."""
+    if depth not in (50, 101):
+        raise ValueError(f"TPN depth must be 50 or 101 (GluonCV's TPN backbones), got {depth}")
+    return TPNet(num_classes=num_classes, depth=depth, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# GluonCV PyTorch state dict -> ours
+# --------------------------------------------------------------------------------------------
+
+_FLOWS = {"level_fusion_op": "bottom_up_fusion", "level_fusion_op2": "top_down_fusion"}
+
+_GLUONCV_TPN_RULES: tuple[Rule, ...] = (
+    (r"conv1\.weight", "stem.conv.weight"),
+    (r"bn1\.(\w+)", r"stem.bn.\1"),
+    (r"(layer\d\.\d+)\.(conv\d\.weight|bn\d\.\w+)", r"\1.\2"),
+    (r"(layer\d\.\d+)\.downsample\.0\.weight", r"\1.downsample.conv.weight"),
+    (r"(layer\d\.\d+)\.downsample\.1\.(\w+)", r"\1.downsample.bn.\2"),
+    (r"fc\.(weight|bias)", r"head.fc.\1"),
+    (r"TPN_neck\.spatial_modulation\.spatial_modulation\.(\d+)\.(\d+)\.(conv|bn)\.(\w+)", r"neck.spatial_modulation.levels.\1.\2.\3.\4"),
+    (r"TPN_neck\.temporal_modulation_ops\.(\d+)\.conv\.weight", r"neck.temporal_modulation.\1.conv.weight"),
+    (r"TPN_neck\.downsampling_ops\.(\d+)\.conv\.weight", r"neck.bottom_up_downsample.\1.conv.weight"),
+    (r"TPN_neck\.(level_fusion_op2?)\.ops\.(\d+)\.conv\.weight", lambda m: f"neck.{_FLOWS[m[1]]}.reduce.{m[2]}.conv.weight"),
+    (r"TPN_neck\.(level_fusion_op2?)\.ops\.(\d+)\.norm\.(\w+)", lambda m: f"neck.{_FLOWS[m[1]]}.reduce.{m[2]}.bn.{m[3]}"),
+    (r"TPN_neck\.(level_fusion_op2?)\.fusion_conv\.0\.weight", lambda m: f"neck.{_FLOWS[m[1]]}.fuse.conv.weight"),
+    (r"TPN_neck\.(level_fusion_op2?)\.fusion_conv\.1\.(\w+)", lambda m: f"neck.{_FLOWS[m[1]]}.fuse.bn.{m[2]}"),
+    (r"TPN_neck\.pyramid_fusion_op\.0\.weight", "neck.pyramid_fusion.conv.weight"),
+    (r"TPN_neck\.pyramid_fusion_op\.1\.(\w+)", r"neck.pyramid_fusion.bn.\1"),
+    (r"TPN_neck\.aux_head\.convs\.(conv|bn)\.(\w+)", r"aux_head.features.\1.\2"),
+    (r"TPN_neck\.aux_head\.fc\.(weight|bias)", r"aux_head.fc.\1"),
+)
+
+
+@register_converter("gluoncv_tpn")
+def convert_gluoncv_tpn(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """GluonCV PyTorch ``TPNet`` state dict -> ours.
+
+    ``conv1``/``bn1`` -> ``stem.{conv,bn}``, ``layerI.J.downsample.{0,1}`` -> ``.downsample.{conv,bn}``,
+    ``fc`` -> ``head.fc``; neck: ``spatial_modulation.spatial_modulation`` -> ``spatial_modulation.levels``,
+    ``temporal_modulation_ops`` -> ``temporal_modulation``, ``downsampling_ops`` -> ``bottom_up_downsample``,
+    ``level_fusion_op``/``level_fusion_op2`` -> ``bottom_up_fusion``/``top_down_fusion`` (``ops.I.norm`` ->
+    ``reduce.I.bn``, ``fusion_conv.{0,1}`` -> ``fuse.{conv,bn}``), ``pyramid_fusion_op.{0,1}`` ->
+    ``pyramid_fusion.{conv,bn}``, ``TPN_neck.aux_head.convs`` -> ``aux_head.features``.
+    """
+    return remap_state(source, model, _GLUONCV_TPN_RULES, what="GluonCV TPN")
+
+
+# --------------------------------------------------------------------------------------------
+# Model cards
+# --------------------------------------------------------------------------------------------
+
+_SOURCE = "GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/tpn.py)"
+
+# name -> (depth, clip_len, frame_step, temporal_rates, sha1).  ResNet-101 TPNs pool the bottom-up
+# flow's lower level by 2 in time; ResNet-50 ones keep both levels at the same rate.
+_TPN_K400: dict[str, tuple[int, int, int, tuple[int, int], str]] = {
+    "tpn_resnet50_f8s8_kinetics400": (50, 8, 8, (8, 8), "368108eb6bca9143318937319c3efec09e0419af"),
+    "tpn_resnet50_f16s4_kinetics400": (50, 16, 4, (16, 16), "6bf899df92224d3c0c117c940ef0c95d51fedb26"),
+    "tpn_resnet50_f32s2_kinetics400": (50, 32, 2, (32, 32), "27710ce8091a317f50fc55e171b29c096b3d253e"),
+    "tpn_resnet101_f8s8_kinetics400": (101, 8, 8, (4, 8), "092c2f7fc98ec9ea204487fa074bc0ca832aba9a"),
+    "tpn_resnet101_f16s4_kinetics400": (101, 16, 4, (8, 16), "647080df950480e6544e6cd471f0024125656593"),
+    "tpn_resnet101_f32s2_kinetics400": (101, 32, 2, (16, 32), "a94422a94acda20f34eb07604cd3315307d1a9a2"),
+}
+
+
+def _tpn_kwargs(depth: int, temporal_rates: tuple[int, int]) -> dict:
+    time_pool = (2, 1, 1) if depth == 101 else (1, 1, 1)
+    return dict(
+        depth=depth,
+        temporal_rates=temporal_rates,
+        downsample_scale=time_pool,
+        fusion_pool_scales=(time_pool, (1, 1, 1)),
+    )
+
+
+for _name, (_depth, _clip, _step, _rates, _sha1) in _TPN_K400.items():
+    register_model(
+        _name,
+        tpn_resnet,
+        family="tpn",
+        dataset="kinetics400",
+        num_classes=400,
+        kwargs=_tpn_kwargs(_depth, _rates),
+        input=InputSpec(clip_len=_clip, frame_step=_step, crop_size=224, short_side=256),
+        weights=(
+            gluoncv_torch_weights(
+                _name, _sha1, "gluoncv_tpn", default=True,
+                description=f"Kinetics-400, {_clip} frames with step {_step} (from 64); ImageNet-inflated ResNet-{_depth} init",
+            ),
+        ),
+        converters={"pth": "gluoncv_tpn"},
+        description=(
+            f"TPN on a Slow-only ResNet-{_depth} ({_clip}x{_step} sampling; temporal-modulation rates {_rates}); "
+            "the auxiliary layer3 head is kept for training and not run at inference."
+        ),
+        source=_SOURCE,
+    )
+
+# *_custom: GluonCV's config keeps 400 classes and loads every tpn_resnet50_f32s2_kinetics400 weight
+# but fc; get_model(name, pretrained=True, num_classes=N) keeps all but the classifiers (head and
+# auxiliary head) and starts those fresh.
+register_model(
+    "tpn_resnet50_f32s2_custom",
+    tpn_resnet,
+    family="tpn",
+    dataset="custom",
+    num_classes=400,
+    kwargs=_tpn_kwargs(50, (32, 32)),
+    input=InputSpec(clip_len=32, frame_step=2, crop_size=224, short_side=256),
+    weights=(
+        gluoncv_torch_weights(
+            "tpn_resnet50_f32s2_kinetics400", _TPN_K400["tpn_resnet50_f32s2_kinetics400"][4], "gluoncv_tpn", None,
+            default=True, num_classes=400,
+            description="the tpn_resnet50_f32s2_kinetics400 weights (Kinetics-400) to fine-tune from",
+        ),
+    ),
+    converters={"pth": "gluoncv_tpn"},
+    description=(
+        "TPN ResNet-50 (32x2) for fine-tuning on your own dataset (GluonCV tpn_resnet50_f32s2_custom): "
+        "get_model(name, pretrained=True, num_classes=N) loads tpn_resnet50_f32s2_kinetics400's weights "
+        "except the classifier and the auxiliary classifier, which start fresh."
+    ),
+    source=_SOURCE,
+)
