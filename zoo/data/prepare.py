@@ -48,6 +48,13 @@ def _frames(video_root: Optional[Path], relative: str, count_frames: bool) -> in
         return 0
 
 
+def _progress(items, desc: str, enabled: bool):
+    """tqdm bar over ``items`` when frames are counted (the slow part)."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="video", disable=not enabled)
+
+
 def _write_classes(path: Path, names: Sequence[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
@@ -68,7 +75,7 @@ def prepare_ucf101(
     for subset, name in (("train", f"trainlist{split:02d}.txt"), ("val", f"testlist{split:02d}.txt")):
         source = annotation_dir / name
         rows: List[Row] = []
-        for n, line in _lines(source):
+        for n, line in _progress(_lines(source), source.name, count_frames):
             fields = line.split()
             folder = fields[0].split("/")[0]
             if folder not in index:
@@ -97,7 +104,7 @@ def prepare_hmdb51(
     rows: Dict[str, List[Row]] = {"train": [], "val": []}
     for file in files:
         label = classes.index(file.name[: -len(suffix)])
-        for n, line in _lines(file):
+        for n, line in _progress(_lines(file), file.name, count_frames):
             fields = line.split()
             if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
                 raise ListFileError.at(file, n, f"expected 'video.avi 0|1|2', got {line!r}")
@@ -129,7 +136,7 @@ def prepare_kinetics400(
     rows: List[Row] = []
     missing = 0
     with open(csv_file, newline="", encoding="utf-8") as handle:
-        for n, record in enumerate(csv.DictReader(handle), 2):
+        for n, record in _progress(enumerate(csv.DictReader(handle), 2), Path(csv_file).name, count_frames):
             try:
                 name = f"{record['youtube_id']}_{int(float(record['time_start'])):06d}_{int(float(record['time_end'])):06d}.mp4"
             except (KeyError, TypeError, ValueError) as error:
