@@ -188,9 +188,10 @@ def test_on_error_skip_replaces_logs_once_and_counts(with_bad_files: Path, caplo
     assert len([r for r in caplog.records if "skipping bad sample" in r.message]) == 3
 
 
-def test_bad_count_survives_dataloader_workers(with_bad_files: Path) -> None:
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_bad_count_survives_dataloader_workers(with_bad_files: Path, start_method: str) -> None:
     ds = VideoClassificationDataset(with_bad_files, new_length=4, on_error="skip")
-    loader = DataLoader(ds, batch_size=2, num_workers=2)
+    loader = DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context=start_method)
     labels = torch.cat([y for _, y in loader])
     assert len(labels) == 6
     assert ds.num_bad == 3  # read in the main process after the workers are gone
