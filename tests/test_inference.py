@@ -119,3 +119,17 @@ def test_recognizer_live_buffer_matches_a_whole_clip(sample_video):
     direct = rec.scores([np.stack(frames[8:16:2])])
     assert events[-1].extra["frame"] == 15
     assert events[-1].scores[0] == pytest.approx(float(direct.max()), rel=1e-5)
+
+
+def test_temporal_centering_removes_what_does_not_move():
+    from zoo.engine.data import center_time
+
+    model = zoo.get_model("simple3d_synthetic", widths=[4, 8]).eval()
+    static = np.repeat(np.random.default_rng(0).integers(0, 255, (1, 32, 32, 3), dtype=np.uint8), 4, axis=0)
+    rec = Recognizer(model, [str(i) for i in range(8)], new_length=4, crop_size=32, short_side=32,
+                     temporal_centering=True)
+    with torch.no_grad():
+        expected = model(torch.zeros(1, 3, 4, 32, 32)).softmax(-1)[0].numpy()
+    np.testing.assert_allclose(rec.scores([static]), expected, rtol=1e-5, atol=1e-6)
+    clips = torch.randn(2, 3, 3, 4, 5, 5)  # (N, views, C, T, H, W)
+    assert torch.allclose(center_time(clips).mean(dim=-3), torch.zeros(2, 3, 3, 5, 5), atol=1e-6)

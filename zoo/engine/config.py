@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
         "eval_batch_size": None,        # default: batch_size
         "num_workers": 0,
         "on_error": "skip",             # bad videos: skip (counted) or raise
+        "temporal_centering": False,    # subtract each pixel's mean over a clip's frames (model input)
     },
     "train": {
         "epochs": 10,

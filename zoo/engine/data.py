@@ -15,7 +15,21 @@ from .distributed import DistInfo, ShardSampler, TrainSampler
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SeededDataset", "prepare_data", "build_dataset", "train_loader", "eval_loader", "class_names_of"]
+__all__ = ["center_time", "input_fn", "SeededDataset", "prepare_data", "build_dataset", "train_loader", "eval_loader", "class_names_of"]
+
+
+def center_time(clips: torch.Tensor) -> torch.Tensor:
+    """Subtract each pixel's mean over the frames of its clip: ``(..., C, T, H, W)`` -> same shape.
+
+    A static background becomes zero and only what changes over time is left (``data.temporal_centering``);
+    it is part of the model's input protocol, applied the same way in training, testing and inference.
+    """
+    return clips - clips.mean(dim=-3, keepdim=True)
+
+
+def input_fn(cfg: Mapping[str, Any]):
+    """The batch-level input function a config asks for (``None`` when there is none)."""
+    return center_time if cfg["data"].get("temporal_centering") else None
 
 
 class SeededDataset(Dataset):

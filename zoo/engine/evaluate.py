@@ -53,11 +53,13 @@ def _views_forward(model: nn.Module, clips: torch.Tensor, average: str) -> torch
 
 @torch.no_grad()
 def predict_scores(model: nn.Module, loader: DataLoader, device: torch.device, *, average: str = "prob",
-                   amp_dtype: Optional[torch.dtype] = None, progress: bool = False, desc: str = "eval"):
+                   amp_dtype: Optional[torch.dtype] = None, progress: bool = False, desc: str = "eval",
+                   input_fn=None):
     """Scores of this rank's share, gathered over ranks: ``(indices, scores, labels)`` in dataset order.
 
     Every video is counted once: the loader's sampler must not pad (see
-    :class:`~zoo.engine.distributed.ShardSampler`); indices come from the sampler.
+    :class:`~zoo.engine.distributed.ShardSampler`); indices come from the sampler. ``input_fn``
+    (e.g. :func:`~zoo.engine.data.center_time`) is applied to each batch of clips.
     """
     from tqdm import tqdm
 
@@ -66,6 +68,8 @@ def predict_scores(model: nn.Module, loader: DataLoader, device: torch.device, *
     scores, labels = [], []
     for clips, target in tqdm(loader, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
         clips = clips.to(device, non_blocking=True)
+        if input_fn is not None:
+            clips = input_fn(clips)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
             scores.append(_views_forward(model, clips, average).cpu())
         labels.append(target)

@@ -23,6 +23,7 @@ import torch.nn as nn
 
 from ..data import VideoReader, class_names, eval_transforms, read_class_names, sample_clips
 from ..registry import model_card
+from .data import center_time
 from .loading import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -69,12 +70,14 @@ class Recognizer:
         crop_size, short_side, mean, std: the evaluation transform.
         num_crops: 1, 3 or 10 spatial crops per clip (scores averaged).
         device: where the model runs.
+        temporal_centering: subtract each pixel's mean over the clip (``data.temporal_centering``).
     """
 
     def __init__(self, model: nn.Module, classes: Sequence[str], *, new_length: int, new_step: int = 1,
                  num_segments: int = 1, crop_size: int = 224, short_side: Optional[int] = 256,
                  mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
-                 num_crops: int = 1, device: Union[str, torch.device] = "cpu") -> None:
+                 num_crops: int = 1, device: Union[str, torch.device] = "cpu", temporal_centering: bool = False) -> None:
+        self.temporal_centering = temporal_centering
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.classes = list(classes)
@@ -91,7 +94,8 @@ class Recognizer:
         names = _resolve_classes(loaded, classes)
         return cls(loaded.model, names, new_length=data["new_length"], new_step=data["new_step"],
                    num_segments=data["num_segments"], crop_size=data["crop_size"], short_side=data["short_side"],
-                   mean=data["mean"], std=data["std"], num_crops=num_crops, device=device)
+                   mean=data["mean"], std=data["std"], num_crops=num_crops, device=device,
+                   temporal_centering=bool(data.get("temporal_centering")))
 
     @property
     def window(self) -> int:
@@ -105,7 +109,8 @@ class Recognizer:
         for clip in clips:
             x = self.transform(torch.from_numpy(np.ascontiguousarray(clip)))
             views.append(x if x.dim() == 5 else x.unsqueeze(0))
-        return torch.cat(views).to(self.device)
+        views = torch.cat(views).to(self.device)
+        return center_time(views) if self.temporal_centering else views
 
     @torch.no_grad()
     def scores(self, clips: Sequence[np.ndarray]) -> np.ndarray:

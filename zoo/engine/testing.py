@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 
 import torch
 
-from .data import build_dataset, class_names_of, eval_loader
+from .data import build_dataset, class_names_of, eval_loader, input_fn
 from .distributed import DistInfo
 from .evaluate import EvalResult, evaluate, write_confusion, write_result_json
 from .loading import LoadedModel
@@ -45,7 +45,8 @@ def test_protocol(cfg: Mapping[str, Any], list_file: str) -> dict[str, Any]:
             "new_length": int(data["new_length"]), "new_step": int(data["new_step"]),
             "num_segments": int(data["num_segments"]), "crop_size": data["crop_size"], "short_side": data["short_side"],
             "sampling": test.get("sampling") or data["sampling"], "average": test["average"],
-            "mean": list(data["mean"]), "std": list(data["std"]), "list_file": str(list_file)}
+            "mean": list(data["mean"]), "std": list(data["std"]),
+            "temporal_centering": bool(data.get("temporal_centering")), "list_file": str(list_file)}
 
 
 def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[str | Path] = None,
@@ -65,7 +66,7 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
     amp_dtype, _ = amp_settings(cfg["train"].get("amp", "none"), info.device) if cfg["train"].get("amp") != "fp16" else (torch.float16, False)
     loader = eval_loader(dataset, cfg, info, cfg["test"].get("batch_size"))
     result = evaluate(model, loader, info.device, len(names), average=cfg["test"]["average"], amp_dtype=amp_dtype,
-                      progress=progress, desc="test")
+                      progress=progress, desc="test", input_fn=input_fn(cfg))
     protocol = test_protocol(cfg, cfg["data"]["test_list"])
     if info.is_main and out_dir is not None:
         out = Path(out_dir)

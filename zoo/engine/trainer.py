@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import save_config
-from .data import SeededDataset, build_dataset, eval_loader, prepare_data, train_loader
+from .data import SeededDataset, build_dataset, eval_loader, input_fn, prepare_data, train_loader
 from .distributed import DistInfo, all_gather_objects, all_reduce_max, barrier, init_distributed
 from .evaluate import evaluate
 from .modeling import apply_freeze, build_model
@@ -110,6 +110,7 @@ class _Run:
         self.global_step = 0
         self.best_top1 = -1.0
         self.best_epoch = -1
+        self.input_fn = input_fn(cfg)
 
 
 def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
@@ -139,6 +140,9 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
 
     model = build_model(cfg["model"], num_classes).to(info.device)
     if info.distributed and cfg["model"].get("sync_bn"):
+        if info.device.type != "cuda":
+            raise ValueError("model.sync_bn=true needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel); "
+                             "set model.sync_bn=false for CPU (gloo) runs")
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     net: nn.Module = model
     if info.distributed:
@@ -184,7 +188,7 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
         is_best = False
         every = int(t["val_every"])
         if val_loader is not None and ((run.epoch + 1) % every == 0 or run.epoch + 1 == int(t["epochs"])):
-            result = evaluate(net, val_loader, info.device, num_classes, amp_dtype=amp_dtype,
+            result = evaluate(net, val_loader, info.device, num_classes, amp_dtype=amp_dtype, input_fn=run.input_fn,
                               progress=bool(t["progress"]) and info.is_main, desc=f"val {run.epoch + 1}")
             last_val = result.summary()
             row.update({f"val_{k}": v for k, v in last_val.items() if k != "num_videos"})
@@ -241,6 +245,8 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
         if micro >= total_micro:
             break
         clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        if run.input_fn is not None:
+            clips = run.input_fn(clips)
         boundary = (micro + 1) % accumulate == 0
         sync = contextlib.nullcontext() if (boundary or not isinstance(net, DistributedDataParallel)) else net.no_sync()
         with sync:
