@@ -7,7 +7,9 @@ True
 """
 from __future__ import annotations
 
+from .export import export
 from .hub import list_cache, purge
+from .optimize import optimize_for_inference
 from .manifest import publish, register_manifest
 from .registry import (
     Accuracy,
@@ -34,6 +36,8 @@ __all__ = [
     "UnknownTagError",
     "WeightsEntry",
     "WeightsError",
+    "export",
+    "optimize_for_inference",
     "get_model",
     "get_model_list",
     "list_cache",

@@ -48,10 +48,13 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
     card = model_card(name)
     build_kwargs = {**card.kwargs, **kwargs}
     if pretrained is False or pretrained is None:
-        return card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
+        model = card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
+        model.zoo_name = card.name  # type: ignore[attr-defined]
+        return model
     state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
     model = _build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
     model.zoo_weights = source  # type: ignore[attr-defined]
+    model.zoo_name = card.name  # type: ignore[attr-defined]
     return model
 
 
@@ -160,7 +163,7 @@ def _format_of(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         return "safetensors"
-    if suffix in (".pth", ".pt", ".bin", ".ckpt"):
+    if suffix in (".pth", ".pt", ".bin", ".ckpt", ".tar"):  # IBM releases end in .pth.tar
         return "pth"
     if suffix == ".params":
         return "params"

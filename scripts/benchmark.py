@@ -1,0 +1,125 @@
+"""Benchmark registry models: params, GFLOPs/view, latency, throughput, peak memory, fraction of the
+machine's matrix-multiply limit; optionally beside GluonCV (MXNet) in the same run.
+
+    python scripts/benchmark.py 'i3d_resnet50_v1_kinetics400' --threads 2 --variants eager,fast --precisions fp32,bf16
+    python scripts/benchmark.py --report           # the four models of issue 7, with --compare gluoncv
+    python scripts/benchmark.py '*' --quick        # every registry model, batch 1, one run each
+
+Each (model, variant, precision, batch) row runs in its own process, so its peak memory is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+import zoo
+from zoo import benchmark as B
+
+REPORT_MODELS = ["i3d_resnet50_v1_kinetics400", "r2plus1d_resnet18_kinetics400", "slowfast_4x16_resnet50_kinetics400", "resnet50_v1b_kinetics400"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_one(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    row = B.benchmark_model(args.one, args.variant, args.precision, args.batch, args.device, args.warmup, args.repeat)
+    row["peak_mem_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(row))
+
+
+def child(args: argparse.Namespace, name: str, variant: str, precision: str, batch: int) -> dict | None:
+    cmd = [sys.executable, __file__, "--one", name, "--variant", variant, "--precision", precision, "--batch", str(batch),
+           "--threads", str(args.threads), "--device", args.device, "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        print(f"  {name} {variant} {precision} b{batch}: FAILED: {last}", flush=True)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("pattern", nargs="?", default=None, help="registry wildcard")
+    p.add_argument("--report", action="store_true", help="issue 7's four models, eager/fast fp32/bf16, vs GluonCV")
+    p.add_argument("--quick", action="store_true", help="batch 1 only, 1 warm-up, 1 run (every model)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--variants", default="eager,fast")
+    p.add_argument("--precisions", default="fp32,bf16")
+    p.add_argument("--batches", default="1,4")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--compare", choices=["gluoncv"], help="time GluonCV's MXNet model beside ours")
+    p.add_argument("--gluoncv-python", default=str(ROOT / ".venv-ref" / "bin" / "python"))
+    p.add_argument("--loading", action="store_true", help="also measure get_model(pretrained=True) load time")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "benchmark"))
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    p.add_argument("--variant", default="eager", help=argparse.SUPPRESS)
+    p.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
+    p.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        run_one(args)
+        return 0
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+    if args.report:
+        names, args.compare, args.loading = REPORT_MODELS, args.compare or "gluoncv", True
+        args.batches = "1"
+    else:
+        names = zoo.get_model_list(args.pattern)
+    if args.quick:
+        args.batches, args.warmup, args.repeat, args.variants, args.precisions = "1", 1, 1, "eager", "fp32"
+    if not names:
+        print(f"no model matches {args.pattern!r}", file=sys.stderr)
+        return 1
+    print(f"machine: {B.machine_line(args.threads)}, device {args.device}")
+    limits = {prec: B.matmul_limit(prec, args.device) for prec in args.precisions.split(",")}
+    for prec, flops in limits.items():
+        print(f"matmul limit ({prec}, 2048^3): {flops / 1e9:.1f} GFLOP/s")
+    rows = []
+    for name in names:
+        gluon = None
+        if args.compare == "gluoncv":
+            shape = zoo.model_card(name).input.example_shape(1)
+            try:
+                gluon = B.gluoncv_latency(name, shape, args.threads, args.gluoncv_python, args.warmup, args.repeat)
+            except Exception as err:  # report and continue: the reference is optional per model
+                print(f"  {name}: GluonCV reference not timed ({err})")
+        for batch in map(int, args.batches.split(",")):
+            for variant in args.variants.split(","):
+                for prec in args.precisions.split(","):
+                    row = child(args, name, variant, prec, batch)
+                    if row is None:
+                        continue
+                    if row["achieved_gflops_per_s"]:
+                        row["fraction_of_matmul_limit"] = row["achieved_gflops_per_s"] * 1e9 / limits[prec]
+                    if gluon and batch == 1:
+                        row["gluoncv_ms"] = gluon["latency_ms_median"]
+                        row["speedup_vs_gluoncv"] = gluon["latency_ms_median"] / row["latency_ms_median"]
+                    rows.append(row)
+                    extra = f"  vs GluonCV {row['speedup_vs_gluoncv']:.2f}x" if "speedup_vs_gluoncv" in row else ""
+                    frac = row.get("fraction_of_matmul_limit")
+                    print(f"{name:44s} {variant:5s} {prec:4s} b{batch:<3d} {row['latency_ms_median']:9.1f} ms "
+                          f"(min {row['latency_ms_min']:.1f}, max {row['latency_ms_max']:.1f})  {row['clips_per_s']:7.2f} clips/s  "
+                          f"{(row['gflops'] or 0):7.1f} GFLOPs  {frac if frac is not None else float('nan'):.2f} of limit  "
+                          f"{row['peak_mem_mib']:.0f} MiB{extra}", flush=True)
+        if args.loading:
+            load = B.loading_ratio(name)
+            print(f"{name:44s} load: get_model(pretrained=True) {load['zoo_ms']:.1f} ms vs read+load_state_dict "
+                  f"{load['read_and_load_ms']:.1f} ms -> ratio {load['ratio']:.2f}", flush=True)
+            rows.append({"name": name, "variant": "loading", **load})
+    B.write_results(rows, Path(args.out))
+    print(f"wrote {args.out}.json and {args.out}.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The fast path and ONNX export match eager for one model of every family."""
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from zoo.export import ExportError
+
+# The smallest input each family accepts (the card's own input where the architecture fixes it).
+SMALL_INPUT = {
+    "mvit": (1, 3, 16, 224, 224),
+    "s3d": (1, 3, 16, 224, 224),
+    "swin3d": (1, 3, 8, 64, 64),
+    "slowfast": (1, 3, 36, 64, 64),
+    "fusion": None,
+    "two_stream": None,
+    "simple3d": (2, 3, 8, 32, 32),
+}
+# Families ONNX cannot take, with the reason (none known so far).
+NO_ONNX: dict[str, str] = {}
+
+
+def _families() -> dict[str, str]:
+    smallest: dict[str, tuple[float, str]] = {}
+    for name in zoo.get_model_list():
+        card = zoo.model_card(name)
+        if card.family.startswith("manifest") or not card.source.find("manifest") == -1:
+            continue
+        size = card.params_m if card.params_m is not None else 1e9
+        if card.family not in smallest or size < smallest[card.family][0]:
+            smallest[card.family] = (size, name)
+    return {family: name for family, (_, name) in sorted(smallest.items())}
+
+
+FAMILIES = _families()
+
+
+def _runs_on_meta(name: str, shape: tuple[int, ...]) -> bool:
+    card = zoo.model_card(name)
+    try:
+        with torch.device("meta"), torch.no_grad():
+            card.builder(num_classes=card.num_classes, **card.kwargs).eval()(torch.empty(shape))
+        return True
+    except Exception:
+        return False
+
+
+def _input_for(name: str) -> torch.Tensor:
+    card = zoo.model_card(name)
+    shape = SMALL_INPUT.get(card.family, "default")
+    if shape is None:
+        shape = card.input.example_shape()
+    elif shape == "default":
+        t, crop = card.input.clip_len * card.input.num_segments, card.input.crop_size
+        candidates = [(1, 3, min(t, 8), min(crop, 64), min(crop, 64)), (1, 3, t, min(crop, 112), min(crop, 112))]
+        shape = next((c for c in candidates if _runs_on_meta(name, c)), card.input.example_shape())
+    gen = torch.Generator().manual_seed(0)
+    base = torch.randn(shape, generator=gen)
+    return base.cumsum(-1).cumsum(-2) / 8  # large-scale structure, not white noise
+
+
+def _randomize_bn(model: torch.nn.Module) -> None:
+    gen = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
+            m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES), ids=sorted(FAMILIES))
+def family_model(request):
+    name = FAMILIES[request.param]
+    model = zoo.get_model(name).eval()
+    _randomize_bn(model)
+    x = _input_for(name)
+    with torch.no_grad():
+        ref = model(x)
+    return request.param, name, model, x, ref
+
+
+def test_fast_path_fp32_matches_eager(family_model):
+    family, name, model, x, ref = family_model
+    fast = zoo.optimize_for_inference(model, x)
+    out = fast(x)
+    tol = 1e-4 * max(1.0, float(ref.abs().max()))
+    assert float((out - ref).abs().max()) <= tol, (name, fast.zoo_skipped)
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert not has_bn or fast.zoo_folded > 0 or fast.zoo_skipped, f"{name}: BatchNorm neither folded nor explained"
+
+
+def test_onnx_export_matches_eager(family_model, tmp_path):
+    family, name, model, x, ref = family_model
+    ort = pytest.importorskip("onnxruntime")
+    if family in NO_ONNX:
+        with pytest.raises(ExportError):
+            zoo.export(model, tmp_path / "m.onnx", x.shape)
+        return
+    path = zoo.export(model, tmp_path / "m.onnx", tuple(x.shape))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"clip": x.numpy()})[0]
+    tol = 1e-4 * max(1.0, float(ref.abs().max()))
+    assert np.abs(out - ref.numpy()).max() <= tol, name
+
+
+def test_onnx_batch_axis_is_dynamic(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = zoo.get_model("simple3d_synthetic").eval()
+    path = zoo.export(model, tmp_path / "m.onnx", (1, 3, 8, 32, 32))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.randn(3, 3, 8, 32, 32)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert np.allclose(session.run(None, {"clip": x.numpy()})[0], ref, atol=1e-4)
+
+
+def test_torchscript_export(tmp_path):
+    model = zoo.get_model("simple3d_synthetic").eval()
+    path = zoo.export(model, tmp_path / "m.pt", (1, 3, 8, 32, 32))
+    x = torch.randn(2, 3, 8, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(torch.jit.load(str(path))(x), model(x), atol=1e-5)
+
+
+def test_bad_precision_and_format(tmp_path):
+    model = zoo.get_model("simple3d_synthetic")
+    with pytest.raises(ValueError, match="precision"):
+        zoo.optimize_for_inference(model, (1, 3, 8, 32, 32), precision="int4")
+    with pytest.raises(ExportError, match="format"):
+        zoo.export(model, tmp_path / "m.xyz", (1, 3, 8, 32, 32))
+
+
+def test_every_family_is_covered():
+    families = collections.Counter(zoo.model_card(n).family for n in zoo.get_model_list())
+    assert set(families) == set(FAMILIES)
