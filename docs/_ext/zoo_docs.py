@@ -1,0 +1,66 @@
+"""Sphinx directives of zoo's documentation.
+
+``zoo-table``: a ``csv-table`` read from ``:file:`` that renders a short note instead of failing the
+``-W`` build when the generated CSV has a header but no rows yet (a dataset without published weights).
+
+``optional-figure``: a ``figure`` whose image is a generated file (``docs/_static/speed_accuracy.png``);
+when the file has not been generated the directive renders its ``:missing:`` text instead.
+"""
+from __future__ import annotations
+
+import csv
+import os
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.parsers.rst.directives.images import Figure
+from docutils.parsers.rst.directives.tables import CSVTable
+
+
+def _paragraph(directive, text: str) -> list[nodes.Node]:
+    """``text`` parsed as inline reStructuredText inside one paragraph."""
+    inline, messages = directive.state.inline_text(text, directive.lineno)
+    return [nodes.paragraph(text, "", *inline), *messages]
+
+
+class ZooTable(CSVTable):
+    """``csv-table`` with a ``:file:``; a header-only file renders ``:empty:`` (a default note)."""
+
+    option_spec = {**CSVTable.option_spec, "empty": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        if "file" not in self.options:
+            return super().run()
+        env = self.state.document.settings.env
+        _, path = env.relfn2path(self.options["file"], env.docname)
+        if not os.path.isfile(path):
+            return super().run()  # csv-table reports the missing file itself
+        env.note_dependency(path)
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+        if len(rows) > int(self.options.get("header-rows", 0)):
+            self.options.pop("empty", None)
+            return super().run()
+        note = self.options.get("empty", "No model with published weights is registered for this dataset yet.")
+        return _paragraph(self, note)
+
+
+class OptionalFigure(Figure):
+    """``figure`` of a generated image; renders ``:missing:`` while the image does not exist."""
+
+    option_spec = {**Figure.option_spec, "missing": directives.unchanged_required}
+
+    def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
+        _, path = env.relfn2path(self.arguments[0], env.docname)
+        env.note_dependency(path)
+        missing = self.options.pop("missing", "The figure has not been generated yet.")
+        if os.path.isfile(path):
+            return super().run()
+        return _paragraph(self, missing)
+
+
+def setup(app) -> dict:
+    app.add_directive("zoo-table", ZooTable)
+    app.add_directive("optional-figure", OptionalFigure)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
