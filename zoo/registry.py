@@ -278,7 +278,7 @@ def _is_hex(text: str) -> bool:
 
 def update_card(name: str, **changes: Any) -> ModelCard:
     """Replace fields of a registered card (e.g. a measured ``reproduced`` accuracy)."""
-    card = replace(model_card(name), **changes)
+    card = replace(_CARDS[name] if name in _CARDS else model_card(name), **changes)  # no lazy load while families import
     _check_card(card)
     _CARDS[name] = card
     return card
