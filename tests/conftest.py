@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+# the GluonCV parity table is printed by the controller (also under xdist)
+from gluoncv_ref.report import pytest_sessionstart, pytest_terminal_summary  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
