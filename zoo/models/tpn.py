@@ -117,12 +117,12 @@ class LevelFusion(nn.Module):
         if not len(in_channels) == len(mid_channels) == len(pool_scales):
             raise ValueError("LevelFusion needs one in_channels, mid_channels and pool_scales entry per level")
         self.pools = nn.ModuleList(_temporal_pool(s) for s in pool_scales)
-        self.reduce = nn.ModuleList(ConvBNAct(c, m, 1, groups=groups) for c, m in zip(in_channels, mid_channels))
+        self.project = nn.ModuleList(ConvBNAct(c, m, 1, groups=groups) for c, m in zip(in_channels, mid_channels))
         self.fuse = ConvBNAct(sum(mid_channels), out_channels, 1)
 
     def forward(self, levels: Sequence[torch.Tensor]) -> torch.Tensor:
-        reduced = [reduce(pool(x)) for x, pool, reduce in zip(levels, self.pools, self.reduce)]
-        return self.fuse(torch.cat(reduced, dim=1))
+        projected = [project(pool(x)) for x, pool, project in zip(levels, self.pools, self.project)]
+        return self.fuse(torch.cat(projected, dim=1))
 
 
 class SpatialModulation(nn.Module):
@@ -250,6 +250,9 @@ class TPNet(ResNet3d):
 
     The auxiliary head is never run by ``forward``; :meth:`forward_with_aux` gives
     ``(logits, aux_logits)`` and :meth:`aux_loss` the weighted auxiliary cross-entropy.
+    ``partial_bn``, ``bn_frozen`` and ``frozen_stages`` act on the backbone as in
+    :class:`~zoo.models._resnet3d.ResNet3d` (``bn_frozen`` also on the neck and the auxiliary head);
+    GluonCV's TPN accepts these knobs but does not act on them.
     """
 
     def __init__(
@@ -328,8 +331,8 @@ _GLUONCV_TPN_RULES: tuple[Rule, ...] = (
     (r"TPN_neck\.spatial_modulation\.spatial_modulation\.(\d+)\.(\d+)\.(conv|bn)\.(\w+)", r"neck.spatial_modulation.levels.\1.\2.\3.\4"),
     (r"TPN_neck\.temporal_modulation_ops\.(\d+)\.conv\.weight", r"neck.temporal_modulation.\1.conv.weight"),
     (r"TPN_neck\.downsampling_ops\.(\d+)\.conv\.weight", r"neck.bottom_up_downsample.\1.conv.weight"),
-    (r"TPN_neck\.(level_fusion_op2?)\.ops\.(\d+)\.conv\.weight", lambda m: f"neck.{_FLOWS[m[1]]}.reduce.{m[2]}.conv.weight"),
-    (r"TPN_neck\.(level_fusion_op2?)\.ops\.(\d+)\.norm\.(\w+)", lambda m: f"neck.{_FLOWS[m[1]]}.reduce.{m[2]}.bn.{m[3]}"),
+    (r"TPN_neck\.(level_fusion_op2?)\.ops\.(\d+)\.conv\.weight", lambda m: f"neck.{_FLOWS[m[1]]}.project.{m[2]}.conv.weight"),
+    (r"TPN_neck\.(level_fusion_op2?)\.ops\.(\d+)\.norm\.(\w+)", lambda m: f"neck.{_FLOWS[m[1]]}.project.{m[2]}.bn.{m[3]}"),
     (r"TPN_neck\.(level_fusion_op2?)\.fusion_conv\.0\.weight", lambda m: f"neck.{_FLOWS[m[1]]}.fuse.conv.weight"),
     (r"TPN_neck\.(level_fusion_op2?)\.fusion_conv\.1\.(\w+)", lambda m: f"neck.{_FLOWS[m[1]]}.fuse.bn.{m[2]}"),
     (r"TPN_neck\.pyramid_fusion_op\.0\.weight", "neck.pyramid_fusion.conv.weight"),
@@ -347,7 +350,7 @@ def convert_gluoncv_tpn(source: Mapping[str, torch.Tensor], model: nn.Module) ->
     ``fc`` -> ``head.fc``; neck: ``spatial_modulation.spatial_modulation`` -> ``spatial_modulation.levels``,
     ``temporal_modulation_ops`` -> ``temporal_modulation``, ``downsampling_ops`` -> ``bottom_up_downsample``,
     ``level_fusion_op``/``level_fusion_op2`` -> ``bottom_up_fusion``/``top_down_fusion`` (``ops.I.norm`` ->
-    ``reduce.I.bn``, ``fusion_conv.{0,1}`` -> ``fuse.{conv,bn}``), ``pyramid_fusion_op.{0,1}`` ->
+    ``project.I.bn``, ``fusion_conv.{0,1}`` -> ``fuse.{conv,bn}``), ``pyramid_fusion_op.{0,1}`` ->
     ``pyramid_fusion.{conv,bn}``, ``TPN_neck.aux_head.convs`` -> ``aux_head.features``.
     """
     return remap_state(source, model, _GLUONCV_TPN_RULES, what="GluonCV TPN")
