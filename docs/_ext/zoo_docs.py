@@ -1,7 +1,8 @@
 """Sphinx directives of zoo's documentation.
 
 ``zoo-table``: a ``csv-table`` read from ``:file:`` that renders a short note instead of failing the
-``-W`` build when the generated CSV has a header but no rows yet (a dataset without published weights).
+``-W`` build when the generated CSV has a header but no rows yet (a dataset without published weights),
+and shows bare URLs in cells by their file name (the link still points at the URL).
 
 ``optional-figure``: a ``figure`` whose image is a generated file (``docs/_static/speed_accuracy.png``);
 when the file has not been generated the directive renders its ``:missing:`` text instead.
@@ -23,6 +24,20 @@ def _paragraph(directive, text: str) -> list[nodes.Node]:
     return [nodes.paragraph(text, "", *inline), *messages]
 
 
+def _shorten_links(node: nodes.Node) -> nodes.Node:
+    """Bare URLs in table cells (training logs, configs) shown by their file name; the link keeps the URL."""
+    if isinstance(node, nodes.Element):
+        for ref in list(node.findall(nodes.reference)):
+            uri = ref.get("refuri", "")
+            if uri.startswith(("http://", "https://")) and ref.astext() == uri:
+                label = uri.rstrip("/").rsplit("/", 1)[-1] or uri
+                for child in list(ref.children):
+                    ref.remove(child)
+                ref.append(nodes.Text(label))
+                ref["reftitle"] = uri
+    return node
+
+
 class ZooTable(CSVTable):
     """``csv-table`` with a ``:file:``; a header-only file renders ``:empty:`` (a default note)."""
 
@@ -40,7 +55,7 @@ class ZooTable(CSVTable):
             rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
         if len(rows) > int(self.options.get("header-rows", 0)):
             self.options.pop("empty", None)
-            return super().run()
+            return [_shorten_links(node) for node in super().run()]
         note = self.options.get("empty", "No model with published weights is registered for this dataset yet.")
         return _paragraph(self, note)
 

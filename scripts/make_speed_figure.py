@@ -1,0 +1,148 @@
+"""Speed vs accuracy figure of the model zoo from ``scripts/benchmark.py``'s results.
+
+    python scripts/benchmark.py '*' --variants eager,fast --precisions fp32 --batches 1   # writes benchmarks/results/
+    python scripts/make_speed_figure.py [benchmarks/results/*.csv] [--variant eager] [--precision fp32] \\
+        [--batch 1] [--out docs/_static/speed_accuracy.png]
+
+x: median latency of one view (ms, log scale) measured by the benchmark; y: the published top-1 of
+the model's default weights (``zoo.model_card(name).default_weights().accuracy.top1``), one marker
+per dataset. Models without published top-1, and benchmark rows of other variants, precisions or
+batch sizes, are left out. The machine and thread count of the benchmark go into the title.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import zoo  # noqa: E402
+
+logger = logging.getLogger("make_speed_figure")
+
+DEFAULT_RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_OUT = ROOT / "docs" / "_static" / "speed_accuracy.png"
+REQUIRED = ("name", "precision", "batch", "latency_ms_median")
+
+
+@dataclass(frozen=True)
+class Point:
+    name: str
+    dataset: str
+    latency_ms: float
+    top1: float
+    gflops: float | None
+    device: str
+
+
+def read_rows(files: list[Path]) -> list[dict[str, str]]:
+    """Every row of the benchmark CSV files (rows without a latency, e.g. loading rows, dropped)."""
+    rows = []
+    for file in files:
+        with open(file, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise SystemExit(f"{file}: not a scripts/benchmark.py CSV (no column {', '.join(missing)})")
+            rows += [r for r in reader if r.get("latency_ms_median")]
+    return rows
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def published_top1(name: str) -> tuple[str, float] | None:
+    """``(dataset, top-1)`` of the default weights of ``name``, or None when nothing was published."""
+    try:
+        card = zoo.model_card(name)
+        weights = card.default_weights()
+    except Exception as err:  # unknown name in an old results file, or a name without weights
+        logger.info("skipping %s: %s", name, err)
+        return None
+    if weights is None or weights.accuracy is None or weights.accuracy.top1 is None:
+        return None
+    return card.dataset, float(weights.accuracy.top1)
+
+
+def select_points(rows: list[dict[str, str]], variant: str, precision: str, batch: int) -> list[Point]:
+    """One point per model: the fastest matching row (repeated runs of one configuration)."""
+    best: dict[str, Point] = {}
+    for row in rows:
+        if row.get("variant", "eager") != variant or row["precision"] != precision or int(float(row["batch"])) != batch:
+            continue
+        acc = published_top1(row["name"])
+        latency = _float(row["latency_ms_median"])
+        if acc is None or latency is None:
+            continue
+        point = Point(row["name"], acc[0], latency, acc[1], _float(row.get("gflops")), row.get("device", ""))
+        if row["name"] not in best or point.latency_ms < best[row["name"]].latency_ms:
+            best[row["name"]] = point
+    return sorted(best.values(), key=lambda p: p.latency_ms)
+
+
+def plot(points: list[Point], out: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 6.5), dpi=110)
+    markers = "osD^vP*X"
+    for i, dataset in enumerate(sorted({p.dataset for p in points})):
+        group = [p for p in points if p.dataset == dataset]
+        ax.scatter([p.latency_ms for p in group], [p.top1 for p in group], marker=markers[i % len(markers)],
+                   s=36, label=dataset, alpha=0.85)
+        for p in group:
+            short = p.name.removesuffix(f"_{dataset}")
+            ax.annotate(short, (p.latency_ms, p.top1), xytext=(4, 3), textcoords="offset points", fontsize=6.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency of one view, batch 1 (ms, median; log scale)")
+    ax.set_ylabel("published top-1 (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(title="dataset", fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="*", type=Path, help="benchmark CSV files (default: benchmarks/results/*.csv)")
+    parser.add_argument("--variant", default="eager", help="benchmark variant to plot (eager or fast)")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--title", default=None, help="figure title (default: what was measured, where)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    files = args.results or sorted(DEFAULT_RESULTS.glob("*.csv"))
+    if not files:
+        print(f"no benchmark results in {DEFAULT_RESULTS}; run `python scripts/benchmark.py ...` first", file=sys.stderr)
+        return 1
+    points = select_points(read_rows(files), args.variant, args.precision, args.batch)
+    if not points:
+        print(f"no benchmarked model with a published top-1 at variant={args.variant} precision={args.precision} "
+              f"batch={args.batch} in {', '.join(map(str, files))}", file=sys.stderr)
+        return 1
+    devices = ", ".join(sorted({p.device for p in points if p.device})) or "unknown device"
+    title = args.title or (f"zoo: speed vs published accuracy ({len(points)} models; {args.variant} {args.precision}, "
+                           f"batch {args.batch}, {devices})")
+    plot(points, args.out, title)
+    print(f"wrote {args.out} ({len(points)} models)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
