@@ -94,6 +94,7 @@ def plot(points: list[Point], out: Path, title: str) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, ax = plt.subplots(figsize=(10, 6.5), dpi=110)
     markers = "osD^vP*X"
@@ -105,6 +106,11 @@ def plot(points: list[Point], out: Path, title: str) -> Path:
             short = p.name.removesuffix(f"_{dataset}")
             ax.annotate(short, (p.latency_ms, p.top1), xytext=(4, 3), textcoords="offset points", fontsize=6.5)
     ax.set_xscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.margins(x=0.12, y=0.08)
     ax.set_xlabel("latency of one view, batch 1 (ms, median; log scale)")
     ax.set_ylabel("published top-1 (%)")
     ax.set_title(title, fontsize=10)
