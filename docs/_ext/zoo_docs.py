@@ -56,7 +56,8 @@ class ZooTable(CSVTable):
         if len(rows) > int(self.options.get("header-rows", 0)):
             self.options.pop("empty", None)
             return [_shorten_links(node) for node in super().run()]
-        note = self.options.get("empty", "No model with published weights is registered for this dataset yet.")
+        note = self.options.get("empty", "The generated table has no rows yet: no weights of this dataset were in "
+                                         "the cards when ``python scripts/make_tables.py`` last ran.")
         return _paragraph(self, note)
 
 
