@@ -102,7 +102,7 @@ _SLOWFAST_PTH = "gluoncv_slowfast"
 
 def _add_torch_tag(name: str, entry: WeightsEntry, pth_converter: str) -> None:
     """Append ``entry`` (non-default) to ``name``'s weights, set its ``pth`` converter, say so in the card."""
-    card = update_card(name)
+    card = update_card(name)  # no changes: the current card, read without triggering the registry's lazy load
     mxnet_tags = ", ".join(f"{w.tag}" for w in card.weights if w.format == "params") or "none"
     note = (
         f" Weights tags: {mxnet_tags} = GluonCV MXNet zoo (default); {entry.tag} = GluonCV PyTorch zoo, "
@@ -117,6 +117,7 @@ def _add_torch_tag(name: str, entry: WeightsEntry, pth_converter: str) -> None:
 
 
 def _set_pth_converter(name: str, pth_converter: str) -> None:
+    """Let ``get_model(name, pretrained="x.pth")`` read a GluonCV-torch checkpoint of the same network."""
     card = update_card(name)
     update_card(name, converters={**card.converters, "pth": pth_converter})
 
