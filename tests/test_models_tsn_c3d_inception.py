@@ -62,7 +62,7 @@ def test_every_gluoncv_name_builds(name: str) -> None:
     get_converter(card.converters["params"])
     model = _meta_model(name)
     assert model.fc.out_features == card.num_classes
-    for entry in card.weights:
+    for entry in [w for w in card.weights if w.format != "pth"]:  # GluonCV-torch tags: test_fixtures_gluoncv_torch_resnets.py
         assert entry.format == "params" and entry.converter == card.converters["params"]
         assert entry.accuracy is not None and entry.accuracy.top1 is not None
 
