@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-top1", type=float, default=90.0)
     parser.add_argument("--skip-baseline", action="store_true", help="train only the 3D model; leave the table alone")
     parser.add_argument("--baselines", default="simple2d", help="comma list of: simple2d, tsn")
+    parser.add_argument("--skip-3d", action="store_true",
+                        help="train and test only the --baselines; merge their rows into the existing table")
     parser.add_argument("--table", default=str(TABLE))
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides of the 3D config")
     args = parser.parse_args(argv)
@@ -140,44 +142,51 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.num_fresh} fresh clips (seed {args.fresh_seed}) in {fresh.root}")
     print(f"classes: {', '.join(splits.classes)}")
 
-    stage("2. train simple3d_synthetic, 3. multi-view test")
-    run3d = train_and_test(config3d, overrides, work, fresh.val_list, info)
-    val, p = run3d["val"], run3d["protocol"]
-    print(f"trained {run3d['summary']['epochs_done']} epochs in {run3d['seconds']:.0f}s "
-          f"(bad videos skipped: {run3d['summary']['bad_videos_skipped']})")
-    print(f"multi-view test ({p['num_clips']} clips x {p['num_crops']} crops, {p['new_length']} frames, "
-          f"crop {p['crop_size']}) on {val.num_videos} validation videos: top-1 {val.top1:.2f}%  "
-          f"top-5 {val.top5:.2f}%  mean class {val.mean_class_accuracy:.2f}%")
+    table: list[dict] = []
+    if args.skip_3d:
+        if Path(args.table).is_file():
+            table = list(csv.DictReader(open(args.table, encoding="utf-8")))
+    else:
+        stage("2. train simple3d_synthetic, 3. multi-view test")
+        run3d = train_and_test(config3d, overrides, work, fresh.val_list, info)
+        val, p = run3d["val"], run3d["protocol"]
+        print(f"trained {run3d['summary']['epochs_done']} epochs in {run3d['seconds']:.0f}s "
+              f"(bad videos skipped: {run3d['summary']['bad_videos_skipped']})")
+        print(f"multi-view test ({p['num_clips']} clips x {p['num_crops']} crops, {p['new_length']} frames, "
+              f"crop {p['crop_size']}) on {val.num_videos} validation videos: top-1 {val.top1:.2f}%  "
+              f"top-5 {val.top5:.2f}%  mean class {val.mean_class_accuracy:.2f}%")
 
-    stage("4. publish to a local hub, serve on 127.0.0.1, load back by name")
-    name = "simple3d_synthetic_demo"
-    trained = run3d["loaded"].model.eval()
-    entry, loaded, url = publish_and_load(trained, name, "simple3d_synthetic", run3d["cfg"]["model"]["kwargs"],
-                                          work / "hub")
-    print(f"published {entry.file} (sha1 {entry.sha1}) to {work / 'hub'}")
-    print(f"get_model({name!r}, pretrained=True) downloaded it from {url} into {zoo.list_cache()[0].path}")
-    probe = torch.randn(2, 3, p["new_length"], p["crop_size"], p["crop_size"])
-    with torch.no_grad():
-        gap = float((trained(probe) - loaded(probe)).abs().max())
-    print(f"max |trained - loaded| logits on a probe batch: {gap:.2e}")
+        stage("4. publish to a local hub, serve on 127.0.0.1, load back by name")
+        name = "simple3d_synthetic_demo"
+        trained = run3d["loaded"].model.eval()
+        entry, loaded, url = publish_and_load(trained, name, "simple3d_synthetic", run3d["cfg"]["model"]["kwargs"],
+                                              work / "hub")
+        print(f"published {entry.file} (sha1 {entry.sha1}) to {work / 'hub'}")
+        print(f"get_model({name!r}, pretrained=True) downloaded it from {url} into {zoo.list_cache()[0].path}")
+        probe = torch.randn(2, 3, p["new_length"], p["crop_size"], p["crop_size"])
+        with torch.no_grad():
+            gap = float((trained(probe) - loaded(probe)).abs().max())
+        print(f"max |trained - loaded| logits on a probe batch: {gap:.2e}")
 
-    stage(f"5. classify {args.num_fresh} clips never seen in training (seed {args.fresh_seed})")
-    from zoo.engine.inference import Recognizer
+        stage(f"5. classify {args.num_fresh} clips never seen in training (seed {args.fresh_seed})")
+        from zoo.engine.inference import Recognizer
 
-    hub_model = LoadedModel(model=loaded, name=name, tag=entry.tag, cfg=run3d["loaded"].cfg)
-    fresh_cfg = {**hub_model.cfg, "data": {**hub_model.cfg["data"], "test_list": str(fresh.val_list)}}
-    fresh_result, _, _ = run_test(hub_model, fresh_cfg, info, work / "fresh_test")
-    recognizer = Recognizer.from_loaded(hub_model, splits.classes)
-    rows = [line.split() for line in fresh.val_list.read_text().splitlines()[:4]]
-    for rel, _, label in rows:
-        pred = recognizer.predict_video(fresh.root / rel, k=2)
-        print(f"  {rel}: true {splits.classes[int(label)]:<20} predicted {pred.labels[0]} ({pred.scores[0]:.2f}), "
-              f"then {pred.labels[1]} ({pred.scores[1]:.2f})")
-    print(f"hub-loaded model on the fresh clips ({p['num_clips']}x{p['num_crops']} views): "
-          f"top-1 {fresh_result.top1:.2f}%  mean class {fresh_result.mean_class_accuracy:.2f}%")
+        hub_model = LoadedModel(model=loaded, name=name, tag=entry.tag, cfg=run3d["loaded"].cfg)
+        fresh_cfg = {**hub_model.cfg, "data": {**hub_model.cfg["data"], "test_list": str(fresh.val_list)}}
+        fresh_result, _, _ = run_test(hub_model, fresh_cfg, info, work / "fresh_test")
+        recognizer = Recognizer.from_loaded(hub_model, splits.classes)
+        rows = [line.split() for line in fresh.val_list.read_text().splitlines()[:4]]
+        for rel, _, label in rows:
+            pred = recognizer.predict_video(fresh.root / rel, k=2)
+            print(f"  {rel}: true {splits.classes[int(label)]:<20} predicted {pred.labels[0]} ({pred.scores[0]:.2f}), "
+                  f"then {pred.labels[1]} ({pred.scores[1]:.2f})")
+        print(f"hub-loaded model on the fresh clips ({p['num_clips']}x{p['num_crops']} views): "
+              f"top-1 {fresh_result.top1:.2f}%  mean class {fresh_result.mean_class_accuracy:.2f}%")
 
-    command = "make demo  # = .venv/bin/python scripts/demo.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    table = [table_row("simple3d_synthetic", "3D (8 frames)", run3d, counts, command.strip(), config3d)]
+    cli = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = f".venv/bin/python scripts/demo.py {cli}".strip() if cli else "make demo  # = .venv/bin/python scripts/demo.py"
+    if not args.skip_3d:
+        table = [table_row("simple3d_synthetic", "3D (8 frames)", run3d, counts, command, config3d)]
     if not args.skip_baseline:
         for key in [b.strip() for b in args.baselines.split(",") if b.strip()]:
             config, extra = BASELINES[key]
@@ -190,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             run2d = train_and_test(config, [*shared, *extra], work, fresh.val_list, info)
             print(f"{arch}: multi-view top-1 {run2d['val'].top1:.2f}% on validation, {run2d['fresh'].top1:.2f}% on "
                   f"the fresh clips (chance {100 / len(splits.classes):.1f}%)")
-            table.append(table_row(arch, "2D (1 frame)", run2d, counts, command.strip(), config))
+            table = [row for row in table if row["model"] != arch]
+            table.append(table_row(arch, "2D (1 frame)", run2d, counts, command, config))
         Path(args.table).parent.mkdir(parents=True, exist_ok=True)
         with open(args.table, "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=TABLE_FIELDS)
@@ -202,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['fresh_top1']:>6}%  (chance {row['chance']}%)")
 
     minutes = (time.time() - started) / 60
+    if args.skip_3d:
+        print(f"\nbaselines done in {minutes:.1f} min")
+        return 0
     print(f"\nmeasured: simple3d_synthetic multi-view top-1 {val.top1:.2f}% (validation), {fresh_result.top1:.2f}% "
           f"(fresh clips, loaded from the hub); demo took {minutes:.1f} min")
     if val.top1 < args.min_top1:

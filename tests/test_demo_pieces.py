@@ -50,5 +50,5 @@ def test_tiny_demo_end_to_end(tmp_path, capsys):
     rows = list(csv.DictReader(table.open()))
     assert [r["model"] for r in rows] == ["simple3d_synthetic", "simple2d_synthetic"]
     assert [r["frames_per_view"] for r in rows] == ["4", "1"]
-    assert all(r["command"].startswith("make demo") and float(r["chance"]) == 12.5 for r in rows)
+    assert all(r["command"].startswith(".venv/bin/python scripts/demo.py --work-dir") and float(r["chance"]) == 12.5 for r in rows)
     assert float(rows[0]["val_top1"]) >= 0 and int(rows[0]["num_train"]) == 8
