@@ -33,7 +33,7 @@ pytestmark = pytest.mark.parity
 def _selected_cases(session) -> list[ParityCase]:
     """Cases of the parity tests this session runs (``-k`` respected)."""
     ids = {item.callspec.params["case"].id for item in session.items
-           if item.name.startswith("test_parity[") and hasattr(item, "callspec")}
+           if item.name.startswith("test_parity[") and "case" in getattr(getattr(item, "callspec", None), "params", {})}
     return [c for c in CASES if c.id in ids]
 
 

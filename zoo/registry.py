@@ -320,7 +320,8 @@ def _ensure_loaded() -> None:
 
 
 def _apply_counted_stats() -> None:
-    """Fill ``params_m``/``gflops`` from ``zoo/model_stats.json`` (counted from the models themselves)."""
+    """Set ``params_m``/``gflops`` from ``zoo/model_stats.json``: counted from the models themselves
+    (``python scripts/make_tables.py``), they take precedence over any figure written in a card."""
     global _STATS_APPLIED
     if _STATS_APPLIED:
         return
@@ -332,7 +333,7 @@ def _apply_counted_stats() -> None:
     stats = json.loads(path.read_text()) if path.exists() else {}
     for name, values in stats.items():
         card = _CARDS.get(name)
-        if card is not None and card.params_m is None:
+        if card is not None and values.get("params_m") is not None:
             _CARDS[name] = replace(card, params_m=values.get("params_m"), gflops=values.get("gflops"))
 
 

@@ -394,8 +394,6 @@ register_model(
     converters={"pth": "torchvision_mvit"},
     description="MViT-B 16x4 (MViTv1), Kinetics-400, torchvision's weights.",
     source="torchvision",
-    params_m=36.610672,
-    gflops=70.599,
 )
 register_model(
     "mvit_v2_s_kinetics400",
@@ -409,6 +407,4 @@ register_model(
     converters={"pth": "torchvision_mvit"},
     description="MViTv2-S 16x4, Kinetics-400, torchvision's weights.",
     source="torchvision",
-    params_m=34.537744,
-    gflops=64.224,
 )

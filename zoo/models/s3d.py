@@ -211,6 +211,4 @@ register_model(
     converters={"pth": "torchvision_s3d"},
     description="S3D (separable 3D Inception-v1), Kinetics-400, torchvision's weights.",
     source="torchvision",
-    params_m=8.320048,
-    gflops=17.979,
 )

@@ -205,8 +205,6 @@ register_model(
     input=InputSpec(clip_len=8, frame_step=1, crop_size=224, short_side=256, note=_DOC_TSM),
     description="Temporal Shift Module (1/8 of channels shifted each way) in every residual branch of ResNet-50; no weights.",
     source="zoo",
-    params_m=24.328,
-    gflops=65.407,
 )
 register_model(
     "tam_resnet50",
@@ -218,8 +216,6 @@ register_model(
     input=InputSpec(clip_len=8, frame_step=1, crop_size=224, short_side=256, note=_DOC_TSM),
     description="Temporal Aggregation Module (depthwise prev/current/next blending) in every residual branch of ResNet-50; no weights.",
     source="zoo",
-    params_m=24.367,
-    gflops=65.677,
 )
 register_model(
     "c2d_resnet50",
@@ -231,6 +227,4 @@ register_model(
                     note="T must be a multiple of 4 (temporal max-pools in the stem and after res2)"),
     description="C2D baseline: ResNet-50 with 1xkxk kernels on a clip, temporal max-pooling only; no weights.",
     source="zoo",
-    params_m=24.328,
-    gflops=20.438,
 )
