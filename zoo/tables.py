@@ -91,7 +91,14 @@ def _reproduced() -> dict[tuple[str, str], dict]:
     folder = REPO_ROOT / "csv_tables" / "reproduced"
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         data = json.loads(path.read_text())
-        out[(data["name"], data.get("tag", ""))] = data
+        name = data.get("model") or data.get("name")
+        if "protocol" in data and isinstance(data["protocol"], dict):
+            p = data["protocol"]
+            data["protocol_text"] = (
+                f"{p.get('num_clips')} clip(s) x {p.get('num_crops')} crop(s), "
+                f"{p.get('new_length')}x{p.get('new_step')} frames, crop {p.get('crop_size')}, {data.get('num_videos')} videos"
+            )
+        out[(name, data.get("tag", ""))] = data
     return out
 
 
@@ -113,7 +120,10 @@ def table_rows(card: ModelCard, stats: dict, reproduced: dict) -> list[list[str]
     rows = []
     for w in entries:
         tag = w.tag if w else ""
-        rep = reproduced.get((card.name, tag)) or (reproduced.get((card.name, "")) if w is None else None)
+        rep = reproduced.get((card.name, tag))
+        if w is None:  # no published weights: the latest reproduced record of this name
+            rep = max((v for k, v in reproduced.items() if k[0] == card.name), key=lambda v: v.get("date", ""))
+            tag = rep.get("tag", "")
         acc = w.accuracy if w else None
         rows.append(
             [
@@ -124,7 +134,7 @@ def table_rows(card: ModelCard, stats: dict, reproduced: dict) -> list[list[str]
                 _fmt(acc.top1) if acc else "",
                 acc.reported_by if acc else "",
                 _fmt(rep["top1"]) if rep else "",
-                rep.get("protocol", "") if rep else "",
+                (rep.get("protocol_text") or str(rep.get("protocol", ""))) if rep else "",
                 tag,
                 _fmt(s.get("params_m")),
                 _fmt(s.get("gflops")),
