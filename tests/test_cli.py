@@ -22,7 +22,7 @@ def test_list_info_and_json(capsys):
     assert "simple3d_synthetic" in out and "simple2d_synthetic" in out
     assert main(["info", "simple3d_synthetic", "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
-    assert card["family"] == "simple3d" and card["input"]["clip_len"] == 16
+    assert card["family"] == "simple3d" and card["input"]["clip_len"] == 8
 
 
 def test_bad_input_is_one_line_error_without_traceback():

@@ -40,15 +40,15 @@ def test_unknown_name_suggests_close_names():
 
 def test_card_is_frozen_and_complete():
     card = zoo.model_card("simple3d_synthetic")
-    assert card.family == "simple3d" and card.num_classes == 8 and card.input.clip_len == 16
+    assert card.family == "simple3d" and card.num_classes == 8 and card.input.clip_len == 8
     with pytest.raises(Exception):
         card.num_classes = 3  # type: ignore[misc]
-    assert card.input.example_shape(2) == (2, 3, 16, 64, 64)
+    assert card.input.example_shape(2) == (2, 3, 8, 56, 56)
 
 
 def test_builder_kwargs_pass_through():
     net = zoo.get_model("simple3d_synthetic", dropout_ratio=0.0, feat_ext=True)
-    assert net(X).shape == (2, 256)
+    assert net(X).shape == (2, 128)
     assert zoo.get_model("simple3d_synthetic", num_classes=3)(X).shape == (2, 3)
 
 

@@ -71,7 +71,14 @@ def simple3d(num_classes: int, **kwargs) -> Simple3D:
     return Simple3D(num_classes=num_classes, **kwargs)
 
 
-_SYNTH = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), crop_size=64, short_side=64)
+_SYNTH = dict(
+    mean=(0.5, 0.5, 0.5),
+    std=(0.25, 0.25, 0.25),
+    crop_size=56,
+    short_side=64,
+    note="configs/simple3d_synthetic.yaml also subtracts each pixel's mean over the clip (data.temporal_centering)",
+)
+_DEMO_WIDTHS = (16, 32, 64, 128)
 
 register_model(
     "simple3d_synthetic",
@@ -79,9 +86,11 @@ register_model(
     family="simple3d",
     dataset="synthetic",
     num_classes=8,
-    input=InputSpec(clip_len=16, frame_step=1, **_SYNTH),
+    kwargs={"widths": _DEMO_WIDTHS, "dropout_ratio": 0.1},
+    input=InputSpec(clip_len=8, frame_step=2, **_SYNTH),
     description="Plain 3D CNN for the synthetic motion dataset (trained by `make demo`).",
     source="zoo",
+    train_command="make demo (configs/simple3d_synthetic.yaml)",
 )
 register_model(
     "simple2d_synthetic",
@@ -89,8 +98,9 @@ register_model(
     family="simple3d",
     dataset="synthetic",
     num_classes=8,
-    kwargs={"temporal_kernel": 1},
+    kwargs={"widths": _DEMO_WIDTHS, "temporal_kernel": 1},
     input=InputSpec(clip_len=1, frame_step=1, **_SYNTH),
     description="The same CNN with 1x3x3 kernels on one frame: a single-frame baseline.",
     source="zoo",
+    train_command="make demo (configs/simple2d_synthetic.yaml)",
 )
