@@ -219,3 +219,34 @@ def test_publish_writes_hash_named_file_and_manifest(zoo_home, tmp_path):
     # same weights, same bytes, same name
     again = zoo.publish(net, "my_net", "simple3d_synthetic", hub_dir=hub_dir)
     assert again.file == entry.file
+
+
+def test_prefix_only_sha1_is_checked_by_prefix_and_logged(server, caplog):
+    """GluonCV's alternate hashtags publish only sha1[:8]: the file must match that prefix."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="zoo.hub"):
+        path = hub.fetch(FILE, f"sha1:{SHA1[:8]}")
+    assert path.read_bytes() == PAYLOAD and SHA1 in caplog.text, "the full digest is logged to be recorded"
+    hub.purge()
+    with pytest.raises(hub.ChecksumError):
+        hub.fetch(FILE, "sha1:00000000")
+    assert not (hub.cache_dir() / FILE).exists()
+
+
+def test_gluoncv_alternate_tags_are_selectable():
+    card = zoo.model_card("i3d_resnet50_v1_hmdb51")
+    alt = card.find_weights("0d0ad559")
+    assert alt.checksum == "sha1:0d0ad559" and not alt.default and alt.accuracy.top1 == 48.5
+    assert card.default_weights().tag == "2ec6bf01"
+
+
+def test_verified_file_is_not_rehashed_until_it_changes(server, monkeypatch):
+    path = hub.fetch(FILE, SHA1)
+    calls = []
+    original = hub.sha1sum
+    monkeypatch.setattr(hub, "sha1sum", lambda p, *a: calls.append(p) or original(p, *a))
+    hub.fetch(FILE, SHA1)
+    assert calls == [], "an unchanged verified file is not hashed again"
+    path.write_bytes(PAYLOAD[:-1] + bytes([PAYLOAD[-1] ^ 1]))  # same size, new mtime, wrong bytes
+    assert hub.fetch(FILE, SHA1).read_bytes() == PAYLOAD and calls, "a changed file is checked again"

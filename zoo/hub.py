@@ -14,6 +14,7 @@ Environment:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -141,8 +142,8 @@ def _digest_for(path: Path, expected: str) -> str:
 
 
 def _digest_matches(got: str, expected: str) -> bool:
-    if expected.startswith("sha256:"):
-        return got.startswith(expected[len("sha256:"):].lower())
+    if expected.startswith(("sha256:", "sha1:")):
+        return got.startswith(expected.split(":", 1)[1].lower())
     return got == expected
 
 
@@ -173,16 +174,20 @@ def fetch(file: str, sha1: str, url: str = "", repo: str = "zoo", progress: bool
 
     Processes that ask for the same file at once wait on a file lock; one downloads.
     """
-    if len(sha1) != 40 and not (sha1.startswith("sha256:") and len(sha1) >= len("sha256:") + 8):
-        raise ValueError(f"expected a full 40-hex sha1 (or 'sha256:<8+ hex>') for {file}, got {sha1!r}")
+    prefix = sha1.split(":", 1)[1] if sha1.startswith(("sha256:", "sha1:")) else ""
+    if len(sha1) != 40 and len(prefix) < 8:
+        raise ValueError(f"expected a full 40-hex sha1 (or 'sha1:'/'sha256:<8+ hex>') for {file}, got {sha1!r}")
     dest = cache_dir() / file
     dest.parent.mkdir(parents=True, exist_ok=True)
     lock_dir = zoo_home() / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
+    if _verified_before(dest, sha1):
+        return dest
     with FileLock(str(lock_dir / (file + ".lock")), timeout=float(os.environ.get("ZOO_LOCK_TIMEOUT", "1800"))):
         if dest.exists():
             got = _digest_for(dest, sha1)
             if _digest_matches(got, sha1):
+                _record_verified(dest, sha1)
                 return dest
             logger.warning("cached %s fails its check (sha1 %s, expected %s); fetching it again", dest, got, sha1)
             dest.unlink()
@@ -193,7 +198,35 @@ def fetch(file: str, sha1: str, url: str = "", repo: str = "zoo", progress: bool
             )
         source = resolve_url(url, repo, file)
         _download_verified(source, dest, sha1, progress)
+        _record_verified(dest, sha1)
         return dest
+
+
+def _stamp_path(dest: Path) -> Path:
+    return dest.parent / ".verified" / (dest.name + ".json")
+
+
+def _record_verified(dest: Path, expected: str) -> None:
+    """Remember that ``dest``, as it is now (size, mtime), passed its check against ``expected``."""
+    st = dest.stat()
+    stamp = _stamp_path(dest)
+    stamp.parent.mkdir(exist_ok=True)
+    tmp = stamp.with_name(stamp.name + f".{os.getpid()}")
+    tmp.write_text(json.dumps({"expected": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    os.replace(tmp, stamp)
+
+
+def _verified_before(dest: Path, expected: str) -> bool:
+    """Whether ``dest`` passed its check before and has not changed since (size and mtime).
+
+    A verified file is not hashed again on every load; a file that was replaced or touched is.
+    """
+    try:
+        st = dest.stat()
+        stamp = json.loads(_stamp_path(dest).read_text())
+    except (OSError, ValueError):
+        return False
+    return stamp == {"expected": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def _download_verified(source: str, dest: Path, sha1: str, progress: bool | None) -> None:
@@ -209,8 +242,11 @@ def _download_verified(source: str, dest: Path, sha1: str, progress: bool | None
                 f"{source}: checksum mismatch, expected {sha1} got {got}; the file was deleted. "
                 "The server may hold another version of the file; check ZOO_REPO_URL"
             )
-        if sha1.startswith("sha256:"):  # only a prefix was known: log the full digests to record them
-            logger.info("%s: sha256 %s (matches %s), sha1 %s", dest.name, got, sha1, sha1sum(part))
+        if sha1.startswith(("sha256:", "sha1:")):  # only a prefix was known: log the full digests to record them
+            logger.warning(
+                "%s: upstream published only the hash prefix %s, which the file matches; record its full "
+                "digests: sha1 %s, sha256 %s", dest.name, sha1, sha1sum(part), sha256sum(part)
+            )
         os.replace(part, dest)
     logger.info("fetched %s", dest)
 
@@ -354,5 +390,6 @@ def purge(name: str | None = None) -> list[Path]:
         stem = item.path.name.rsplit("-", 1)[0] if "-" in item.path.name else item.path.stem
         if name is None or stem == name:
             item.path.unlink(missing_ok=True)
+            _stamp_path(item.path).unlink(missing_ok=True)
             removed.append(item.path)
     return removed

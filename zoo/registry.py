@@ -123,8 +123,11 @@ class WeightsEntry:
 
     @property
     def checksum(self) -> str:
-        """The digest the hub verifies: the SHA-1, else ``"sha256:<hex>"`` (full or a prefix)."""
-        return self.sha1 or f"sha256:{self.sha256}"
+        """The digest the hub verifies: the full SHA-1; ``"sha1:<prefix>"`` where upstream published only
+        a prefix of it (GluonCV's alternate hashtags); else ``"sha256:<hex>"`` (full or a prefix)."""
+        if len(self.sha1) == 40:
+            return self.sha1
+        return f"sha1:{self.sha1}" if self.sha1 else f"sha256:{self.sha256}"
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,8 @@ def _check_card(card: ModelCard) -> None:
     for w in card.weights:
         if not w.sha1 and _is_hex(w.sha256) and 8 <= len(w.sha256) <= 64:
             continue  # known only by a SHA-256 (prefix), e.g. torchvision's file names
+        if _is_hex(w.sha1) and 8 <= len(w.sha1) < 40:
+            continue  # only a SHA-1 prefix is published (GluonCV's alternate hashtags)
         if len(w.sha1) != 40 or not _is_hex(w.sha1):
             raise ValueError(
                 f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 hex "
