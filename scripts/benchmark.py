@@ -49,6 +49,8 @@ def main() -> int:
     p.add_argument("pattern", nargs="?", default=None, help="registry wildcard")
     p.add_argument("--report", action="store_true", help="issue 7's four models, eager/fast fp32/bf16, vs GluonCV")
     p.add_argument("--quick", action="store_true", help="batch 1 only, 1 warm-up, 1 run (every model)")
+    p.add_argument("--dataset", help="only names of this dataset (e.g. kinetics400)")
+    p.add_argument("--with-weights", action="store_true", help="only names with published weights")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--variants", default="eager,fast")
@@ -74,7 +76,7 @@ def main() -> int:
         names, args.compare, args.loading = REPORT_MODELS, args.compare or "gluoncv", True
         args.batches = "1"
     else:
-        names = zoo.get_model_list(args.pattern)
+        names = zoo.get_model_list(args.pattern, dataset=args.dataset, pretrained=True if args.with_weights else None)
     if args.quick:
         args.batches, args.warmup, args.repeat, args.variants, args.precisions = "1", 1, 1, "eager", "fp32"
     if not names:
