@@ -7,6 +7,7 @@ keyed by the source file's SHA-1.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -243,8 +244,27 @@ def _key_report(missing: list[str], unexpected: list[str], bad: list[str]) -> st
     return "weights do not fit the model; " + "; ".join(parts)
 
 
+_INIT_FUNCTIONS = (
+    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
+)
+
+
+@contextlib.contextmanager
+def _skip_init():
+    """Make ``torch.nn.init`` a no-op: a module built to receive weights need not draw random ones."""
+    saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS if hasattr(nn.init, name)}
+    try:
+        for name in saved:
+            setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(nn.init, name, fn)
+
+
 def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs: dict, source: str) -> nn.Module:
-    with torch.device("meta"):
+    with torch.device("meta"), _skip_init():
         probe = card.builder(num_classes=num_classes, **build_kwargs)
     ours = probe.state_dict()
     dropped = [k for k in ours if k in state and state[k].shape != ours[k].shape]
