@@ -35,6 +35,20 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def det_weights(shared_dir):
+    """``shared/fixtures/det_weights.py``: the fixtures' deterministic weights and inputs."""
+    import importlib.util
+
+    path = shared_dir / "fixtures" / "det_weights.py"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    spec = importlib.util.spec_from_file_location("det_weights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
 def sample_video(shared_dir) -> Path:
     path = shared_dir / "data" / "videos" / "arm_wrestling.mp4"
     if not path.is_file():

@@ -7,15 +7,13 @@ Covers the R(2+1)D (v1, v2) and ir-CSN families; skips when ../shared is absent.
 """
 from __future__ import annotations
 
-import importlib.util
-import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from zoo.registry import get_converter, model_card
 from zoo.weights import get_model
+from _fixtures import gluoncv_fixture
 
 pytestmark = pytest.mark.parity
 
@@ -32,27 +30,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def det_weights(shared_dir: Path):
-    path = shared_dir / "fixtures" / "det_weights.py"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    spec = importlib.util.spec_from_file_location("det_weights", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _fixture(shared_dir: Path, name: str) -> dict:
-    path = shared_dir / "fixtures" / "gluoncv" / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text())
-
-
 @pytest.mark.parametrize("name, fixture_name, kwargs", CASES, ids=[c[0] for c in CASES])
 def test_matches_gluoncv_torch_fixture(name, fixture_name, kwargs, shared_dir, det_weights):
-    fx = _fixture(shared_dir, fixture_name)
+    fx = gluoncv_fixture(shared_dir, fixture_name)
     upstream = det_weights.det_state_dict(fx["state_dict"], fx["norm_prefixes"])
     card = model_card(name)
     model = get_model(name, num_classes=fx["num_classes"], **kwargs)

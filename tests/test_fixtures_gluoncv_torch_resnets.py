@@ -9,8 +9,6 @@ run on the fixture input in eval mode; logits must match within ``1e-4 * max(1, 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import torch
 
 from zoo.registry import get_converter, model_card
 from zoo.weights import WeightsError, get_model
+from _fixtures import gluoncv_fixture
 
 pytestmark = pytest.mark.parity
 
@@ -61,24 +60,6 @@ SLOW_CASES = [
 ALL_CASES = CASES + SLOW_CASES
 
 
-@pytest.fixture(scope="module")
-def det_weights(shared_dir: Path):
-    path = shared_dir / "fixtures" / "det_weights.py"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    spec = importlib.util.spec_from_file_location("det_weights", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _fixture(shared_dir: Path, name: str) -> dict:
-    path = shared_dir / "fixtures" / "gluoncv" / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text())
-
-
 def _upstream_state(det_weights, fx: dict) -> dict[str, torch.Tensor]:
     """Upstream-keyed det weights; every key of an alias group holds the group's effective tensor."""
     state = det_weights.det_state_dict(fx["state_dict"], fx["norm_prefixes"])
@@ -103,13 +84,13 @@ def _run_parity(name: str, fx: dict, det_weights) -> float:
 
 @pytest.mark.parametrize("name, fixture_name", CASES, ids=[c[0] for c in CASES])
 def test_matches_gluoncv_torch_fixture(name, fixture_name, shared_dir, det_weights):
-    _run_parity(name, _fixture(shared_dir, fixture_name), det_weights)
+    _run_parity(name, gluoncv_fixture(shared_dir, fixture_name), det_weights)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, fixture_name", SLOW_CASES, ids=[c[0] for c in SLOW_CASES])
 def test_matches_gluoncv_torch_fixture_resnet101(name, fixture_name, shared_dir, det_weights):
-    _run_parity(name, _fixture(shared_dir, fixture_name), det_weights)
+    _run_parity(name, gluoncv_fixture(shared_dir, fixture_name), det_weights)
 
 
 def test_every_fixture_of_these_families_is_covered(shared_dir):
@@ -124,7 +105,7 @@ def test_every_fixture_of_these_families_is_covered(shared_dir):
 @pytest.mark.parametrize("name, fixture_name", ALL_CASES, ids=[c[0] for c in ALL_CASES])
 def test_published_torch_weights_entry(name, fixture_name, shared_dir):
     """The card lists GluonCV-torch's published file (sha1, URL layout, top-1) with the pth converter."""
-    fx = _fixture(shared_dir, fixture_name)
+    fx = gluoncv_fixture(shared_dir, fixture_name)
     card = model_card(name)
     torch_entries = [w for w in card.weights if w.format == "pth"]
     if not fx["pretrained_weights"]:
@@ -171,7 +152,7 @@ def _save_upstream_pth(det_weights, fx: dict, path: Path) -> Path:
 
 @pytest.mark.parametrize("name", ["resnet18_v1b_kinetics400", "i3d_slow_resnet50_f8s8_kinetics400"])
 def test_get_model_converts_a_local_gluoncv_torch_pth(name, shared_dir, det_weights, tmp_path):
-    fx = _fixture(shared_dir, name)
+    fx = gluoncv_fixture(shared_dir, name)
     path = _save_upstream_pth(det_weights, fx, tmp_path / f"{name}.pth")
     model = get_model(name, pretrained=str(path)).eval()
     with torch.no_grad():
@@ -181,7 +162,7 @@ def test_get_model_converts_a_local_gluoncv_torch_pth(name, shared_dir, det_weig
 
 
 def test_local_pth_with_a_missing_key_names_it(shared_dir, det_weights, tmp_path):
-    fx = _fixture(shared_dir, "i3d_slow_resnet50_f8s8_kinetics400")
+    fx = gluoncv_fixture(shared_dir, "i3d_slow_resnet50_f8s8_kinetics400")
     state = _upstream_state(det_weights, fx)
     del state["layer3.2.conv2.weight"]
     state["layer9.0.conv1.weight"] = torch.zeros(1)
@@ -198,7 +179,7 @@ def test_torch_tag_downloads_from_gluoncv_layout(shared_dir, det_weights, tmp_pa
     from zoo.sources import gluoncv_torch_weights
 
     name = "resnet18_v1b_kinetics400"
-    fx = _fixture(shared_dir, name)
+    fx = gluoncv_fixture(shared_dir, name)
     data = _save_upstream_pth(det_weights, fx, tmp_path / "served.pth").read_bytes()
     sha1 = hashlib.sha1(data).hexdigest()
     card = model_card(name)

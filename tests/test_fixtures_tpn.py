@@ -8,9 +8,6 @@ Cards are checked against the fixtures' published facts.  Skips when ../shared i
 """
 from __future__ import annotations
 
-import importlib.util
-import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,28 +15,11 @@ import torch
 from zoo.registry import get_converter, model_card
 from zoo.weights import WeightsError, get_model
 from zoo.models.tpn import TPNet
+from _fixtures import gluoncv_fixture
 
 R50_NAMES = ["tpn_resnet50_f8s8_kinetics400", "tpn_resnet50_f16s4_kinetics400", "tpn_resnet50_f32s2_kinetics400"]
 R101_NAMES = ["tpn_resnet101_f8s8_kinetics400", "tpn_resnet101_f16s4_kinetics400", "tpn_resnet101_f32s2_kinetics400"]
 ALL_NAMES = R50_NAMES + R101_NAMES + ["tpn_resnet50_f32s2_custom"]
-
-
-@pytest.fixture(scope="module")
-def det_weights(shared_dir: Path):
-    path = shared_dir / "fixtures" / "det_weights.py"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    spec = importlib.util.spec_from_file_location("det_weights", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _fixture(shared_dir: Path, name: str) -> dict:
-    path = shared_dir / "fixtures" / "gluoncv" / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text())
 
 
 def _run(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -53,7 +33,7 @@ def _run(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     R50_NAMES + [pytest.param(n, marks=pytest.mark.slow) for n in R101_NAMES],
 )
 def test_matches_gluoncv_tpn_fixture(name, shared_dir, det_weights):
-    fx = _fixture(shared_dir, name)
+    fx = gluoncv_fixture(shared_dir, name)
     upstream = det_weights.det_state_dict(fx["state_dict"], fx["norm_prefixes"])
     model = get_model(name, num_classes=fx["num_classes"])
     state = get_converter(model_card(name).converters["pth"])(upstream, model)
@@ -65,7 +45,7 @@ def test_matches_gluoncv_tpn_fixture(name, shared_dir, det_weights):
 
 def test_custom_loads_upstream_pth_file(shared_dir, det_weights, tmp_path):
     """``get_model(custom, pretrained=<GluonCV-keyed .pth>)`` converts, loads and reproduces upstream."""
-    fx = _fixture(shared_dir, "tpn_resnet50_f32s2_custom")
+    fx = gluoncv_fixture(shared_dir, "tpn_resnet50_f32s2_custom")
     path = tmp_path / "tpn_resnet50_f32s2_kinetics400-upstream.pth"
     torch.save(det_weights.det_state_dict(fx["state_dict"], fx["norm_prefixes"]), path)
     model = get_model("tpn_resnet50_f32s2_custom", pretrained=str(path))
@@ -85,7 +65,7 @@ def test_custom_loads_upstream_pth_file(shared_dir, det_weights, tmp_path):
 
 @pytest.mark.parametrize("name", ALL_NAMES)
 def test_card_matches_fixture(name, shared_dir):
-    fx = _fixture(shared_dir, name)
+    fx = gluoncv_fixture(shared_dir, name)
     card = model_card(name)
     resolved = fx["upstream"]["config"]["resolved"]
     assert card.family == "tpn"
@@ -100,7 +80,7 @@ def test_card_matches_fixture(name, shared_dir):
     assert entry.sha1 == published["sha1"]
     assert published["url"].endswith(entry.url)
     assert entry.num_classes in (None, 400)
-    parent = _fixture(shared_dir, published["name"])  # the custom card cites its parent's accuracy
+    parent = gluoncv_fixture(shared_dir, published["name"])  # the custom card cites its parent's accuracy
     assert entry.accuracy is not None and entry.accuracy.top1 == parent["published_accuracy"]["top1"]
     neck = fx["upstream"]["constructor_args"]["TPN_neck"]["constructor_args"]
     assert tuple(card.kwargs["temporal_rates"]) == tuple(neck["temporal_modulation_config"]["scales"])
@@ -112,7 +92,7 @@ def test_card_matches_fixture(name, shared_dir):
 def test_state_dict_layout_matches_upstream(shared_dir):
     """Every upstream tensor has a home in our model and vice versa (counters aside), for both depths."""
     for name in ("tpn_resnet50_f8s8_kinetics400", "tpn_resnet101_f8s8_kinetics400"):
-        fx = _fixture(shared_dir, name)
+        fx = gluoncv_fixture(shared_dir, name)
         upstream = {k: torch.empty(shape, device="meta") for k, shape, _ in fx["state_dict"]}
         with torch.device("meta"):
             model = get_model(name)
@@ -123,7 +103,7 @@ def test_state_dict_layout_matches_upstream(shared_dir):
 
 
 def test_converter_names_bad_keys(shared_dir):
-    fx = _fixture(shared_dir, "tpn_resnet50_f8s8_kinetics400")
+    fx = gluoncv_fixture(shared_dir, "tpn_resnet50_f8s8_kinetics400")
     upstream = {k: torch.empty(shape, device="meta") for k, shape, _ in fx["state_dict"]}
     del upstream["TPN_neck.pyramid_fusion_op.0.weight"]
     upstream["TPN_neck.not_a_layer.weight"] = torch.empty(3, device="meta")
