@@ -152,7 +152,7 @@ def render_tables(stats: dict | None = None) -> dict[str, str]:
     tables: dict[str, list[list[str]]] = {stem: [] for stem in DATASET_TABLES.values()}
     for card in all_cards():
         stem = DATASET_TABLES.get(card.dataset)
-        if stem:
+        if stem and not card.source.startswith("manifest"):  # zoo's own names; a team's manifest is theirs
             tables[stem] += table_rows(card, stats, reproduced)
     out = {}
     for stem, rows in tables.items():
