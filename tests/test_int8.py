@@ -94,8 +94,6 @@ def test_errors_name_the_way_out():
 def test_int8_names_and_builder():
     assert int8_twin("resnet18_v1b_kinetics400_int8") == "resnet18_v1b_kinetics400"
     build = int8_builder("simple3d_synthetic")
-    with pytest.raises(Int8Error, match=r"get_int8_model\('simple3d_synthetic'.*fp32 model 'simple3d_synthetic'"):
-        build(num_classes=8)
     q = build(num_classes=8, calibration=[_clips(6)], widths=(8, 16, 32, 64))
     assert q.zoo_int8["quantized"] == ["<model>"]
     with torch.no_grad():
@@ -107,3 +105,17 @@ def test_get_int8_model_uses_the_fp32_twin():
     assert q.zoo_int8["backend"] == "x86"
     with torch.no_grad():
         assert q(_clips(9, n=2)).shape == (2, 8)
+
+
+def test_get_model_builds_an_int8_name_without_calibration(caplog):
+    import logging
+
+    import zoo
+
+    with caplog.at_level(logging.WARNING, logger="zoo.convert.quantize"):
+        q = zoo.get_model("resnet18_v1b_kinetics400_int8")
+    assert "get_int8_model('resnet18_v1b_kinetics400'" in caplog.text and "stand-in" in caplog.text
+    assert q.zoo_int8["quantized"], "some part of the model runs in int8"
+    x = torch.randn(1, 3, 7, 112, 112)
+    with torch.no_grad():
+        assert q(x).shape == (1, 400)

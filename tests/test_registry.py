@@ -76,7 +76,9 @@ def test_unknown_and_ambiguous_tags(two_versions):
         zoo.get_model("vnet", pretrained="ffff0000")
     assert ea.tag in str(err.value) and eb.tag in str(err.value)
     card = zoo.model_card("vnet")
-    twin = WeightsEntry(sha1=ea.sha1[:6] + "0" * 34, file="x.safetensors")
+    # shares ea's first 4 hex digits, differs at the 5th: a distinct tag, an ambiguous 4-digit prefix
+    fifth = "f" if ea.sha1[4] != "f" else "e"
+    twin = WeightsEntry(sha1=ea.sha1[:4] + fifth + "0" * 35, file="x.safetensors")
     update_card("vnet", weights=card.weights + (twin,))
     with pytest.raises(zoo.UnknownTagError, match="ambiguous"):
         zoo.get_model("vnet", pretrained=ea.sha1[:4])

@@ -161,22 +161,31 @@ def get_int8_model(name: str, calibration_inputs: Iterable[torch.Tensor], pretra
     return quantize_int8(fp32, calibration_inputs, backend=backend)
 
 
+def _stand_in_clips(fp32_name: str, batches: int = 2) -> list[torch.Tensor]:
+    """Smooth random clips ``(1, C, T, H, W)`` of the twin's card input: activation ranges, not data."""
+    from ..registry import model_card
+
+    shape = model_card(fp32_name).input.example_shape(1)
+    gen = torch.Generator().manual_seed(0)
+    return [torch.randn(shape, generator=gen).cumsum(-1).cumsum(-2) / shape[-1] for _ in range(batches)]
+
+
 def int8_builder(fp32_name: str) -> Callable[..., nn.Module]:
     """A registry builder for ``<fp32_name>_int8``.
 
     ``get_model("<fp32_name>_int8", calibration=[clips, ...])`` quantises a randomly initialised twin;
-    without ``calibration`` it raises :class:`Int8Error` that says how to get the pretrained int8
-    model (:func:`get_int8_model`).  The published GluonCV int8 files are MXNet symbol graphs that
+    without ``calibration`` it calibrates on smooth stand-in clips of the card's input shape and logs
+    a warning that says how to get the pretrained int8 model (:func:`get_int8_model`).  The published GluonCV int8 files are MXNet symbol graphs that
     reuse the fp32 weights, so the fp32 twin's weights are what zoo loads.
     """
 
     def build(num_classes: int, calibration: Sequence[torch.Tensor] | None = None, **kwargs: Any) -> nn.Module:
         if calibration is None:
-            raise Int8Error(
-                f"{fp32_name}_int8 is {fp32_name} quantised to int8 with calibration clips: "
-                f"zoo.convert.quantize.get_int8_model({fp32_name!r}, clips) (pretrained fp32 weights), or "
-                f"zoo.get_model({fp32_name + '_int8'!r}, calibration=clips) for random weights; "
-                f"or use the fp32 model {fp32_name!r}"
+            calibration = _stand_in_clips(fp32_name)
+            logger.warning(
+                "%s_int8: calibrated on stand-in clips (no calibration= given); for real use quantise with clips of "
+                "your data: zoo.convert.quantize.get_int8_model(%r, clips) (pretrained fp32 weights), or use the fp32 "
+                "model %r", fp32_name, fp32_name, fp32_name,
             )
         from ..registry import model_card
 

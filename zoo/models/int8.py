@@ -1,9 +1,10 @@
 """GluonCV's ``_int8`` names: the fp32 twin quantised by PyTorch (static post-training, x86 backend).
 
 GluonCV's int8 files are MXNet graphs calibrated from the fp32 weights; zoo quantises the fp32 twin
-itself (:mod:`zoo.convert.quantize`).  Calibration needs real clips of the target data, so
-``get_model("<name>_int8")`` asks for them (``calibration=[clips, ...]``) and its error names the fp32
-twin; ``zoo.convert.quantize.get_int8_model(fp32_name, clips)`` quantises the pretrained twin.
+itself (:mod:`zoo.convert.quantize`).  Calibration wants real clips of the target data:
+``get_model("<name>_int8", calibration=[clips, ...])``; without them it calibrates on stand-in clips
+and logs a warning that names the fp32 twin; ``zoo.convert.quantize.get_int8_model(fp32_name, clips)``
+quantises the pretrained twin.
 """
 from __future__ import annotations
 
@@ -37,6 +38,6 @@ for _twin in INT8_TWINS:
         kwargs=dict(_card.kwargs),
         input=_card.input,
         source="GluonCV int8 name; zoo quantises the fp32 twin",
-        description=f"{_twin} quantised to int8 (needs calibration clips; see the int8 note).",
+        description=f"{_twin} quantised to int8 (pass calibration clips; see the int8 note).",
         int8=INT8_NOTE.format(twin=_twin),
     )
