@@ -13,3 +13,12 @@ def gluoncv_fixture(shared_dir: Path, name: str) -> dict:
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     return json.loads(path.read_text())
+
+
+def upstream_state_dict(det_weights, fx: dict) -> dict:
+    """Upstream-keyed deterministic weights of fixture ``fx``; aliased keys take their group's effective tensor."""
+    state = det_weights.det_state_dict(fx["state_dict"], fx["norm_prefixes"])
+    for group in fx.get("aliased_keys", {}).get("groups", []):
+        for key in group["keys"]:
+            state[key] = state[group["effective"]]
+    return state

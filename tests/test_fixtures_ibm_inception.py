@@ -7,7 +7,6 @@ logits compared with ``det_weights.compare_logits``.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from zoo import tables
 from zoo.models.ibm_inception import IBMInception3d
 from zoo.registry import get_converter, model_card
 from zoo.weights import WeightsError
+from _fixtures import upstream_state_dict
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -28,14 +28,7 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def det():
-    if not (FIXTURES / "det_weights.py").is_file():
-        pytest.skip(f"{FIXTURES} is absent (shared fixtures live beside the checkout)")
-    sys.path.insert(0, str(FIXTURES))
-    try:
-        import det_weights
-    finally:
-        sys.path.remove(str(FIXTURES))
+def det(det_weights):
     return det_weights
 
 
@@ -43,8 +36,7 @@ def _load(fixture: str) -> dict:
     return json.loads((FIXTURES / f"{fixture}.json").read_text())
 
 
-def _upstream_weights(det, fx: dict) -> dict[str, torch.Tensor]:
-    return det.det_state_dict(fx["state_dict"], fx["norm_prefixes"])
+_upstream_weights = upstream_state_dict
 
 
 def _meta_model(name: str, **kwargs) -> IBMInception3d:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import zoo
 from zoo import hub
 from zoo.registry import get_converter, model_card
 from zoo.weights import WeightsError
+from _fixtures import upstream_state_dict
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -57,14 +57,7 @@ SLOW_CASES = [
 
 
 @pytest.fixture(scope="module")
-def det():
-    if not (FIXTURES / "det_weights.py").is_file():
-        pytest.skip(f"{FIXTURES} is absent (shared fixtures live beside the checkout)")
-    sys.path.insert(0, str(FIXTURES))
-    try:
-        import det_weights
-    finally:
-        sys.path.remove(str(FIXTURES))
+def det(det_weights):
     return det_weights
 
 
@@ -72,12 +65,7 @@ def _load(fixture: str) -> dict:
     return json.loads((FIXTURES / f"{fixture}.json").read_text())
 
 
-def _upstream_weights(det, fx: dict) -> dict[str, torch.Tensor]:
-    sd = det.det_state_dict(fx["state_dict"], fx["norm_prefixes"])
-    for group in fx.get("aliased_keys", {}).get("groups", []):
-        for key in group["keys"]:
-            sd[key] = sd[group["effective"]]
-    return sd
+_upstream_weights = upstream_state_dict
 
 
 def _our_input(det, fx: dict, layout: str) -> torch.Tensor:
