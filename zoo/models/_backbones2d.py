@@ -339,6 +339,30 @@ RESNET_V1B_SPECS: dict[int, tuple[type[nn.Module], tuple[int, int, int, int]]] =
 }
 
 
+def add_resnet_stages(
+    module: nn.Module, block: type[nn.Module], layers: Sequence[int], widths: Sequence[int], in_ch: int
+) -> int:
+    """Add ``layer1..layerK`` (v1b blocks; stride 2 from the second stage) to ``module``.
+
+    A stage's first block gets a ``1x1 conv + BN`` shortcut when its stride or width changes.
+    Returns the output channels of the last stage.
+    """
+    for i, (planes, count) in enumerate(zip(widths, layers)):
+        stride = 1 if i == 0 else 2
+        blocks: list[nn.Module] = []
+        for j in range(count):
+            downsample = None
+            if j == 0 and (stride != 1 or in_ch != planes * block.expansion):
+                downsample = nn.Sequential(
+                    nn.Conv2d(in_ch, planes * block.expansion, 1, stride, bias=False),
+                    nn.BatchNorm2d(planes * block.expansion),
+                )
+            blocks.append(block(in_ch, planes, stride if j == 0 else 1, downsample))
+            in_ch = planes * block.expansion
+        setattr(module, f"layer{i + 1}", nn.Sequential(*blocks))
+    return in_ch
+
+
 class ResNetV1bTrunk(nn.Module):
     """ResNet v1b up to global average pooling: ``(N, 3, H, W)`` -> ``(N, feat_dim)``.
 
@@ -353,21 +377,7 @@ class ResNetV1bTrunk(nn.Module):
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        in_ch = 64
-        for i, (planes, count) in enumerate(zip((64, 128, 256, 512), layers)):
-            stride = 1 if i == 0 else 2
-            blocks: list[nn.Module] = []
-            for j in range(count):
-                downsample = None
-                if j == 0 and (stride != 1 or in_ch != planes * block.expansion):
-                    downsample = nn.Sequential(
-                        nn.Conv2d(in_ch, planes * block.expansion, 1, stride, bias=False),
-                        nn.BatchNorm2d(planes * block.expansion),
-                    )
-                blocks.append(block(in_ch, planes, stride if j == 0 else 1, downsample))
-                in_ch = planes * block.expansion
-            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
-        self.feat_dim = in_ch
+        self.feat_dim = add_resnet_stages(self, block, layers, (64, 128, 256, 512), 64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(F.relu(self.bn1(self.conv1(x)), inplace=True))

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._backbones2d import RESNET_V1B_SPECS
+from ._backbones2d import RESNET_V1B_SPECS, add_resnet_stages
 
 __all__ = ["ResNet2d", "Xception", "build_trunk", "flow_conv_weight", "first_conv", "init_conv_bn"]
 
@@ -57,21 +57,7 @@ class ResNet2d(nn.Module):
             self.conv1 = nn.Conv2d(in_channels, stem_width, 3, 2, 1, bias=False)
             self.maxpool = nn.Identity()
         self.bn1 = nn.BatchNorm2d(stem_width)
-        in_ch = stem_width
-        for i, (planes, count) in enumerate(zip(widths, layers)):
-            stride = 1 if i == 0 else 2
-            blocks: list[nn.Module] = []
-            for j in range(count):
-                downsample = None
-                if j == 0 and (stride != 1 or in_ch != planes * block.expansion):
-                    downsample = nn.Sequential(
-                        nn.Conv2d(in_ch, planes * block.expansion, 1, stride, bias=False),
-                        nn.BatchNorm2d(planes * block.expansion),
-                    )
-                blocks.append(block(in_ch, planes, stride if j == 0 else 1, downsample))
-                in_ch = planes * block.expansion
-            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
-        self.feat_dim = in_ch
+        self.feat_dim = add_resnet_stages(self, block, layers, widths, stem_width)
         init_conv_bn(self)
 
     def blocks(self) -> list[nn.Module]:
