@@ -6,7 +6,8 @@
 4. publish the weights to a local hub folder under their hash, serve it on 127.0.0.1 and load the
    model back by name with ``get_model(name, pretrained=True)``;
 5. classify clips rendered with a fresh seed, never seen in training, with the loaded model;
-6. train the single-frame baseline (``simple2d_synthetic``, configs/simple2d_synthetic.yaml) on the
+6. serve it through the bf16 fast path and count the videos where its top-1 agrees with fp32;
+7. train the single-frame baseline (``simple2d_synthetic``, configs/simple2d_synthetic.yaml) on the
    same data and write the 2D-vs-3D table to csv_tables/Action_Recognitions/synthetic_2d_vs_3d.csv
    (``--skip-baseline`` leaves the table alone; ``--baselines simple2d,tsn`` adds TSN ResNet-18 v1b
    with one segment when zoo/models/tsn.py registers it).
@@ -101,6 +102,22 @@ def publish_and_load(model: torch.nn.Module, name: str, arch: str, kwargs: dict,
     return entry, loaded, url
 
 
+def bf16_agreement(loaded: LoadedModel, classes: list[str], lists: list[Path], example: torch.Tensor) -> tuple[int, int]:
+    """How many videos of ``lists`` the bf16 fast path classifies like the fp32 model: ``(agree, total)``."""
+    from zoo.engine.inference import Recognizer
+
+    fast = zoo.optimize_for_inference(loaded.model, example, precision="bf16")
+    fp32 = Recognizer.from_loaded(loaded, classes)
+    bf16 = Recognizer.from_loaded(LoadedModel(model=fast, name=loaded.name, tag=loaded.tag, cfg=loaded.cfg), classes)
+    agree = total = 0
+    for list_file in lists:
+        for line in list_file.read_text().splitlines():
+            path = list_file.parent / line.split()[0]
+            agree += fp32.predict_video(path, k=1).labels[0] == bf16.predict_video(path, k=1).labels[0]
+            total += 1
+    return agree, total
+
+
 def table_row(name: str, kind: str, run: dict, counts: dict, command: str, config: str) -> dict:
     p = run["protocol"]
     return {"model": name, "kind": kind, "frames_per_view": p["new_length"] * p["num_segments"], "crop_size": p["crop_size"],
@@ -183,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hub-loaded model on the fresh clips ({p['num_clips']}x{p['num_crops']} views): "
               f"top-1 {fresh_result.top1:.2f}%  mean class {fresh_result.mean_class_accuracy:.2f}%")
 
+        stage("6. serve it: the bf16 fast path (zoo.optimize_for_inference) against fp32")
+        agree, total = bf16_agreement(hub_model, splits.classes, [splits.val_list, fresh.val_list], probe)
+        print(f"bf16 fast path agrees with fp32 top-1 on {agree}/{total} validation and fresh videos "
+              f"({100 * agree / total:.1f}%)")
+
     cli = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     command = f".venv/bin/python scripts/demo.py {cli}".strip() if cli else "make demo  # = .venv/bin/python scripts/demo.py"
     if not args.skip_3d:
@@ -194,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             if arch not in zoo.get_model_list():
                 print(f"(baseline {arch} is not registered here; skipped)")
                 continue
-            stage(f"6. single-frame baseline {arch}")
+            stage(f"7. single-frame baseline {arch}")
             shared = [o for o in overrides if not o.lstrip("+").startswith(("model.", "data.new_"))]
             run2d = train_and_test(config, [*shared, *extra], work, fresh.val_list, info)
             print(f"{arch}: multi-view top-1 {run2d['val'].top1:.2f}% on validation, {run2d['fresh'].top1:.2f}% on "

@@ -140,3 +140,59 @@ def test_bad_precision_and_format(tmp_path):
 def test_every_family_is_covered():
     families = collections.Counter(zoo.model_card(n).family for n in zoo.get_model_list())
     assert set(families) == set(FAMILIES)
+
+
+def test_onednn_convolutions_match_and_keep_parameters():
+    """The oneDNN twins compute the same output as the convolutions they replace and share their tensors."""
+    from zoo.optimize import OneDNNConv3d, use_onednn_convolutions
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv3d(8, 16, (1, 3, 3), padding=(0, 1, 1)), torch.nn.ReLU(),
+                                torch.nn.Conv3d(16, 4, 1, bias=False), torch.nn.Conv3d(4, 4, 3, padding=1, padding_mode="reflect"))
+    x = torch.randn(1, 8, 4, 14, 14)  # small enough that PyTorch's own choice is its im2col kernel
+    with torch.no_grad():
+        ref = model(x)
+    keys = list(model.state_dict())
+    weight = model[0].weight
+    assert use_onednn_convolutions(model) == 2  # the reflect-padded one is kept
+    assert isinstance(model[0], OneDNNConv3d) and model[0].weight is weight
+    assert type(model[3]) is torch.nn.Conv3d
+    assert list(model.state_dict()) == keys
+    with torch.no_grad():
+        assert torch.allclose(model(x), ref, atol=1e-5)
+        assert torch.allclose(model(x.contiguous(memory_format=torch.channels_last_3d)), ref, atol=1e-5)
+    x.requires_grad_(True)  # training still works: gradients go through PyTorch's own path
+    model(x).sum().backward()
+    assert x.grad is not None and model[0].weight.grad is not None
+
+
+def test_fast_path_bf16_keeps_recurrent_layers_float32():
+    name = "lrcn_resnet18"
+    model = zoo.get_model(name, num_classes=5, backbone_kwargs={"widths": (8, 16, 32, 64)}, hidden_size=16).eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    model.train()(x)  # a training forward leaves a tensor of the autograd graph on the model
+    model.eval()
+    fast = zoo.optimize_for_inference(model, x, precision="bf16")
+    lstms = [m for m in fast.modules() if isinstance(m, torch.nn.LSTM)]
+    assert lstms and all(p.dtype == torch.float32 for m in lstms for p in m.parameters())
+    convs = [m for m in fast.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(m.weight.dtype == torch.bfloat16 for m in convs)
+    with torch.no_grad():
+        ref = model(x)
+    out = fast(x)
+    assert out.dtype == torch.float32 and out.shape == ref.shape
+    assert float((out - ref).abs().max()) <= 0.05 * max(1.0, float(ref.abs().max()))
+
+
+def test_fast_path_takes_tuple_inputs():
+    """Two-stream models take (rgb, flow); the fast path casts and lays out each part."""
+    model = zoo.get_model("two_stream_resnet18", num_classes=6, flow_len=4,
+                          backbone_kwargs={"widths": (8, 16, 32, 64)}).eval()
+    _randomize_bn(model)
+    x = (torch.randn(1, 3, 1, 48, 48).cumsum(-1) / 4, torch.randn(1, 2, 4, 48, 48).cumsum(-1) / 4)
+    with torch.no_grad():
+        ref = model(x)
+    fast = zoo.optimize_for_inference(model, x)
+    assert fast.zoo_folded > 0 and fast.zoo_onednn > 0
+    assert float((fast(x) - ref).abs().max()) <= 1e-4 * max(1.0, float(ref.abs().max()))
+    assert fast(list(x)).shape == ref.shape

@@ -92,7 +92,8 @@ def benchmark_model(
 ) -> dict:
     """Latency and throughput of one registered model at its card's input size.
 
-    ``variant`` is ``"eager"`` (the model as built) or ``"fast"`` (:func:`zoo.optimize_for_inference`).
+    ``variant`` is ``"eager"`` (the model as built), ``"fast"`` (:func:`zoo.optimize_for_inference`) or
+    ``"compiled"`` (the fast path with ``compile=True``; its compilation happens in the warm-up).
     Returns a JSON-ready dict (latency in ms, clips/s, GFLOPs per clip, params).
     """
     from .weights import get_model
@@ -102,8 +103,8 @@ def benchmark_model(
     shape = tuple(input_shape) if input_shape else card.input.example_shape(batch)
     x = torch.randn(*shape, device=device)
     model = get_model(name).eval().to(device)
-    if variant == "fast":
-        runner = optimize_for_inference(model, x, precision=precision)
+    if variant in ("fast", "compiled"):
+        runner = optimize_for_inference(model, x, precision=precision, compile=variant == "compiled")
         call = lambda: runner(x)  # noqa: E731
     else:
         dtype = _DTYPES[precision]

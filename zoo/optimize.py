@@ -1,4 +1,5 @@
-"""The fast path for serving: BatchNorm folded into convolutions, channels-last, inference mode.
+"""The fast path for serving: BatchNorm folded into convolutions, channels-last, oneDNN convolutions,
+bf16 (recurrent layers kept in fp32), inference mode.
 
 ``optimize_for_inference(model)`` returns a new module; the original is left untouched.  Each step is
 checked against the eager model on a probe input: a step that would change the output beyond
@@ -26,7 +27,8 @@ _BNS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 class InferenceModel(nn.Module):
     """Wraps a prepared model: casts and lays out the input, runs in inference mode.
 
-    ``forward(x)``: ``x`` is ``(N, C, T, H, W)`` (or ``(N, C, H, W)``) float32; returns float32 logits.
+    ``forward(x)``: ``x`` is ``(N, C, T, H, W)`` (or ``(N, C, H, W)``) float32, or a tuple of such
+    tensors for multi-input models (two-stream: RGB and flow); returns float32 logits.
     """
 
     def __init__(self, model: nn.Module, dtype: torch.dtype, channels_last: bool) -> None:
@@ -36,16 +38,22 @@ class InferenceModel(nn.Module):
         self.channels_last = channels_last
         self.zoo_skipped: list[str] = []
         self.zoo_folded = 0
+        self.zoo_onednn = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            x = x.to(self.dtype)
-            if self.channels_last and x.dim() == 5:
-                x = x.contiguous(memory_format=torch.channels_last_3d)
-            elif self.channels_last and x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            out = self.model(x)
+            out = self.model(self._prepare(x))
             return out.float() if isinstance(out, torch.Tensor) else out
+
+    def _prepare(self, x):
+        if isinstance(x, (tuple, list)):
+            return type(x)(self._prepare(part) for part in x)
+        x = x.to(self.dtype)
+        if self.channels_last and x.dim() == 5:
+            return x.contiguous(memory_format=torch.channels_last_3d)
+        if self.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
 
 def _conv_bn_pairs(model: nn.Module, probe: torch.Tensor) -> list[tuple[str, str]]:
@@ -111,6 +119,81 @@ def fold_batchnorm(model: nn.Module, probe: torch.Tensor) -> int:
     return len(pairs)
 
 
+class _OneDNNConvMixin:
+    """Runs the convolution through oneDNN on CPU, whatever its shape.
+
+    For fp32 inputs PyTorch picks its im2col kernel (``slow_conv3d``) when a convolution looks small:
+    batch 1, kernels of at most 3x3 and ``N*C*T*H <= 20480``, which is most of a batch-1 SlowFast or
+    R(2+1)D.  oneDNN runs those faster, especially channels-last (``scripts/benchmark.py`` shows it).
+    """
+
+    def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if input.device.type != "cpu" or input.requires_grad:
+            return super()._conv_forward(input, weight, bias)  # type: ignore[misc]
+        return torch.mkldnn_convolution(input, weight, bias, self.padding, self.stride, self.dilation, self.groups)
+
+
+class OneDNNConv2d(_OneDNNConvMixin, nn.Conv2d):
+    """:class:`nn.Conv2d` that always uses oneDNN on CPU (see :class:`_OneDNNConvMixin`)."""
+
+
+class OneDNNConv3d(_OneDNNConvMixin, nn.Conv3d):
+    """:class:`nn.Conv3d` that always uses oneDNN on CPU (see :class:`_OneDNNConvMixin`)."""
+
+
+def use_onednn_convolutions(model: nn.Module) -> int:
+    """Swap every zero-padded ``nn.Conv2d``/``nn.Conv3d`` for its oneDNN twin, sharing the parameters.
+
+    Returns the number of convolutions swapped (those with string or non-zero padding modes are kept).
+    """
+    swapped = 0
+    for name, module in list(model.named_modules()):
+        kind = {nn.Conv2d: OneDNNConv2d, nn.Conv3d: OneDNNConv3d}.get(type(module))
+        if kind is None or module.padding_mode != "zeros" or isinstance(module.padding, str):
+            continue
+        twin = kind(module.in_channels, module.out_channels, module.kernel_size, module.stride, module.padding,
+                    module.dilation, module.groups, module.bias is not None, device="meta")
+        twin.weight, twin.bias = module.weight, module.bias
+        twin.train(module.training)
+        _set_module(model, name, twin)
+        swapped += 1
+    return swapped
+
+
+_FLOAT32_MODULES = (nn.LSTM, nn.GRU, nn.RNN)
+
+
+def _cast(value, dtype: torch.dtype):
+    """``value`` with every floating tensor in it (tuples and lists too) cast to ``dtype``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype) if value.is_floating_point() else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_cast(v, dtype) for v in value)
+    return value
+
+
+class Float32Island(nn.Module):
+    """Runs ``module`` in float32 inside a low-precision model: inputs up-cast, outputs cast back.
+
+    Recurrent layers accumulate rounding over time steps; in bfloat16 an LSTM's predictions drift
+    from float32 (LRCN's top-1 agreed on 95.8 % of the synthetic validation clips), so they stay float32.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module.float()
+
+    def forward(self, *args):
+        dtype = next((a.dtype for a in args if isinstance(a, torch.Tensor)), torch.float32)
+        return _cast(self.module(*_cast(args, torch.float32)), dtype)
+
+
+def _keep_float32(model: nn.Module) -> None:
+    for name, module in list(model.named_modules()):
+        if isinstance(module, _FLOAT32_MODULES):
+            _set_module(model, name, Float32Island(module))
+
+
 def _to_channels_last(model: nn.Module) -> None:
     """Lay out every convolution's weight channels-last (3D kernels as ``channels_last_3d``)."""
     for module in model.modules():
@@ -119,13 +202,27 @@ def _to_channels_last(model: nn.Module) -> None:
             module.weight.data = module.weight.data.contiguous(memory_format=fmt)
 
 
+def _copy_module(model: nn.Module) -> nn.Module:
+    """``copy.deepcopy`` that drops tensors a module keeps from its last forward (non-leaf attributes).
+
+    LRCN, for example, keeps ``per_step_logits`` for its training loss; such a tensor is part of an
+    autograd graph, cannot be deep-copied and is meaningless in a copy, so the copy gets ``None``.
+    """
+    memo: dict[int, object] = {}
+    for module in model.modules():
+        for value in vars(module).values():
+            if isinstance(value, torch.Tensor) and not value.is_leaf:
+                memo[id(value)] = None
+    return copy.deepcopy(model, memo)
+
+
 def _tolerance(reference: torch.Tensor) -> float:
     return 1e-4 * max(1.0, float(reference.abs().max()))
 
 
 def optimize_for_inference(
     model: nn.Module,
-    example: torch.Tensor | Sequence[int] | None = None,
+    example: torch.Tensor | tuple[torch.Tensor, ...] | Sequence[int] | None = None,
     precision: str = "fp32",
     channels_last: bool = True,
     compile: bool = False,
@@ -134,20 +231,20 @@ def optimize_for_inference(
 
     Args:
         model: any zoo model (left unchanged).
-        example: a probe input ``(N, C, T, H, W)`` or its shape (default: the model's card input,
-            else ``(1, 3, 16, 112, 112)``).
+        example: a probe input ``(N, C, T, H, W)`` (a tuple of tensors for multi-input models) or its
+            shape (default: the model's card input, else ``(1, 3, 16, 112, 112)``).
         precision: ``"fp32"`` or ``"bf16"`` (weights and activations in bfloat16).
         channels_last: use the channels-last (3D) memory layout.
         compile: wrap the result in ``torch.compile``.
 
     Returns:
-        An :class:`InferenceModel`; ``zoo_folded`` counts folded BatchNorms, ``zoo_skipped`` lists
-        steps not applied and why.
+        An :class:`InferenceModel`; ``zoo_folded`` counts folded BatchNorms, ``zoo_onednn`` the
+        convolutions moved to oneDNN (none with ``compile``), ``zoo_skipped`` lists steps not applied and why.
     """
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
     probe = _probe(model, example)
-    eager = copy.deepcopy(model).eval()
+    eager = _copy_module(model).eval()
     with torch.no_grad():
         reference = eager(probe)
     prepared = copy.deepcopy(eager)
@@ -165,10 +262,14 @@ def optimize_for_inference(
         prepared, folded = copy.deepcopy(eager), 0
     if channels_last:
         _to_channels_last(prepared)
+    onednn = 0 if compile else use_onednn_convolutions(prepared)  # inductor picks its own kernels
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     prepared = prepared.to(dtype)
+    if dtype != torch.float32:
+        _keep_float32(prepared)
     served = InferenceModel(prepared, dtype, channels_last)
     served.zoo_folded = folded
+    served.zoo_onednn = onednn
     served.zoo_skipped = skipped
     for reason in skipped:
         logger.warning("%s: %s", type(model).__name__, reason)
@@ -177,9 +278,11 @@ def optimize_for_inference(
     return served
 
 
-def _probe(model: nn.Module, example: torch.Tensor | Sequence[int] | None) -> torch.Tensor:
+def _probe(model: nn.Module, example):
     if isinstance(example, torch.Tensor):
         return example.float()
+    if isinstance(example, (tuple, list)) and example and isinstance(example[0], torch.Tensor):
+        return type(example)(part.float() for part in example)
     if example is not None:
         shape = tuple(example)
     elif getattr(model, "zoo_name", None):
