@@ -47,13 +47,13 @@ def child(args: argparse.Namespace, name: str, variant: str, precision: str, bat
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pattern", nargs="?", default=None, help="registry wildcard")
-    p.add_argument("--report", action="store_true", help="issue 7's four models, eager/fast fp32/bf16, vs GluonCV")
+    p.add_argument("--report", action="store_true", help="issue 7's four models, eager/fast/compiled fp32/bf16, vs GluonCV")
     p.add_argument("--quick", action="store_true", help="batch 1 only, 1 warm-up, 1 run (every model)")
     p.add_argument("--dataset", help="only names of this dataset (e.g. kinetics400)")
     p.add_argument("--with-weights", action="store_true", help="only names with published weights")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--variants", default="eager,fast")
+    p.add_argument("--variants", default="eager,fast", help="eager, fast, compiled (the fast path + torch.compile)")
     p.add_argument("--precisions", default="fp32,bf16")
     p.add_argument("--batches", default="1,4")
     p.add_argument("--warmup", type=int, default=2)
@@ -74,7 +74,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     if args.report:
         names, args.compare, args.loading = REPORT_MODELS, args.compare or "gluoncv", True
-        args.batches = "1"
+        args.batches, args.variants = "1", "eager,fast,compiled"
     else:
         names = zoo.get_model_list(args.pattern, dataset=args.dataset, pretrained=True if args.with_weights else None)
     if args.quick:

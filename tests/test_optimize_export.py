@@ -196,3 +196,17 @@ def test_fast_path_takes_tuple_inputs():
     assert fast.zoo_folded > 0 and fast.zoo_onednn > 0
     assert float((fast(x) - ref).abs().max()) <= 1e-4 * max(1.0, float(ref.abs().max()))
     assert fast(list(x)).shape == ref.shape
+
+
+def test_compiled_fast_path_matches_eager():
+    """``compile=True`` (inductor, frozen weights) keeps the fp32 output within the fast path's bound."""
+    torch.manual_seed(0)
+    model = zoo.get_model("simple3d_synthetic", widths=(8, 16, 16, 32)).eval()
+    _randomize_bn(model)
+    x = torch.randn(2, 3, 8, 32, 32)
+    with torch.no_grad():
+        ref = model(x)
+    fast = zoo.optimize_for_inference(model, x, compile=True)
+    assert fast.compiled and fast.zoo_onednn == 0  # inductor picks its own kernels
+    out = fast(x)
+    assert float((out - ref).abs().max()) <= 1e-4 * max(1.0, float(ref.abs().max()))

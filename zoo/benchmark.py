@@ -58,14 +58,15 @@ def time_callable(fn: Callable[[], object], warmup: int = 2, repeat: int = 5, sy
     return Timing(statistics.median(times), min(times), max(times), repeat)
 
 
-def matmul_limit(precision: str = "fp32", device: str = "cpu", n: int = 2048, repeat: int = 5) -> float:
-    """Achievable FLOP/s of an ``n x n`` matrix multiply in ``precision`` on ``device``."""
+def matmul_limit(precision: str = "fp32", device: str = "cpu", n: int = 2048, repeat: int = 10) -> float:
+    """Achievable FLOP/s of an ``n x n`` matrix multiply in ``precision`` on ``device`` (its fastest run:
+    a limit, so a run slowed by another process does not lower it)."""
     dtype = _DTYPES[precision]
     a = torch.randn(n, n, device=device).to(dtype)
     b = torch.randn(n, n, device=device).to(dtype)
     sync = torch.cuda.synchronize if device.startswith("cuda") else None
     t = time_callable(lambda: a @ b, warmup=2, repeat=repeat, sync=sync)
-    return 2 * n**3 / t.median
+    return 2 * n**3 / t.min
 
 
 def machine_line(threads: int) -> str:

