@@ -51,6 +51,7 @@ class InputSpec:
         mean, std: per-channel normalisation of ``[0, 1]`` RGB values.
         layout: axis order the model's ``forward`` takes, e.g. ``"NCTHW"``.
         note: free text (e.g. SlowFast's fast-then-slow frame layout).
+        channels: ``C`` (3 for RGB, 2 for stacked optical flow x/y).
     """
 
     clip_len: int = 16
@@ -62,10 +63,11 @@ class InputSpec:
     std: tuple[float, float, float] = KINETICS_STD
     layout: str = "NCTHW"
     note: str = ""
+    channels: int = 3
 
     def example_shape(self, batch: int = 1) -> tuple[int, ...]:
         """Shape of a batch of one view, ``(N, C, T, H, W)`` (``T = clip_len * num_segments``)."""
-        return (batch, 3, self.clip_len * self.num_segments, self.crop_size, self.crop_size)
+        return (batch, self.channels, self.clip_len * self.num_segments, self.crop_size, self.crop_size)
 
 
 @dataclass(frozen=True)

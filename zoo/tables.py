@@ -56,7 +56,7 @@ REGENERATE = "python scripts/make_tables.py"
 def count_model(card: ModelCard) -> dict[str, float]:
     """Parameters (M) and GFLOPs of one view, counted on the meta device (no compute, no memory).
 
-    A view is one clip of the card's input spec: ``(1, 3, clip_len, crop, crop)``.  FLOPs are
+    A view is one clip of the card's input spec: ``(1, C, clip_len, crop, crop)``.  FLOPs are
     ``torch.utils.flop_counter``'s count, i.e. 2 x multiply-adds for convolutions and matmuls.
     """
     from torch.utils.flop_counter import FlopCounterMode
@@ -64,7 +64,7 @@ def count_model(card: ModelCard) -> dict[str, float]:
     spec = card.input
     with torch.device("meta"):
         model = card.builder(num_classes=card.num_classes, **card.kwargs).eval()
-        x = torch.empty(1, 3, spec.clip_len, spec.crop_size, spec.crop_size)
+        x = torch.empty(1, spec.channels, spec.clip_len, spec.crop_size, spec.crop_size)
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(x)
     params = sum(p.numel() for p in model.parameters())

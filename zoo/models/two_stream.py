@@ -180,7 +180,8 @@ for _name, _kwargs, _what in (
                         layout="(rgb NCSHW, flow NC(S*L)HW)" if "modalities" not in _kwargs else "NCTHW",
                         mean=(0.485, 0.456, 0.406) if "modalities" not in _kwargs else (0.5, 0.5, 0.5),
                         std=(0.229, 0.224, 0.225) if "modalities" not in _kwargs else (0.5, 0.5, 0.5),
-                        note=_NOTE if "modalities" not in _kwargs else _FLOW_NOTE),
+                        note=_NOTE if "modalities" not in _kwargs else _FLOW_NOTE,
+                        channels=3 if "modalities" not in _kwargs else 2),
         description=f"Two-stream network: {_what}; no weights.",
         source="zoo",
     )

@@ -1,0 +1,30 @@
+"""zoo.benchmark: rows for single-tensor, flow and two-stream models; the matmul limit."""
+from __future__ import annotations
+
+import pytest
+
+from zoo import benchmark as B
+
+
+@pytest.mark.parametrize("name, shape", [
+    ("simple3d_synthetic", (1, 3, 8, 32, 32)),
+    ("flow_resnet18", (1, 2, 10, 32, 32)),         # stacked flow: 2 channels (the card says so)
+    ("two_stream_resnet18", (1, 3, 10, 32, 32)),   # an (rgb, flow) pair is built from the card's layout
+])
+@pytest.mark.parametrize("variant", ["eager", "fast"])
+def test_benchmark_row(name, shape, variant):
+    row = B.benchmark_model(name, variant, warmup=0, repeat=2, input_shape=shape)
+    assert row["name"] == name and row["variant"] == variant and row["input"] == list(shape)
+    assert 0 < row["latency_ms_min"] <= row["latency_ms_median"] <= row["latency_ms_max"]
+    assert row["clips_per_s"] == pytest.approx(1000.0 / row["latency_ms_median"])
+
+
+def test_card_input_channels():
+    import zoo
+
+    assert zoo.model_card("flow_resnet18").input.example_shape(2)[:2] == (2, 2)
+    assert zoo.model_card("i3d_resnet50_v1_kinetics400").input.example_shape()[1] == 3
+
+
+def test_matmul_limit_is_positive():
+    assert B.matmul_limit("fp32", n=256, repeat=2) > 1e8
