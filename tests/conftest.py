@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import torch
@@ -17,13 +19,14 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture(autouse=True)
-def zoo_home(tmp_path_factory, monkeypatch) -> Path:
+def zoo_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     """Every test gets its own empty cache and hub; no test touches ~/.zoo."""
     home = tmp_path_factory.mktemp("zoo_home")
     monkeypatch.setenv("ZOO_HOME", str(home))
     for var in ("ZOO_REPO_URL", "ZOO_OFFLINE", "ZOO_MANIFEST", "ZOO_TIMEOUT", "ZOO_RETRIES"):
         monkeypatch.delenv(var, raising=False)
-    return home
+    yield home
+    shutil.rmtree(home, ignore_errors=True)  # converted weights of up to a few hundred MB per test
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import torch
 
 from _http import FaultyServer
 from gluoncv_cases import CASES_BY_ID
-from gluoncv_ref.harness import assert_close, compare, ensure_references
+from gluoncv_ref.harness import assert_close, checkout, compare
 
 pytestmark = pytest.mark.parity
 
@@ -35,13 +35,13 @@ def published(tmp_path_factory):
     if not registered:
         pytest.fail(f"none of {CANDIDATES} is registered yet")
     case = CASES_BY_ID[registered[0]]
-    refs = ensure_references([case])
-    x, ref, params = refs.load(case)
-    sha1 = sha1sum(params)
-    stem = f"{case.name}-{sha1[:8]}"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.write(params, f"{stem}.params")
+    with checkout(case) as refs:
+        x, ref, params = refs.load(case)
+        sha1 = sha1sum(params)
+        stem = f"{case.name}-{sha1[:8]}"
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+            z.write(params, f"{stem}.params")
     return case, x, ref, buf.getvalue(), f"/gluon/models/{stem}.zip", sha1
 
 

@@ -1,12 +1,13 @@
 """Numerical parity of zoo's GluonCV ports with GluonCV 0.10.5.post0 (MXNet) itself.
 
-A session fixture runs ``tests/gluoncv_ref/make_reference.py`` once in the GluonCV reference venv
-(``ZOO_GLUONCV_PYTHON``, else ``.venv-ref/bin/python``, else ``/tmp/gcvref/bin/python``); it writes,
-per case of ``tests/gluoncv_cases.py``, a GluonCV ``.params`` file with random weights (BatchNorm
-statistics included) and GluonCV's output on a structured input, cached in ``.cache/gluoncv_ref/``
-keyed by the generator's hash.  Each test loads that ``.params`` through ``zoo.get_model(name,
-pretrained=<file>)`` (zoo's MXNet reader and the family's converter), runs the same input and
-compares:
+One test per *weights group* (a case of ``tests/gluoncv_cases.py`` and the variants reusing its
+weights: ``-feat``, segment/crop consensus).  It runs ``tests/gluoncv_ref/make_reference.py`` in the
+GluonCV reference venv (``ZOO_GLUONCV_PYTHON``, else ``.venv-ref/bin/python``, else
+``/tmp/gcvref/bin/python``), which writes a GluonCV ``.params`` file with random weights (BatchNorm
+statistics included) and GluonCV's output on a structured input per case, in ``.cache/gluoncv_ref/``
+keyed by the generator's hash (see ``gluoncv_ref/harness.py`` for what is kept).  Each case loads that
+``.params`` through ``zoo.get_model(name, pretrained=<file>)`` (zoo's MXNet reader and the family's
+converter), runs the same input and compares:
 
 - all outputs: ``max|ours - ref| <= 1e-4 * max(1, max|ref|)``;
 - the input-dependent part, ``out[0] - out[1]``, against its own scale:
@@ -16,7 +17,6 @@ Without a reference venv every test skips, unless ``ZOO_REQUIRE_REFERENCE=1`` (`
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -25,26 +25,13 @@ import torch
 
 from gluoncv_cases import CASES, CASES_BY_ID, GLUONCV_ACTION_NAMES, ParityCase
 from gluoncv_ref import report
-from gluoncv_ref.harness import References, assert_close, compare, ensure_references
+from gluoncv_ref.harness import WEIGHT_GROUPS, References, assert_close, checkout, compare, ensure_names
 
 pytestmark = pytest.mark.parity
 
 
-def _selected_cases(session) -> list[ParityCase]:
-    """Cases of the parity tests this session runs (``-k`` respected)."""
-    ids = {item.callspec.params["case"].id for item in session.items
-           if item.name.startswith("test_parity[") and "case" in getattr(getattr(item, "callspec", None), "params", {})}
-    return [c for c in CASES if c.id in ids]
-
-
-@pytest.fixture(scope="session")
-def references(request) -> References:
-    """The references this session needs, generated once (xdist workers share a lock and the cache)."""
-    return ensure_references(_selected_cases(request.session) or CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_parity(case: ParityCase, references: References) -> None:
+def _check_case(case: ParityCase, references: References) -> str | None:
+    """Compare zoo with GluonCV on ``case``; the failure message, or ``None`` when it passes."""
     import zoo
 
     row = {"id": case.id, "name": case.name, "input_shape": list(case.input_shape), "status": "error"}
@@ -52,7 +39,7 @@ def test_parity(case: ParityCase, references: References) -> None:
         x, ref, params = references.load(case)
         if case.name not in zoo.get_model_list():
             row["status"] = "not registered"
-            pytest.fail(f"{case.name} is not registered yet")
+            return f"{case.name} is not registered yet"
         assert x.shape == case.input_shape, f"cached input {x.shape} is not the case's {case.input_shape}"
         t0 = time.perf_counter()
         model = zoo.get_model(case.name, pretrained=str(params), **case.our_kwargs).eval()
@@ -64,13 +51,28 @@ def test_parity(case: ParityCase, references: References) -> None:
         stats = compare(ours, ref)
         row.update(stats, status="pass" if stats["ok"] else "FAIL")
         assert_close(case.id, stats)
+        return None
+    except AssertionError as e:
+        return str(e)
     finally:
         report.write_row(row)
 
 
-def test_case_table_covers_gluoncv(references: References) -> None:
+@pytest.mark.parametrize("group", WEIGHT_GROUPS, ids=[g[0].id for g in WEIGHT_GROUPS])
+def test_parity(group: tuple[ParityCase, ...]) -> None:
+    with checkout(group[0]) as references:
+        failures = [msg for msg in (_check_case(case, references) for case in group) if msg]
+    assert not failures, "\n".join(failures)
+
+
+def test_weight_groups_cover_every_case() -> None:
+    assert sorted(c.id for g in WEIGHT_GROUPS for c in g) == sorted(CASES_BY_ID)
+    assert len(WEIGHT_GROUPS) == len(GLUONCV_ACTION_NAMES)
+
+
+def test_case_table_covers_gluoncv() -> None:
     """The case table names exactly GluonCV's 54 fp32 action-recognition factories."""
-    names = json.loads((references.cache / "names.json").read_text())
+    names = ensure_names()
     assert len(GLUONCV_ACTION_NAMES) == len(set(GLUONCV_ACTION_NAMES)) == 54
     assert set(names["action"]) == set(GLUONCV_ACTION_NAMES), (
         f"missing cases: {sorted(set(names['action']) - set(GLUONCV_ACTION_NAMES))}; "
@@ -78,10 +80,10 @@ def test_case_table_covers_gluoncv(references: References) -> None:
     assert {c.name for c in CASES} == set(GLUONCV_ACTION_NAMES)
 
 
-def test_zz_parity_table(references: References, capsys) -> None:
+def test_zz_parity_table(capsys) -> None:
     """Print this session's parity table (complete when run without xdist; see gluoncv_ref/report.py)."""
     rows = report.read_rows(report.session_start())
     with capsys.disabled():
-        print(f"\nGluonCV reference generation: {references.generate_s:.1f}s (cache {references.cache})")
+        print(f"\nGluonCV parity rows written by this process: {len(rows)} (cache {report.CACHE})")
         print(report.format_table(rows))
     assert all(r["id"] in CASES_BY_ID for r in rows)

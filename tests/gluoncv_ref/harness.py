@@ -1,17 +1,22 @@
 """Test-side driver of the GluonCV reference generator (zoo's venv; runs the generator as a subprocess).
 
-``ensure_references(cases)`` makes sure the reference files of ``cases`` exist in
-``.cache/gluoncv_ref/`` (generating the missing ones once, under a file lock that pytest-xdist
-workers share) and returns a :class:`References` that finds them.
+References live in ``.cache/gluoncv_ref/``: per case a small ``.npz`` (input and GluonCV's output)
+and, per *weights group* (a case and the variants that reuse its weights), one GluonCV ``.params``
+file of up to 0.5 GB.  All 54 groups together take about 11 GB, so :func:`checkout` generates one
+group at a time (under a per-group file lock that pytest-xdist workers share) and, after its user is
+done, removes the group's ``.params`` again unless ``ZOO_KEEP_REFERENCE_PARAMS=1`` (a faster rerun
+for whoever has the disk).  A group whose ``.params`` is gone is regenerated whole: the generator is
+seeded by the case, so the weights and outputs come out the same.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -22,7 +27,7 @@ from .report import CACHE
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PYTHONS = (ROOT / ".venv-ref" / "bin" / "python", Path("/tmp/gcvref/bin/python"))
-GENERATE_TIMEOUT_S = 3600
+GENERATE_TIMEOUT_S = 1800
 
 ABS_TOL = 1e-4  # times max(1, max|ref|)
 DIFF_TOL = 1e-2  # times max|ref[0] - ref[1]|
@@ -47,9 +52,22 @@ def require_reference_python() -> Path:
     return python
 
 
+def keep_params() -> bool:
+    return os.environ.get("ZOO_KEEP_REFERENCE_PARAMS") == "1"
+
+
 def subprocess_env() -> dict[str, str]:
     """Our environment without what would make the other venv's Python import our packages."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+
+
+def weights_group(case: ParityCase) -> tuple[ParityCase, ...]:
+    """The case owning ``case``'s weights, then every case reusing them (generation order)."""
+    base = CASES_BY_ID[case.weights_from] if case.weights_from else case
+    return (base,) + tuple(c for c in CASES if c.weights_from == base.id)
+
+
+WEIGHT_GROUPS: tuple[tuple[ParityCase, ...], ...] = tuple(weights_group(c) for c in CASES if not c.weights_from)
 
 
 @dataclass
@@ -69,8 +87,7 @@ class References:
         npz = self.cache / f"{case.id}-{key}.npz"
         if not npz.exists():
             pytest.fail(f"no reference for {case.id} ({npz.name} missing); generator log:\n{self.log[-3000:]}")
-        base = CASES_BY_ID[case.weights_from] if case.weights_from else case
-        return npz, self.cache / f"{base.id}-{case_key(base)}.params"
+        return npz, params_path(case)
 
     def load(self, case: ParityCase) -> tuple[np.ndarray, np.ndarray, Path]:
         """``(input, reference output, params path)`` of ``case``."""
@@ -79,37 +96,67 @@ class References:
             return npz["input"], npz["output"], params
 
 
-def ensure_references(cases: Iterable[ParityCase]) -> References:
-    """Generate the missing references of ``cases`` (and of the cases they reuse weights from)."""
+def params_path(case: ParityCase) -> Path:
+    base = weights_group(case)[0]
+    return CACHE / f"{base.id}-{case_key(base)}.params"
+
+
+def _complete(case: ParityCase) -> bool:
+    stem = f"{case.id}-{case_key(case)}"
+    return (CACHE / f"{stem}.error").exists() or ((CACHE / f"{stem}.npz").exists() and params_path(case).exists())
+
+
+def run_generator(args: list[str]) -> str:
+    """Run the generator with ``args`` in the reference venv; its output (also appended to the log)."""
     python = require_reference_python()
+    cmd = [str(python), "-W", "ignore", str(GENERATOR), "--out", str(CACHE), *args]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S, env=subprocess_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the reference generator took over {GENERATE_TIMEOUT_S}s: {' '.join(cmd)}")
+    text = f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}\n"
+    with open(CACHE / "generate.log", "a") as log:
+        log.write(text)
+    if proc.returncode not in (0, 1) or not (CACHE / "names.json").exists():
+        pytest.fail(f"the reference generator crashed (rc={proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return text
+
+
+@contextlib.contextmanager
+def checkout(case: ParityCase) -> Iterator[References]:
+    """The references of ``case``'s weights group, generated if missing, held under the group's lock.
+
+    On exit the group's ``.params`` is removed unless ``ZOO_KEEP_REFERENCE_PARAMS=1``.
+    """
     from filelock import FileLock
 
-    ids = {c.id for c in cases}
-    ids |= {CASES_BY_ID[i].weights_from for i in ids if CASES_BY_ID[i].weights_from}
-    wanted = [c for c in CASES if c.id in ids]
+    require_reference_python()
+    group = weights_group(case)
     CACHE.mkdir(parents=True, exist_ok=True)
-
-    def missing() -> list[ParityCase]:
-        return [c for c in wanted if not (CACHE / f"{c.id}-{case_key(c)}.npz").exists()
-                and not (CACHE / f"{c.id}-{case_key(c)}.error").exists()]
-
-    log_path = CACHE / "generate.log"
     t0 = time.perf_counter()
-    with FileLock(str(CACHE / ".generate.lock"), timeout=GENERATE_TIMEOUT_S):
-        todo = missing()
-        if todo or not (CACHE / "names.json").exists():
-            run_ids = [c.id for c in todo] or [wanted[0].id if wanted else CASES[0].id]
-            cmd = [str(python), "-W", "ignore", str(GENERATOR), "--out", str(CACHE), "--cases", ",".join(run_ids)]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S, env=subprocess_env())
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"the reference generator took over {GENERATE_TIMEOUT_S}s")
-            with open(log_path, "a") as log:
-                log.write(f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}\n")
-            if proc.returncode not in (0, 1) or not (CACHE / "names.json").exists():
-                pytest.fail(f"the reference generator crashed (rc={proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
-    log = log_path.read_text() if log_path.exists() else ""
-    return References(cache=CACHE, generate_s=time.perf_counter() - t0, log=log)
+    log = ""
+    with FileLock(str(CACHE / f".{group[0].id}.lock"), timeout=GENERATE_TIMEOUT_S):
+        if not all(_complete(c) for c in group):
+            log = run_generator(["--force", "--cases", ",".join(c.id for c in group)])
+        try:
+            yield References(cache=CACHE, generate_s=time.perf_counter() - t0, log=log)
+        finally:
+            if not keep_params():
+                params_path(case).unlink(missing_ok=True)
+
+
+def ensure_names() -> dict:
+    """GluonCV's own lists of model names (``names.json``, written by every generator run)."""
+    import json
+
+    from filelock import FileLock
+
+    require_reference_python()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(CACHE / ".names.lock"), timeout=GENERATE_TIMEOUT_S):
+        if not (CACHE / "names.json").exists():
+            run_generator(["--names-only"])
+    return json.loads((CACHE / "names.json").read_text())
 
 
 def compare(ours: np.ndarray, ref: np.ndarray) -> dict:
