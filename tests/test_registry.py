@@ -150,3 +150,24 @@ def test_yaml_manifest(tmp_path):
     (tmp_path / "m.yaml").write_text(text)
     assert zoo.register_manifest(tmp_path / "m.yaml") == ["yaml_net2"]
     assert torch.equal(_logits(zoo.get_model("yaml_net2", pretrained=True)), _logits(net))
+
+
+def test_pretrained_model_holds_the_files_tensors_and_trains(two_versions):
+    a, b, ea, eb = two_versions
+    net = zoo.get_model("vnet", pretrained=True)
+    state = net.state_dict()
+    assert state.keys() == b.state_dict().keys()
+    for key, value in b.state_dict().items():
+        assert torch.equal(state[key], value) and state[key].dtype == value.dtype, key
+    params = dict(net.named_parameters())
+    assert params.keys() == dict(b.named_parameters()).keys()
+    assert all(isinstance(p, torch.nn.Parameter) and p.requires_grad and not p.is_meta for p in params.values())
+    assert not any(t.is_meta for t in net.buffers())
+    stat = next(k for k in state if k.endswith("running_mean"))
+    before = {k: v.clone() for k, v in params.items()} | {stat: state[stat].clone()}
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    net.train()(X).logsumexp(1).mean().backward()
+    opt.step()
+    assert all(p.grad is not None for p in params.values())
+    assert all(not torch.equal(before[k], p) for k, p in params.items() if p.grad.abs().sum() > 0)
+    assert not torch.equal(net.state_dict()[stat], before[stat]), "BatchNorm statistics are live buffers"

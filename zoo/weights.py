@@ -263,6 +263,24 @@ def _skip_init():
             setattr(nn.init, name, fn)
 
 
+def _assign_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Make ``state``'s tensors the model's own, as ``load_state_dict(assign=True)`` does.
+
+    The caller has checked keys and shapes.  Torch's loader filters the whole state dict once per
+    module; for a SlowFast (330 modules, 662 tensors) a cached ``get_model`` measured 1.35-1.45x
+    the bare file read plus ``load_state_dict`` into a built model with it, 1.00-1.15x without.
+    """
+    modules = dict(model.named_modules(remove_duplicate=False))
+    for key, tensor in state.items():
+        prefix, _, attr = key.rpartition(".")
+        module = modules[prefix]
+        old = module._parameters.get(attr)
+        if old is not None:
+            module._parameters[attr] = nn.Parameter(tensor, requires_grad=old.requires_grad)
+        else:
+            module._buffers[attr] = tensor
+
+
 def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs: dict, source: str) -> nn.Module:
     with torch.device("meta"), _skip_init():
         probe = card.builder(num_classes=num_classes, **build_kwargs)
@@ -286,7 +304,7 @@ def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs
     unexpected = [k for k in state if k not in ours]
     if missing or unexpected:
         raise WeightsError(f"{source}: " + _key_report(missing, unexpected, []))
-    probe.load_state_dict(state, strict=True, assign=True)
+    _assign_state(probe, state)
     if any(t.is_meta for t in list(probe.parameters()) + list(probe.buffers())):
         # a non-persistent buffer has no value in any file: build for real instead
         model = card.builder(num_classes=num_classes, **build_kwargs)
