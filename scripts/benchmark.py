@@ -53,8 +53,9 @@ def main() -> int:
     p.add_argument("--with-weights", action="store_true", help="only names with published weights")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--variants", default="eager,fast", help="eager, fast, compiled (the fast path + torch.compile)")
-    p.add_argument("--precisions", default="fp32,bf16")
+    p.add_argument("--variants", help="eager, fast, compiled (the fast path + torch.compile); default eager,fast "
+                   "(eager with --quick)")
+    p.add_argument("--precisions", help="fp32, bf16, fp16; default fp32,bf16 (fp32 with --quick)")
     p.add_argument("--batches", default="1,4")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeat", type=int, default=5)
@@ -78,7 +79,9 @@ def main() -> int:
     else:
         names = zoo.get_model_list(args.pattern, dataset=args.dataset, pretrained=True if args.with_weights else None)
     if args.quick:
-        args.batches, args.warmup, args.repeat, args.variants, args.precisions = "1", 1, 1, "eager", "fp32"
+        args.batches, args.warmup, args.repeat = "1", 1, 1
+        args.variants, args.precisions = args.variants or "eager", args.precisions or "fp32"
+    args.variants, args.precisions = args.variants or "eager,fast", args.precisions or "fp32,bf16"
     if not names:
         print(f"no model matches {args.pattern!r}", file=sys.stderr)
         return 1
@@ -108,6 +111,9 @@ def main() -> int:
                         row["speedup_vs_gluoncv"] = gluon["latency_ms_median"] / row["latency_ms_median"]
                     rows.append(row)
                     extra = f"  vs GluonCV {row['speedup_vs_gluoncv']:.2f}x" if "speedup_vs_gluoncv" in row else ""
+                    if "bn_folded" in row:
+                        extra += f"  [{row['bn_folded']} BN folded, {row['onednn_convs']} oneDNN convs"
+                        extra += f"; not applied: {row['skipped']}]" if row["skipped"] else "]"
                     frac = row.get("fraction_of_matmul_limit")
                     print(f"{name:44s} {variant:5s} {prec:4s} b{batch:<3d} {row['latency_ms_median']:9.1f} ms "
                           f"(min {row['latency_ms_min']:.1f}, max {row['latency_ms_max']:.1f})  {row['clips_per_s']:7.2f} clips/s  "

@@ -17,6 +17,10 @@ def test_benchmark_row(name, shape, variant):
     assert row["name"] == name and row["variant"] == variant and row["input"] == list(shape)
     assert 0 < row["latency_ms_min"] <= row["latency_ms_median"] <= row["latency_ms_max"]
     assert row["clips_per_s"] == pytest.approx(1000.0 / row["latency_ms_median"])
+    if variant == "fast":  # what the fast path did is part of the row
+        assert row["bn_folded"] > 0 and row["onednn_convs"] > 0 and row["skipped"] == ""
+    else:
+        assert "bn_folded" not in row
 
 
 def test_card_input_channels():

@@ -108,8 +108,10 @@ def benchmark_model(
     shape = tuple(input_shape) if input_shape else card.input.example_shape(batch)
     x = _example_input(card, shape, device)
     model = get_model(name).eval().to(device)
+    applied: dict = {}
     if variant in ("fast", "compiled"):
         runner = optimize_for_inference(model, x, precision=precision, compile=variant == "compiled")
+        applied = {"bn_folded": runner.zoo_folded, "onednn_convs": runner.zoo_onednn, "skipped": "; ".join(runner.zoo_skipped)}
         call = lambda: runner(x)  # noqa: E731
     else:
         dtype = _DTYPES[precision]
@@ -141,6 +143,7 @@ def benchmark_model(
         "clips_per_s": shape[0] / t.median,
         "achieved_gflops_per_s": (gflops_clip * shape[0] / t.median) if gflops_clip else None,
         "peak_mem_mib": peak,
+        **applied,
     }
 
 
@@ -154,7 +157,7 @@ def _example_input(card, shape: tuple[int, ...], device: str):
     return (torch.randn(n, 3, segments, h, w, device=device), torch.randn(n, 2, t, h, w, device=device))
 
 
-def loading_ratio(name: str, repeat: int = 3) -> dict:
+def loading_ratio(name: str, repeat: int = 11) -> dict:
     """``get_model(name, pretrained=True)`` from a warm cache vs reading the file into a built model.
 
     The model's weights are published to a temporary hub first (so the cache is warm).
