@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import logging
 
 import numpy as np
 import pytest
@@ -182,6 +183,28 @@ def test_fast_path_bf16_keeps_recurrent_layers_float32():
     out = fast(x)
     assert out.dtype == torch.float32 and out.shape == ref.shape
     assert float((out - ref).abs().max()) <= 0.05 * max(1.0, float(ref.abs().max()))
+
+
+def test_fast_path_bf16_runs_modules_without_bf16_kernels_in_float32(caplog):
+    """torch 2.13 has no bf16 ``avg_pool3d`` on CPU; the I3D-InceptionV3 pools must not break bf16."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv3d(3, 8, 3, padding=1), torch.nn.AvgPool3d(3, 1, 1), torch.nn.ReLU(),
+        torch.nn.Conv3d(8, 8, 3, padding=1), torch.nn.AvgPool3d(2), torch.nn.Flatten(), torch.nn.Linear(8 * 2 * 4 * 4, 5),
+    ).eval()
+    x = torch.randn(2, 3, 4, 8, 8)
+    with pytest.raises(NotImplementedError):  # the reason for the fallback; if torch gains the kernel, drop it
+        torch.nn.functional.avg_pool3d(x.bfloat16(), 2)
+    with caplog.at_level(logging.WARNING, logger="zoo.optimize"):
+        fast = zoo.optimize_for_inference(model, x, precision="bf16")
+    assert len(fast.zoo_skipped) == 1 and "2 AvgPool3d module(s)" in fast.zoo_skipped[0], fast.zoo_skipped
+    assert "AvgPool3d" in caplog.text
+    islands = [m for m in fast.modules() if type(m).__name__ == "Float32Island"]
+    assert len(islands) == 2 and all(isinstance(m.module, torch.nn.AvgPool3d) for m in islands)
+    assert fast.model[0].weight.dtype == torch.bfloat16
+    with torch.no_grad():
+        ref = model(x)
+    assert float((fast(x) - ref).abs().max()) <= 0.05 * max(1.0, float(ref.abs().max()))
 
 
 def test_fast_path_takes_tuple_inputs():

@@ -214,6 +214,43 @@ def _keep_float32(model: nn.Module) -> None:
             _set_module(model, name, Float32Island(module))
 
 
+def _float32_where_kernels_are_missing(served: "InferenceModel", probe, max_modules: int = 32) -> list[str]:
+    """Run ``served`` on ``probe``; a module that fails for want of a low-precision kernel runs in fp32.
+
+    Some CPU kernels have no bfloat16 version (``avg_pool3d`` in torch 2.13, for one).  The failing
+    module is the innermost one whose forward had started and not finished when the error was
+    raised; it and every module of its class are wrapped in :class:`Float32Island` and the probe runs
+    again.  Returns what was kept in float32, and why.
+    """
+    kept: list[str] = []
+    for _ in range(max_modules):
+        running: list[str] = []
+
+        def finished(module: nn.Module, args, out) -> None:
+            running.pop()
+
+        hooks = []
+        for name, module in served.model.named_modules():
+            hooks.append(module.register_forward_pre_hook(lambda m, args, name=name: running.append(name)))
+            hooks.append(module.register_forward_hook(finished))
+        try:
+            served(probe)
+            return kept
+        except (NotImplementedError, RuntimeError) as err:
+            if "not implemented for" not in str(err) or not running or not running[-1]:
+                raise
+            kind = type(served.model.get_submodule(running[-1]))
+            names = [n for n, m in served.model.named_modules() if type(m) is kind]
+            for name in names:  # its siblings most likely call the same kernel: one retry, not one each
+                _set_module(served.model, name, Float32Island(served.model.get_submodule(name)))
+            kept.append(f"{len(names)} {kind.__name__} module(s) (first {running[-1]}) run in float32: "
+                        f"{str(err).splitlines()[0]}")
+        finally:
+            for hook in hooks:
+                hook.remove()
+    raise RuntimeError(f"more than {max_modules} modules lack {served.dtype} kernels: {kept}")
+
+
 def _to_channels_last(model: nn.Module) -> None:
     """Lay out every convolution's weight channels-last (3D kernels as ``channels_last_3d``)."""
     for module in model.modules():
@@ -289,6 +326,8 @@ def optimize_for_inference(
     if dtype != torch.float32:
         _keep_float32(prepared)
     served = InferenceModel(prepared, dtype, channels_last)
+    if dtype != torch.float32:
+        skipped += _float32_where_kernels_are_missing(served, probe)
     served.zoo_folded = folded
     served.zoo_onednn = onednn
     served.zoo_skipped = skipped
