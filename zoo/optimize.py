@@ -1,5 +1,5 @@
 """The fast path for serving: BatchNorm folded into convolutions, channels-last, oneDNN convolutions,
-bf16 (recurrent layers kept in fp32), inference mode.
+bf16 (recurrent layers, and modules whose kernels have no bf16 version, kept in fp32), inference mode.
 
 ``optimize_for_inference(model)`` returns a new module; the original is left untouched.  Each step is
 checked against the eager model on a probe input: a step that would change the output beyond
@@ -197,6 +197,7 @@ class Float32Island(nn.Module):
     Recurrent layers carry their state through every time step, so rounding accumulates; they cost
     little next to the convolutions, so they stay float32.  (Measured on LRCN trained on the synthetic
     clips: bf16 top-1 agreement stayed 94.5 % either way, limited by clips the fp32 model is undecided on.)
+    Modules whose kernels have no bf16 version on the device (``avg_pool3d`` on CPU) run in one too.
     """
 
     def __init__(self, module: nn.Module) -> None:
