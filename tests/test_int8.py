@@ -119,3 +119,14 @@ def test_get_model_builds_an_int8_name_without_calibration(caplog):
     x = torch.randn(1, 3, 7, 112, 112)
     with torch.no_grad():
         assert q(x).shape == (1, 400)
+
+
+def test_fast_path_leaves_an_int8_model_int8_and_says_why():
+    q = quantize_int8(_small_model(), [_clips(1)])
+    x = _clips(5, n=2)
+    with torch.no_grad():
+        ref = q(x)
+    fast = zoo.optimize_for_inference(q, x, precision="bf16")
+    assert fast.dtype == torch.float32
+    assert any("quantized (int8)" in reason for reason in fast.zoo_skipped), fast.zoo_skipped
+    assert torch.equal(fast(x), ref)

@@ -323,6 +323,9 @@ def optimize_for_inference(
         _to_channels_last(prepared)
     onednn = 0 if compile else use_onednn_convolutions(prepared)  # inductor picks its own kernels
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    if dtype != torch.float32 and _is_quantized(prepared):
+        skipped.append(f"the model is quantized (int8); {precision} does not apply, it keeps float32 input and output")
+        dtype = torch.float32
     prepared = prepared.to(dtype)
     if dtype != torch.float32:
         _keep_float32(prepared)
@@ -338,6 +341,11 @@ def optimize_for_inference(
         served.model = torch.compile(served.model)  # type: ignore[assignment]
         served.compiled = True
     return served
+
+
+def _is_quantized(model: nn.Module) -> bool:
+    """Whether ``model`` holds quantized modules (``torch.ao.nn.quantized`` and friends)."""
+    return any(".quantized" in type(m).__module__ for m in model.modules())
 
 
 def _probe(model: nn.Module, example):
