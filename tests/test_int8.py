@@ -130,3 +130,6 @@ def test_fast_path_leaves_an_int8_model_int8_and_says_why():
     assert fast.dtype == torch.float32
     assert any("quantized (int8)" in reason for reason in fast.zoo_skipped), fast.zoo_skipped
     assert torch.equal(fast(x), ref)
+    as_built = zoo.optimize_for_inference(q, x)  # nothing for the fp32 fast path to do either: it says so
+    assert as_built.zoo_folded == as_built.zoo_onednn == 0
+    assert any("runs as built" in reason for reason in as_built.zoo_skipped), as_built.zoo_skipped

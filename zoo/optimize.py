@@ -329,6 +329,8 @@ def optimize_for_inference(
     prepared = prepared.to(dtype)
     if dtype != torch.float32:
         _keep_float32(prepared)
+    if folded == 0 and onednn == 0 and not compile:
+        skipped.append("no BatchNorm to fold and no convolution to move to oneDNN: the model runs as built")
     served = InferenceModel(prepared, dtype, channels_last)
     if dtype != torch.float32:
         skipped += _float32_where_kernels_are_missing(served, probe)
