@@ -41,9 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(config, overrides)
     try:
         summary = train(cfg, resume=args.resume)
+        main_process = is_main()  # asked before leaving the process group, after which every rank is "0"
     finally:
         cleanup()
-    if is_main():
+    if main_process:
         print(json.dumps({k: v for k, v in summary.items() if k != "bad_files"}, indent=2))
         print(f"bad videos skipped: {summary['bad_videos_skipped']}")
     return 0

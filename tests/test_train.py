@@ -158,8 +158,9 @@ def test_torchrun_two_processes_match_one_process_with_accumulation(tmp_path, ti
     """2 ranks x batch 1 (DDP, gloo) == 1 process x batch 1 x 2 accumulation steps: same samples per step."""
     args = [*TINY, f"data.train_list={tiny.train_list}", "data.batch_size=1", "train.stop_after_steps=2",
             "train.weight_decay=0", "train.device=cpu"]
-    run_script([*torchrun(2), str(ROOT / "scripts" / "train_recognizer.py"), *args,
-                f"output.work_dir={tmp_path / 'ddp'}", "--quiet"])
+    proc = run_script([*torchrun(2), str(ROOT / "scripts" / "train_recognizer.py"), *args,
+                       f"output.work_dir={tmp_path / 'ddp'}", "--quiet"])
+    assert proc.stdout.count("bad videos skipped:") == 1, "only rank 0 prints the summary"
     single = train(load_config(None, [*args, "train.accumulate=2", f"output.work_dir={tmp_path / 'one'}"]))
     ddp = load_checkpoint(tmp_path / "ddp" / "last.pth")
     one = load_checkpoint(single["checkpoint"])

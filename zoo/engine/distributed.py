@@ -7,6 +7,7 @@ runs as a single process.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -69,6 +70,10 @@ def init_distributed(device: str = "auto") -> DistInfo:
 def cleanup() -> None:
     """Leave the process group."""
     if dist.is_available() and dist.is_initialized():
+        # A DistributedDataParallel wrapper lives on in reference cycles after training returns; freed at
+        # interpreter exit, after its process group, it aborted rank 0 ("terminate called without an
+        # active exception") in about 1 of 5 two-process runs on a loaded machine.
+        gc.collect()
         dist.destroy_process_group()
 
 
