@@ -87,3 +87,35 @@ def test_zz_parity_table(capsys) -> None:
         print(f"\nGluonCV parity rows written by this process: {len(rows)} (cache {report.CACHE})")
         print(report.format_table(rows))
     assert all(r["id"] in CASES_BY_ID for r in rows)
+
+
+def test_checkout_removes_the_groups_params_unless_kept(monkeypatch, tmp_path):
+    """The harness keeps disk use to one weights group: its .params goes after use (kept on request)."""
+    from gluoncv_cases import case_key
+    from gluoncv_ref import harness
+
+    group = next(g for g in WEIGHT_GROUPS if len(g) > 1)
+    runs = []
+
+    def fake_generator(args):  # writes what the generator would: an npz per case, one params per group
+        runs.append(args)
+        for case in group:
+            (tmp_path / f"{case.id}-{case_key(case)}.npz").write_bytes(b"npz")
+        harness.params_path(group[0]).write_bytes(b"params")
+        return "generated"
+
+    monkeypatch.setattr(harness, "CACHE", tmp_path)
+    monkeypatch.setattr(harness, "run_generator", fake_generator)
+    monkeypatch.setattr(harness, "require_reference_python", lambda: tmp_path / "python")
+    monkeypatch.delenv("ZOO_KEEP_REFERENCE_PARAMS", raising=False)
+    with checkout(group[-1]) as refs:
+        assert refs.files(group[-1])[1].read_bytes() == b"params"
+    assert len(runs) == 1 and runs[0][0] == "--force" and runs[0][2] == ",".join(c.id for c in group)
+    assert not harness.params_path(group[0]).exists() and all(
+        (tmp_path / f"{c.id}-{case_key(c)}.npz").exists() for c in group)
+    monkeypatch.setenv("ZOO_KEEP_REFERENCE_PARAMS", "1")
+    with checkout(group[0]):  # params gone: the whole group is generated again, then kept
+        pass
+    with checkout(group[0]):  # complete: nothing to generate
+        pass
+    assert len(runs) == 2 and harness.params_path(group[0]).exists()
