@@ -171,3 +171,22 @@ def test_pretrained_model_holds_the_files_tensors_and_trains(two_versions):
     assert all(p.grad is not None for p in params.values())
     assert all(not torch.equal(before[k], p) for k, p in params.items() if p.grad.abs().sum() > 0)
     assert not torch.equal(net.state_dict()[stat], before[stat]), "BatchNorm statistics are live buffers"
+
+
+def test_weights_of_another_configuration_are_refused_not_reinitialised(tmp_path):
+    """Only the classifier's class axis may differ; any other shape mismatch is an error naming the keys."""
+    from safetensors.torch import save_file
+
+    narrow = zoo.get_model("simple3d_synthetic", widths=(8, 16, 32, 64))
+    path = tmp_path / "narrow.safetensors"
+    save_file({k: v.contiguous() for k, v in narrow.state_dict().items()}, str(path))
+    with pytest.raises(zoo.WeightsError, match=r"shape mismatch: .*\(8, 3, 3, 3, 3\) vs") as err:
+        zoo.get_model("simple3d_synthetic", pretrained=str(path))
+    assert "another architecture or configuration" in str(err.value)
+    with pytest.raises(zoo.WeightsError, match="shape mismatch"):  # a new class count does not excuse it
+        zoo.get_model("simple3d_synthetic", pretrained=str(path), num_classes=3)
+    extra = {k: v.contiguous() for k, v in zoo.get_model("simple3d_synthetic").state_dict().items()}
+    extra["head.extra"] = torch.zeros(2)
+    save_file(extra, str(tmp_path / "extra.safetensors"))
+    with pytest.raises(zoo.WeightsError, match="unexpected: head.extra"):
+        zoo.get_model("simple3d_synthetic", pretrained=str(tmp_path / "extra.safetensors"), num_classes=3)

@@ -215,7 +215,7 @@ def _keep_float32(model: nn.Module) -> None:
             _set_module(model, name, Float32Island(module))
 
 
-def _float32_where_kernels_are_missing(served: "InferenceModel", probe, max_modules: int = 32) -> list[str]:
+def _float32_where_kernels_are_missing(served: InferenceModel, probe, max_modules: int = 32) -> list[str]:
     """Run ``served`` on ``probe``; a module that fails for want of a low-precision kernel runs in fp32.
 
     Some CPU kernels have no bfloat16 version (``avg_pool3d`` in torch 2.13, for one).  The failing

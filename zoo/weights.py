@@ -285,25 +285,25 @@ def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs
     with torch.device("meta"), _skip_init():
         probe = card.builder(num_classes=num_classes, **build_kwargs)
     ours = probe.state_dict()
-    dropped = [k for k in ours if k in state and state[k].shape != ours[k].shape]
-    if dropped:
-        # New class count: keep every other weight, the classifier starts from its own init.
-        logger.info("%s: num_classes=%d differs from the weights; dropped %s and started a new classifier", card.name, num_classes, ", ".join(dropped))
-        model = card.builder(num_classes=num_classes, **build_kwargs)
-        state = {k: v for k, v in state.items() if k not in dropped}
-        missing = [k for k in ours if k not in state and not k.endswith("num_batches_tracked")]
-        if set(missing) - set(dropped):
-            raise WeightsError(_key_report(sorted(set(missing) - set(dropped)), [], []))
-        model.load_state_dict(state, strict=False)
-        return model
-    state = {k: v for k, v in state.items()}
+    state = dict(state)
     for k, v in ours.items():  # counters the source format does not carry
         if k.endswith("num_batches_tracked") and k not in state:
             state[k] = torch.zeros((), dtype=torch.long)
     missing = [k for k in ours if k not in state]
     unexpected = [k for k in state if k not in ours]
-    if missing or unexpected:
-        raise WeightsError(f"{source}: " + _key_report(missing, unexpected, []))
+    mismatched = [k for k in ours if k in state and state[k].shape != ours[k].shape]
+    # Only a classifier may differ, and only in its class axis (num_classes asked for, not the file's).
+    not_classes = [f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}" for k in mismatched
+                   if ours[k].shape[:1] != (num_classes,) or state[k].shape[1:] != ours[k].shape[1:]]
+    if missing or unexpected or not_classes:
+        raise WeightsError(f"{source}: " + _key_report(missing, unexpected, not_classes)
+                           + " (weights of another architecture or configuration?)")
+    if mismatched:
+        logger.info("%s: num_classes=%d differs from the weights; dropped %s and started a new classifier",
+                    card.name, num_classes, ", ".join(mismatched))
+        model = card.builder(num_classes=num_classes, **build_kwargs)
+        model.load_state_dict({k: v for k, v in state.items() if k not in mismatched}, strict=False)
+        return model
     _assign_state(probe, state)
     if any(t.is_meta for t in list(probe.parameters()) + list(probe.buffers())):
         # a non-persistent buffer has no value in any file: build for real instead

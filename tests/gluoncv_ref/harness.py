@@ -11,9 +11,9 @@ seeded by the case, so the weights and outputs come out the same.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -75,7 +75,6 @@ class References:
     """Where the reference files of the cases are."""
 
     cache: Path
-    generate_s: float
     log: str
 
     def files(self, case: ParityCase) -> tuple[Path, Path]:
@@ -133,13 +132,12 @@ def checkout(case: ParityCase) -> Iterator[References]:
     require_reference_python()
     group = weights_group(case)
     CACHE.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
     log = ""
     with FileLock(str(CACHE / f".{group[0].id}.lock"), timeout=GENERATE_TIMEOUT_S):
         if not all(_complete(c) for c in group):
             log = run_generator(["--force", "--cases", ",".join(c.id for c in group)])
         try:
-            yield References(cache=CACHE, generate_s=time.perf_counter() - t0, log=log)
+            yield References(cache=CACHE, log=log)
         finally:
             if not keep_params():
                 params_path(case).unlink(missing_ok=True)
@@ -147,8 +145,6 @@ def checkout(case: ParityCase) -> Iterator[References]:
 
 def ensure_names() -> dict:
     """GluonCV's own lists of model names (``names.json``, written by every generator run)."""
-    import json
-
     from filelock import FileLock
 
     require_reference_python()

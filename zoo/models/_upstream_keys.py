@@ -8,7 +8,7 @@ missing, unexpected and mis-shaped keys.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import torch
 import torch.nn as nn

@@ -10,7 +10,6 @@ Built from the shared blocks of :mod:`zoo.models._resnet3d`; the factored conv i
 """
 from __future__ import annotations
 
-import functools
 from typing import Callable, Mapping
 
 import torch

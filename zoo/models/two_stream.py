@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_model
-from ._backbones_small import build_trunk, first_conv, flow_conv_weight
+from ._backbones_small import build_trunk, flow_conv_weight
 
 __all__ = ["TwoStream", "two_stream", "split_two_stream_input"]
 
