@@ -2,7 +2,7 @@
 machine's matrix-multiply limit; optionally beside GluonCV (MXNet) in the same run.
 
     python scripts/benchmark.py 'i3d_resnet50_v1_kinetics400' --threads 2 --variants eager,fast --precisions fp32,bf16
-    python scripts/benchmark.py --report           # the four models of issue 7, with --compare gluoncv
+    python scripts/benchmark.py --report           # four reference models (I3D, R(2+1)D, SlowFast, TSN) beside GluonCV
     python scripts/benchmark.py '*' --quick        # every registry model, batch 1, one run each
 
 Each (model, variant, precision, batch) row runs in its own process, so its peak memory is its own.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import subprocess
 import sys
@@ -24,6 +25,19 @@ from zoo import benchmark as B
 
 REPORT_MODELS = ["i3d_resnet50_v1_kinetics400", "r2plus1d_resnet18_kinetics400", "slowfast_4x16_resnet50_kinetics400", "resnet50_v1b_kinetics400"]
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def gluoncv_latency(name: str, shape: tuple[int, ...], threads: int, python: str, warmup: int = 2, repeat: int = 5) -> dict:
+    """Time GluonCV's MXNet model of ``name`` (hybridized) in the reference venv, same threads and input."""
+    script = ROOT / "scripts" / "gluoncv_timing.py"
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MXNET_CPU_WORKER_NTHREADS=str(threads), MXNET_ENGINE_TYPE="NaiveEngine")
+    proc = subprocess.run(
+        [python, "-W", "ignore", str(script), name, ",".join(map(str, shape)), str(warmup), str(repeat)],
+        capture_output=True, text=True, env=env, timeout=1800,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"GluonCV timing of {name} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run_one(args: argparse.Namespace) -> None:
@@ -47,7 +61,7 @@ def child(args: argparse.Namespace, name: str, variant: str, precision: str, bat
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pattern", nargs="?", default=None, help="registry wildcard")
-    p.add_argument("--report", action="store_true", help="issue 7's four models, eager/fast/compiled fp32/bf16, vs GluonCV")
+    p.add_argument("--report", action="store_true", help="four reference models (I3D-R50, R(2+1)D-18, SlowFast-4x16, TSN-R50), eager/fast/compiled fp32/bf16, beside GluonCV")
     p.add_argument("--quick", action="store_true", help="batch 1 only, 1 warm-up, 1 run (every model)")
     p.add_argument("--dataset", help="only names of this dataset (e.g. kinetics400)")
     p.add_argument("--with-weights", action="store_true", help="only names with published weights")
@@ -95,7 +109,7 @@ def main() -> int:
         if args.compare == "gluoncv":
             shape = zoo.model_card(name).input.example_shape(1)
             try:
-                gluon = B.gluoncv_latency(name, shape, args.threads, args.gluoncv_python, args.warmup, args.repeat)
+                gluon = gluoncv_latency(name, shape, args.threads, args.gluoncv_python, args.warmup, args.repeat)
             except Exception as err:  # report and continue: the reference is optional per model
                 print(f"  {name}: GluonCV reference not timed ({err})")
         for batch in map(int, args.batches.split(",")):

@@ -31,7 +31,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from zoo.data import SYNTHETIC_CLASSES, flip_label_map, make_synthetic_dataset  # noqa: E402
 from zoo.data.lists import parse_list_file  # noqa: E402

@@ -29,11 +29,19 @@ def zoo_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     shutil.rmtree(home, ignore_errors=True)  # converted weights of up to a few hundred MB per test
 
 
+def _require(path: Path) -> None:
+    """Skip the test when ``path`` is absent; fail instead under ``ZOO_REQUIRE_SHARED=1`` (CI)."""
+    if path.exists():
+        return
+    if os.environ.get("ZOO_REQUIRE_SHARED") == "1":
+        pytest.fail(f"{path} is absent and ZOO_REQUIRE_SHARED=1: ../shared must be beside the checkout")
+    pytest.skip(f"{path} is absent (shared test data lives beside the checkout)")
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """``../shared`` beside the checkout; tests that need it skip when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent (shared test data lives beside the checkout)")
+    """``../shared`` beside the checkout; tests that need it skip when it is absent (fail under CI)."""
+    _require(SHARED)
     return SHARED
 
 
@@ -43,8 +51,7 @@ def det_weights(shared_dir):
     import importlib.util
 
     path = shared_dir / "fixtures" / "det_weights.py"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
+    _require(path)
     spec = importlib.util.spec_from_file_location("det_weights", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -54,6 +61,5 @@ def det_weights(shared_dir):
 @pytest.fixture(scope="session")
 def sample_video(shared_dir) -> Path:
     path = shared_dir / "data" / "videos" / "arm_wrestling.mp4"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
+    _require(path)
     return path

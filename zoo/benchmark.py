@@ -12,7 +12,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from .optimize import optimize_for_inference
 from .registry import model_card
 from .tables import count_model
 
-__all__ = ["Timing", "time_callable", "matmul_limit", "benchmark_model", "loading_ratio", "machine_line", "gluoncv_latency"]
+__all__ = ["Timing", "time_callable", "matmul_limit", "benchmark_model", "loading_ratio", "machine_line"]
 
 logger = logging.getLogger(__name__)
 
@@ -190,19 +189,6 @@ def loading_ratio(name: str, repeat: int = 11) -> dict:
                 else:
                     os.environ[k] = v
     return {"name": name, "zoo_ms": t_zoo.median * 1e3, "read_and_load_ms": t_base.median * 1e3, "ratio": t_zoo.median / t_base.median}
-
-
-def gluoncv_latency(name: str, shape: tuple[int, ...], threads: int, python: str, warmup: int = 2, repeat: int = 5) -> dict:
-    """Time GluonCV's MXNet model of ``name`` (hybridized) in the reference venv, same threads and input."""
-    script = Path(__file__).resolve().parents[1] / "scripts" / "gluoncv_timing.py"
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MXNET_CPU_WORKER_NTHREADS=str(threads), MXNET_ENGINE_TYPE="NaiveEngine")
-    proc = subprocess.run(
-        [python, "-W", "ignore", str(script), name, ",".join(map(str, shape)), str(warmup), str(repeat)],
-        capture_output=True, text=True, env=env, timeout=1800,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"GluonCV timing of {name} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def write_results(rows: list[dict], out: Path) -> None:
