@@ -6,19 +6,16 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
-import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from _shared import SHARED, require
+
 VIDEOS = SHARED / "data" / "videos"
 REAL_VIDEOS = ("arm_wrestling.mp4", "sample_h264.mp4", "sample_mpeg4.avi")
 
 
 def real_video(name: str) -> Path:
     """Path of a shared sample video, or skip the test when it is absent."""
-    path = VIDEOS / name
-    if not path.is_file():
-        pytest.skip(f"shared sample video {path} is absent (needs ../shared beside the checkout)")
-    return path
+    return require(VIDEOS / name)
 
 
 def numbered_frames(count: int, height: int = 48, width: int = 64) -> np.ndarray:

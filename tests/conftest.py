@@ -10,10 +10,10 @@ import pytest
 import torch
 
 # the GluonCV parity table is printed by the controller (also under xdist)
+from _shared import SHARED, require
 from gluoncv_ref.report import pytest_sessionstart, pytest_terminal_summary  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -29,19 +29,10 @@ def zoo_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     shutil.rmtree(home, ignore_errors=True)  # converted weights of up to a few hundred MB per test
 
 
-def _require(path: Path) -> None:
-    """Skip the test when ``path`` is absent; fail instead under ``ZOO_REQUIRE_SHARED=1`` (CI)."""
-    if path.exists():
-        return
-    if os.environ.get("ZOO_REQUIRE_SHARED") == "1":
-        pytest.fail(f"{path} is absent and ZOO_REQUIRE_SHARED=1: ../shared must be beside the checkout")
-    pytest.skip(f"{path} is absent (shared test data lives beside the checkout)")
-
-
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """``../shared`` beside the checkout; tests that need it skip when it is absent (fail under CI)."""
-    _require(SHARED)
+    require(SHARED)
     return SHARED
 
 
@@ -51,7 +42,7 @@ def det_weights(shared_dir):
     import importlib.util
 
     path = shared_dir / "fixtures" / "det_weights.py"
-    _require(path)
+    require(path)
     spec = importlib.util.spec_from_file_location("det_weights", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -61,5 +52,5 @@ def det_weights(shared_dir):
 @pytest.fixture(scope="session")
 def sample_video(shared_dir) -> Path:
     path = shared_dir / "data" / "videos" / "arm_wrestling.mp4"
-    _require(path)
+    require(path)
     return path

@@ -17,6 +17,7 @@ import torch
 from zoo.registry import get_converter, model_card
 from zoo.weights import WeightsError, get_model
 from _fixtures import gluoncv_fixture
+from _shared import require
 
 pytestmark = pytest.mark.parity
 
@@ -94,9 +95,7 @@ def test_matches_gluoncv_torch_fixture_resnet101(name, fixture_name, shared_dir,
 
 
 def test_every_fixture_of_these_families_is_covered(shared_dir):
-    folder = shared_dir / "fixtures" / "gluoncv"
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is absent")
+    folder = require(shared_dir / "fixtures" / "gluoncv")
     families = ("resnet", "i3d_", "slowfast_")
     fixtures = {p.stem for p in folder.glob("*.json") if p.stem.startswith(families)}
     assert fixtures == {f for _, f in ALL_CASES}
