@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,14 +48,15 @@ def run_one(args: argparse.Namespace) -> None:
     print(json.dumps(row))
 
 
-def child(args: argparse.Namespace, name: str, variant: str, precision: str, batch: int) -> dict | None:
+def child(args: argparse.Namespace, name: str, variant: str, precision: str, batch: int) -> dict | str:
+    """One row measured in its own process, or the reason it failed (a crash names its signal)."""
     cmd = [sys.executable, __file__, "--one", name, "--variant", variant, "--precision", precision, "--batch", str(batch),
            "--threads", str(args.threads), "--device", args.device, "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode < 0:
+        return f"CRASHED with signal {-proc.returncode} ({signal.Signals(-proc.returncode).name})"
     if proc.returncode != 0:
-        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
-        print(f"  {name} {variant} {precision} b{batch}: FAILED: {last}", flush=True)
-        return None
+        return "FAILED: " + (proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -103,7 +105,8 @@ def main() -> int:
     limits = {prec: B.matmul_limit(prec, args.device) for prec in args.precisions.split(",")}
     for prec, flops in limits.items():
         print(f"matmul limit ({prec}, 2048^3): {flops / 1e9:.1f} GFLOP/s")
-    rows = []
+    rows: list[dict] = []
+    failures: list[str] = []
     for name in names:
         gluon = None
         if args.compare == "gluoncv":
@@ -116,7 +119,9 @@ def main() -> int:
             for variant in args.variants.split(","):
                 for prec in args.precisions.split(","):
                     row = child(args, name, variant, prec, batch)
-                    if row is None:
+                    if isinstance(row, str):
+                        failures.append(f"{name} {variant} {prec} b{batch}: {row}")
+                        print(f"  {failures[-1]}", flush=True)
                         continue
                     if row["achieved_gflops_per_s"]:
                         row["fraction_of_matmul_limit"] = row["achieved_gflops_per_s"] * 1e9 / limits[prec]
@@ -140,6 +145,9 @@ def main() -> int:
             rows.append({"name": name, "variant": "loading", **load})
     B.write_results(rows, Path(args.out))
     print(f"wrote {args.out}.json and {args.out}.csv")
+    if failures:  # a crash in any precision is a failure of the run, never a missing row
+        print(f"{len(failures)} of {len(failures) + len(rows)} rows failed:", *failures, sep="\n  ", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -32,3 +32,29 @@ def test_card_input_channels():
 
 def test_matmul_limit_is_positive():
     assert B.matmul_limit("fp32", n=256, repeat=2) > 1e8
+
+
+def test_machine_line_names_the_isa():
+    line = B.machine_line(2)
+    assert f"[{B.cpu_isa()}]" in line and B.cpu_isa()
+
+
+def test_a_crashed_row_fails_the_run(monkeypatch, capsys, tmp_path):
+    """A row whose process dies (a bf16 kernel crash) is reported with its signal and the run exits 1."""
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+    spec = importlib.util.spec_from_file_location("benchmark_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script.B, "matmul_limit", lambda *a, **k: 1e9)
+    monkeypatch.setattr(script.subprocess, "run",
+                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, -11, "", "free(): invalid size"))
+    monkeypatch.setattr(sys, "argv", ["benchmark.py", "simple3d_synthetic", "--precisions", "bf16", "--variants", "eager",
+                                      "--batches", "1", "--out", str(tmp_path / "rows")])
+    assert script.main() == 1
+    err = capsys.readouterr()
+    assert "simple3d_synthetic eager bf16 b1: CRASHED with signal 11 (SIGSEGV)" in err.out + err.err

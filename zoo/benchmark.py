@@ -24,7 +24,7 @@ from .optimize import optimize_for_inference
 from .registry import model_card
 from .tables import count_model
 
-__all__ = ["Timing", "time_callable", "matmul_limit", "benchmark_model", "loading_ratio", "machine_line"]
+__all__ = ["Timing", "time_callable", "matmul_limit", "benchmark_model", "loading_ratio", "machine_line", "cpu_isa"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,17 @@ def machine_line(threads: int) -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {threads} torch threads, torch {torch.__version__}, Python {platform.python_version()}"
+    return (f"{cpu} [{cpu_isa()}], {os.cpu_count()} logical CPUs, {threads} torch threads, torch {torch.__version__}, "
+            f"Python {platform.python_version()}")
+
+
+def cpu_isa() -> str:
+    """The matrix instructions this CPU offers to bf16/int8 kernels, e.g. ``"AMX-bf16 AMX-int8 AVX512-bf16 VNNI"``."""
+    caps = torch.cpu.get_capabilities()
+    names = {"amx_bf16": "AMX-bf16", "amx_int8": "AMX-int8", "avx512_bf16": "AVX512-bf16", "avx512_vnni": "VNNI",
+             "avx_vnni": "AVX-VNNI", "avx512_f": "AVX512"}
+    found = [label for key, label in names.items() if caps.get(key)]
+    return " ".join(found) or "no AVX-512/AMX"
 
 
 def benchmark_model(
