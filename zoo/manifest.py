@@ -171,6 +171,7 @@ def publish(
     manifest = Path(manifest) if manifest else hub_dir / "manifest.json"
     state, num_classes, kwargs = _validated(source, name, arch, num_classes, kwargs, manifest)
     hub_dir.mkdir(parents=True, exist_ok=True)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
     tmp = hub_dir / f".{name}.{os.getpid()}.tmp"
     try:
         # metadata-free file: the same weights always give the same bytes and the same hash
