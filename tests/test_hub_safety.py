@@ -401,3 +401,21 @@ def test_three_hex_tag_is_refused():
     with pytest.raises(KeyError, match="4 or more hex"):
         card.find_weights(card.default_weights().tag[:3])
     assert card.find_weights(card.default_weights().tag[:4]) == card.default_weights()
+
+
+def test_manifest_served_over_http_finds_its_files_beside_it(tmp_path):
+    net = zoo.get_model("simple3d_synthetic").eval()
+    entry = zoo.publish(net, "remote_net", "simple3d_synthetic", hub_dir=tmp_path / "hub")
+    served = {f"/team/{p.name}": p.read_bytes() for p in (tmp_path / "hub").iterdir()}
+    with FaultyServer(served) as srv:
+        assert zoo.register_manifest(srv.url + "team/manifest.json") == ["remote_net"]
+        loaded = zoo.get_model("remote_net", pretrained=True)
+        assert srv.count(f"/team/{entry.file}") == 1
+    assert torch.equal(loaded.state_dict()["fc.weight"], net.state_dict()["fc.weight"])
+
+
+def test_manifest_list_keeps_urls_whole():
+    from zoo.manifest import _split_manifest_list
+
+    value = os.pathsep.join(["a/manifest.json", "http://127.0.0.1:8000/team/manifest.json", "https://h/m.yaml"])
+    assert _split_manifest_list(value) == ["a/manifest.json", "http://127.0.0.1:8000/team/manifest.json", "https://h/m.yaml"]

@@ -59,16 +59,38 @@ def _read(path: Path) -> dict:
 
 
 def register_manifest(path: str | os.PathLike) -> list[str]:
-    """Register every model of a manifest file; returns the names registered.
+    """Register every model of a manifest file (or ``http(s)://`` URL); returns the names registered.
 
     A name that is already registered from a manifest is replaced (so a manifest can be
-    re-read after ``publish``); a name of zoo's own registry cannot be overridden.
+    re-read after ``publish``); a name of zoo's own registry cannot be overridden.  Weights
+    files without an absolute URL are found beside the manifest.
     """
-    path = Path(path).expanduser()
-    data = _read(path)
+    text = os.fspath(path)
+    if text.startswith(("http://", "https://")):
+        return _register_remote(text)
+    path = Path(text).expanduser()
+    return _register(path, _read(path), "zoo@" + path.resolve().parent.as_uri() + "/")
+
+
+def _register_remote(url: str) -> list[str]:
+    """Register a manifest served over HTTP; its relative URLs resolve against its own URL."""
+    import tempfile
+
+    if hub._offline():
+        raise ManifestError(f"cannot read manifest {url}: ZOO_OFFLINE is set; use a local copy of it")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / (Path(url.split("?")[0]).name or "manifest.json")
+        hub.download(url, local, progress=False)
+        data = _read(local)
+    return _register(Path(url.split("?")[0]), data, "zoo@" + url.rsplit("/", 1)[0] + "/", label=url)
+
+
+def _register(path: Path, data: dict, repo: str, label: str | None = None) -> list[str]:
+    """Register the models of a manifest read from ``label`` (default ``path``); ``repo`` serves their files."""
+    label = label or str(path)
     names = []
     for i, entry in enumerate(data["models"]):
-        where = f"{path}: models[{i}]"
+        where = f"{label}: models[{i}]"
         try:
             name, arch = entry["name"], entry["arch"]
         except (KeyError, TypeError):
@@ -78,7 +100,6 @@ def register_manifest(path: str | os.PathLike) -> list[str]:
             raise ManifestError(f"{where}: {name!r} is a built-in zoo name; choose another name")
         _check_model_name(name, where)
         base = model_card(arch)
-        repo = "zoo@" + path.resolve().parent.as_uri() + "/"
         weights = tuple(_weights_entry(w, f"{where}.weights[{j}]", repo) for j, w in enumerate(entry.get("weights", [])))
         register_model(
             name,
@@ -91,11 +112,11 @@ def register_manifest(path: str | os.PathLike) -> list[str]:
             weights=weights,
             converters=base.converters,
             replace_existing=True,
-            source=f"manifest {path}",
+            source=f"manifest {label}",
             description=entry.get("description", f"{arch} weights from {path.name}"),
         )
         names.append(name)
-    logger.info("registered %d model(s) from %s", len(names), path)
+    logger.info("registered %d model(s) from %s", len(names), label)
     return names
 
 
@@ -128,13 +149,25 @@ def _weights_entry(w: Mapping[str, Any], where: str, repo: str = "zoo") -> Weigh
 
 
 def load_env_manifests() -> None:
-    """Register the manifests listed in ``ZOO_MANIFEST`` (each file once per process)."""
-    value = os.environ.get("ZOO_MANIFEST", "")
-    for item in filter(None, value.split(os.pathsep)):
+    """Register the manifests listed in ``ZOO_MANIFEST`` (each file or URL once per process)."""
+    for item in _split_manifest_list(os.environ.get("ZOO_MANIFEST", "")):
         if item in _LOADED_ENV:
             continue
         _LOADED_ENV.add(item)
         register_manifest(item)
+
+
+def _split_manifest_list(value: str) -> list[str]:
+    """``os.pathsep``-separated paths and URLs (the ``:`` of ``http://`` or of a port does not split)."""
+    items: list[str] = []
+    for piece in value.split(os.pathsep):
+        scheme_cut = items and items[-1] in ("http", "https") and piece.startswith("//")
+        port_cut = items and re.fullmatch(r"https?://[^/]+", items[-1]) and re.match(r"\d+(/|$)", piece)
+        if scheme_cut or port_cut:
+            items[-1] += os.pathsep + piece
+        else:
+            items.append(piece)
+    return [item for item in items if item]
 
 
 def publish(
