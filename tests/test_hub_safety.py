@@ -294,9 +294,15 @@ def _make_read_only(home: Path, monkeypatch) -> None:
             raise OSError(errno.EROFS, "Read-only file system", os.fspath(path))
         return real_open(path, flags, *args, **kwargs)
 
+    real_mkdir = Path.mkdir
+
+    def no_mkdir(self, *args, **kwargs):
+        if str(home) in str(self) and not self.is_dir():
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
     monkeypatch.setattr(os, "open", no_write)
-    monkeypatch.setattr(Path, "mkdir", lambda self, *a, **k: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system"))
-                        if str(home) in str(self) and not self.is_dir() else None)
+    monkeypatch.setattr(Path, "mkdir", no_mkdir)
 
 
 def test_read_only_cache_serves_valid_files(server, zoo_home, monkeypatch):
