@@ -542,20 +542,25 @@ def _short(err: Exception | None) -> str:
 
 
 def _name_not_resolved(err: BaseException) -> bool:
-    """Whether a connection error comes from DNS (a host that does not resolve: offline or a typo)."""
+    """Whether a connection error comes from DNS (a host that does not resolve: offline or a typo).
+
+    requests wraps urllib3's ``NameResolutionError`` (itself from ``socket.gaierror``) in its own
+    errors, as a cause, an argument or a ``reason``: follow all of them.
+    """
     import socket
 
+    from urllib3.exceptions import NameResolutionError
+
     seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
+    todo: list[object] = [err]
     while todo:
         e = todo.pop()
-        if e is None or id(e) in seen:
+        if not isinstance(e, BaseException) or id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError":
+        if isinstance(e, (socket.gaierror, NameResolutionError)):
             return True
-        todo += [e.__cause__, e.__context__, *[a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]]
-        todo.append(getattr(e, "reason", None) if isinstance(getattr(e, "reason", None), BaseException) else None)
+        todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
     return False
 
 
@@ -632,9 +637,7 @@ def _chunks(r, url: str, budget: _Budget) -> Iterator[bytes]:
             )
         try:
             chunk = r.raw.read1(1 << 16, decode_content=True)
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            if isinstance(err, OSError) and err.errno == errno.ENOSPC:
-                raise
+        except (urllib3.exceptions.HTTPError, OSError) as err:  # a dropped or stalled connection
             raise _Retry(_short(err)) from None
         if not chunk:
             return
