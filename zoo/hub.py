@@ -10,20 +10,21 @@ A download is written to ``{file}.part`` in the cache; a process killed mid-down
 and the next process resumes it with an HTTP ``Range`` request (the final hash decides; a bad
 resume restarts from zero).  A read-only cache serves every valid file it holds.
 
-Environment:
-    ZOO_HOME: cache root (default ``~/.zoo``); downloads live in ``$ZOO_HOME/weights``.
-    ZOO_REPO_URL: base URL of zoo's own weights (``http://``, ``https://`` or ``file://``); when
-        set, it also serves the files of manifests that give no absolute URL (a mirror).
-    ZOO_REPO_URL_<KEY>: base URL of another registered repo (e.g. ``ZOO_REPO_URL_GLUONCV``).
-    ZOO_OFFLINE: ``1`` opens no connection; a file that is not cached is an error.
-    ZOO_TIMEOUT: read timeout in seconds (default 60); ZOO_RETRIES: attempts (default 5).
-    ZOO_MAX_DOWNLOAD_BYTES: size limit of a download (and of a file extracted from a zip) whose
-        exact size is not known (default 8 GiB).
-    ZOO_DOWNLOAD_DEADLINE: seconds a whole download may take, all attempts together (default
-        14400); a server that drips bytes slowly is cut there.
-    ZOO_LOCK: a lock file of pinned SHA-256 digests (see :mod:`zoo.pins`); bytes that differ from
-        a pin are refused, and files not pinned yet are recorded on first use.
-    ZOO_LOCK_TIMEOUT: seconds to wait for another process's download of the same file (default 1800).
+Environment variables:
+
+* ``ZOO_HOME``: cache root (default ``~/.zoo``); downloads live in ``$ZOO_HOME/weights``.
+* ``ZOO_REPO_URL``: base URL of zoo's own weights (``http://``, ``https://`` or ``file://``); when
+  set, it also serves the files of manifests that give no absolute URL (a mirror).
+* ``ZOO_REPO_URL_<KEY>``: base URL of another registered repo (e.g. ``ZOO_REPO_URL_GLUONCV``).
+* ``ZOO_OFFLINE``: ``1`` opens no connection; a file that is not cached is an error.
+* ``ZOO_TIMEOUT``: read timeout in seconds (default 60); ``ZOO_RETRIES``: attempts (default 5).
+* ``ZOO_MAX_DOWNLOAD_BYTES``: size limit of a download (and of a file extracted from a zip) whose
+  exact size is not known (default 8 GiB).
+* ``ZOO_DOWNLOAD_DEADLINE``: seconds a whole download may take, all attempts together (default
+  14400); a server that drips bytes slowly is cut there.
+* ``ZOO_LOCK``: a lock file of pinned SHA-256 digests (see :mod:`zoo.pins`); bytes that differ from
+  a pin are refused, and files not pinned yet are recorded on first use.
+* ``ZOO_LOCK_TIMEOUT``: seconds to wait for another process's download of the same file (default 1800).
 """
 from __future__ import annotations
 
