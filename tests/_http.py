@@ -11,7 +11,11 @@ class FaultyServer:
 
     ``faults`` maps a URL path to a list of fault names consumed one per request:
     ``"drop"`` (send half of the body, then close), ``"500"`` (HTTP 500), ``"slow"`` (sleep
-    ``slow_seconds`` before answering), ``"corrupt"`` (flip bytes).  ``Range`` requests get 206.
+    ``slow_seconds`` before answering), ``"corrupt"`` (flip bytes), ``"endless"`` (no
+    Content-Length; the body repeated until the client hangs up, at most ``endless_bytes``),
+    ``"drip"`` (the body in 64-byte pieces every ``drip_seconds``, for at most ``slow_seconds``).
+    ``redirects`` maps a URL path to the path it redirects to (302), on every request.
+    ``Range`` requests get 206.
     """
 
     def __init__(self, files: dict[str, bytes] | None = None, slow_seconds: float = 5.0):
@@ -19,6 +23,9 @@ class FaultyServer:
         self.faults: dict[str, list[str]] = {}
         self.requests: list[tuple[str, str | None]] = []
         self.slow_seconds = slow_seconds
+        self.drip_seconds = 0.05
+        self.endless_bytes = 256 * 2**20
+        self.redirects: dict[str, str] = {}
         self._lock = threading.Lock()
         server = self
 
@@ -53,6 +60,12 @@ class FaultyServer:
         rng = h.headers.get("Range")
         with self._lock:
             self.requests.append((path, rng))
+        if path in self.redirects:
+            h.send_response(302)
+            h.send_header("Location", self.redirects[path])
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         fault = self._next_fault(path)
         if fault == "slow":
             time.sleep(self.slow_seconds)
@@ -69,6 +82,9 @@ class FaultyServer:
             return
         if fault == "corrupt":
             body = bytes(b ^ 0xFF for b in body[:64]) + body[64:]
+        if fault == "endless":
+            self._send_endless(h, body)
+            return
         start = 0
         if rng and rng.startswith("bytes="):
             start = int(rng[len("bytes="):].split("-")[0])
@@ -88,7 +104,38 @@ class FaultyServer:
             except OSError:
                 pass
             return
+        if fault == "drip":
+            self._drip(h, payload)
+            return
         h.wfile.write(payload)
+
+    def _send_endless(self, h: BaseHTTPRequestHandler, body: bytes) -> None:
+        """A 200 answer without Content-Length whose body does not end (until ``endless_bytes``)."""
+        h.send_response(200)
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.close_connection = True
+        sent = 0
+        try:
+            while sent < self.endless_bytes:
+                h.wfile.write(body)
+                sent += len(body)
+        except OSError:  # the client hung up: what the test wants
+            pass
+
+    def _drip(self, h: BaseHTTPRequestHandler, payload: bytes) -> None:
+        """Send ``payload`` 64 bytes at a time, one piece per ``drip_seconds``, for at most ``slow_seconds``."""
+        stop = time.monotonic() + self.slow_seconds
+        try:
+            for i in range(0, len(payload), 64):
+                if time.monotonic() > stop:
+                    break
+                h.wfile.write(payload[i : i + 64])
+                h.wfile.flush()
+                time.sleep(self.drip_seconds)
+        except OSError:
+            pass
+        h.close_connection = True
 
     def __enter__(self) -> "FaultyServer":
         self.thread.start()

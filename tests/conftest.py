@@ -23,7 +23,7 @@ def zoo_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     """Every test gets its own empty cache and hub; no test touches ~/.zoo."""
     home = tmp_path_factory.mktemp("zoo_home")
     monkeypatch.setenv("ZOO_HOME", str(home))
-    for var in ("ZOO_REPO_URL", "ZOO_OFFLINE", "ZOO_MANIFEST", "ZOO_TIMEOUT", "ZOO_RETRIES"):
+    for var in ("ZOO_REPO_URL", "ZOO_OFFLINE", "ZOO_MANIFEST", "ZOO_TIMEOUT", "ZOO_RETRIES", "ZOO_LOCK", "ZOO_MAX_DOWNLOAD_BYTES", "ZOO_DOWNLOAD_DEADLINE"):
         monkeypatch.delenv(var, raising=False)
     yield home
     shutil.rmtree(home, ignore_errors=True)  # converted weights of up to a few hundred MB per test

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import save_file
 
@@ -51,3 +52,57 @@ def test_publish_download_cache_purge(tmp_path, zoo_home, capsys, monkeypatch):
     assert "1 file(s)" in capsys.readouterr().out
     assert main(["cache", "--purge"]) == 0
     assert zoo.list_cache() == []
+
+
+def test_list_has_header_top1_and_weights_filter(capsys):
+    assert main(["list", "--with-weights"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, rows = lines[0].split(), lines[1:]
+    assert header == ["NAME", "FAMILY", "DATASET", "TOP-1", "WEIGHTS"]
+    names = [r.split()[0] for r in rows]
+    assert names == zoo.get_model_list(pretrained=True) and all(zoo.model_card(n).weights for n in names)
+    starts = {r.index(zoo.model_card(r.split()[0]).dataset, len(r.split()[0]) + 2) for r in rows}
+    assert starts == {lines[0].index("DATASET")}, "the family column never pushes the next one out of line"
+    i3d = next(r for r in rows if r.startswith("i3d_resnet50_v1_kinetics400 "))
+    assert i3d.split()[3] == f"{zoo.model_card('i3d_resnet50_v1_kinetics400').default_weights().accuracy.top1:.1f}"
+    assert main(["list"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) - 1 == len(zoo.get_model_list()) > len(names)
+
+
+@pytest.mark.parametrize("pattern", ["[", "no_such_model_*"])
+def test_list_never_prints_nothing_silently(pattern, capsys):
+    assert main(["list", pattern]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"no model name matches pattern {pattern!r}" in captured.err
+
+
+def test_info_shows_where_weights_land_and_the_int8_note(capsys, zoo_home):
+    assert main(["info", "i3d_resnet50_v1_kinetics400"]) == 0
+    out = capsys.readouterr().out
+    entry = zoo.model_card("i3d_resnet50_v1_kinetics400").default_weights()
+    assert f"cached as {zoo_home / 'weights' / entry.file}" in out
+    assert main(["info", "vgg16_ucf101_int8"]) == 0
+    out = capsys.readouterr().out
+    assert "see the int8 note" in out and "int8 note:    static post-training quantisation" in out
+
+
+def test_closed_pipe_exits_quietly():
+    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "info", "i3d_resnet50_v1_kinetics400", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before zoo writes, as `| head -1` may be
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and err == "", err
+
+
+def test_publish_with_escaping_name_is_refused(tmp_path):
+    ckpt = tmp_path / "ckpt.safetensors"
+    save_file(zoo.get_model("simple3d_synthetic").state_dict(), str(ckpt))
+    hub_dir = tmp_path / "a" / "b" / "hub"
+    proc = run_cli("publish", str(ckpt), "--name", "../../escaped", "--arch", "simple3d_synthetic", "--hub", str(hub_dir))
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not list(tmp_path.rglob("*escaped*")) and not hub_dir.exists()
+
+
+def test_three_hex_tag_is_a_one_line_error():
+    proc = run_cli("download", "i3d_resnet50_v1_kinetics400", "--tag", "185")
+    assert proc.returncode == 1 and "4 or more hex" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -1,20 +1,22 @@
 """The ``zoo`` command: a thin layer over the library.
 
-    zoo list [PATTERN] [--dataset D] [--pretrained]
+    zoo list [PATTERN] [--dataset D] [--family F] [--with-weights]
     zoo info NAME [--json]
     zoo download NAME [--tag T]
     zoo cache [--purge [NAME]]
     zoo publish CHECKPOINT --name N --arch A [--hub DIR] [--num-classes K] [--url URL]
+    zoo lock [NAME[:TAG] ...] [-o zoo.lock]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
-from . import hub
+from . import hub, pins
 from .manifest import publish
 from .registry import get_model_list, model_card
 
@@ -30,12 +32,28 @@ def register_command(add: Callable[[argparse._SubParsersAction], None]) -> Calla
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    pretrained = True if args.pretrained else None
-    for name in get_model_list(args.pattern, dataset=args.dataset, pretrained=pretrained, family=args.family):
-        card = model_card(name)
-        tags = ",".join(w.tag for w in card.weights) or "-"
-        print(f"{name:48s} {card.family:14s} {card.dataset:12s} {tags}")
+    pretrained = True if args.with_weights else None
+    names = get_model_list(args.pattern, dataset=args.dataset, pretrained=pretrained, family=args.family)
+    if not names:
+        wanted = " ".join(f"{k} {v!r}" for k, v in (("pattern", args.pattern), ("dataset", args.dataset), ("family", args.family)) if v)
+        print(f"zoo list: no model name matches {wanted or 'the filters'}{' with weights' if pretrained else ''} "
+              "(patterns are shell wildcards: * ? [abc]; quote them)", file=sys.stderr)
+        return 1
+    rows = [_list_row(model_card(name)) for name in names]
+    header = ("NAME", "FAMILY", "DATASET", "TOP-1", "WEIGHTS")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
     return 0
+
+
+def _list_row(card) -> tuple[str, str, str, str, str]:
+    """NAME, FAMILY, DATASET, TOP-1 (of the default weights), WEIGHTS (tags, default first) of a card."""
+    default = card.default_weights()
+    acc = default.accuracy if default is not None else None
+    top1 = f"{acc.top1:.1f}" if acc is not None and acc.top1 is not None else "-"
+    tags = [w.tag for w in card.weights if w is not default]
+    return card.name, card.family, card.dataset, top1, ",".join(([default.tag] if default else []) + tags) or "-"
 
 
 def _card_dict(name: str) -> dict:
@@ -43,7 +61,8 @@ def _card_dict(name: str) -> dict:
     data = card.to_dict()
     for w, entry in zip(data["weights"], card.weights):
         w["tag"] = entry.tag
-        w["resolved_url"] = hub.resolve_url(entry.url, entry.repo, entry.file) if entry.repo != "zoo" or entry.url else ""
+        w["resolved_url"] = hub.resolve_url(entry.url, entry.repo, entry.file)
+        w["cache_path"] = str(hub.cache_path(entry.file))
     return data
 
 
@@ -62,6 +81,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"normalize:    mean {spec.mean} std {spec.std}")
     if spec.note:
         print(f"note:         {spec.note}")
+    if getattr(card, "int8", ""):  # what the int8 variant is: the description refers to this note
+        print(f"int8 note:    {card.int8.removeprefix('int8: ')}")
     if card.description:
         print(f"description:  {card.description}")
     if card.source:
@@ -73,7 +94,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         top1 = f"top-1 {acc['top1']} ({acc['reported_by']})" if acc.get("top1") is not None else "no published accuracy"
         default = " [default]" if w["default"] or w is data["weights"][0] and not any(x["default"] for x in data["weights"]) else ""
         print(f"weights:      {w['tag']}{default} {w['format']} sha1 {w['sha1']} {top1}")
-        print(f"              {w['resolved_url'] or w['file']}")
+        print(f"              from {w['resolved_url']}")
+        print(f"              cached as {w['cache_path']}")
     return 0
 
 
@@ -82,7 +104,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
     entry = card.find_weights(args.tag) if args.tag else card.default_weights()
     if entry is None:
         raise ValueError(f"{args.name} has no published weights")
-    path = hub.fetch(entry.file, entry.sha1, entry.url, entry.repo, progress=not args.quiet)
+    path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo, progress=not args.quiet, size=entry.size)
     print(path)
     return 0
 
@@ -92,16 +114,28 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         removed = hub.purge(args.purge or None)
         print(f"removed {len(removed)} file(s) from {hub.zoo_home()}")
         return 0
-    items = hub.list_cache()
+    items = hub.list_cache(partial=True)
     for item in items:
-        print(f"{item.size / 2**20:10.1f} MiB  {item.path}")
-    print(f"{len(items)} file(s), {sum(i.size for i in items) / 2**20:.1f} MiB in {hub.zoo_home()}")
+        print(f"{item.size / 2**20:10.1f} MiB  {item.path}{'  (partial download, resumed by the next download)' if item.partial else ''}")
+    partial = sum(i.partial for i in items)
+    print(f"{len(items) - partial} file(s), {partial} partial, {sum(i.size for i in items) / 2**20:.1f} MiB in {hub.zoo_home()}")
     return 0
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
     entry = publish(args.checkpoint, name=args.name, arch=args.arch, hub_dir=args.hub, num_classes=args.num_classes, url=args.url)
     print(f"published {args.name}: {entry.file} (sha1 {entry.sha1})")
+    return 0
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    if args.names:
+        entries = pins.write_lock(args.names, args.output, progress=not args.quiet)
+    else:
+        entries = pins.lock_cached(args.output)
+    for file, pin in entries.items():
+        print(f"{pin['sha256']}  {file}")
+    print(f"pinned {len(entries)} file(s) in {args.output}; set ZOO_LOCK={args.output} to enforce the pins")
     return 0
 
 
@@ -114,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", nargs="?", help="wildcard, e.g. 'i3d_*'")
     p.add_argument("--dataset", help="only names trained on this dataset")
     p.add_argument("--family", help="only this architecture family")
-    p.add_argument("--pretrained", action="store_true", help="only names with published weights")
+    p.add_argument("--with-weights", "--pretrained", dest="with_weights", action="store_true", help="only names with published weights")
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("info", help="show a model card")
@@ -141,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="absolute URL the file will be served at")
     p.set_defaults(func=_cmd_publish)
 
+    p = sub.add_parser("lock", help="pin the full sha256 of weights files into a lock file (enforced with ZOO_LOCK)")
+    p.add_argument("names", nargs="*", metavar="NAME[:TAG]", help="models whose weights to pin (default: every file in the cache)")
+    p.add_argument("-o", "--output", default="zoo.lock", help="lock file to write or update (default zoo.lock)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_lock)
+
     for add in _EXTRA_COMMANDS:
         add(sub)
     return parser
@@ -151,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader closed the pipe (``zoo info NAME --json | head -1``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("zoo: interrupted", file=sys.stderr)
         return 130

@@ -5,16 +5,19 @@ A manifest is JSON (or YAML) of this shape::
     {"models": [{"name": "my_r2plus1d", "arch": "r2plus1d_resnet18_kinetics400",
                  "num_classes": 5, "kwargs": {},
                  "weights": [{"sha1": "<40 hex>", "file": "my_r2plus1d-<sha1[:8]>.safetensors",
-                              "url": "<optional absolute URL; default ZOO_REPO_URL + file>"}]}]}
+                              "url": "<optional; absolute, or relative to the manifest's folder>"}]}]}
 
 ``arch`` is any registered name: the new name is built with that name's builder and kwargs,
 updated by ``kwargs``.  ``ZOO_MANIFEST`` (an ``os.pathsep``-separated list) is read on first use.
+A weights file without an absolute ``url`` is found beside the manifest (or at ``ZOO_REPO_URL``,
+when that is set, as a mirror); ``file`` is a plain file name, never a path.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,6 +32,7 @@ __all__ = ["register_manifest", "load_env_manifests", "publish", "ManifestError"
 logger = logging.getLogger(__name__)
 
 _LOADED_ENV: set[str] = set()
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
 
 
 class ManifestError(ValueError):
@@ -55,16 +59,38 @@ def _read(path: Path) -> dict:
 
 
 def register_manifest(path: str | os.PathLike) -> list[str]:
-    """Register every model of a manifest file; returns the names registered.
+    """Register every model of a manifest file (or ``http(s)://`` URL); returns the names registered.
 
     A name that is already registered from a manifest is replaced (so a manifest can be
-    re-read after ``publish``); a name of zoo's own registry cannot be overridden.
+    re-read after ``publish``); a name of zoo's own registry cannot be overridden.  Weights
+    files without an absolute URL are found beside the manifest.
     """
-    path = Path(path).expanduser()
-    data = _read(path)
+    text = os.fspath(path)
+    if text.startswith(("http://", "https://")):
+        return _register_remote(text)
+    path = Path(text).expanduser()
+    return _register(path, _read(path), "zoo@" + path.resolve().parent.as_uri() + "/")
+
+
+def _register_remote(url: str) -> list[str]:
+    """Register a manifest served over HTTP; its relative URLs resolve against its own URL."""
+    import tempfile
+
+    if hub._offline():
+        raise ManifestError(f"cannot read manifest {url}: ZOO_OFFLINE is set; use a local copy of it")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / (Path(url.split("?")[0]).name or "manifest.json")
+        hub.download(url, local, progress=False)
+        data = _read(local)
+    return _register(Path(url.split("?")[0]), data, "zoo@" + url.rsplit("/", 1)[0] + "/", label=url)
+
+
+def _register(path: Path, data: dict, repo: str, label: str | None = None) -> list[str]:
+    """Register the models of a manifest read from ``label`` (default ``path``); ``repo`` serves their files."""
+    label = label or str(path)
     names = []
     for i, entry in enumerate(data["models"]):
-        where = f"{path}: models[{i}]"
+        where = f"{label}: models[{i}]"
         try:
             name, arch = entry["name"], entry["arch"]
         except (KeyError, TypeError):
@@ -72,8 +98,9 @@ def register_manifest(path: str | os.PathLike) -> list[str]:
         existing = _CARDS.get(name)
         if existing is not None and not existing.source.startswith("manifest"):
             raise ManifestError(f"{where}: {name!r} is a built-in zoo name; choose another name")
+        _check_model_name(name, where)
         base = model_card(arch)
-        weights = tuple(_weights_entry(w, f"{where}.weights[{j}]") for j, w in enumerate(entry.get("weights", [])))
+        weights = tuple(_weights_entry(w, f"{where}.weights[{j}]", repo) for j, w in enumerate(entry.get("weights", [])))
         register_model(
             name,
             base.builder,
@@ -85,33 +112,62 @@ def register_manifest(path: str | os.PathLike) -> list[str]:
             weights=weights,
             converters=base.converters,
             replace_existing=True,
-            source=f"manifest {path}",
+            source=f"manifest {label}",
             description=entry.get("description", f"{arch} weights from {path.name}"),
         )
         names.append(name)
-    logger.info("registered %d model(s) from %s", len(names), path)
+    logger.info("registered %d model(s) from %s", len(names), label)
     return names
 
 
-def _weights_entry(w: Mapping[str, Any], where: str) -> WeightsEntry:
+def _check_model_name(name: Any, where: str) -> None:
+    """A model name becomes part of file names: letters, digits and ``_.+-`` only, no leading dot."""
+    if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
+        raise ManifestError(
+            f"{where}: model name {name!r} must be letters, digits and _ . + - (no folders or '..'); choose another name"
+        )
+
+
+def _weights_entry(w: Mapping[str, Any], where: str, repo: str = "zoo") -> WeightsEntry:
     sha1 = str(w.get("sha1", "")).lower()
     file = w.get("file", "")
     if len(sha1) != 40 or not file:
         raise ManifestError(f'{where}: needs "sha1" (40 hex) and "file"')
+    try:
+        hub.check_file_name(file)
+    except hub.UnsafePathError as err:
+        raise ManifestError(f"{where}: {err}") from None
     fmt = "safetensors" if file.endswith(".safetensors") else "pth" if file.endswith((".pth", ".pt")) else None
     if fmt is None:
         raise ManifestError(f"{where}: {file!r} must end in .safetensors or .pth")
-    return WeightsEntry(sha1=sha1, file=file, url=w.get("url", ""), repo="zoo", format=fmt, default=bool(w.get("default", False)))
+    size = w.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
+        raise ManifestError(f'{where}: "size" must be a positive number of bytes, got {size!r}')
+    return WeightsEntry(
+        sha1=sha1, file=file, url=w.get("url", ""), repo=repo, format=fmt, default=bool(w.get("default", False)), size=size
+    )
 
 
 def load_env_manifests() -> None:
-    """Register the manifests listed in ``ZOO_MANIFEST`` (each file once per process)."""
-    value = os.environ.get("ZOO_MANIFEST", "")
-    for item in filter(None, value.split(os.pathsep)):
+    """Register the manifests listed in ``ZOO_MANIFEST`` (each file or URL once per process)."""
+    for item in _split_manifest_list(os.environ.get("ZOO_MANIFEST", "")):
         if item in _LOADED_ENV:
             continue
         _LOADED_ENV.add(item)
         register_manifest(item)
+
+
+def _split_manifest_list(value: str) -> list[str]:
+    """``os.pathsep``-separated paths and URLs (the ``:`` of ``http://`` or of a port does not split)."""
+    items: list[str] = []
+    for piece in value.split(os.pathsep):
+        scheme_cut = items and items[-1] in ("http", "https") and piece.startswith("//")
+        port_cut = items and re.fullmatch(r"https?://[^/]+", items[-1]) and re.match(r"\d+(/|$)", piece)
+        if scheme_cut or port_cut:
+            items[-1] += os.pathsep + piece
+        else:
+            items.append(piece)
+    return [item for item in items if item]
 
 
 def publish(
@@ -133,16 +189,70 @@ def publish(
         name: the new model name; ``arch``: the registered name it is built from.
         hub_dir: folder a static server or bucket serves (default ``$ZOO_HOME/hub``).
         manifest: manifest file to create or update (default ``hub_dir/manifest.json``).
-        url: absolute URL of the file, when the hub is not served at ``ZOO_REPO_URL``.
+        url: absolute URL the file will be served at (default: found beside the manifest).
+
+    Everything is checked first (a plain name that is not built in, ``arch`` registered, the
+    weights fit it, the manifest readable); then the file is written, then the manifest by an
+    atomic rename: a failed publish leaves the hub as it was.  Files get the user's umask.
 
     Returns:
         The new weights entry.  The new name is registered in this process too.
     """
     from safetensors.torch import save_file
 
-    from .weights import read_weights
+    hub_dir = Path(hub_dir) if hub_dir else hub.default_hub_dir()
+    manifest = Path(manifest) if manifest else hub_dir / "manifest.json"
+    state, num_classes, kwargs = _validated(source, name, arch, num_classes, kwargs, manifest)
+    hub_dir.mkdir(parents=True, exist_ok=True)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = hub_dir / f".{name}.{os.getpid()}.tmp"
+    try:
+        # metadata-free file: the same weights always give the same bytes and the same hash
+        save_file(state, str(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors writes 0600; a hub is for sharing
+        sha1 = hub.sha1sum(tmp)
+        file = f"{name}-{sha1[:8]}.safetensors"
+        target = hub_dir / file
+        existed = target.exists()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if not url and manifest.parent.resolve() != hub_dir.resolve():
+        url = Path(os.path.relpath(target.resolve(), manifest.parent.resolve())).as_posix()
+    entry_json = {"sha1": sha1, "file": file, "size": target.stat().st_size, **({"url": url} if url else {})}
+    try:
+        _update_manifest(manifest, name, arch, num_classes, kwargs, entry_json, dataset)
+    except BaseException:
+        if not existed:
+            target.unlink(missing_ok=True)
+        raise
+    register_manifest(manifest)
+    logger.info("published %s (%s) to %s", name, sha1[:8], hub_dir)
+    return model_card(name).default_weights()  # type: ignore[return-value]
 
+
+def _validated(
+    source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike,
+    name: str,
+    arch: str,
+    num_classes: int | None,
+    kwargs: Mapping[str, Any] | None,
+    manifest: Path,
+) -> tuple[dict[str, torch.Tensor], int, dict]:
+    """Check everything ``publish`` needs before it writes anything; returns the state, width and kwargs.
+
+    The name must be plain and not built in, ``arch`` registered, the manifest readable, and the
+    weights must fit ``arch`` built with ``kwargs`` (a classifier of any width).
+    """
+    from .weights import _build_and_load, read_weights
+
+    _check_model_name(name, "publish")
+    existing = _CARDS.get(name)
+    if existing is not None and not existing.source.startswith("manifest"):
+        raise ManifestError(f"{name!r} is a built-in zoo name; publish under another name")
     base = model_card(arch)
+    if manifest.exists():
+        register_manifest(manifest)  # an unreadable or invalid manifest fails here, before any write
     if isinstance(source, nn.Module):
         state = source.state_dict()
     elif isinstance(source, Mapping):
@@ -150,20 +260,16 @@ def publish(
     else:
         state = read_weights(source)
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    hub_dir = Path(hub_dir) if hub_dir else hub.default_hub_dir()
-    hub_dir.mkdir(parents=True, exist_ok=True)
-    tmp = hub_dir / f".{name}.{os.getpid()}.tmp"
-    # metadata-free file: the same weights always give the same bytes and the same hash
-    save_file(state, str(tmp))
-    sha1 = hub.sha1sum(tmp)
-    file = f"{name}-{sha1[:8]}.safetensors"
-    os.replace(tmp, hub_dir / file)
-    entry_json = {"sha1": sha1, "file": file, **({"url": url} if url else {})}
-    manifest = Path(manifest) if manifest else hub_dir / "manifest.json"
-    _update_manifest(manifest, name, arch, num_classes or _rows_of_head(state) or base.num_classes, dict(kwargs or {}), entry_json, dataset)
-    register_manifest(manifest)
-    logger.info("published %s (%s) to %s", name, sha1[:8], hub_dir)
-    return model_card(name).default_weights()  # type: ignore[return-value]
+    kwargs = dict(kwargs or {})
+    width = num_classes or _rows_of_head(state) or base.num_classes
+    _build_and_load(base, state, width, {**base.kwargs, **kwargs}, f"publish {name}")
+    return state, width, kwargs
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _rows_of_head(state: Mapping[str, torch.Tensor]) -> int | None:
@@ -182,10 +288,9 @@ def _update_manifest(path: Path, name: str, arch: str, num_classes: int, kwargs:
         {"name": name, "arch": arch, "num_classes": num_classes, "dataset": dataset, "kwargs": kwargs, "weights": [{**weights, "default": True}, *previous]}
     )
     data["models"] = models
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-
-
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import logging
+import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -101,6 +102,7 @@ class WeightsEntry:
             entry with ``sha1=""`` is verified by this digest (prefix) alone.
         pretraining: what training started from (``"ImageNet"``, ``"Scratch"``, ``"ImageNet, K400"``).
         recipe: link to the training script or config that produced the weights.
+        size: exact size of the file in bytes where known (a download of another size is refused).
     """
 
     sha1: str
@@ -117,6 +119,7 @@ class WeightsEntry:
     sha256: str = ""
     pretraining: str = ""
     recipe: str = ""
+    size: int | None = None
 
     @property
     def tag(self) -> str:
@@ -186,6 +189,8 @@ class ModelCard:
     def find_weights(self, tag: str) -> WeightsEntry:
         """The entry whose sha1 starts with ``tag`` (4+ hex characters)."""
         tag = tag.lower()
+        if not re.fullmatch(r"[0-9a-f]{4,64}", tag):
+            raise UnknownTagError(f"weights tag {tag!r} of {self.name!r}: give 4 or more hex characters of the hash")
         matches = [w for w in self.weights if w.sha1.startswith(tag) or (w.sha256 and w.sha256.startswith(tag))]
         if len(matches) == 1:
             return matches[0]

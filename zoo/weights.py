@@ -97,16 +97,26 @@ def _no_weights_message(card: ModelCard) -> str:
 
 def _entry_state(card: ModelCard, entry: WeightsEntry, build_kwargs: dict) -> dict[str, torch.Tensor]:
     if entry.converter is None and entry.format == "safetensors":
-        path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo)
-        return read_weights(path)
+        return _fetch_and_read(entry)
     converted = hub.zoo_home() / "converted" / (Path(entry.file).stem + ".safetensors")
     cached = _read_converted(converted, entry.checksum)
     if cached is not None:
         return cached
-    path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo)
-    state = _convert(card, read_weights(path, entry.format), entry.converter, build_kwargs, entry.num_classes)
+    state = _convert(card, _fetch_and_read(entry), entry.converter, build_kwargs, entry.num_classes)
     _write_converted(converted, state, entry.checksum)
     return state
+
+
+def _fetch_and_read(entry: WeightsEntry) -> dict[str, torch.Tensor]:
+    """Fetch and read an entry's file; a file purged (by another process) before the read is fetched again."""
+    for _ in range(3):
+        path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo, size=entry.size)
+        try:
+            return read_weights(path, entry.format)
+        except (WeightsError, OSError):
+            if path.exists():
+                raise
+    raise WeightsError(f"{entry.file} was deleted from the cache three times while loading it; is a purge running?")
 
 
 def _read_converted(path: Path, source_sha1: str) -> dict[str, torch.Tensor] | None:
