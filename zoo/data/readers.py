@@ -12,13 +12,21 @@
 Frame indices are 0-based positions in presentation order. Out-of-range
 indices never raise: they are clamped to the last *decodable* frame and a
 warning is logged once per file.
+
+PyAV decoders are closed deterministically: by :meth:`VideoReader.close` /
+``with``, when a reader is dropped, and on every error path. A decoder that
+is only reachable from a reference cycle is collected before the process
+forks (DataLoader workers): collected in the child, where its decoder
+threads do not exist, it would hang the worker.
 """
 from __future__ import annotations
 
 import bisect
+import gc
 import logging
 import os
 import time
+import weakref
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -98,6 +106,18 @@ class _Backend:
         pass
 
 
+_OPEN_DECODERS: "weakref.WeakSet[_PyAVBackend]" = weakref.WeakSet()
+
+
+def _collect_open_decoders() -> None:
+    """Before a fork: free unreachable decoders here, where their threads live (see the module docstring)."""
+    if len(_OPEN_DECODERS):
+        gc.collect()
+
+
+os.register_at_fork(before=_collect_open_decoders)
+
+
 class _PyAVBackend(_Backend):
     """PyAV reader: demuxes packet timestamps once, then seeks to keyframes."""
 
@@ -112,6 +132,7 @@ class _PyAVBackend(_Backend):
             self._container = av.open(str(path))
         except Exception as exc:
             raise VideoDecodeError.for_file(path, f"PyAV cannot open it ({exc})") from exc
+        _OPEN_DECODERS.add(self)
         try:  # a half-opened container is closed here, never left for the garbage collector
             self._setup(size)
         except BaseException:
@@ -256,6 +277,7 @@ class _PyAVBackend(_Backend):
         # be collected in a forked DataLoader worker, where its threads do not exist, and hang it
         self._cache = {}
         self._container.close()
+        _OPEN_DECODERS.discard(self)
 
 
 class _DecordBackend(_Backend):
@@ -499,6 +521,15 @@ class VideoReader:
     def close(self) -> None:
         """Release the decoder."""
         self._impl.close()
+
+    def __del__(self) -> None:
+        # a reader dropped without close(): free its decoder now, not at some later garbage collection
+        impl = getattr(self, "_impl", None)
+        if impl is not None:
+            try:
+                impl.close()
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
 
     def __enter__(self) -> "VideoReader":
         return self

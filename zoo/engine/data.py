@@ -1,7 +1,6 @@
 """Datasets and loaders from a run config (training, validation, multi-view testing)."""
 from __future__ import annotations
 
-import gc
 import logging
 import random
 from pathlib import Path
@@ -17,7 +16,7 @@ from .distributed import DistInfo, ShardSampler, TrainSampler
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["center_time", "input_fn", "SeededDataset", "EvalSamples", "collate_eval", "VideoLoader", "prepare_data",
+__all__ = ["center_time", "input_fn", "SeededDataset", "EvalSamples", "collate_eval", "prepare_data",
            "build_dataset", "train_loader", "eval_loader", "class_names_of", "batch_sources"]
 
 
@@ -92,20 +91,6 @@ def collate_eval(batch: list) -> tuple:
     indices = torch.tensor([item[2] for item in good], dtype=torch.long)
     skipped = [item[3] for item in batch if item[0] is None]
     return clips, labels, indices, skipped
-
-
-class VideoLoader(DataLoader):
-    """A DataLoader that collects the parent's garbage before it forks workers.
-
-    A video decoder left to the garbage collector (PyAV frame threads) must be freed in the process
-    that owns its threads: collected in a forked worker it waits on threads that do not exist there
-    and the worker hangs.
-    """
-
-    def _get_iterator(self):
-        if self.num_workers > 0:
-            gc.collect()
-        return super()._get_iterator()
 
 
 def batch_sources(loader: DataLoader, number: int) -> list[str]:
@@ -199,10 +184,10 @@ def train_loader(dataset: SeededDataset, cfg: Mapping[str, Any], info: DistInfo)
     """Shuffled, sharded (one :class:`TrainSampler` per rank), ``drop_last`` loader."""
     sampler = TrainSampler(dataset, info.world_size, info.rank, seed=int(cfg["train"]["seed"]))
     workers, size = int(cfg["data"]["num_workers"]), int(cfg["data"]["batch_size"])
-    return VideoLoader(dataset, batch_size=size, sampler=sampler, num_workers=workers,
-                       worker_init_fn=_seed_worker, pin_memory=info.device.type == "cuda", drop_last=True,
-                       generator=_loader_generator(int(cfg["train"]["seed"]), info.rank),
-                       timeout=_worker_timeout(cfg, size))
+    return DataLoader(dataset, batch_size=size, sampler=sampler, num_workers=workers,
+                      worker_init_fn=_seed_worker, pin_memory=info.device.type == "cuda", drop_last=True,
+                      generator=_loader_generator(int(cfg["train"]["seed"]), info.rank),
+                      timeout=_worker_timeout(cfg, size))
 
 
 def eval_loader(dataset: Dataset, cfg: Mapping[str, Any], info: DistInfo, batch_size: Optional[int] = None) -> DataLoader:
@@ -215,7 +200,7 @@ def eval_loader(dataset: Dataset, cfg: Mapping[str, Any], info: DistInfo, batch_
     collate = None
     if isinstance(dataset, VideoClassificationDataset) and dataset.on_error == "skip":
         dataset, collate = EvalSamples(dataset), collate_eval
-    return VideoLoader(dataset, batch_size=size, sampler=ShardSampler(len(dataset), info.world_size, info.rank),
-                       num_workers=int(cfg["data"]["num_workers"]), worker_init_fn=_seed_worker, collate_fn=collate,
-                       pin_memory=info.device.type == "cuda", generator=_loader_generator(0, info.rank),
-                       timeout=_worker_timeout(cfg, size))
+    return DataLoader(dataset, batch_size=size, sampler=ShardSampler(len(dataset), info.world_size, info.rank),
+                      num_workers=int(cfg["data"]["num_workers"]), worker_init_fn=_seed_worker, collate_fn=collate,
+                      pin_memory=info.device.type == "cuda", generator=_loader_generator(0, info.rank),
+                      timeout=_worker_timeout(cfg, size))
