@@ -51,6 +51,7 @@ _DTYPES: dict[int, np.dtype] = {
 _BFLOAT16 = 12
 _FLAGS = {dt: flag for flag, dt in _DTYPES.items()}
 _STORAGE_NAMES = {1: "row_sparse", 2: "csr"}
+_MAX_ARRAY_BYTES = 1 << 48  # 256 TiB: beyond any real array, below where int64 sizes overflow
 
 
 class MXNetParamsError(ValueError):
@@ -173,11 +174,10 @@ def _read_array(r: _Reader, index: int) -> np.ndarray | None:
 
 
 def _element_count(r: _Reader, what: str, shape: tuple[int, ...], itemsize: int) -> int:
-    """Elements of ``shape`` (exact integer product: no int64 overflow), refused when the file is too small
-    to hold them, which a damaged shape field shows as an absurd size."""
+    """Elements of ``shape`` as an exact integer (no int64 overflow); a size no weights file can have
+    (:data:`_MAX_ARRAY_BYTES`) is a damaged shape field, refused here rather than as a truncated file."""
     count = math.prod(shape)
-    left = len(r.buf) - r.pos
-    if count * itemsize > left and count * itemsize > 2 * len(r.buf):
+    if count * itemsize > _MAX_ARRAY_BYTES:
         raise MXNetParamsError(f"{r.path}: {what} declares shape {shape} ({count} elements of {itemsize} bytes), far more "
                                f"than the {len(r.buf)}-byte file holds; the file is damaged or not an MXNet .params file")
     return count
