@@ -185,3 +185,18 @@ def test_scripts_print_one_line_and_the_traceback_only_with_debug(script, argv):
     plain, debug = run(), run("--debug")
     assert plain.returncode == 2 and len(plain.stderr.strip().splitlines()) == 1 and plain.stderr.startswith(script)
     assert "Traceback" in debug.stderr and debug.returncode == 1
+
+
+def test_zero_clips_given_as_an_override_is_one_line(tiny, capsys):
+    code, _, err = _cli("test_recognizer.py", ["--model", "simple3d_synthetic", "--weights", "false", "--list",
+                                               str(tiny.val_list), "test.num_clips=0", *SMALL], capsys)
+    assert code == 2 and "test.num_clips must be a whole number of at least 1, got 0" in _one_line(err)
+
+
+def test_inference_a_decode_past_its_deadline_is_reported_and_skipped(tmp_path, weights, capsys):
+    from _data_helpers import numbered_frames, write_video
+
+    video = write_video(tmp_path / "slow.mp4", numbered_frames(40))
+    code, _, err = _cli("inference.py", [str(video), "--model", "simple3d_synthetic", "--weights", str(weights),
+                                         "--quiet", "data.timeout=1e-9", *SMALL], capsys)
+    assert code == 1 and "0 of 1 videos classified, 1 skipped: slow.mp4 (decoding took longer than 1e-09 s" in err

@@ -106,6 +106,11 @@ class _Backend:
         pass
 
 
+def _too_slow(seconds: float) -> str:
+    return (f"decoding took longer than {seconds:g} s (a stuck or pathological stream; raise the timeout, "
+            "data.timeout, if the video is just long)")
+
+
 _OPEN_DECODERS: "weakref.WeakSet[_PyAVBackend]" = weakref.WeakSet()
 
 
@@ -211,9 +216,7 @@ class _PyAVBackend(_Backend):
                     index = (key if key > 0 else 0) + sequential
                 self._last_decodable = max(index, self._last_decodable or 0)
                 if self._deadline is not None and time.monotonic() > self._deadline:
-                    raise VideoDecodeError.for_file(
-                        self.path, f"decoding took longer than {self.timeout:g} s (a stuck or pathological stream; "
-                        "raise the timeout, data.timeout, if the video is just long)")
+                    raise VideoDecodeError.for_file(self.path, _too_slow(self.timeout))
                 if index in todo:
                     self._cache[index] = self._rgb(frame)
                     todo.discard(index)
@@ -431,9 +434,9 @@ class VideoReader:
         name_pattern, start_index: frame file names for ``"frames"``
             (``name_pattern % (start_index + i)`` for 0-based frame ``i``).
         fps: nominal frame rate of a frame folder.
-        timeout: seconds one :meth:`get_batch` may spend decoding (PyAV, checked
-            between frames) before it raises :class:`VideoDecodeError` naming
-            the file; ``None``: no limit.
+        timeout: seconds one :meth:`get_batch` may spend decoding before it
+            raises :class:`VideoDecodeError` naming the file (PyAV stops
+            between frames, other backends when the call returns); ``None``: no limit.
 
     Raises:
         VideoDecodeError: the file is missing, empty or not decodable.
@@ -511,12 +514,16 @@ class VideoReader:
         if not self._clamp_logged and max(indices) >= len(self):
             logger.info("%s: frame %d requested, only %d frames; clamping to the last one", self.path, max(indices), len(self))
             self._clamp_logged = True
+        started = time.monotonic()
         try:
-            return self._impl.get_batch(indices)
+            frames = self._impl.get_batch(indices)
         except VideoDecodeError:
             raise
         except Exception as exc:
             raise VideoDecodeError.for_file(self.path, f"decoding failed ({exc})") from exc
+        if self.timeout and time.monotonic() - started > self.timeout:  # backends that cannot stop mid-call
+            raise VideoDecodeError.for_file(self.path, _too_slow(self.timeout))
+        return frames
 
     def close(self) -> None:
         """Release the decoder."""

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ..data import (VideoClassificationDataset, VideoDecodeError, eval_transforms, flip_label_map, read_class_names,
                     train_transforms)
+from .config import ConfigError
 from .distributed import DistInfo, ShardSampler, TrainSampler
 
 logger = logging.getLogger(__name__)
@@ -137,10 +138,23 @@ def class_names_of(cfg: Mapping[str, Any], list_file: str) -> Optional[list[str]
     return read_class_names(beside) if beside.is_file() else None
 
 
+_COUNTS = (("data", "new_length"), ("data", "new_step"), ("data", "num_segments"), ("data", "batch_size"),
+           ("test", "num_clips"))
+
+
+def _check_counts(cfg: Mapping[str, Any]) -> None:
+    """Counts that must be at least 1 (``test.num_clips=0`` is a usage error, not a crash in sampling)."""
+    for section, key in _COUNTS:
+        value = cfg[section][key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{section}.{key} must be a whole number of at least 1, got {value!r}")
+
+
 def build_dataset(cfg: Mapping[str, Any], split: str, num_classes: Optional[int] = None) -> VideoClassificationDataset:
     """``split``: ``"train"`` (random clips, augmentation), ``"val"`` (one centred view) or ``"test"``
     (``test.num_clips`` x ``test.num_crops`` views per video)."""
     data, test = cfg["data"], cfg["test"]
+    _check_counts(cfg)
     list_file = data[f"{split}_list"]
     if not list_file:
         raise ValueError(f"data.{split}_list is not set; give a list file (data.{split}_list=path) or data.synthetic")

@@ -73,13 +73,16 @@ class Recognizer:
         num_crops: 1, 3 or 10 spatial crops per clip (scores averaged).
         device: where the model runs.
         temporal_centering: subtract each pixel's mean over the clip (``data.temporal_centering``).
+        timeout: seconds one clip may take to decode before it is a
+            :class:`~zoo.data.VideoDecodeError` naming the video (``data.timeout``; ``None``: no limit).
     """
 
     def __init__(self, model: nn.Module, classes: Sequence[str], *, new_length: int, new_step: int = 1,
                  num_segments: int = 1, crop_size: int = 224, short_side: Optional[int] = 256,
                  mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
-                 num_crops: int = 1, device: Union[str, torch.device] = "cpu", temporal_centering: bool = False) -> None:
-        self.temporal_centering = temporal_centering
+                 num_crops: int = 1, device: Union[str, torch.device] = "cpu", temporal_centering: bool = False,
+                 timeout: Optional[float] = None) -> None:
+        self.temporal_centering, self.timeout = temporal_centering, timeout
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.classes = list(classes)
@@ -98,7 +101,7 @@ class Recognizer:
         return cls(loaded.model, names, new_length=data["new_length"], new_step=data["new_step"],
                    num_segments=data["num_segments"], crop_size=data["crop_size"], short_side=data["short_side"],
                    mean=data["mean"], std=data["std"], num_crops=num_crops, device=device,
-                   temporal_centering=bool(data.get("temporal_centering")))
+                   temporal_centering=bool(data.get("temporal_centering")), timeout=data.get("timeout"))
 
     @property
     def window(self) -> int:
@@ -141,7 +144,7 @@ class Recognizer:
     # -------------------------------------------------------------- videos
     def open_video(self, path: Union[str, os.PathLike]) -> VideoReader:
         """A reader that decodes at this protocol's short side (native size when it has none)."""
-        return VideoReader(path, short_side=self.short_side)
+        return VideoReader(path, short_side=self.short_side, timeout=self.timeout)
 
     def _clips_of(self, reader: VideoReader, num_clips: int, start: int = 0, end: Optional[int] = None) -> list[np.ndarray]:
         end = len(reader) - 1 if end is None else end
