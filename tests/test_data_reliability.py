@@ -207,3 +207,19 @@ def test_a_4k_source_stays_within_twice_the_models_own_need(tmp_path, sources, m
         peaks[name] = int(proc.stdout.split()[-1])
     print(f"{mode}: peak RSS {peaks['uhd']} MiB for 3840x2160, {peaks['small']} MiB for 384x216")
     assert peaks["uhd"] <= 2 * peaks["small"], peaks
+
+
+def test_a_stuck_training_worker_is_an_error_naming_its_videos(tmp_path, monkeypatch):
+    from _engine_helpers import make_tiny_dataset, tiny_config
+    from zoo.engine.data import SeededDataset, build_dataset, train_loader
+    from zoo.engine.distributed import DistInfo
+
+    splits = make_tiny_dataset(tmp_path / "data", num_train=4, num_val=0)
+    cfg = tiny_config(splits, tmp_path / "run", "data.num_workers=1", "data.timeout=1", "data.batch_size=2")
+    dataset = build_dataset(cfg, "train")
+    monkeypatch.setattr(VideoClassificationDataset, "load_sample", lambda self, index: time.sleep(60))
+    loader = train_loader(SeededDataset(dataset, 0), cfg, DistInfo(0, 1, 0, torch.device("cpu")))
+    first = [str(dataset.video_path(i)) for i in list(loader.sampler)[:2]]
+    with pytest.raises(VideoDecodeError, match=r"no batch within 2 s.*stuck: (.*)") as error:
+        next(iter(loader))
+    assert str(error.value).endswith(", ".join(first))

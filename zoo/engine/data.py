@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from .distributed import DistInfo, ShardSampler, TrainSampler
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["center_time", "input_fn", "SeededDataset", "EvalSamples", "collate_eval", "prepare_data",
+__all__ = ["center_time", "input_fn", "SeededDataset", "EvalSamples", "collate_eval", "VideoLoader", "prepare_data",
            "build_dataset", "train_loader", "eval_loader", "class_names_of", "batch_sources"]
 
 
@@ -94,8 +94,30 @@ def collate_eval(batch: list) -> tuple:
     return clips, labels, indices, skipped
 
 
+class VideoLoader(DataLoader):
+    """A DataLoader whose worker timeout names the videos: when a worker gives no batch within
+    ``timeout`` seconds, a :class:`~zoo.data.VideoDecodeError` lists the files of that batch
+    (torch's own error says only that it timed out)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        iterator = super().__iter__()
+        number = 0
+        while True:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            except RuntimeError as error:
+                if "timed out" not in str(error):
+                    raise
+                raise VideoDecodeError(f"no batch within {self.timeout:g} s (data.timeout); one of these videos is "
+                                       f"stuck: {', '.join(batch_sources(self, number))}") from None
+            number += 1
+            yield batch
+
+
 def batch_sources(loader: DataLoader, number: int) -> list[str]:
-    """Files of batch ``number`` of an unshuffled loader (for errors about that batch)."""
+    """Files of batch ``number`` of a loader whose sampler repeats its order (for errors about that batch)."""
     order = list(iter(loader.sampler)) if loader.sampler is not None else list(range(len(loader.dataset)))
     size = loader.batch_size or 1
     dataset = getattr(loader.dataset, "dataset", loader.dataset)
@@ -198,10 +220,10 @@ def train_loader(dataset: SeededDataset, cfg: Mapping[str, Any], info: DistInfo)
     """Shuffled, sharded (one :class:`TrainSampler` per rank), ``drop_last`` loader."""
     sampler = TrainSampler(dataset, info.world_size, info.rank, seed=int(cfg["train"]["seed"]))
     workers, size = int(cfg["data"]["num_workers"]), int(cfg["data"]["batch_size"])
-    return DataLoader(dataset, batch_size=size, sampler=sampler, num_workers=workers,
-                      worker_init_fn=_seed_worker, pin_memory=info.device.type == "cuda", drop_last=True,
-                      generator=_loader_generator(int(cfg["train"]["seed"]), info.rank),
-                      timeout=_worker_timeout(cfg, size))
+    return VideoLoader(dataset, batch_size=size, sampler=sampler, num_workers=workers,
+                       worker_init_fn=_seed_worker, pin_memory=info.device.type == "cuda", drop_last=True,
+                       generator=_loader_generator(int(cfg["train"]["seed"]), info.rank),
+                       timeout=_worker_timeout(cfg, size))
 
 
 def eval_loader(dataset: Dataset, cfg: Mapping[str, Any], info: DistInfo, batch_size: Optional[int] = None) -> DataLoader:
@@ -214,7 +236,7 @@ def eval_loader(dataset: Dataset, cfg: Mapping[str, Any], info: DistInfo, batch_
     collate = None
     if isinstance(dataset, VideoClassificationDataset) and dataset.on_error == "skip":
         dataset, collate = EvalSamples(dataset), collate_eval
-    return DataLoader(dataset, batch_size=size, sampler=ShardSampler(len(dataset), info.world_size, info.rank),
-                      num_workers=int(cfg["data"]["num_workers"]), worker_init_fn=_seed_worker, collate_fn=collate,
-                      pin_memory=info.device.type == "cuda", generator=_loader_generator(0, info.rank),
-                      timeout=_worker_timeout(cfg, size))
+    return VideoLoader(dataset, batch_size=size, sampler=ShardSampler(len(dataset), info.world_size, info.rank),
+                       num_workers=int(cfg["data"]["num_workers"]), worker_init_fn=_seed_worker, collate_fn=collate,
+                       pin_memory=info.device.type == "cuda", generator=_loader_generator(0, info.rank),
+                       timeout=_worker_timeout(cfg, size))

@@ -6,7 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -85,29 +85,6 @@ def predict_scores(model: nn.Module, loader: DataLoader, device: torch.device, *
     return indices, scores, labels
 
 
-def _batches(loader: DataLoader) -> Iterator[Any]:
-    """The loader's batches; a worker that gives no batch within ``loader.timeout`` becomes an error
-    naming the videos of that batch."""
-    from .data import batch_sources
-
-    iterator = iter(loader)
-    number = 0
-    while True:
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            return
-        except RuntimeError as error:
-            if "timed out" not in str(error):
-                raise
-            from ..data import VideoDecodeError
-
-            raise VideoDecodeError(f"no batch within {loader.timeout:g} s (data.timeout); one of these videos is "
-                                   f"stuck: {', '.join(batch_sources(loader, number))}") from None
-        number += 1
-        yield batch
-
-
 @torch.no_grad()
 def _gather_scores(model: nn.Module, loader: DataLoader, device: torch.device, *, average: str,
                    amp_dtype: Optional[torch.dtype], progress: bool, desc: str, input_fn):
@@ -117,7 +94,7 @@ def _gather_scores(model: nn.Module, loader: DataLoader, device: torch.device, *
     model.eval()
     sampler_order = list(iter(loader.sampler)) if loader.sampler is not None else list(range(len(loader.dataset)))
     indices, scores, labels, skipped = [], [], [], []
-    for batch in tqdm(_batches(loader), total=len(loader), desc=desc, disable=not progress, leave=False,
+    for batch in tqdm(loader, total=len(loader), desc=desc, disable=not progress, leave=False,
                       dynamic_ncols=True):
         if len(batch) == 4:  # an eval_loader batch: (clips, labels, indices, skipped)
             clips, target, batch_indices, batch_skipped = batch
