@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{loaded.name} [{args.tag or loaded.tag}], {protocol['num_clips']} clip(s) x "
                   f"{protocol['num_crops']} crop(s): {result.describe()}")
             print(f"results: {Path(args.out) / 'result.json'}, {Path(args.out) / 'confusion.png'}")
+            if result.num_videos == 0:
+                print(f"no video of {cfg['data']['test_list']} could be decoded; nothing was scored", file=sys.stderr)
+                return 1
             if args.reproduced and result.skipped and not args.allow_skipped:
                 print(f"not recorded in {args.reproduced}: {result.num_skipped} video(s) were skipped, so this is not "
                       "the accuracy on the whole list (fix the videos, or pass --allow-skipped to record it anyway)",

@@ -200,3 +200,22 @@ def test_inference_a_decode_past_its_deadline_is_reported_and_skipped(tmp_path, 
     code, _, err = _cli("inference.py", [str(video), "--model", "simple3d_synthetic", "--weights", str(weights),
                                          "--quiet", "data.timeout=1e-9", *SMALL], capsys)
     assert code == 1 and "0 of 1 videos classified, 1 skipped: slow.mp4 (decoding took longer than 1e-09 s" in err
+
+
+def test_test_recognizer_fails_when_no_video_could_be_scored(tmp_path, capsys):
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "a.mp4").write_bytes(b"")
+    (tmp_path / "list.txt").write_text("v/a.mp4 8 0\n")
+    code, printed, err = _cli("test_recognizer.py", ["--model", "simple3d_synthetic", "--weights", "false", "--list",
+                                                     str(tmp_path / "list.txt"), "--out", str(tmp_path / "o"),
+                                                     "--quiet", *SMALL], capsys)
+    assert code == 1 and "on 0 of 1 videos, 1 skipped: a.mp4 (file is empty (0 bytes))" in printed
+    assert "nothing was scored" in err
+
+
+def test_prepare_dataset_errors_are_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "prepare_dataset.py"), "ucf101",
+                           str(tmp_path / "nothing"), "--out-dir", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode in (1, 2) and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("prepare_dataset.py: error:") and "nothing" in proc.stderr
