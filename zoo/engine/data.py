@@ -72,7 +72,7 @@ class EvalSamples(Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[Any, int, int, Optional[dict[str, str]]]:
         try:
             clip, label = self.dataset.load_sample(index)
         except VideoDecodeError as error:
