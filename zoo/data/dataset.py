@@ -21,6 +21,9 @@ sample with another one and flags the file in a shared-memory tensor, so
 ``dataset.num_bad`` and ``dataset.bad_files`` read in the main process count
 failures seen by **all DataLoader workers** (fork or spawn). A training script
 reports ``train_set.num_bad`` / ``train_set.bad_files`` after each epoch.
+Replacing is for training only: evaluation must not count another video in
+a bad one's place, so :func:`zoo.engine.data.eval_loader` reads samples with
+:meth:`load_sample` and leaves a bad video out of every metric, listed.
 
 Videos shorter than a clip are padded with their last frame
 (``short_video="pad"``, GluonCV behaviour) or looped (``short_video="loop"``);
