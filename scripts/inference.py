@@ -11,6 +11,10 @@
     python scripts/inference.py --model NAME videos/ --feat-ext --out features/
 
 Class names come from ``--classes FILE``, else the checkpoint's dataset, else the card's dataset.
+Protocol overrides are ``key=value`` arguments, as in the other scripts (``data.new_length=32``;
+``--set`` is an older spelling of the same). A video that cannot be decoded is reported and skipped;
+the others still get their predictions and a summary says how many were skipped and why. Errors are
+one line (``--debug`` for the traceback).
 """
 from __future__ import annotations
 
@@ -23,10 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from zoo.data import VideoDecodeError  # noqa: E402
+from zoo.engine.cli_errors import UsageError, positive_int, run_cli  # noqa: E402
 from zoo.engine.config import apply_overrides  # noqa: E402
 from zoo.engine.inference import (Recognizer, VideoWriter, collect_videos, draw_label, frame_source,  # noqa: E402
                                   write_predictions)
 from zoo.engine.loading import load_model, split_model_kwargs  # noqa: E402
+
+logger = logging.getLogger("inference")
 
 
 def _table(predictions, k: int) -> str:
@@ -38,83 +46,163 @@ def _table(predictions, k: int) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _split_inputs(items: list[str]) -> tuple[list[str], list[str]]:
+    """``key=value`` arguments are overrides, everything else is an input (a path that exists stays one)."""
+    inputs, overrides = [], []
+    for item in items:
+        (overrides if "=" in item and not Path(item).exists() else inputs).append(item)
+    return inputs, overrides
+
+
+def _device(name: str) -> str:
+    import torch
+
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("inputs", nargs="*", help="video files, folders, or list files")
+    parser.add_argument("inputs", nargs="*", help="video files, folders, or list files; and key=value overrides")
     parser.add_argument("--model", help="registry name")
     parser.add_argument("--weights", default="true", help="true (default weights), a tag, a file, or false")
     parser.add_argument("--checkpoint", help="a train_recognizer.py checkpoint")
     parser.add_argument("--classes", help="class-name file (one per line)")
-    parser.add_argument("--topk", type=int, default=5)
-    parser.add_argument("--num-clips", type=int, default=1, help="clips per video (scores averaged)")
+    parser.add_argument("--topk", type=positive_int, default=5)
+    parser.add_argument("--num-clips", type=positive_int, default=1, help="clips per video (scores averaged)")
     parser.add_argument("--num-crops", type=int, default=1, choices=(1, 3, 10))
-    parser.add_argument("--stride", type=int, help="sliding windows: a prediction every STRIDE frames")
+    parser.add_argument("--stride", type=positive_int, help="sliding windows: a prediction every STRIDE frames")
     parser.add_argument("--live", help="webcam index, stream URL, or a video file to play")
-    parser.add_argument("--every", type=int, default=8, help="live: predict every K frames")
+    parser.add_argument("--every", type=positive_int, default=8, help="live: predict every K frames")
     parser.add_argument("--realtime", action="store_true", help="live: play a file at its frame rate")
-    parser.add_argument("--max-frames", type=int, help="live: stop after this many frames")
+    parser.add_argument("--max-frames", type=positive_int, help="live: stop after this many frames")
     parser.add_argument("--output-video", help="live: write the frames with the prediction drawn on them")
     parser.add_argument("--feat-ext", action="store_true", help="write one feature vector (.npy) per video to --out")
     parser.add_argument("--out", help="predictions file (.json or .csv), or the folder for --feat-ext")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="protocol overrides, e.g. data.new_length=32 data.crop_size=224")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help=argparse.SUPPRESS)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return parser
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    if not args.model and not args.checkpoint:
+        raise UsageError("give a model name (--model NAME) or a training checkpoint (--checkpoint PATH)")
+    if not args.inputs and not args.live:
+        raise UsageError("give videos / folders / list files, or --live SOURCE")
+    if args.live and args.inputs:
+        raise UsageError(f"--live reads one source; {args.inputs[0]} cannot be classified in the same run")
+    if args.live and (args.stride or args.feat_ext):
+        raise UsageError(f"{'--stride' if args.stride else '--feat-ext'} does not apply to --live "
+                         "(live predictions come every --every frames)")
+    if not args.live and (args.output_video or args.realtime or args.max_frames):
+        raise UsageError("--output-video, --realtime and --max-frames are for --live")
+    if args.stride and args.feat_ext:
+        raise UsageError("--stride and --feat-ext cannot be combined")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_intermixed_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.inputs and not args.live:
-        parser.error("give videos / folders / list files, or --live SOURCE")
+    args.inputs, overrides = _split_inputs(list(args.inputs))
+    if args.set:
+        logger.warning("--set is an older spelling; give overrides as key=value arguments")
+    _check_flags(args)
     weights = {"true": True, "false": False}.get(str(args.weights).lower(), args.weights)
-    model_kwargs, overrides = split_model_kwargs(list(args.set))
+    model_kwargs, overrides = split_model_kwargs(overrides + list(args.set))
+    videos = collect_videos(args.inputs) if args.inputs else []
     loaded = load_model(args.model, pretrained=weights, checkpoint=args.checkpoint, kwargs=model_kwargs)
+    if loaded.tag == "random":
+        logger.warning("%s has random weights (--weights false): its predictions mean nothing", loaded.name)
     loaded.cfg = apply_overrides(loaded.cfg, overrides)
-    recognizer = Recognizer.from_loaded(loaded, args.classes, num_crops=args.num_crops, device=args.device)
-
+    recognizer = Recognizer.from_loaded(loaded, args.classes, num_crops=args.num_crops, device=_device(args.device))
     if args.live:
-        frames, fps = frame_source(args.live, realtime=args.realtime, max_frames=args.max_frames)
-        writer = VideoWriter(args.output_video, fps) if args.output_video else None
-        label, predictions = "", []
-        try:
-            for frame, prediction in recognizer.live(frames, args.every, k=args.topk):
-                if prediction is not None:
-                    predictions.append(prediction)
-                    label = f"{prediction.labels[0]} {prediction.scores[0]:.2f}"
-                    print(f"frame {prediction.extra['frame']:6d} ({prediction.extra['frame'] / fps:7.2f}s): "
-                          + "  ".join(f"{lab} {s:.3f}" for lab, s in zip(prediction.labels, prediction.scores)),
-                          flush=True)
-                if writer is not None:
-                    writer.write(draw_label(frame, label) if label else frame)
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is not None:
-            print(f"annotated video: {args.output_video}")
-        if args.out:
-            print(f"predictions: {write_predictions(predictions, args.out)}")
-        return 0
-
-    videos = collect_videos(args.inputs)
+        return _live(recognizer, args)
     if args.feat_ext:
-        out_dir = Path(args.out or "features")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for video in videos:
-            feature = recognizer.video_features(video, args.num_clips)
-            target = out_dir / f"{video.stem}.npy"
-            np.save(target, feature.astype(np.float32))
-            print(f"{video.name}: feature {feature.shape} -> {target}")
-        return 0
-    predictions = []
-    for video in videos:
-        if args.stride:
-            predictions += recognizer.sliding_windows(video, args.stride, k=args.topk)
-        else:
-            predictions.append(recognizer.predict_video(video, k=args.topk, num_clips=args.num_clips))
-    print(_table(predictions, args.topk))
+        return _features(recognizer, videos, args)
+    return _predict(recognizer, videos, args)
+
+
+def _live(recognizer: Recognizer, args: argparse.Namespace) -> int:
+    # frames written to --output-video keep the source size; otherwise decode at the model's size
+    short_side = None if args.output_video else recognizer.short_side
+    frames, fps = frame_source(args.live, realtime=args.realtime, max_frames=args.max_frames, short_side=short_side)
+    writer = VideoWriter(args.output_video, fps) if args.output_video else None
+    label, predictions, count = "", [], 0
+    try:
+        for frame, prediction in recognizer.live(frames, args.every, k=args.topk):
+            count += 1
+            if prediction is not None:
+                predictions.append(prediction)
+                label = f"{prediction.labels[0]} {prediction.scores[0]:.2f}"
+                print(f"frame {prediction.extra['frame']:6d} ({prediction.extra['frame'] / fps:7.2f}s): "
+                      + "  ".join(f"{lab} {s:.3f}" for lab, s in zip(prediction.labels, prediction.scores)),
+                      flush=True)
+            if writer is not None:
+                writer.write(draw_label(frame, label) if label else frame)
+    finally:
+        frames.close()
+        if writer is not None:
+            writer.close()
+    if writer is not None:
+        print(f"annotated video: {args.output_video}")
     if args.out:
         print(f"predictions: {write_predictions(predictions, args.out)}")
+    if not predictions:
+        print(f"{args.live}: the stream ended after {count} frame(s), before one clip of {recognizer.window} frames; "
+              "no prediction", file=sys.stderr)
+        return 1
     return 0
 
 
+def _each_video(videos: list[Path], work) -> tuple[list, list[tuple[Path, str]]]:
+    """``work(video)`` for every video; a video that cannot be decoded is reported and skipped."""
+    results, skipped = [], []
+    for video in videos:
+        try:
+            results.append((video, work(video)))
+        except VideoDecodeError as error:
+            reason = str(error).split(f"'{video}': ", 1)[-1]
+            logger.warning("skipping %s: %s", video, reason)
+            skipped.append((video, reason))
+    return results, skipped
+
+
+def _report_skipped(total: int, skipped: list[tuple[Path, str]], what: str) -> int:
+    """Print the skipped videos; exit code 1 when no video gave a result."""
+    if not skipped:
+        return 0
+    shown = ", ".join(f"{video.name} ({reason})" for video, reason in skipped[:5])
+    more = f", and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    print(f"{total - len(skipped)} of {total} videos {what}, {len(skipped)} skipped: {shown}{more}", file=sys.stderr)
+    return 1 if len(skipped) == total else 0
+
+
+def _features(recognizer: Recognizer, videos: list[Path], args: argparse.Namespace) -> int:
+    out_dir = Path(args.out or "features")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results, skipped = _each_video(videos, lambda video: recognizer.video_features(video, args.num_clips))
+    for video, feature in results:
+        target = out_dir / f"{video.stem}.npy"
+        np.save(target, feature.astype(np.float32))
+        print(f"{video.name}: feature {feature.shape} -> {target}")
+    return _report_skipped(len(videos), skipped, "have features")
+
+
+def _predict(recognizer: Recognizer, videos: list[Path], args: argparse.Namespace) -> int:
+    if args.stride:
+        results, skipped = _each_video(videos, lambda video: recognizer.sliding_windows(video, args.stride, k=args.topk))
+    else:
+        results, skipped = _each_video(videos, lambda video: [recognizer.predict_video(video, k=args.topk,
+                                                                                       num_clips=args.num_clips)])
+    predictions = [p for _, found in results for p in found]
+    if predictions:
+        print(_table(predictions, args.topk))
+    if args.out:
+        print(f"predictions: {write_predictions(predictions, args.out)}")
+    return _report_skipped(len(videos), skipped, "classified")
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -9,6 +9,10 @@ Writes ``result.json`` (metrics + the exact protocol), ``confusion.csv``/``confu
 ``--out``; ``--reproduced`` records the accuracy under ``csv_tables/reproduced/`` for the tables.
 Under ``torchrun --nproc_per_node N`` every rank tests a shard and each video is counted once.
 Any config key can be overridden (``data.crop_size=224 test.average=logit``).
+
+A video that cannot be decoded is in no metric: the summary says on how many videos the metrics
+were computed and lists the skipped ones (also in ``result.json``); ``--reproduced`` refuses such a
+run unless ``--allow-skipped`` is given. Errors are one line (``--debug`` for the traceback).
 """
 from __future__ import annotations
 
@@ -20,11 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from zoo.engine.cli_errors import UsageError, positive_int, run_cli  # noqa: E402
 from zoo.engine.config import apply_overrides, merge, _read_yaml  # noqa: E402
 from zoo.engine.distributed import cleanup, init_distributed  # noqa: E402
 from zoo.engine.loading import load_model, split_model_kwargs  # noqa: E402
 from zoo.engine.testing import run_test, write_reproduced  # noqa: E402
 from zoo.registry import model_card  # noqa: E402
+
+logger = logging.getLogger("test_recognizer")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,22 +44,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", dest="list_file", help="test list file (default: the config's data.test_list)")
     parser.add_argument("--root", help="prefix of the list's paths")
     parser.add_argument("--classes", help="class-name file")
-    parser.add_argument("--num-clips", type=int)
+    parser.add_argument("--num-clips", type=positive_int)
     parser.add_argument("--num-crops", type=int, choices=(1, 3, 10))
-    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--batch-size", type=positive_int)
     parser.add_argument("--out", default="runs/test", help="output folder for result.json and the confusion matrix")
     parser.add_argument("--reproduced", nargs="?", const="csv_tables/reproduced", default=None,
                         help="record the result for the tables (folder, default csv_tables/reproduced)")
+    parser.add_argument("--allow-skipped", action="store_true",
+                        help="let --reproduced record a run in which some videos could not be decoded")
     parser.add_argument("--tag", help="weights tag to record (default: the hub tag, or file-<sha1[:8]>)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_intermixed_args(argv)
+    if not args.model and not args.checkpoint:
+        raise UsageError("give a model name (--model NAME) or a training checkpoint (--checkpoint PATH)")
+    if args.list_file and not Path(args.list_file).exists():
+        raise UsageError(f"list file {args.list_file} does not exist (check the path)")
+    if args.config and not Path(args.config).is_file():
+        raise UsageError(f"config {args.config} does not exist (check the path)")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     info = init_distributed(args.device)
     weights = {"true": True, "false": False}.get(str(args.weights).lower(), args.weights)
     model_kwargs, overrides = split_model_kwargs(list(args.overrides))
     loaded = load_model(args.model, pretrained=weights, checkpoint=args.checkpoint, kwargs=model_kwargs)
+    if loaded.tag == "random":
+        logger.warning("%s has random weights (--weights false): its accuracy means nothing", loaded.name)
     cfg = loaded.cfg
     if args.config:
         file_cfg = _read_yaml(Path(args.config))
@@ -67,19 +85,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result, protocol, names = run_test(loaded, cfg, info, args.out, progress=not args.quiet and info.is_main)
         if info.is_main:
-            print(f"{loaded.name} [{args.tag or loaded.tag}] on {result.num_videos} videos, "
-                  f"{protocol['num_clips']} clip(s) x {protocol['num_crops']} crop(s): top-1 {result.top1:.2f}%  "
-                  f"top-5 {result.top5:.2f}%  mean class {result.mean_class_accuracy:.2f}%")
+            print(f"{loaded.name} [{args.tag or loaded.tag}], {protocol['num_clips']} clip(s) x "
+                  f"{protocol['num_crops']} crop(s): {result.describe()}")
             print(f"results: {Path(args.out) / 'result.json'}, {Path(args.out) / 'confusion.png'}")
+            if result.num_videos == 0:
+                print(f"no video of {cfg['data']['test_list']} could be decoded; nothing was scored", file=sys.stderr)
+                return 1
+            if args.reproduced and result.skipped and not args.allow_skipped:
+                print(f"not recorded in {args.reproduced}: {result.num_skipped} video(s) were skipped, so this is not "
+                      "the accuracy on the whole list (fix the videos, or pass --allow-skipped to record it anyway)",
+                      file=sys.stderr)
+                return 1
             if args.reproduced:
                 dataset = model_card(loaded.name).dataset
                 path = write_reproduced(result, protocol, loaded.name, args.tag or loaded.tag, dataset, args.reproduced)
                 print(f"reproduced result recorded in {path}")
-            print(json.dumps(result.summary()))
+            print(json.dumps({**result.summary(), "num_skipped": result.num_skipped}))
     finally:
         cleanup()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zoo.engine import load_config, train  # noqa: E402
+from zoo.engine.cli_errors import run_cli  # noqa: E402
 from zoo.engine.distributed import cleanup, is_main  # noqa: E402
 
 
@@ -51,4 +52,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))  # user errors: one line, exit 2 (usage) or 1; --debug for the traceback

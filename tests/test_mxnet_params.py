@@ -225,3 +225,14 @@ def test_unnamed_list_gets_index_keys(tmp_path):
     got = load_params(tmp_path / "l.params")
     assert list(got) == ["0", "1"]
     assert got["0"].tolist() == [1.5] and got["1"].tolist() == [3, 4]
+
+
+@pytest.mark.parametrize("shape", [(2**62, 4), (2**40, 2**40, 2**40), (3_000_000_000, 3_000_000_000)])
+def test_an_absurd_shape_is_a_clear_error_naming_the_file(tmp_path, shape):
+    """Dimensions whose product overflows int64 (or dwarfs the file) are refused before any numpy call."""
+    path = tmp_path / "overflow.params"
+    header = struct.pack("<QQQ", 0x112, 0, 1) + struct.pack("<Iii", V2_MAGIC, 0, len(shape))
+    body = struct.pack(f"<{len(shape)}q", *shape) + struct.pack("<iii", 1, 0, 0) + b"\0" * 64
+    path.write_bytes(header + body + struct.pack("<Q", 0))
+    with pytest.raises(MXNetParamsError, match=r"overflow.params: array #0 declares shape .* far more than"):
+        load_params(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +87,72 @@ def test_torchrun_evaluation_counts_each_video_once(tmp_path, tiny, weights):
     assert ddp["world_size"] == 2 and ddp["num_videos"] == one["num_videos"] == 5
     assert (tmp_path / "ddp" / "confusion.csv").read_text() == (tmp_path / "one" / "confusion.csv").read_text()
     assert ddp["top1"] == pytest.approx(one["top1"]) and ddp["loss"] == pytest.approx(one["loss"], rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def with_zero_byte(tmp_path_factory):
+    """A list of 8 good videos and 6 zero-byte files; and the list of the good ones alone."""
+    splits = make_tiny_dataset(tmp_path_factory.mktemp("bad_test"), num_train=0, num_val=8)
+    root = splits.val_list.parent
+    good = splits.val_list.read_text().splitlines()
+    bad = []
+    for i in range(6):
+        (root / "val" / f"empty_{i}.mp4").write_bytes(b"")
+        bad.append(f"val/empty_{i}.mp4 8 {i}")
+    mixed = root / "mixed.txt"
+    mixed.write_text("\n".join(good[:3] + bad[:3] + good[3:] + bad[3:]) + "\n")
+    return splits.val_list, mixed
+
+
+def _run_cli(argv):
+    from zoo.engine.cli_errors import run_cli
+
+    return run_cli(_script().main, argv, prog="test_recognizer.py")
+
+
+def test_unreadable_videos_are_in_no_metric_and_are_listed(tmp_path, with_zero_byte, weights, capsys):
+    good_list, mixed = with_zero_byte
+    common = ["--model", "simple3d_synthetic", "--weights", str(weights), "--num-clips", "2", "--quiet", *PROTOCOL]
+    assert _script().main([*common, "--list", str(good_list), "--out", str(tmp_path / "good")]) == 0
+    capsys.readouterr()
+    assert _script().main([*common, "--list", str(mixed), "--out", str(tmp_path / "mixed")]) == 0
+    printed = capsys.readouterr().out
+    good = json.loads((tmp_path / "good" / "result.json").read_text())
+    result = json.loads((tmp_path / "mixed" / "result.json").read_text())
+    # the metric is the one of the good videos alone: nothing replaced, nothing counted twice
+    assert (result["num_videos"], result["num_skipped"]) == (8, 6)
+    assert result["top1"] == pytest.approx(good["top1"]) and result["loss"] == pytest.approx(good["loss"], rel=1e-5)
+    assert sorted(Path(s["path"]).name for s in result["skipped"]) == [f"empty_{i}.mp4" for i in range(6)]
+    assert all("empty" in s["reason"] for s in result["skipped"])
+    rows = list(csv.reader((tmp_path / "mixed" / "confusion.csv").open()))
+    assert sum(int(v) for row in rows[1:] for v in row[1:]) == 8
+    assert "on 8 of 14 videos, 6 skipped: empty_0.mp4" in printed
+
+
+def test_reproduced_refuses_a_run_with_skipped_videos_unless_allowed(tmp_path, with_zero_byte, weights, capsys):
+    _, mixed = with_zero_byte
+    repro = tmp_path / "repro"
+    common = ["--model", "simple3d_synthetic", "--weights", str(weights), "--list", str(mixed), "--quiet",
+              "--out", str(tmp_path / "out"), "--reproduced", str(repro), "--tag", "unit", *PROTOCOL]
+    assert _script().main(common) == 1
+    assert "6 video(s) were skipped" in capsys.readouterr().err and not (repro / "simple3d_synthetic__unit.json").exists()
+    assert _script().main([*common, "--allow-skipped"]) == 0
+    record = json.loads((repro / "simple3d_synthetic__unit.json").read_text())
+    assert (record["num_videos"], record["num_skipped"]) == (8, 6)
+
+
+def test_an_unlabelled_list_is_refused_for_metrics(tmp_path, tiny, weights, capsys):
+    unlabelled = tmp_path / "unlabelled.txt"
+    root = tiny.val_list.parent
+    unlabelled.write_text("".join(f"{root / line.split()[0]} 0 20\n" for line in tiny.val_list.read_text().splitlines()))
+    code = _run_cli(["--model", "simple3d_synthetic", "--weights", str(weights), "--list", str(unlabelled),
+                     "--out", str(tmp_path / "out"), "--quiet", *PROTOCOL])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "unlabelled.txt:1: 5 of 5 lines have no label" in err and "inference.py" in err
+    assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_metrics_refuse_labels_outside_the_classes():
+    with pytest.raises(ValueError, match="labels must lie in 0..2"):
+        compute_metrics(np.full((2, 3), 1 / 3), np.array([0, -1]), 3)

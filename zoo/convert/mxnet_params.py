@@ -19,6 +19,7 @@ or data.  Names are ``uint64 length`` + UTF-8 bytes; ``Module``-era checkpoints 
 """
 from __future__ import annotations
 
+import math
 import os
 import struct
 from typing import Mapping
@@ -50,6 +51,7 @@ _DTYPES: dict[int, np.dtype] = {
 _BFLOAT16 = 12
 _FLAGS = {dt: flag for flag, dt in _DTYPES.items()}
 _STORAGE_NAMES = {1: "row_sparse", 2: "csr"}
+_MAX_ARRAY_BYTES = 1 << 48  # 256 TiB: beyond any real array, below where int64 sizes overflow
 
 
 class MXNetParamsError(ValueError):
@@ -160,15 +162,25 @@ def _read_array(r: _Reader, index: int) -> np.ndarray | None:
     r.unpack("ii", f"the context of {what}")
     (flag,) = r.unpack("i", f"the dtype of {what}")
     if flag == _BFLOAT16:
-        count = int(np.prod(shape, dtype=np.int64))
+        count = _element_count(r, what, shape, 2)
         raw = np.frombuffer(r.take(2 * count, f"the data of {what} {shape} bfloat16"), dtype="<u2")
         return (raw.astype(np.uint32) << 16).view(np.float32).reshape(shape)
     if flag not in _DTYPES:
         raise MXNetParamsError(f"{r.path}: {what} has unknown dtype flag {flag}")
     dtype = _DTYPES[flag]
-    count = int(np.prod(shape, dtype=np.int64))
+    count = _element_count(r, what, shape, dtype.itemsize)
     data = r.take(count * dtype.itemsize, f"the data of {what} {shape} {dtype.name}")
     return np.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def _element_count(r: _Reader, what: str, shape: tuple[int, ...], itemsize: int) -> int:
+    """Elements of ``shape`` as an exact integer (no int64 overflow); a size no weights file can have
+    (:data:`_MAX_ARRAY_BYTES`) is a damaged shape field, refused here rather than as a truncated file."""
+    count = math.prod(shape)
+    if count * itemsize > _MAX_ARRAY_BYTES:
+        raise MXNetParamsError(f"{r.path}: {what} declares shape {shape} ({count} elements of {itemsize} bytes), far more "
+                               f"than the {len(r.buf)}-byte file holds; the file is damaged or not an MXNet .params file")
+    return count
 
 
 def _read_shape(r: _Reader, what: str, dims: str) -> tuple[int, ...] | None:

@@ -21,6 +21,9 @@ sample with another one and flags the file in a shared-memory tensor, so
 ``dataset.num_bad`` and ``dataset.bad_files`` read in the main process count
 failures seen by **all DataLoader workers** (fork or spawn). A training script
 reports ``train_set.num_bad`` / ``train_set.bad_files`` after each epoch.
+Replacing is for training only: evaluation must not count another video in
+a bad one's place, so :func:`zoo.engine.data.eval_loader` reads samples with
+:meth:`load_sample` and leaves a bad video out of every metric, listed.
 
 Videos shorter than a clip are padded with their last frame
 (``short_video="pad"``, GluonCV behaviour) or looped (``short_video="loop"``);
@@ -50,7 +53,7 @@ class VideoClassificationDataset(Dataset):
 
     Args:
         list_file: list file (formats in :mod:`zoo.data.lists`); ``None`` scans
-            ``root`` for class folders.
+            ``root`` for class folders, and so does a folder given here (it becomes the root).
         root: prefix of the list paths (default: the list file's folder).
         classes: class names (list or file, one per line); default: a
             ``classes.txt`` beside the list file, or the folder names.
@@ -68,7 +71,10 @@ class VideoClassificationDataset(Dataset):
         video_ext: appended to list paths that have no extension and do not exist as is.
         name_pattern, frames_start_index: frame-folder file names.
         backend: reader backend (``"auto"``, ``"decord"``, ``"pyav"``, ``"frames"``).
-        decode_width, decode_height, decode_short_side: resize while decoding.
+        decode_width, decode_height, decode_short_side: resize while decoding (memory then
+            follows the model's input size, not the source resolution).
+        timeout: seconds one video may take to decode before it is a
+            :class:`~zoo.data.VideoDecodeError` naming it (``None``: no limit).
         transform: callable on ``(T, H, W, C)`` uint8 tensors (all clips of a
             sample are folded into ``T`` so they share random parameters).
         on_error: ``"raise"`` or ``"skip"``.
@@ -108,6 +114,7 @@ class VideoClassificationDataset(Dataset):
         max_retries: int = 10,
         short_video: str = "pad",
         num_classes: Optional[int] = None,
+        timeout: Optional[float] = None,
     ) -> None:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -119,6 +126,8 @@ class VideoClassificationDataset(Dataset):
             raise ValueError(f"num_crops must be 1, 3 or 10, got {num_crops}")
         if num_crops > 1 and transform is None:
             raise ValueError("num_crops > 1 needs a cropping transform, e.g. eval_transforms(size, num_crops=3)")
+        if list_file is not None and Path(list_file).is_dir():
+            root, list_file = list_file, None  # a folder-per-class dataset passed where a list was expected
         self.list_file = Path(list_file) if list_file is not None else None
         self.root = Path(root) if root is not None else (self.list_file.parent if self.list_file else Path("."))
         self.classes, self.records = self._load(classes, list_format, num_classes)
@@ -134,6 +143,7 @@ class VideoClassificationDataset(Dataset):
         self.video_ext, self.name_pattern, self.frames_start_index = video_ext, name_pattern, frames_start_index
         self.backend = backend
         self.decode_size = dict(width=decode_width, height=decode_height, short_side=decode_short_side)
+        self.timeout = timeout
         self.transform = transform
         self.on_error, self.max_retries = on_error, max_retries
         # one byte per sample, in shared memory: survives DataLoader workers
@@ -225,7 +235,7 @@ class VideoClassificationDataset(Dataset):
         record = self.records[index]
         path = self.video_path(index)
         reader = VideoReader(path, self.backend, name_pattern=self.name_pattern,
-                             start_index=self.frames_start_index, **self.decode_size)
+                             start_index=self.frames_start_index, timeout=self.timeout, **self.decode_size)
         try:
             frames, clip_len = self._read_frames(reader, record)
         finally:

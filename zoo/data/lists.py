@@ -8,11 +8,17 @@ Supported formats (``list_format=``):
   its unlabelled 3-column test form ``path start_frame end_frame`` (label -1).
 * ``"csv"``: ``path,label`` (a ``path,label`` header line is skipped; the
   label may be an index or a class name).
-* ``"auto"`` (default): ``.csv`` files or comma lines -> csv; 4 columns ->
+* ``"auto"`` (default): ``.csv`` files or comma lines -> csv; otherwise the
+  column count shared by most lines decides, for the whole file: 4 columns ->
   range; 2 columns -> ``path label``; 3 columns -> gluoncv, **unless** every
   line has ``end >= start`` in columns 2-3 *and* some column-3 value is not a
   valid label (``>= num_classes``, when the class count is known) -> range
-  without labels. Pass ``list_format="range"`` to force the test form.
+  without labels. A line with another column count is an error naming that
+  line. Pass ``list_format="range"`` to force the test form.
+
+Labels are checked as the list is read: a written label must lie in
+``0..num_classes-1`` (when the class count is known) and never be negative;
+only the unlabelled range form has label -1.
 
 Folder-per-class trees (``root/<class>/<video>``) are read by
 :func:`scan_class_folders`.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
@@ -44,6 +51,7 @@ class VideoRecord:
     start: int = 0
     end: Optional[int] = None
     line: int = 0
+    labelled: bool = True
 
 
 def read_class_names(path: PathLike) -> List[str]:
@@ -67,6 +75,9 @@ def _int(value: str, path: PathLike, line: int, what: str) -> int:
 
 
 def _split_lines(path: Path) -> List[Tuple[int, str]]:
+    if path.is_dir():
+        raise ListFileError(f"{path} is a folder, not a list file; pass it as the dataset root "
+                            "(root/<class>/<video>) instead", path=str(path))
     if not path.is_file():
         raise ListFileError(f"list file {path} does not exist (check the path)", path=str(path))
     lines = [(n, raw.strip()) for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
@@ -76,13 +87,32 @@ def _split_lines(path: Path) -> List[Tuple[int, str]]:
     return lines
 
 
+def _main_width(lines: List[Tuple[int, str]]) -> int:
+    """The column count of most lines (ties: the first line's)."""
+    counts = Counter(len(text.split()) for _, text in lines)
+    first = len(lines[0][1].split())
+    return max(counts, key=lambda w: (counts[w], w == first))
+
+
+def _check_widths(path: Path, lines: List[Tuple[int, str]], width: int, layout: str) -> None:
+    """Every line of an auto-detected whitespace list has the file's column count."""
+    for n, text in lines:
+        found = len(text.split())
+        if found != width:
+            raise ListFileError.at(path, n, f"{found} columns, but the other lines of this list have {width} "
+                                            f"({layout}); make every line the same format")
+
+
 def _detect(path: Path, lines: List[Tuple[int, str]], num_classes: Optional[int]) -> str:
     if path.suffix.lower() == ".csv" or "," in lines[0][1]:
         return "csv"
-    widths = {len(text.split()) for _, text in lines}
-    if widths == {4} or (4 in widths and widths <= {3, 4}):
+    width = _main_width(lines)
+    if width == 4:
+        _check_widths(path, lines, 4, "path start_frame end_frame label")
         return "range"
-    if widths == {3} and num_classes:
+    if width in (2, 3):
+        _check_widths(path, lines, width, "path num_frames label" if width == 3 else "path label")
+    if width == 3 and num_classes:
         rows = [text.split() for _, text in lines]
         try:
             ordered = all(int(r[2]) >= int(r[1]) for r in rows)
@@ -117,6 +147,8 @@ def parse_list_file(
     parse = {"csv": _parse_csv, "range": _parse_range, "gluoncv": _parse_whitespace}[fmt]
     records = [r for n, text in lines if (r := parse(path, n, text, class_names)) is not None]
     _check_labels(path, records, num_classes)
+    if not records:
+        raise ListFileError(f"list file {path} has no samples (only a header)", path=str(path))
     return records
 
 
@@ -138,7 +170,7 @@ def _parse_range(path: Path, n: int, text: str, class_names: Optional[Sequence[s
     if start < 0 or end < start:
         raise ListFileError.at(path, n, f"frame range {start}..{end} is empty or negative")
     label = _int(fields[3], path, n, "label") if len(fields) == 4 else -1
-    return VideoRecord(fields[0], label, end + 1, start=start, end=end, line=n)
+    return VideoRecord(fields[0], label, end + 1, start=start, end=end, line=n, labelled=len(fields) == 4)
 
 
 def _parse_csv(path: Path, n: int, text: str, class_names: Optional[Sequence[str]]) -> Optional[VideoRecord]:
@@ -159,8 +191,11 @@ def _label(value: str, path: Path, n: int, class_names: Optional[Sequence[str]])
 
 
 def _check_labels(path: Path, records: List[VideoRecord], num_classes: Optional[int]) -> None:
+    """Written labels lie in ``0..num_classes-1``; -1 only marks the unlabelled range form's 3-column lines."""
     for r in records:
-        if r.label < -1 or (num_classes is not None and r.label >= num_classes):
+        if not r.labelled:
+            continue
+        if r.label < 0 or (num_classes is not None and r.label >= num_classes):
             limit = f"0..{num_classes - 1}" if num_classes else ">= 0"
             raise ListFileError.at(path, r.line, f"label {r.label} is out of range ({limit}) for {r.path!r}")
 
@@ -182,6 +217,9 @@ def scan_class_folders(root: PathLike, extensions: Sequence[str] = VIDEO_EXTENSI
         for entry in sorted((root / name).iterdir()):
             if entry.is_dir() or entry.suffix.lower() in extensions:
                 records.append(VideoRecord(f"{name}/{entry.name}", label, None))
+    if not records:
+        raise ListFileError(f"{root} has class folders ({', '.join(classes[:5])}) but no videos in them "
+                            f"(extensions {', '.join(extensions)}, or frame folders)", path=str(root))
     return records, classes
 
 

@@ -12,12 +12,21 @@
 Frame indices are 0-based positions in presentation order. Out-of-range
 indices never raise: they are clamped to the last *decodable* frame and a
 warning is logged once per file.
+
+PyAV decoders are closed deterministically: by :meth:`VideoReader.close` /
+``with``, when a reader is dropped, and on every error path. A decoder that
+is only reachable from a reference cycle is collected before the process
+forks (DataLoader workers): collected in the child, where its decoder
+threads do not exist, it would hang the worker.
 """
 from __future__ import annotations
 
 import bisect
+import gc
 import logging
 import os
+import time
+import weakref
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -97,24 +106,48 @@ class _Backend:
         pass
 
 
+def _too_slow(seconds: float) -> str:
+    return (f"decoding took longer than {seconds:g} s (a stuck or pathological stream; raise the timeout, "
+            "data.timeout, if the video is just long)")
+
+
+_OPEN_DECODERS: "weakref.WeakSet[_PyAVBackend]" = weakref.WeakSet()
+
+
+def _collect_open_decoders() -> None:
+    """Before a fork: free unreachable decoders here, where their threads live (see the module docstring)."""
+    if len(_OPEN_DECODERS):
+        gc.collect()
+
+
+os.register_at_fork(before=_collect_open_decoders)
+
+
 class _PyAVBackend(_Backend):
     """PyAV reader: demuxes packet timestamps once, then seeks to keyframes."""
 
     name = "pyav"
 
-    def __init__(self, path: Path, size: Tuple[Optional[int], Optional[int], Optional[int]]) -> None:
+    def __init__(self, path: Path, size: Tuple[Optional[int], Optional[int], Optional[int]],
+                 timeout: Optional[float] = None) -> None:
         import av
 
-        self.path = path
+        self.path, self.timeout = path, timeout
         try:
             self._container = av.open(str(path))
-            if not self._container.streams.video:
-                raise VideoDecodeError.for_file(path, "no video stream")
-            self._stream = self._container.streams.video[0]
-        except VideoDecodeError:
-            raise
         except Exception as exc:
             raise VideoDecodeError.for_file(path, f"PyAV cannot open it ({exc})") from exc
+        _OPEN_DECODERS.add(self)
+        try:  # a half-opened container is closed here, never left for the garbage collector
+            self._setup(size)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, size: Tuple[Optional[int], Optional[int], Optional[int]]) -> None:
+        if not self._container.streams.video:
+            raise VideoDecodeError.for_file(self.path, "no video stream")
+        self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         ctx = self._stream.codec_context
         self.out_w, self.out_h = output_size((ctx.width, ctx.height), *size)
@@ -124,6 +157,7 @@ class _PyAVBackend(_Backend):
         self.duration = self._duration_seconds()
         self._cache: Dict[int, np.ndarray] = {}
         self._last_decodable: Optional[int] = None
+        self._deadline: Optional[float] = None
         self._warned = False
 
     def _scan_packets(self) -> None:
@@ -181,6 +215,8 @@ class _PyAVBackend(_Backend):
                 if index is None:
                     index = (key if key > 0 else 0) + sequential
                 self._last_decodable = max(index, self._last_decodable or 0)
+                if self._deadline is not None and time.monotonic() > self._deadline:
+                    raise VideoDecodeError.for_file(self.path, _too_slow(self.timeout))
                 if index in todo:
                     self._cache[index] = self._rgb(frame)
                     todo.discard(index)
@@ -188,12 +224,15 @@ class _PyAVBackend(_Backend):
                         return
                 if index > wanted[-1]:
                     return
+        except VideoDecodeError:
+            raise
         except Exception as exc:
             logger.warning("%s: decoding stopped at frame %s (%s)", self.path, self._last_decodable, exc)
 
     def get_batch(self, indices: Sequence[int]) -> np.ndarray:
         wanted = sorted({min(max(int(i), 0), self.num_frames - 1) for i in indices})
         self._cache = {}
+        self._deadline = time.monotonic() + self.timeout if self.timeout else None
         pending = list(wanted)
         while pending:
             run_end = self._next_run_end(pending)
@@ -237,7 +276,11 @@ class _PyAVBackend(_Backend):
             self._warned = True
 
     def close(self) -> None:
+        # closing frees the decoder and its threads now: a decoder left to the garbage collector can
+        # be collected in a forked DataLoader worker, where its threads do not exist, and hang it
+        self._cache = {}
         self._container.close()
+        _OPEN_DECODERS.discard(self)
 
 
 class _DecordBackend(_Backend):
@@ -248,10 +291,11 @@ class _DecordBackend(_Backend):
 
     name = "decord"
 
-    def __init__(self, path: Path, size: Tuple[Optional[int], Optional[int], Optional[int]], num_threads: int) -> None:
+    def __init__(self, path: Path, size: Tuple[Optional[int], Optional[int], Optional[int]], num_threads: int,
+                 timeout: Optional[float] = None) -> None:
         if _decord is None:
             raise VideoDecodeError.for_file(path, "decord is not installed")
-        self.path = path
+        self.path, self.timeout = path, timeout
         self._size = size
         width, height = self._decode_size(path, size)
         try:
@@ -304,7 +348,7 @@ class _DecordBackend(_Backend):
 
     def _pyav(self) -> _PyAVBackend:
         if self._fallback is None:
-            self._fallback = _PyAVBackend(self.path, self._size)
+            self._fallback = _PyAVBackend(self.path, self._size, self.timeout)
             self._fallback.num_frames = min(self._fallback.num_frames, self.num_frames) or self.num_frames
         return self._fallback
 
@@ -390,6 +434,9 @@ class VideoReader:
         name_pattern, start_index: frame file names for ``"frames"``
             (``name_pattern % (start_index + i)`` for 0-based frame ``i``).
         fps: nominal frame rate of a frame folder.
+        timeout: seconds one :meth:`get_batch` may spend decoding before it
+            raises :class:`VideoDecodeError` naming the file (PyAV stops
+            between frames, other backends when the call returns); ``None``: no limit.
 
     Raises:
         VideoDecodeError: the file is missing, empty or not decodable.
@@ -407,12 +454,14 @@ class VideoReader:
         name_pattern: str = "img_%05d.jpg",
         start_index: int = 1,
         fps: float = DEFAULT_FPS_FOR_FRAMES,
+        timeout: Optional[float] = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         self.path = Path(path)
         _check_file(self.path)
         size = (width, height, short_side)
+        self.timeout = timeout
         self._impl = self._open(backend, size, num_threads, name_pattern, start_index, fps)
         self._clamp_logged = False
 
@@ -422,15 +471,15 @@ class VideoReader:
         if self.path.is_dir():
             raise VideoDecodeError.for_file(self.path, f"is a folder; use backend='frames' instead of {backend!r}")
         if backend == "pyav":
-            return _PyAVBackend(self.path, size)
+            return _PyAVBackend(self.path, size, self.timeout)
         if backend == "decord":
-            return _DecordBackend(self.path, size, num_threads)
+            return _DecordBackend(self.path, size, num_threads, self.timeout)
         try:
-            return _DecordBackend(self.path, size, num_threads)
+            return _DecordBackend(self.path, size, num_threads, self.timeout)
         except VideoDecodeError as decord_error:
             logger.debug("%s; trying PyAV", decord_error)
             try:
-                return _PyAVBackend(self.path, size)
+                return _PyAVBackend(self.path, size, self.timeout)
             except VideoDecodeError as pyav_error:
                 raise VideoDecodeError.for_file(
                     self.path, f"neither decord nor PyAV can read it ({pyav_error}); is it a video?"
@@ -465,16 +514,29 @@ class VideoReader:
         if not self._clamp_logged and max(indices) >= len(self):
             logger.info("%s: frame %d requested, only %d frames; clamping to the last one", self.path, max(indices), len(self))
             self._clamp_logged = True
+        started = time.monotonic()
         try:
-            return self._impl.get_batch(indices)
+            frames = self._impl.get_batch(indices)
         except VideoDecodeError:
             raise
         except Exception as exc:
             raise VideoDecodeError.for_file(self.path, f"decoding failed ({exc})") from exc
+        if self.timeout and time.monotonic() - started > self.timeout:  # backends that cannot stop mid-call
+            raise VideoDecodeError.for_file(self.path, _too_slow(self.timeout))
+        return frames
 
     def close(self) -> None:
         """Release the decoder."""
         self._impl.close()
+
+    def __del__(self) -> None:
+        # a reader dropped without close(): free its decoder now, not at some later garbage collection
+        impl = getattr(self, "_impl", None)
+        if impl is not None:
+            try:
+                impl.close()
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
 
     def __enter__(self) -> "VideoReader":
         return self

@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
         "eval_batch_size": None,        # default: batch_size
         "num_workers": 0,
         "on_error": "skip",             # bad videos: skip (counted) or raise
+        "timeout": 300,                 # seconds a video (or a worker's batch) may take to load; then an error naming it
         "temporal_centering": False,    # subtract each pixel's mean over a clip's frames (model input)
     },
     "train": {

@@ -33,10 +33,27 @@ class EvalResult:
     loss: float
     scores: np.ndarray = field(repr=False)  # (N, C) averaged view scores, dataset order
     labels: np.ndarray = field(repr=False)  # (N,)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"} of videos left out
+
+    @property
+    def num_skipped(self) -> int:
+        """Videos that could not be decoded and are in no metric."""
+        return len(self.skipped)
 
     def summary(self) -> dict[str, Any]:
         return {"top1": self.top1, "top5": self.top5, "mean_class_accuracy": self.mean_class_accuracy,
                 "num_videos": self.num_videos, "loss": self.loss}
+
+    def describe(self) -> str:
+        """One line: ``top-1 x% on N of M videos, K skipped: a.mp4 (reason), ...``."""
+        total = self.num_videos + self.num_skipped
+        text = (f"top-1 {self.top1:.2f}%  top-5 {self.top5:.2f}%  mean class {self.mean_class_accuracy:.2f}% "
+                f"on {self.num_videos} of {total} videos")
+        if self.skipped:
+            shown = ", ".join(f"{Path(s['path']).name} ({s['reason']})" for s in self.skipped[:5])
+            more = f", and {self.num_skipped - 5} more (see result.json)" if self.num_skipped > 5 else ""
+            text += f", {self.num_skipped} skipped: {shown}{more}"
+        return text
 
 
 def _views_forward(model: nn.Module, clips: torch.Tensor, average: str) -> torch.Tensor:
@@ -58,15 +75,36 @@ def predict_scores(model: nn.Module, loader: DataLoader, device: torch.device, *
     """Scores of this rank's share, gathered over ranks: ``(indices, scores, labels)`` in dataset order.
 
     Every video is counted once: the loader's sampler must not pad (see
-    :class:`~zoo.engine.distributed.ShardSampler`); indices come from the sampler. ``input_fn``
-    (e.g. :func:`~zoo.engine.data.center_time`) is applied to each batch of clips.
+    :class:`~zoo.engine.distributed.ShardSampler`); indices come from the sampler, or from the
+    batches of an :func:`~zoo.engine.data.eval_loader`, which leave out videos that cannot be
+    decoded (:func:`evaluate` reports them). ``input_fn`` (e.g.
+    :func:`~zoo.engine.data.center_time`) is applied to each batch of clips.
     """
+    indices, scores, labels, _ = _gather_scores(model, loader, device, average=average, amp_dtype=amp_dtype,
+                                                progress=progress, desc=desc, input_fn=input_fn)
+    return indices, scores, labels
+
+
+@torch.no_grad()
+def _gather_scores(model: nn.Module, loader: DataLoader, device: torch.device, *, average: str,
+                   amp_dtype: Optional[torch.dtype], progress: bool, desc: str, input_fn):
+    """:func:`predict_scores` plus the skipped videos ``[{"path", "reason"}]`` of every rank."""
     from tqdm import tqdm
 
     model.eval()
-    indices = list(iter(loader.sampler)) if loader.sampler is not None else list(range(len(loader.dataset)))
-    scores, labels = [], []
-    for clips, target in tqdm(loader, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
+    sampler_order = list(iter(loader.sampler)) if loader.sampler is not None else list(range(len(loader.dataset)))
+    indices, scores, labels, skipped = [], [], [], []
+    for batch in tqdm(loader, total=len(loader), desc=desc, disable=not progress, leave=False,
+                      dynamic_ncols=True):
+        if len(batch) == 4:  # an eval_loader batch: (clips, labels, indices, skipped)
+            clips, target, batch_indices, batch_skipped = batch
+            indices += batch_indices.tolist()
+            skipped += batch_skipped
+            if clips is None:
+                continue
+        else:
+            clips, target = batch
+            indices += sampler_order[len(indices): len(indices) + len(target)]
         clips = clips.to(device, non_blocking=True)
         if input_fn is not None:
             clips = input_fn(clips)
@@ -74,20 +112,31 @@ def predict_scores(model: nn.Module, loader: DataLoader, device: torch.device, *
             scores.append(_views_forward(model, clips, average).cpu())
         labels.append(target)
     local = (indices, torch.cat(scores).numpy() if scores else np.zeros((0, 0), np.float32),
-             torch.cat(labels).numpy() if labels else np.zeros((0,), np.int64))
+             torch.cat(labels).numpy() if labels else np.zeros((0,), np.int64), skipped)
     parts = all_gather_objects(local)
     all_idx = np.concatenate([np.asarray(p[0], dtype=np.int64) for p in parts])
-    all_scores = np.concatenate([p[1] for p in parts if len(p[0])])
+    with_scores = [p[1] for p in parts if len(p[0])]
+    all_scores = np.concatenate(with_scores) if with_scores else np.zeros((0, 0), np.float32)
     all_labels = np.concatenate([p[2] for p in parts])
     if len(set(all_idx.tolist())) != len(all_idx):
         raise RuntimeError("evaluation saw a video twice; the sampler must shard without padding")
     order = np.argsort(all_idx)
-    return all_idx[order], all_scores[order], all_labels[order]
+    all_skipped = sorted((s for p in parts for s in p[3]), key=lambda s: s["path"])
+    return all_idx[order], all_scores[order], all_labels[order], all_skipped
 
 
 def compute_metrics(scores: np.ndarray, labels: np.ndarray, num_classes: int, average: str = "prob") -> EvalResult:
-    """Top-1/top-5, mean class accuracy, per-class accuracy and confusion matrix of ``(N, K)`` scores."""
+    """Top-1/top-5, mean class accuracy, per-class accuracy and confusion matrix of ``(N, K)`` scores.
+
+    Raises:
+        ValueError: a label is outside ``0..num_classes-1`` (an unlabelled list has label -1).
+    """
     n = len(labels)
+    if n and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1} to compute metrics, found {int(labels.min())}.."
+                         f"{int(labels.max())}; an unlabelled list can be classified with scripts/inference.py")
+    if n == 0:
+        scores = np.zeros((0, num_classes), np.float32)
     pred = scores.argmax(1)
     k = min(5, scores.shape[1])
     topk = np.argsort(-scores, axis=1)[:, :k]
@@ -104,10 +153,19 @@ def compute_metrics(scores: np.ndarray, labels: np.ndarray, num_classes: int, av
                       confusion=confusion, num_videos=n, loss=loss, scores=scores, labels=labels)
 
 
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, num_classes: int, **kwargs) -> EvalResult:
-    """:func:`predict_scores` then :func:`compute_metrics` (same result on every rank)."""
-    _, scores, labels = predict_scores(model, loader, device, **kwargs)
-    return compute_metrics(scores, labels, num_classes, kwargs.get("average", "prob"))
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, num_classes: int, *, average: str = "prob",
+             amp_dtype: Optional[torch.dtype] = None, progress: bool = False, desc: str = "eval",
+             input_fn=None) -> EvalResult:
+    """:func:`predict_scores` then :func:`compute_metrics` (same result on every rank).
+
+    Videos that could not be decoded are in no metric: ``result.skipped`` lists them and
+    ``result.num_videos`` counts only the scored ones.
+    """
+    _, scores, labels, skipped = _gather_scores(model, loader, device, average=average, amp_dtype=amp_dtype,
+                                                progress=progress, desc=desc, input_fn=input_fn)
+    result = compute_metrics(scores, labels, num_classes, average)
+    result.skipped = skipped
+    return result
 
 
 def write_confusion(result: EvalResult, class_names: Sequence[str], out_dir: str | Path, stem: str = "confusion") -> tuple[Path, Path]:
@@ -142,7 +200,8 @@ def write_confusion(result: EvalResult, class_names: Sequence[str], out_dir: str
                             color="white" if norm[i, j] > 0.5 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"top-1 {result.top1:.1f}% ({result.num_videos} videos)")
+    skipped = f", {result.num_skipped} skipped" if result.num_skipped else ""
+    ax.set_title(f"top-1 {result.top1:.1f}% ({result.num_videos} videos{skipped})")
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)
@@ -154,7 +213,8 @@ def write_result_json(result: EvalResult, class_names: Sequence[str], protocol: 
     """The metrics, per-class accuracies and the exact protocol as JSON."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {**(extra or {}), **result.summary(), "protocol": dict(protocol),
+    body = {**(extra or {}), **result.summary(), "num_skipped": result.num_skipped, "skipped": result.skipped,
+            "protocol": dict(protocol),
             "per_class_accuracy": {name: (None if np.isnan(a) else a) for name, a in zip(class_names, result.per_class_accuracy)}}
     path.write_text(json.dumps(body, indent=2), encoding="utf-8")
     return path

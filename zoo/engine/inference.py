@@ -3,7 +3,8 @@ feature vectors.
 
 :class:`Recognizer` wraps a model with its data protocol (frames per clip, stride, crop, normalisation)
 and its class names; it takes uint8 RGB frames ``(T, H, W, 3)`` as decoded by
-:class:`~zoo.data.VideoReader`, PyAV or OpenCV.
+:class:`~zoo.data.VideoReader`, PyAV or OpenCV. Videos are decoded at the protocol's short side
+(resize-on-decode), so memory follows the model's input size, not the source resolution.
 """
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..data import VideoReader, class_names, eval_transforms, read_class_names, sample_clips
+from ..data import VideoDecodeError, VideoReader, class_names, eval_transforms, read_class_names, sample_clips
+from ..data.lists import VIDEO_EXTENSIONS
+from ..data.readers import output_size
+from ..data.transforms import ResizeShortSide
 from ..registry import model_card
 from .data import center_time
 from .loading import LoadedModel
@@ -30,8 +34,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Recognizer", "Prediction", "WindowPrediction", "LivePrediction", "VIDEO_EXTENSIONS", "collect_videos",
            "frame_source", "draw_label", "VideoWriter", "write_predictions"]
-
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv")
 
 
 @dataclass
@@ -71,17 +73,21 @@ class Recognizer:
         num_crops: 1, 3 or 10 spatial crops per clip (scores averaged).
         device: where the model runs.
         temporal_centering: subtract each pixel's mean over the clip (``data.temporal_centering``).
+        timeout: seconds one clip may take to decode before it is a
+            :class:`~zoo.data.VideoDecodeError` naming the video (``data.timeout``; ``None``: no limit).
     """
 
     def __init__(self, model: nn.Module, classes: Sequence[str], *, new_length: int, new_step: int = 1,
                  num_segments: int = 1, crop_size: int = 224, short_side: Optional[int] = 256,
                  mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
-                 num_crops: int = 1, device: Union[str, torch.device] = "cpu", temporal_centering: bool = False) -> None:
-        self.temporal_centering = temporal_centering
+                 num_crops: int = 1, device: Union[str, torch.device] = "cpu", temporal_centering: bool = False,
+                 timeout: Optional[float] = None) -> None:
+        self.temporal_centering, self.timeout = temporal_centering, timeout
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.classes = list(classes)
         self.new_length, self.new_step, self.num_segments = int(new_length), int(new_step), int(num_segments)
+        self.short_side = short_side
         self.transform = eval_transforms(crop_size, short_side, num_crops=num_crops, mean=mean, std=std)
         self.sampling = "tsn" if self.num_segments > 1 else "dense"
 
@@ -95,7 +101,7 @@ class Recognizer:
         return cls(loaded.model, names, new_length=data["new_length"], new_step=data["new_step"],
                    num_segments=data["num_segments"], crop_size=data["crop_size"], short_side=data["short_side"],
                    mean=data["mean"], std=data["std"], num_crops=num_crops, device=device,
-                   temporal_centering=bool(data.get("temporal_centering")))
+                   temporal_centering=bool(data.get("temporal_centering")), timeout=data.get("timeout"))
 
     @property
     def window(self) -> int:
@@ -136,6 +142,10 @@ class Recognizer:
         return names, [int(i) for i in order], [float(probs[i]) for i in order]
 
     # -------------------------------------------------------------- videos
+    def open_video(self, path: Union[str, os.PathLike]) -> VideoReader:
+        """A reader that decodes at this protocol's short side (native size when it has none)."""
+        return VideoReader(path, short_side=self.short_side, timeout=self.timeout)
+
     def _clips_of(self, reader: VideoReader, num_clips: int, start: int = 0, end: Optional[int] = None) -> list[np.ndarray]:
         end = len(reader) - 1 if end is None else end
         picks = sample_clips(end - start + 1, strategy=self.sampling, mode="test", new_length=self.new_length,
@@ -146,13 +156,13 @@ class Recognizer:
 
     def predict_video(self, path: Union[str, os.PathLike], k: int = 5, num_clips: int = 1) -> Prediction:
         """Top-k of a whole video (``num_clips`` evenly spaced clips, scores averaged)."""
-        with VideoReader(path) as reader:
+        with self.open_video(path) as reader:
             probs = self.scores(self._clips_of(reader, num_clips))
         return Prediction(str(path), *self.top_k(probs, k))
 
     def video_features(self, path: Union[str, os.PathLike], num_clips: int = 1) -> np.ndarray:
         """Feature vector ``(D,)`` of a video."""
-        with VideoReader(path) as reader:
+        with self.open_video(path) as reader:
             return self.features(self._clips_of(reader, num_clips))
 
     def sliding_windows(self, path: Union[str, os.PathLike], stride: int, k: int = 5,
@@ -162,7 +172,7 @@ class Recognizer:
         if stride < 1:
             raise ValueError(f"stride must be >= 1 frame, got {stride}")
         out = []
-        with VideoReader(path) as reader:
+        with self.open_video(path) as reader:
             total, fps = len(reader), reader.fps or 25.0
             starts = list(range(0, max(total - window, 0) + 1, stride))
             for start in starts:
@@ -176,15 +186,24 @@ class Recognizer:
     # ---------------------------------------------------------------- live
     def live(self, frames: Iterable[np.ndarray], every: int, k: int = 1) -> Iterator[tuple[np.ndarray, Optional[LivePrediction]]]:
         """Rolling buffer over a frame stream: yields every frame, with a prediction every ``every`` frames
-        once the buffer holds a whole clip (``None`` otherwise)."""
+        once the buffer holds a whole clip (``None`` otherwise). The buffer keeps frames at the protocol's
+        short side, whatever the source resolution."""
         buffer: deque = deque(maxlen=self.window)
         for index, frame in enumerate(frames):
-            buffer.append(frame)
+            buffer.append(self._shrink(frame))
             prediction = None
             if len(buffer) == buffer.maxlen and (index + 1 - buffer.maxlen) % every == 0:
                 clip = np.stack(list(buffer)[:: self.new_step][: self.new_length * self.num_segments])
                 prediction = LivePrediction("live", *self.top_k(self.scores([clip]), k), extra={"frame": index})
             yield frame, prediction
+
+
+    def _shrink(self, frame: np.ndarray) -> np.ndarray:
+        """``(H, W, 3)`` frame scaled down to the protocol's short side (never up)."""
+        if not self.short_side or min(frame.shape[:2]) <= self.short_side:
+            return frame
+        # the evaluation transform's own resize, so a shrunk frame gives the very same clip
+        return ResizeShortSide(self.short_side)(torch.from_numpy(np.ascontiguousarray(frame))).numpy()
 
 
 def _resolve_classes(loaded: LoadedModel, classes: Any) -> list[str]:
@@ -215,18 +234,27 @@ def _resolve_classes(loaded: LoadedModel, classes: Any) -> list[str]:
 # ------------------------------------------------------------------ helpers
 def collect_videos(inputs: Sequence[str]) -> list[Path]:
     """Video files named by ``inputs``: files, folders (recursively, by extension) and list files
-    (``.txt``/``.csv``: the first field of each line, relative to the list's folder)."""
+    (``.txt``/``.csv``: the first field of each line, relative to the list's folder).
+
+    Raises:
+        FileNotFoundError: an input does not exist, or a folder / list holds no video.
+    """
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
-        elif path.suffix.lower() in (".txt", ".csv", ".lst"):
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
+            if not found:
+                raise FileNotFoundError(f"{item}: no videos in this folder ({', '.join(VIDEO_EXTENSIONS)})")
+            out += found
+        elif path.suffix.lower() in (".txt", ".csv", ".lst") and path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 first = line.replace(",", " ").split()
                 if first and not first[0].startswith("#"):
                     candidate = Path(first[0])
                     out.append(candidate if candidate.is_absolute() else path.parent / candidate)
+            if not out:
+                raise FileNotFoundError(f"{item}: the list names no videos")
         elif path.is_file():
             out.append(path)
         else:
@@ -234,18 +262,31 @@ def collect_videos(inputs: Sequence[str]) -> list[Path]:
     return out
 
 
-def frame_source(source: str, realtime: bool = False, max_frames: Optional[int] = None) -> tuple[Iterator[np.ndarray], float]:
+def frame_source(source: str, realtime: bool = False, max_frames: Optional[int] = None,
+                 short_side: Optional[int] = None) -> tuple[Iterator[np.ndarray], float]:
     """``(frames, fps)`` of a webcam index (``"0"``, OpenCV), or a stream URL / file (PyAV).
 
-    ``realtime`` paces a file at its frame rate, as a camera would deliver it.
+    ``realtime`` paces a file at its frame rate, as a camera would deliver it; ``short_side`` decodes
+    a file or stream at that short side (resize-on-decode). The container is closed when the frames
+    end, when the iterator is closed, or here if the source has no video.
+
+    Raises:
+        VideoDecodeError: the source cannot be opened or has no video stream.
     """
     if source.isdigit():
         return _camera_frames(int(source), max_frames)
     import av
 
-    container = av.open(source)
+    try:
+        container = av.open(source)
+    except Exception as exc:
+        raise VideoDecodeError.for_file(source, f"cannot open it ({exc})") from exc
+    if not container.streams.video:
+        container.close()
+        raise VideoDecodeError.for_file(source, "no video stream (audio only?)")
     stream = container.streams.video[0]
     fps = float(stream.average_rate or stream.guessed_rate or 25.0)
+    size = output_size((stream.codec_context.width, stream.codec_context.height), short_side=short_side)
 
     def frames() -> Iterator[np.ndarray]:
         started = time.monotonic()
@@ -257,7 +298,7 @@ def frame_source(source: str, realtime: bool = False, max_frames: Optional[int] 
                     delay = started + index / fps - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                yield frame.to_ndarray(format="rgb24")
+                yield frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="BILINEAR")
         finally:
             container.close()
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 import torch.nn as nn
 
 from ..registry import model_card
-from ..weights import get_model
+from ..weights import WeightsError, get_model
 from .checkpoint import load_checkpoint
 from .config import DEFAULTS, merge
 
@@ -48,6 +48,22 @@ def _file_tag(path: Path) -> str:
     return f"file-{digest.hexdigest()[:8]}"
 
 
+def _read_checkpoint(path: str) -> dict[str, Any]:
+    """A training checkpoint's dict; anything torch cannot read safely is a :class:`WeightsError` in one line."""
+    try:
+        state = load_checkpoint(path)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        # torch's own message advises weights_only=False, which would run the file's code: not repeated
+        raise WeightsError(f"cannot read checkpoint {path}: not a PyTorch checkpoint of tensors and plain values "
+                           f"({type(exc).__name__}); give a best.pth / last.pth written by "
+                           "scripts/train_recognizer.py (or published weights with --model NAME --weights FILE)") from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} holds a {type(state).__name__}, not a training checkpoint (a dict with its config)")
+    return state
+
+
 def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: Optional[str] = None,
                kwargs: Optional[Mapping[str, Any]] = None, num_classes: Optional[int] = None) -> LoadedModel:
     """Build a model for evaluation.
@@ -60,7 +76,7 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
     """
     cfg = copy.deepcopy(DEFAULTS)
     if checkpoint is not None:
-        state = load_checkpoint(checkpoint)
+        state = _read_checkpoint(checkpoint)
         saved = state.get("config")
         if not isinstance(saved, dict):
             raise ValueError(f"{checkpoint} has no saved config; load it as weights with --model NAME --weights FILE")

@@ -3,7 +3,8 @@
 Reproduced results (``write_reproduced``) go to ``csv_tables/reproduced/``:
 
 * ``<model>__<tag>.json``: one file per model name + weights tag (``model``, ``tag``, ``top1``,
-  ``top5``, ``mean_class_accuracy``, ``num_videos``, ``dataset``, ``list_file``, ``protocol``
+  ``top5``, ``mean_class_accuracy``, ``num_videos`` (scored), ``num_skipped``, ``skipped``, ``dataset``,
+  ``list_file``, ``protocol``
   {views, num_clips, num_crops, new_length, new_step, num_segments, crop_size, short_side, sampling,
   average}, ``command``, ``date``);
 * ``reproduced.csv``: the same, one row per ``(model, tag)`` (rewritten on every update), columns
@@ -22,6 +23,7 @@ from typing import Any, Mapping, Optional
 
 import torch
 
+from ..data import ListFileError
 from .data import build_dataset, class_names_of, eval_loader, input_fn
 from .distributed import DistInfo
 from .evaluate import EvalResult, evaluate, write_confusion, write_result_json
@@ -53,14 +55,23 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
              progress: bool = False) -> tuple[EvalResult, dict[str, Any], list[str]]:
     """Evaluate ``loaded.model`` on ``cfg.data.test_list`` with ``test.num_clips x test.num_crops`` views.
 
-    Every rank evaluates its shard; results are gathered so each video counts once. Rank 0 writes
+    Every rank evaluates its shard; results are gathered so each video counts once. A video that cannot
+    be decoded is in no metric: it is listed in ``result.skipped`` (and ``result.json``). Rank 0 writes
     ``result.json``, ``confusion.csv`` and ``confusion.png`` into ``out_dir``.
 
     Returns:
         ``(result, protocol, class_names)``.
+
+    Raises:
+        ListFileError: the list has no labels (``path start end`` lines), so there is nothing to score.
     """
     num_classes = getattr(getattr(loaded.model, "fc", None), "out_features", None)
     dataset = build_dataset(cfg, "test", num_classes)
+    unlabelled = [r for r in dataset.records if not r.labelled]
+    if unlabelled:
+        raise ListFileError.at(dataset.list_file, unlabelled[0].line,
+                               f"{len(unlabelled)} of {len(dataset)} lines have no label ('path start end'); metrics "
+                               "need a label per video (classify unlabelled videos with scripts/inference.py)")
     names = class_names_of(cfg, cfg["data"]["test_list"]) or dataset.classes
     model = loaded.model.to(info.device).eval()
     amp_dtype, _ = amp_settings(cfg["train"].get("amp", "none"), info.device) if cfg["train"].get("amp") != "fp16" else (torch.float16, False)
@@ -73,9 +84,9 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
         write_confusion(result, names, out)
         write_result_json(result, names, protocol, out / "result.json",
                           extra={"model": loaded.name, "tag": loaded.tag, "world_size": info.world_size})
-    if dataset.num_bad:
-        logger.warning("%d test video(s) could not be decoded and were replaced: %s", dataset.num_bad,
-                       ", ".join(dataset.bad_files[:10]))
+    if result.skipped:
+        logger.warning("%d test video(s) could not be decoded and are in no metric: %s", result.num_skipped,
+                       ", ".join(s["path"] for s in result.skipped[:10]))
     return result, protocol, names
 
 
@@ -92,7 +103,8 @@ def write_reproduced(result: EvalResult, protocol: Mapping[str, Any], model: str
            "command": command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     path = out_dir / f"{model}__{tag}.json"
-    path.write_text(json.dumps({**row, "protocol": dict(protocol)}, indent=2), encoding="utf-8")
+    body = {**row, "num_skipped": result.num_skipped, "skipped": result.skipped, "protocol": dict(protocol)}
+    path.write_text(json.dumps(body, indent=2), encoding="utf-8")
     rows = []
     for other in sorted(out_dir.glob("*__*.json")):
         body = json.loads(other.read_text(encoding="utf-8"))
