@@ -89,6 +89,8 @@ DEFAULTS: dict[str, Any] = {
         "stop_after_steps": None,       # stop as if killed after N optimizer steps (resume test)
         "stop_after_epochs": None,      # stop as if killed after N epochs
         "keep_epoch_checkpoints": False,
+        "nonfinite": "skip",            # a NaN/inf loss or gradient: skip the step (counted) or stop
+        "nonfinite_limit": 10,          # skip: stop once more steps than this were skipped in the run
         "progress": True,               # tqdm bars on rank 0
         "device": "auto",               # auto | cpu | cuda
         "threads": None,                # torch.set_num_threads
@@ -194,11 +196,10 @@ def load_config(path: str | os.PathLike | None = None, overrides: Iterable[str] 
 
 
 def save_config(cfg: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Write the resolved config as YAML (the run's own copy)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(_plain(cfg), sort_keys=False), encoding="utf-8")
-    return path
+    """Write the resolved config as YAML (the run's own copy), atomically."""
+    from .checkpoint import write_text_atomic
+
+    return write_text_atomic(path, yaml.safe_dump(_plain(cfg), sort_keys=False))
 
 
 def _plain(value: Any) -> Any:
