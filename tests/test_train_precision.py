@@ -87,3 +87,56 @@ def test_bf16_training_of_i3d_saves_finite_weights(tmp_path, tiny):
               (("none", fp32), ("bf16", bf16))}
     print(f"bf16 vs fp32 weight change through the trainer: {_relative(change['bf16'], change['none']):.4f}")
     assert change["none"].norm() > 0 and _relative(change["bf16"], change["none"]) < 0.25  # measured 0.13
+
+
+def _poison_batches(monkeypatch, *which: int) -> None:
+    """Make the listed micro-batches (0-based, counted over the run) NaN, as a corrupt clip would."""
+    seen = {"n": 0}
+
+    def poison(clips: torch.Tensor) -> torch.Tensor:
+        seen["n"] += 1
+        return clips * math.nan if seen["n"] - 1 in which else clips
+
+    monkeypatch.setattr("zoo.engine.trainer.input_fn", lambda cfg: poison)
+
+
+def _finite(state: dict) -> bool:
+    return all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_nonfinite_step_is_skipped_counted_and_logged(tmp_path, tiny, monkeypatch, caplog):
+    _poison_batches(monkeypatch, 1)
+    summary = train(tiny_config(tiny, tmp_path / "skip", "train.epochs=2", "train.val_every=1"))
+    assert summary["nonfinite_steps_skipped"] == 1 and summary["global_step"] == 8  # the slot is still used
+    assert "non-finite loss at epoch 1 step 2" in caplog.text
+    rows = [json.loads(line) for line in (tmp_path / "skip" / "log.jsonl").read_text().splitlines()]
+    assert [r["skipped_steps"] for r in rows] == [1, 0] and all(math.isfinite(r["train_loss"]) for r in rows)
+    for name in ("last.pth", "best.pth"):
+        assert _finite(load_checkpoint(tmp_path / "skip" / name)["model"])  # BatchNorm statistics put back too
+
+
+def test_nonfinite_stop_policy_and_limit_stop_training(tmp_path, tiny, monkeypatch):
+    _poison_batches(monkeypatch, 5)  # epoch 2, step 2: epoch 1 is committed
+    with pytest.raises(NonFiniteTrainingError, match="non-finite loss at epoch 2 step 2.*train.nonfinite=stop"):
+        train(tiny_config(tiny, tmp_path / "stop", "train.epochs=2", "train.nonfinite=stop"))
+    last = load_checkpoint(tmp_path / "stop" / "last.pth")
+    assert last["epoch"] == 1 and _finite(last["model"])
+    _poison_batches(monkeypatch, 0, 1)
+    with pytest.raises(NonFiniteTrainingError, match="2 steps skipped, more than train.nonfinite_limit=1"):
+        train(tiny_config(tiny, tmp_path / "limit", "train.epochs=1", "train.nonfinite_limit=1"))
+
+
+def test_a_model_with_nonfinite_weights_is_never_saved(tmp_path, tiny, monkeypatch):
+    """Finite gradients can still overflow the weights: the checkpoint writer refuses them."""
+    step = torch.optim.SGD.step
+
+    def overflowing_step(self, closure=None):
+        out = step(self, closure)
+        with torch.no_grad():
+            self.param_groups[0]["params"][0].fill_(math.inf)
+        return out
+
+    monkeypatch.setattr(torch.optim.SGD, "step", overflowing_step)
+    with pytest.raises(NonFiniteTrainingError, match="non-finite"):
+        train(tiny_config(tiny, tmp_path / "inf", "train.epochs=1", "train.val_every=1", "train.nonfinite_limit=100"))
+    assert not (tmp_path / "inf" / "last.pth").exists() and not (tmp_path / "inf" / "best.pth").exists()

@@ -34,6 +34,7 @@ import logging
 import os
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -294,7 +295,9 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
             if scaler.is_enabled():
                 scaler.update()
         optimizer.zero_grad(set_to_none=True)
-        scheduler.step()  # a dropped step still uses its slot: the schedule and data order stay as planned
+        with warnings.catch_warnings():  # a dropped first step: torch warns of a schedule stepped before the optimizer
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
+            scheduler.step()  # a dropped step still uses its slot: the schedule and data order stay as planned
         run.global_step += 1
         run.step_in_epoch += 1
         bar.update()
