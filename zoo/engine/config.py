@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
         "num_workers": 0,
         "on_error": "skip",             # bad videos: skip (counted) or raise
         "temporal_centering": False,    # subtract each pixel's mean over a clip's frames (model input)
+        "from_card": False,             # the model card's input protocol under this config (see load_config)
     },
     "train": {
         "epochs": 10,
@@ -188,11 +189,21 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Defaults <- YAML file (with ``_base_`` inheritance) <- overrides."""
-    cfg = copy.deepcopy(DEFAULTS)
-    if path is not None:
-        cfg = merge(cfg, _read_yaml(Path(path)))
-    return apply_overrides(cfg, overrides)
+    """Defaults <- YAML file (with ``_base_`` inheritance) <- overrides.
+
+    With ``data.from_card: true`` the input protocol of ``model.name``'s card (clip length, frame step,
+    segments, crop, short side, mean/std, sampling) comes between the defaults and the file, so a recipe
+    holds only what differs from the card, and ``model.name=...`` on the command line brings its own.
+    """
+    overrides = list(overrides)
+    file_cfg = _read_yaml(Path(path)) if path is not None else {}
+    cfg = apply_overrides(merge(DEFAULTS, file_cfg), overrides)
+    if not cfg["data"].get("from_card"):
+        return cfg
+    from .loading import protocol_from_card  # the registry: only when asked for
+
+    base = merge(DEFAULTS, {"data": protocol_from_card(str(cfg["model"]["name"]))})
+    return apply_overrides(merge(base, file_cfg), overrides)
 
 
 def save_config(cfg: Mapping[str, Any], path: str | os.PathLike) -> Path:

@@ -180,7 +180,7 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
     resume_path = _resume_path(resume, run.work_dir)
     if resume_path is not None:
         _restore(resume_path, run, model, optimizer, scheduler, scaler)
-        if info.is_main and resume_path == run.work_dir / "last.pth":
+        if info.is_main and resume_path.resolve() == (run.work_dir / "last.pth").resolve():
             _derive_outputs(run)  # finish what a killed run committed but had not yet derived
     logger.info("training %s (%d classes) on %d videos, %d process(es), %d steps/epoch, from epoch %d step %d",
                 cfg["model"]["name"], num_classes, len(train_set), info.world_size, steps_per_epoch, run.epoch,
@@ -264,7 +264,7 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
         if micro % accumulate == 0:
             buffers = _snapshot_buffers(model)  # BatchNorm statistics to put back if the step is dropped
             loss_finite, step_sums = True, torch.zeros(3, dtype=torch.float64)
-        clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        clips, labels = _stack_segments(clips.to(device, non_blocking=True)), labels.to(device, non_blocking=True)
         if run.input_fn is not None:
             clips = run.input_fn(clips)
         boundary = (micro + 1) % accumulate == 0
@@ -313,6 +313,15 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
         return {"train_loss": float("nan"), "train_top1": float("nan"), "skipped_steps": skipped}, False
     return {"train_loss": float(sums[0]) / count, "train_top1": float(sums[1]) / count * 100,
             "skipped_steps": skipped}, False
+
+
+def _stack_segments(clips: torch.Tensor) -> torch.Tensor:
+    """TSN-style samples ``(N, S, C, T, H, W)`` (one clip per segment) -> ``(N, C, S * T, H, W)``, the
+    segments stacked along time as the models take them (the cards' input layout)."""
+    if clips.dim() != 6:
+        return clips
+    n, s, c, t, h, w = clips.shape
+    return clips.permute(0, 2, 1, 3, 4, 5).reshape(n, c, s * t, h, w)
 
 
 def _snapshot_buffers(model: nn.Module) -> dict[str, torch.Tensor]:
