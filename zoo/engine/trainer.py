@@ -168,6 +168,7 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
     optimizer = build_optimizer(model, t)
     scheduler = build_scheduler(optimizer, t, steps_per_epoch)
     amp_dtype, use_scaler = amp_settings(t["amp"], info.device)
+    _nonfinite_policy(t)  # a typo fails now, not at the first bad step
     if amp_dtype == torch.bfloat16 and info.device.type == "cpu":
         guard_bf16_convolutions(model)
     scaler = torch.amp.GradScaler(info.device.type, enabled=use_scaler)
@@ -280,8 +281,9 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
                                   dtype=torch.float64)
         if not boundary:
             continue
-        if t.get("clip_grad_norm") or not scaler.is_enabled():
-            scaler.unscale_(optimizer)  # a no-op without a scaler; with one, grads must be unscaled to be judged
+        unscaled = bool(t.get("clip_grad_norm")) and scaler.is_enabled()
+        if unscaled:
+            scaler.unscale_(optimizer)  # clipping needs the true gradients
         applied = _step_is_finite(model, loss_finite, check_grads=not scaler.is_enabled(), distributed=info.distributed)
         if applied:
             if t.get("clip_grad_norm"):
@@ -292,8 +294,8 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
         else:
             skipped += 1
             _drop_step(run, model, buffers, loss_finite)
-            if scaler.is_enabled():
-                scaler.update()
+            if unscaled:
+                scaler.update()  # closes the unscale_ above (the scale shrinks on inf gradients)
         optimizer.zero_grad(set_to_none=True)
         with warnings.catch_warnings():  # a dropped first step: torch warns of a schedule stepped before the optimizer
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
@@ -309,8 +311,8 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
     if info.distributed:
         torch.distributed.all_reduce(sums)
     count = float(sums[2])
-    if count == 0:
-        return {"train_loss": float("nan"), "train_top1": float("nan"), "skipped_steps": skipped}, False
+    if count == 0:  # every step skipped
+        return {"train_loss": None, "train_top1": None, "skipped_steps": skipped}, False
     return {"train_loss": float(sums[0]) / count, "train_top1": float(sums[1]) / count * 100,
             "skipped_steps": skipped}, False
 
@@ -322,6 +324,13 @@ def _stack_segments(clips: torch.Tensor) -> torch.Tensor:
         return clips
     n, s, c, t, h, w = clips.shape
     return clips.permute(0, 2, 1, 3, 4, 5).reshape(n, c, s * t, h, w)
+
+
+def _nonfinite_policy(t: Mapping[str, Any]) -> str:
+    policy = str(t.get("nonfinite", "skip")).lower()
+    if policy not in ("skip", "stop"):
+        raise ValueError(f"train.nonfinite must be skip or stop, got {t.get('nonfinite')!r}")
+    return policy
 
 
 def _snapshot_buffers(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -348,10 +357,8 @@ def _drop_step(run: _Run, model: nn.Module, buffers: Mapping[str, torch.Tensor],
     run.skipped_steps += 1
     what = "loss" if not loss_finite else "gradient"
     where = f"epoch {run.epoch + 1} step {run.step_in_epoch + 1} (global step {run.global_step + 1})"
-    policy, limit = str(run.t.get("nonfinite", "skip")).lower(), int(run.t.get("nonfinite_limit") or 0)
-    if policy not in ("skip", "stop"):
-        raise ValueError(f"train.nonfinite must be skip or stop, got {policy!r}")
-    if policy == "stop":
+    limit = int(run.t.get("nonfinite_limit") or 0)
+    if _nonfinite_policy(run.t) == "stop":
         raise NonFiniteTrainingError(f"non-finite {what} at {where}: training stopped (train.nonfinite=stop); "
                                      "last.pth holds the last good epoch; lower train.lr, set train.clip_grad_norm "
                                      "or train.amp=none")
