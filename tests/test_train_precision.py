@@ -39,6 +39,23 @@ def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm().clamp_min(1e-12))
 
 
+@pytest.mark.parametrize("frames,kernel,padding", [(2, 3, 1), (4, 5, 2), (8, 3, 1)])
+def test_guarded_bf16_convolution_weight_gradient_matches_fp32(frames, kernel, padding):
+    """The root cause in isolation: a temporal kernel longer than the clip (2 frames, 3x1x1) under CPU bf16."""
+    torch.manual_seed(0)
+    conv = nn.Conv3d(32, 16, (kernel, 1, 1), padding=(padding, 0, 0), bias=False)
+    x = torch.randn(2, 32, frames, 8, 8)
+    grads = {}
+    for amp in (False, True):
+        model = copy.deepcopy(conv)
+        guard_bf16_convolutions(model)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            out = model(x)
+        out.float().square().sum().backward()
+        grads[amp] = model.weight.grad
+    assert _relative(grads[True], grads[False]) < 0.02
+
+
 def test_bf16_step_of_i3d_is_finite_and_close_to_fp32():
     """I3D-R50 on an 8-frame clip: ``layer1`` sees 2 frames through 3x1x1 kernels, where CPU bf16 convolution
     got the weight gradient wrong (NaN / 1e36 values) and one step left the model NaN."""
