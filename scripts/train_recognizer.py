@@ -4,8 +4,10 @@ Distributed: ``torchrun --nproc_per_node N scripts/train_recognizer.py CONFIG ..
 GPU; multi-node with torchrun's ``--nnodes``/``--rdzv-endpoint``). Examples::
 
     python scripts/train_recognizer.py configs/simple3d_synthetic.yaml train.epochs=2 train.amp=bf16
-    python scripts/train_recognizer.py configs/simple3d_synthetic.yaml model.pretrained=work_dirs/x/best.pth \\
-        model.num_classes=5 model.frozen_stages=0 model.partial_bn=true
+    # fine-tune Kinetics-400 I3D on your classes (configs/*_finetune.yaml: one recipe per family)
+    python scripts/train_recognizer.py configs/i3d_resnet50_finetune.yaml \\
+        data.train_list=videos/train.txt data.val_list=videos/val.txt --work-dir runs/my_i3d
+    # the same command with --resume auto continues a run stopped or killed at any instant
 """
 from __future__ import annotations
 

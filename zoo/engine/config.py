@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
         "on_error": "skip",             # bad videos: skip (counted) or raise
         "timeout": 300,                 # seconds a video (or a worker's batch) may take to load; then an error naming it
         "temporal_centering": False,    # subtract each pixel's mean over a clip's frames (model input)
+        "from_card": False,             # the model card's input protocol under this config (see load_config)
     },
     "train": {
         "epochs": 10,
@@ -90,6 +91,8 @@ DEFAULTS: dict[str, Any] = {
         "stop_after_steps": None,       # stop as if killed after N optimizer steps (resume test)
         "stop_after_epochs": None,      # stop as if killed after N epochs
         "keep_epoch_checkpoints": False,
+        "nonfinite": "skip",            # a NaN/inf loss or gradient: skip the step (counted) or stop
+        "nonfinite_limit": 10,          # skip: stop once more steps than this were skipped in the run
         "progress": True,               # tqdm bars on rank 0
         "device": "auto",               # auto | cpu | cuda
         "threads": None,                # torch.set_num_threads
@@ -187,19 +190,28 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Defaults <- YAML file (with ``_base_`` inheritance) <- overrides."""
-    cfg = copy.deepcopy(DEFAULTS)
-    if path is not None:
-        cfg = merge(cfg, _read_yaml(Path(path)))
-    return apply_overrides(cfg, overrides)
+    """Defaults <- YAML file (with ``_base_`` inheritance) <- overrides.
+
+    With ``data.from_card: true`` the input protocol of ``model.name``'s card (clip length, frame step,
+    segments, crop, short side, mean/std, sampling) comes between the defaults and the file, so a recipe
+    holds only what differs from the card, and ``model.name=...`` on the command line brings its own.
+    """
+    overrides = list(overrides)
+    file_cfg = _read_yaml(Path(path)) if path is not None else {}
+    cfg = apply_overrides(merge(DEFAULTS, file_cfg), overrides)
+    if not cfg["data"].get("from_card"):
+        return cfg
+    from .loading import protocol_from_card  # the registry: only when asked for
+
+    base = merge(DEFAULTS, {"data": protocol_from_card(str(cfg["model"]["name"]))})
+    return apply_overrides(merge(base, file_cfg), overrides)
 
 
 def save_config(cfg: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Write the resolved config as YAML (the run's own copy)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(_plain(cfg), sort_keys=False), encoding="utf-8")
-    return path
+    """Write the resolved config as YAML (the run's own copy), atomically."""
+    from .checkpoint import write_text_atomic
+
+    return write_text_atomic(path, yaml.safe_dump(_plain(cfg), sort_keys=False))
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,15 @@ to ``output.work_dir`` (by rank 0)::
     log.jsonl, log.csv   one row of metrics per epoch
     summary.json         final metrics, bad videos skipped
 
+Crash consistency: ``last.pth`` is the commit point. It carries every log row so far, so an epoch's
+checkpoint and its log row land in one atomic rename; ``best.pth``, ``epoch_NNN.pth`` and the log
+files are then derived from it, idempotently, right away and again when a run starts (``--resume
+auto``), so a kill -9 at any instant loses nothing that was committed and duplicates nothing.
+
+Non-finite steps: a step whose loss or gradient is NaN/inf is never applied (``train.nonfinite``:
+``skip`` counts and skips it, stopping after ``train.nonfinite_limit`` such steps; ``stop`` stops at
+the first), and a model with non-finite weights is never saved.
+
 Determinism: every sample's clip sampling and augmentation is seeded from ``(seed, epoch, index)``
 (:class:`~zoo.engine.data.SeededDataset`), the sampler's order from ``(seed, epoch)``, and the global
 RNGs of every rank are saved in checkpoints, so a run stopped and resumed ends with the same weights
@@ -19,11 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import logging
 import os
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -32,21 +43,27 @@ import torch
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (link_or_copy, load_checkpoint, remove_stale_temp_files, rng_state, save_checkpoint,
+                         set_rng_state, write_text_atomic)
 from .config import save_config
 from .data import SeededDataset, build_dataset, eval_loader, input_fn, prepare_data, train_loader
 from .distributed import DistInfo, all_gather_objects, all_reduce_max, barrier, init_distributed
 from .evaluate import evaluate
 from .modeling import apply_freeze, build_model
 from .optim import build_optimizer, build_scheduler
+from .precision import guard_bf16_convolutions
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["train", "seed_everything", "amp_settings", "CHECKPOINT_FORMAT"]
+__all__ = ["train", "seed_everything", "amp_settings", "CHECKPOINT_FORMAT", "NonFiniteTrainingError"]
 
 CHECKPOINT_FORMAT = "zoo-train-checkpoint/1"
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "train_top1", "val_top1", "val_top5", "val_mean_class_accuracy",
-              "val_loss", "epoch_seconds", "bad_videos"]
+              "val_loss", "epoch_seconds", "bad_videos", "skipped_steps"]
+
+
+class NonFiniteTrainingError(RuntimeError):
+    """Training produced a NaN/inf loss, gradient or weight and was stopped (nothing non-finite is saved)."""
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -79,23 +96,16 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 
-class _Logger:
-    """Per-epoch JSONL + CSV rows (rank 0 only)."""
-
-    def __init__(self, work_dir: Path, enabled: bool) -> None:
-        self.jsonl, self.csv, self.enabled = work_dir / "log.jsonl", work_dir / "log.csv", enabled
-
-    def write(self, row: Mapping[str, Any]) -> None:
-        if not self.enabled:
-            return
-        with open(self.jsonl, "a", encoding="utf-8") as f:
-            f.write(json.dumps(dict(row)) + "\n")
-        new = not self.csv.is_file()
-        with open(self.csv, "a", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=LOG_FIELDS, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
+def _write_logs(work_dir: Path, rows: list[Mapping[str, Any]]) -> None:
+    """Rewrite ``log.jsonl`` and ``log.csv`` from all rows so far (atomically, so a kill leaves the old
+    or the new file)."""
+    write_text_atomic(work_dir / "log.jsonl", "".join(json.dumps(dict(row)) + "\n" for row in rows))
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
+    write_text_atomic(work_dir / "log.csv", out.getvalue())
 
 
 class _Run:
@@ -110,6 +120,8 @@ class _Run:
         self.global_step = 0
         self.best_top1 = -1.0
         self.best_epoch = -1
+        self.log_rows: list[dict[str, Any]] = []  # one per finished epoch, committed with last.pth
+        self.skipped_steps = 0    # non-finite steps skipped, over the whole run
         self.input_fn = input_fn(cfg)
 
 
@@ -156,16 +168,21 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
     optimizer = build_optimizer(model, t)
     scheduler = build_scheduler(optimizer, t, steps_per_epoch)
     amp_dtype, use_scaler = amp_settings(t["amp"], info.device)
+    _nonfinite_policy(t)  # a typo fails now, not at the first bad step
+    if amp_dtype == torch.bfloat16 and info.device.type == "cpu":
+        guard_bf16_convolutions(model)
     scaler = torch.amp.GradScaler(info.device.type, enabled=use_scaler)
     criterion = nn.CrossEntropyLoss(label_smoothing=float(t["label_smoothing"]))
-    log = _Logger(run.work_dir, info.is_main)
 
     if info.is_main:
         run.work_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(run.work_dir)
         save_config(cfg, run.work_dir / "config.yaml")
     resume_path = _resume_path(resume, run.work_dir)
     if resume_path is not None:
         _restore(resume_path, run, model, optimizer, scheduler, scaler)
+        if info.is_main and resume_path.resolve() == (run.work_dir / "last.pth").resolve():
+            _derive_outputs(run)  # finish what a killed run committed but had not yet derived
     logger.info("training %s (%d classes) on %d videos, %d process(es), %d steps/epoch, from epoch %d step %d",
                 cfg["model"]["name"], num_classes, len(train_set), info.world_size, steps_per_epoch, run.epoch,
                 run.step_in_epoch)
@@ -180,7 +197,7 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
         stats, stopped = _train_epoch(run, net, model, loader, optimizer, scheduler, scaler, criterion, amp_dtype,
                                       accumulate, steps_per_epoch)
         if stopped:
-            _save(run, "last.pth", model, optimizer, scheduler, scaler, loader)
+            _commit(run, model, optimizer, scheduler, scaler, loader)
             logger.info("stopped at epoch %d step %d as asked (train.stop_after_*)", run.epoch, run.step_in_epoch)
             break
         row: dict[str, Any] = {"epoch": run.epoch + 1, "step": run.global_step, "lr": optimizer.param_groups[0]["lr"],
@@ -198,12 +215,8 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
         row["epoch_seconds"] = round(time.time() - started, 2)
         run.epoch += 1
         run.step_in_epoch = 0
-        _save(run, "last.pth", model, optimizer, scheduler, scaler, loader)
-        if is_best:
-            _save(run, "best.pth", model, optimizer, scheduler, scaler, loader)
-        if t["keep_epoch_checkpoints"]:
-            _save(run, f"epoch_{run.epoch:03d}.pth", model, optimizer, scheduler, scaler, loader)
-        log.write(row)
+        run.log_rows.append(row)
+        _commit(run, model, optimizer, scheduler, scaler, loader)
         logger.info("epoch %d: %s", run.epoch, ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                                           for k, v in row.items() if k != "epoch"))
         if t.get("stop_after_epochs") and run.epoch >= int(t["stop_after_epochs"]) and run.epoch < int(t["epochs"]):
@@ -216,10 +229,11 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
     summary = {"model": cfg["model"]["name"], "num_classes": num_classes, "epochs_done": run.epoch,
                "global_step": run.global_step, "stopped_early": stopped, "best_val_top1": run.best_top1,
                "best_epoch": run.best_epoch, "last_val": last_val, "bad_videos_skipped": bad, "bad_files": bad_files,
+               "nonfinite_steps_skipped": run.skipped_steps,
                "work_dir": str(run.work_dir), "world_size": info.world_size,
                "checkpoint": str(run.work_dir / "last.pth")}
     if info.is_main:
-        (run.work_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        write_text_atomic(run.work_dir / "summary.json", json.dumps(summary, indent=2))
         if bad:
             logger.warning("%d bad training video(s) were skipped: %s", bad, ", ".join(bad_files[:10]))
     barrier()
@@ -237,14 +251,21 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
     device = info.device
     stop_steps = t.get("stop_after_steps")
     total_micro = (steps_per_epoch - run.step_in_epoch) * accumulate
-    sums = torch.zeros(3, dtype=torch.float64)  # loss * n, correct, n
+    sums = torch.zeros(3, dtype=torch.float64)  # loss * n, correct, n (finite steps only)
+    step_sums = torch.zeros(3, dtype=torch.float64)
+    skipped = 0
     bar = tqdm(total=steps_per_epoch, initial=run.step_in_epoch, desc=f"epoch {run.epoch + 1}/{t['epochs']}",
                disable=not (t["progress"] and info.is_main), leave=False, dynamic_ncols=True)
     optimizer.zero_grad(set_to_none=True)
+    loss_finite = True
+    buffers: dict[str, torch.Tensor] = {}
     for micro, (clips, labels) in enumerate(loader):
         if micro >= total_micro:
             break
-        clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        if micro % accumulate == 0:
+            buffers = _snapshot_buffers(model)  # BatchNorm statistics to put back if the step is dropped
+            loss_finite, step_sums = True, torch.zeros(3, dtype=torch.float64)
+        clips, labels = _stack_segments(clips.to(device, non_blocking=True)), labels.to(device, non_blocking=True)
         if run.input_fn is not None:
             clips = run.input_fn(clips)
         boundary = (micro + 1) % accumulate == 0
@@ -252,19 +273,33 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
         with sync:
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 logits = net(clips)
-                loss = criterion(logits.float(), labels)
+            loss = criterion(logits.float(), labels)  # fp32 outside autocast, whatever the model computed in
             scaler.scale(loss / accumulate).backward()
         n = labels.shape[0]
-        sums += torch.tensor([float(loss.detach()) * n, float((logits.argmax(1) == labels).sum()), n], dtype=torch.float64)
+        loss_finite = loss_finite and bool(torch.isfinite(loss.detach()))
+        step_sums += torch.tensor([float(loss.detach()) * n, float((logits.argmax(1) == labels).sum()), n],
+                                  dtype=torch.float64)
         if not boundary:
             continue
-        if t.get("clip_grad_norm"):
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), float(t["clip_grad_norm"]))
-        scaler.step(optimizer)
-        scaler.update()
+        unscaled = bool(t.get("clip_grad_norm")) and scaler.is_enabled()
+        if unscaled:
+            scaler.unscale_(optimizer)  # clipping needs the true gradients
+        applied = _step_is_finite(model, loss_finite, check_grads=not scaler.is_enabled(), distributed=info.distributed)
+        if applied:
+            if t.get("clip_grad_norm"):
+                nn.utils.clip_grad_norm_(model.parameters(), float(t["clip_grad_norm"]))
+            scaler.step(optimizer)  # with a scaler (fp16), steps with inf gradients are skipped by design
+            scaler.update()
+            sums += step_sums
+        else:
+            skipped += 1
+            _drop_step(run, model, buffers, loss_finite)
+            if unscaled:
+                scaler.update()  # closes the unscale_ above (the scale shrinks on inf gradients)
         optimizer.zero_grad(set_to_none=True)
-        scheduler.step()
+        with warnings.catch_warnings():  # a dropped first step: torch warns of a schedule stepped before the optimizer
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
+            scheduler.step()  # a dropped step still uses its slot: the schedule and data order stay as planned
         run.global_step += 1
         run.step_in_epoch += 1
         bar.update()
@@ -275,8 +310,63 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
     bar.close()
     if info.distributed:
         torch.distributed.all_reduce(sums)
-    count = max(float(sums[2]), 1.0)
-    return {"train_loss": float(sums[0]) / count, "train_top1": float(sums[1]) / count * 100}, False
+    count = float(sums[2])
+    if count == 0:  # every step skipped
+        return {"train_loss": None, "train_top1": None, "skipped_steps": skipped}, False
+    return {"train_loss": float(sums[0]) / count, "train_top1": float(sums[1]) / count * 100,
+            "skipped_steps": skipped}, False
+
+
+def _stack_segments(clips: torch.Tensor) -> torch.Tensor:
+    """TSN-style samples ``(N, S, C, T, H, W)`` (one clip per segment) -> ``(N, C, S * T, H, W)``, the
+    segments stacked along time as the models take them (the cards' input layout)."""
+    if clips.dim() != 6:
+        return clips
+    n, s, c, t, h, w = clips.shape
+    return clips.permute(0, 2, 1, 3, 4, 5).reshape(n, c, s * t, h, w)
+
+
+def _nonfinite_policy(t: Mapping[str, Any]) -> str:
+    policy = str(t.get("nonfinite", "skip")).lower()
+    if policy not in ("skip", "stop"):
+        raise ValueError(f"train.nonfinite must be skip or stop, got {t.get('nonfinite')!r}")
+    return policy
+
+
+def _snapshot_buffers(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: b.detach().clone() for name, b in model.named_buffers() if b.is_floating_point()}
+
+
+def _step_is_finite(model: nn.Module, loss_finite: bool, check_grads: bool, distributed: bool) -> bool:
+    """Whether the step's loss (and, without a GradScaler, every gradient) is finite, on every rank."""
+    finite = loss_finite
+    if finite and check_grads:
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        finite = bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()) if grads else True
+    if distributed:
+        finite = not bool(all_reduce_max(torch.tensor([0 if finite else 1], dtype=torch.int32)).item())
+    return finite
+
+
+def _drop_step(run: _Run, model: nn.Module, buffers: Mapping[str, torch.Tensor], loss_finite: bool) -> None:
+    """Undo a non-finite step's side effects (BatchNorm statistics), log it, and stop when asked or too many."""
+    with torch.no_grad():
+        for name, b in model.named_buffers():
+            if name in buffers:
+                b.copy_(buffers[name])
+    run.skipped_steps += 1
+    what = "loss" if not loss_finite else "gradient"
+    where = f"epoch {run.epoch + 1} step {run.step_in_epoch + 1} (global step {run.global_step + 1})"
+    limit = int(run.t.get("nonfinite_limit") or 0)
+    if _nonfinite_policy(run.t) == "stop":
+        raise NonFiniteTrainingError(f"non-finite {what} at {where}: training stopped (train.nonfinite=stop); "
+                                     "last.pth holds the last good epoch; lower train.lr, set train.clip_grad_norm "
+                                     "or train.amp=none")
+    if run.skipped_steps > limit:
+        raise NonFiniteTrainingError(f"non-finite {what} at {where}: {run.skipped_steps} steps skipped, more than "
+                                     f"train.nonfinite_limit={limit}; training stopped; lower train.lr, set "
+                                     "train.clip_grad_norm or train.amp=none")
+    logger.warning("non-finite %s at %s: step skipped (%d of at most %d)", what, where, run.skipped_steps, limit)
 
 
 def _bad_count(dataset) -> int:
@@ -297,19 +387,62 @@ def _resume_path(resume: Optional[str], work_dir: Path) -> Optional[Path]:
     return Path(resume)
 
 
+def _commit(run: _Run, model, optimizer, scheduler, scaler, loader) -> None:
+    """Save ``last.pth`` (the commit point, carrying the log rows), then derive the other outputs."""
+    _save(run, "last.pth", model, optimizer, scheduler, scaler, loader)
+    if run.info.is_main:
+        _derive_outputs(run)
+
+
+def _derive_outputs(run: _Run) -> None:
+    """Bring ``log.*``, ``best.pth`` and ``epoch_NNN.pth`` in line with ``last.pth``; safe to repeat."""
+    last = run.work_dir / "last.pth"
+    _write_logs(run.work_dir, run.log_rows)
+    if run.step_in_epoch != 0 or run.epoch == 0:
+        return  # a mid-epoch checkpoint: nothing new to derive
+    if run.best_epoch == run.epoch:
+        _link_if_changed(last, run.work_dir / "best.pth")
+    if run.t["keep_epoch_checkpoints"]:
+        epoch_copy = run.work_dir / f"epoch_{run.epoch:03d}.pth"
+        if not epoch_copy.is_file():
+            link_or_copy(last, epoch_copy)
+
+
+def _read_log_rows(work_dir: Path, epochs: int) -> list[dict[str, Any]]:
+    """Rows of an existing ``log.jsonl`` up to ``epochs`` (checkpoints of older runs carry no rows)."""
+    path = work_dir / "log.jsonl"
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for row in rows if int(row.get("epoch", 0)) <= epochs]
+
+
+def _link_if_changed(source: Path, target: Path) -> None:
+    if target.is_file() and os.path.samefile(source, target):
+        return
+    link_or_copy(source, target)
+
+
 def _save(run: _Run, name: str, model, optimizer, scheduler, scaler, loader) -> None:
-    """Rank 0 writes; every rank's RNG state goes in (gathered)."""
+    """Rank 0 writes; every rank's RNG state goes in (gathered). Non-finite weights are never written."""
     rngs = all_gather_objects(rng_state())
     if not run.info.is_main:
         return
+    weights = _unwrap(model).state_dict()
+    bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise NonFiniteTrainingError(f"{len(bad)} weight tensor(s) became non-finite ({', '.join(bad[:3])}, ...); "
+                                     f"{name} was not written; lower train.lr, set train.clip_grad_norm or "
+                                     "train.amp=none")
     state = {
         "format": CHECKPOINT_FORMAT,
-        "model": _unwrap(model).state_dict(),
+        "model": weights,
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict(),
         "epoch": run.epoch, "step_in_epoch": run.step_in_epoch, "global_step": run.global_step,
         "best_top1": run.best_top1, "best_epoch": run.best_epoch,
+        "log": run.log_rows, "skipped_steps": run.skipped_steps,
         "world_size": run.info.world_size,
         "rng": rngs,
         "sampler": loader.sampler.state_dict(),
@@ -333,6 +466,8 @@ def _restore(path: Path, run: _Run, model, optimizer, scheduler, scaler) -> None
     scaler.load_state_dict(state["scaler"])
     run.epoch, run.step_in_epoch, run.global_step = state["epoch"], state["step_in_epoch"], state["global_step"]
     run.best_top1, run.best_epoch = state["best_top1"], state["best_epoch"]
+    run.log_rows = list(state["log"]) if "log" in state else _read_log_rows(run.work_dir, run.epoch)
+    run.skipped_steps = int(state.get("skipped_steps", 0))
     rngs = state["rng"]
     set_rng_state(rngs[run.info.rank] if run.info.rank < len(rngs) else rngs[0])
     logger.info("resumed from %s: epoch %d, step %d", path, run.epoch, run.step_in_epoch)
