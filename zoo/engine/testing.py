@@ -61,7 +61,7 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
     """
     num_classes = getattr(getattr(loaded.model, "fc", None), "out_features", None)
     dataset = build_dataset(cfg, "test", num_classes)
-    names = class_names_of(cfg, cfg["data"]["test_list"]) or dataset.classes
+    names = class_names_of(cfg, cfg["data"]["test_list"]) or loaded.classes or dataset.classes
     model = loaded.model.to(info.device).eval()
     amp_dtype, _ = amp_settings(cfg["train"].get("amp", "none"), info.device) if cfg["train"].get("amp") != "fp16" else (torch.float16, False)
     loader = eval_loader(dataset, cfg, info, cfg["test"].get("batch_size"))
