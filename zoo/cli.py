@@ -4,7 +4,7 @@
     zoo info NAME [--json]
     zoo download NAME [--tag T]
     zoo cache [--purge [NAME]]
-    zoo publish CHECKPOINT --name N --arch A [--hub DIR] [--num-classes K] [--url URL]
+    zoo publish CHECKPOINT --name N [--arch A] [--hub DIR] [--num-classes K] [--url URL]
     zoo lock [NAME[:TAG] ...] [-o zoo.lock]
 """
 from __future__ import annotations
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("publish", help="write weights into a hub folder and its manifest")
     p.add_argument("checkpoint", help=".safetensors or .pth (state dict or training checkpoint)")
     p.add_argument("--name", required=True, help="new model name")
-    p.add_argument("--arch", required=True, help="registered name to build from")
+    p.add_argument("--arch", help="registered name to build from (default: a training checkpoint's model)")
     p.add_argument("--hub", help="hub folder (default $ZOO_HOME/hub)")
     p.add_argument("--num-classes", type=int)
     p.add_argument("--url", help="absolute URL the file will be served at")
