@@ -31,23 +31,39 @@ def _code(language: str, text: str) -> str:
     return f".. code-block:: {language}\n\n{_indent(text)}\n"
 
 
+def _facts(rows: list[tuple[str, str]], css: str) -> str:
+    """A two-column table of ``(label, reStructuredText value)`` rows."""
+    body = "\n".join(f"   * - {label}\n     - {value}" for label, value in rows)
+    return f".. list-table::\n   :stub-columns: 1\n   :class: zoo-card-facts {css}\n\n{body}\n"
+
+
+def _rubric(text: str) -> str:
+    """A heading inside a card that stays out of the page's table of contents."""
+    return f".. rubric:: {text}\n"
+
+
+def _short(value: object, limit: int = 32) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _protocol(card: ModelCard) -> str:
-    """The input spec as a field list: what one view looks like when it enters the model."""
+    """The input spec as a table: what one view looks like when it enters the model."""
     spec = card.input
     span = f", a {spec.clip_len * spec.frame_step}-frame span" if spec.frame_step > 1 else ""
     segments = f"; {spec.num_segments} segments per video (TSN)" if spec.num_segments > 1 else ""
-    lines = [
-        f":Clip: {spec.clip_len} frame(s), every {_nth(spec.frame_step)} frame{span}{segments}",
-        f":Frames: resized to a short side of {spec.short_side} px, then a {spec.crop_size} x {spec.crop_size} crop",
-        f":Normalisation: ``[0, 1]`` RGB, mean ``{tuple(spec.mean)}``, std ``{tuple(spec.std)}``",
-        f":Input: ``{spec.example_shape()}`` ({spec.layout}, {spec.channels} channels) "
-        f"-> logits ``(1, {card.num_classes})``",
+    every = f"every {_nth(spec.frame_step)} frame" if spec.frame_step > 1 else "consecutive frames"
+    rows = [
+        ("Clip", f"{spec.clip_len} frame(s), {every}{span}{segments}"),
+        ("Frames", f"short side resized to {spec.short_side} px, then a {spec.crop_size} x {spec.crop_size} crop"),
+        ("Normalisation", f"``[0, 1]`` RGB, mean ``{tuple(spec.mean)}``, std ``{tuple(spec.std)}``"),
+        ("Input -> output", f"``{spec.example_shape()}`` ({spec.layout}) -> logits ``(1, {card.num_classes})``"),
     ]
     if spec.temporal_centering:
-        lines.append(":Temporal centering: each pixel's mean over the clip is subtracted")
+        rows.append(("Temporal centering", "each pixel's mean over the clip is subtracted"))
     if spec.note:
-        lines.append(f":Note: {spec.note}")
-    return "\n".join(lines) + "\n"
+        rows.append(("Note", spec.note))
+    return _facts(rows, "zoo-card-protocol")
 
 
 def _nth(step: int) -> str:
@@ -65,7 +81,7 @@ def _weights_table(card: ModelCard) -> str:
                      w.pretraining or "-", w.license or "-", w.description or "-"])
     header = ["Hashtag", "Hash", "Top-1", "Pretraining", "Licence", "Notes"]
     body = "\n".join("   * - " + "\n     - ".join(cell.replace("\n", " ") or "-" for cell in row) for row in [header, *rows])
-    return f".. list-table::\n   :header-rows: 1\n   :class: zoo-card-weights\n\n{body}\n"
+    return f".. list-table::\n   :header-rows: 1\n   :class: zoo-card-weights zoo-stack\n\n{body}\n"
 
 
 def _digest(w: WeightsEntry) -> str:
@@ -94,30 +110,31 @@ def card_section(card: ModelCard, stats: dict, recipes: dict) -> str:
     cost = ", ".join(part for part in (f"{s['params_m']:g} M parameters" if s.get("params_m") else "",
                                        f"{s['gflops']:g} GFLOPs per view" if s.get("gflops") else "") if part)
     builder = f"{card.builder.__module__}.{card.builder.__name__}"
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in card.kwargs.items())
+    kwargs = ", ".join(f"{k}={_short(v)}" for k, v in card.kwargs.items())
+    facts = [("Architecture", f"``{builder}({kwargs})``"), ("Family", f":ref:`{card.family} <family-{card.family}>`"),
+             ("Classes", f"{card.num_classes} ({card.dataset or 'custom'})"), ("Clip length", clip_length(card))]
+    facts += [("Size", cost)] if cost else []
+    facts += [("Source", card.source)] if card.source else []
     parts = [
         f".. _model-{card.name}:\n",
         _heading(card.name, "-"),
         (card.description or "") + "\n",
-        f":Architecture: ``{builder}({kwargs})``, family ``{card.family}``" + (f"; {cost}" if cost else ""),
-        f":Classes: {card.num_classes} ({card.dataset or 'custom'})",
-        f":Clip length: {clip_length(card)}",
-        f":Source: {card.source or '-'}\n",
-        _heading("Input protocol", "~"), _protocol(card),
+        _facts(facts, "zoo-card-about"),
+        _rubric("Input protocol"), _protocol(card),
     ]
     if card.weights:
-        parts += [_heading("Weights", "~"), _weights_table(card)]
-        use = (f"import zoo\n\nnet = {use_line(card)}.eval()   # {card.input.example_shape()} -> "
-               f"(1, {card.num_classes}) logits\nprint(zoo.model_card(\"{card.name}\").input)   # the protocol above")
+        parts += [_rubric("Weights"), _weights_table(card)]
+        use = (f"import zoo\n\n# clips {card.input.example_shape()} -> logits (1, {card.num_classes})\n"
+               f"net = {use_line(card)}.eval()\nprint(zoo.model_card(\"{card.name}\").input)  # the protocol above")
     else:
-        parts += [_heading("Weights", "~"), "None published: the architecture only (random initialisation).\n"]
+        parts += [_rubric("Weights"), "None published: the architecture only (random initialisation).\n"]
         use = f"import zoo\n\nnet = zoo.get_model(\"{card.name}\", num_classes=10)   # random init, your class count"
-    parts += [_heading("Load it", "~"), _code("python", use)]
+    parts += [_rubric("Load it"), _code("python", use)]
     if card.weights:
-        parts += [_heading("Test it", "~"),
-                  _code("bash", f"python scripts/test_recognizer.py --model {card.name} --list my/val.txt "
-                                "--num-clips 10 --num-crops 3")]
-    parts += [_heading("Fine-tune it", "~"), _finetune(card, recipe_of(card, recipes))]
+        parts += [_rubric("Test it"),
+                  _code("bash", f"python scripts/test_recognizer.py --model {card.name} \\\n"
+                                "    --list my/val.txt --num-clips 10 --num-crops 3")]
+    parts += [_rubric("Fine-tune it"), _finetune(card, recipe_of(card, recipes))]
     return "\n".join(parts) + "\n"
 
 

@@ -1,7 +1,7 @@
 // Model-zoo tables: a "copy" button beside each "Use it" line (code.zoo-copy), and each cell labelled
-// with its column's header (data-label) for the one-block-per-row layout on narrow screens.
+// of table.zoo-stack with its column's header (data-label) for the one-block-per-row layout on narrow screens.
 document.addEventListener("DOMContentLoaded", () => {
-  for (const table of document.querySelectorAll("table.zoo-table")) {
+  for (const table of document.querySelectorAll("table.zoo-stack")) {
     const headers = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
     for (const row of table.querySelectorAll("tbody tr")) {
       [...row.children].forEach((cell, i) => { if (headers[i]) cell.dataset.label = headers[i]; });
