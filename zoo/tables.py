@@ -127,8 +127,8 @@ def use_line(card: ModelCard, tag: str = "") -> str:
 def recipe_configs(folder: Path | None = None) -> dict[str, Path]:
     """Our training configs by the model they train: ``{model name or family: configs/<file>.yaml}``.
 
-    A config trains ``model.name`` (after ``_base_`` inheritance); it is the recipe of that name and,
-    unless the family has a config of its own name, of every name of the family.
+    A config trains ``model.name`` (after ``_base_`` inheritance) and is the recipe of that name; a
+    fine-tuning config (``finetune_*.yaml``) is also the recipe of every name of that model's family.
     """
     from .engine.config import ConfigError, load_config
     from .registry import UnknownModelError, model_card
@@ -142,7 +142,8 @@ def recipe_configs(folder: Path | None = None) -> dict[str, Path]:
             logger.warning("%s is not a recipe of a registered model: %s", path.name, err)
             continue
         out.setdefault(name, path)
-        out.setdefault(family, path)
+        if path.stem.startswith("finetune_"):
+            out.setdefault(family, path)
     return out
 
 
