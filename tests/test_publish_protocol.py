@@ -44,6 +44,16 @@ def test_published_card_holds_the_training_protocol_and_class_names(published):
     assert list(card.class_names) == list(splits.classes) and len(card.class_names) == 8
 
 
+def test_zoo_info_shows_the_published_protocol_and_classes(published, capsys):
+    from zoo.cli import main
+
+    splits = published[0]
+    assert main(["info", NAME]) == 0
+    out = capsys.readouterr().out
+    assert "4 frames x step 1" in out and "temporal centering" in out
+    assert f"classes:      {', '.join(splits.classes)}" in out
+
+
 def test_reloaded_by_name_tests_like_the_checkpoint(published):
     splits, checkpoint, _, _ = published
     info = init_distributed("cpu")

@@ -78,7 +78,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"dataset:      {card.dataset}  ({card.num_classes} classes)")
     print(f"builder:      {card.builder.__module__}.{card.builder.__name__}({', '.join(f'{k}={v!r}' for k, v in card.kwargs.items())})")
     print(f"input:        {spec.clip_len} frames x step {spec.frame_step}, {spec.num_segments} segment(s), crop {spec.crop_size}, short side {spec.short_side}, {spec.layout}")
-    print(f"normalize:    mean {spec.mean} std {spec.std}")
+    print(f"normalize:    mean {spec.mean} std {spec.std}" + (", temporal centering" if spec.temporal_centering else ""))
+    if card.class_names:
+        print(f"classes:      {', '.join(card.class_names)}")
     if spec.note:
         print(f"note:         {spec.note}")
     if getattr(card, "int8", ""):  # what the int8 variant is: the description refers to this note
