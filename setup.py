@@ -38,7 +38,7 @@ setup(
         "decord": ["decord"],
         "export": ["onnx", "onnxruntime", "onnxscript"],
         "flow": ["opencv-python-headless"],
-        "docs": ["sphinx", "furo", "matplotlib"],
+        "docs": ["sphinx", "furo", "matplotlib", "plotly"],
         "test": ["pytest", "pytest-xdist", "matplotlib", "opencv-python-headless", "onnx", "onnxruntime", "onnxscript"],
     },
     entry_points={"console_scripts": ["zoo=zoo.cli:main"]},

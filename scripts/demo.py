@@ -3,14 +3,19 @@
 1. render the synthetic motion dataset (8 motion classes, 64x64 H.264 clips);
 2. train ``simple3d_synthetic`` (configs/simple3d_synthetic.yaml) with the training engine;
 3. evaluate it with multi-view testing (clips x crops) on the validation list;
-4. publish the weights to a local hub folder under their hash, serve it on 127.0.0.1 and load the
-   model back by name with ``get_model(name, pretrained=True)``;
-5. classify clips rendered with a fresh seed, never seen in training, with the loaded model;
+4. publish the training checkpoint to a local hub folder under its hash (the card records the input
+   protocol it was trained with and its class names), serve the folder on 127.0.0.1 and load the model
+   back by name with ``get_model(name, pretrained=True)``;
+5. classify clips rendered with a fresh seed, never seen in training, with the model loaded by name
+   (its protocol from its card, nothing else said);
 6. serve it through the bf16 fast path and count the videos where its top-1 agrees with fp32;
 7. train the single-frame baseline (``simple2d_synthetic``, configs/simple2d_synthetic.yaml) on the
-   same data and write the 2D-vs-3D table to csv_tables/Action_Recognitions/synthetic_2d_vs_3d.csv
-   (``--skip-baseline`` leaves the table alone; ``--baselines simple2d,tsn`` adds TSN ResNet-18 v1b
-   with one segment when zoo/models/tsn.py registers it).
+   same data and write the 2D-vs-3D table to ``<work-dir>/synthetic_2d_vs_3d.csv`` (``--table``
+   elsewhere; ``--skip-baseline`` trains no baseline; ``--baselines simple2d,tsn`` adds TSN ResNet-18
+   v1b with one segment when zoo/models/tsn.py registers it);
+8. print the commands that test and run the published model by name.
+
+Everything it writes goes under ``--work-dir`` (default runs/demo); committed files are left alone.
 
 Overrides (``key.sub=value``) apply to the 3D config; those outside ``model.*`` and
 ``data.new_*`` apply to the baselines too (so the data and schedule stay the same).
@@ -45,7 +50,7 @@ from zoo.engine.distributed import init_distributed  # noqa: E402
 from zoo.engine.loading import LoadedModel, load_model  # noqa: E402
 from zoo.engine.testing import run_test  # noqa: E402
 
-TABLE = ROOT / "csv_tables" / "Action_Recognitions" / "synthetic_2d_vs_3d.csv"
+TABLE_NAME = "synthetic_2d_vs_3d.csv"
 TABLE_FIELDS = ["model", "kind", "frames_per_view", "crop_size", "views", "val_top1", "val_mean_class_accuracy",
                 "fresh_top1", "chance", "epochs", "train_seconds", "num_train", "num_val", "num_fresh", "config",
                 "command"]
@@ -81,14 +86,15 @@ def train_and_test(config: str, overrides: list[str], work_dir: Path, fresh_list
             "loaded": loaded}
 
 
-def publish_and_load(model: torch.nn.Module, name: str, arch: str, kwargs: dict, hub_dir: Path):
-    """Publish ``model`` under its hash into ``hub_dir``, serve the folder on 127.0.0.1 and load it back
-    by name with ``get_model(name, pretrained=True)`` (a fresh ``ZOO_HOME`` cache, so it is downloaded).
+def publish_and_load(source: torch.nn.Module | Path, name: str, arch: str | None, kwargs: dict | None, hub_dir: Path):
+    """Publish ``source`` (a model, or a training checkpoint whose config and class names go into the card)
+    under its hash into ``hub_dir``, serve the folder on 127.0.0.1 and load it back by name with
+    ``get_model(name, pretrained=True)`` (a fresh ``ZOO_HOME`` cache, so it is downloaded).
 
     Returns ``(weights entry, loaded model in eval mode, the hub URL)``.
     """
     os.environ["ZOO_HOME"] = tempfile.mkdtemp(prefix="zoo_demo_home_")
-    entry = zoo.publish(model, name, arch, hub_dir=hub_dir, kwargs=kwargs, dataset="synthetic")
+    entry = zoo.publish(source, name, arch, hub_dir=hub_dir, kwargs=kwargs, dataset="synthetic")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(hub_dir)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -126,6 +132,31 @@ def table_row(name: str, kind: str, run: dict, counts: dict, command: str, confi
             "train_seconds": f"{run['seconds']:.0f}", **counts, "config": config, "command": command}
 
 
+def _shell_path(path: Path) -> str:
+    """``path`` relative to the working directory where it lies below it, quoted for a shell."""
+    path = Path(path).absolute()
+    try:
+        path = path.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return shlex.quote(str(path))
+
+
+def print_next_steps(name: str, work: Path, fresh, checkpoint: Path, val_list: Path, protocol: dict) -> None:
+    """The commands that test and run the published model by name (and its checkpoint), ready to paste."""
+    python = _shell_path(Path(sys.executable).absolute())
+    scripts = {script: _shell_path(ROOT / "scripts" / script) for script in ("test_recognizer.py", "inference.py")}
+    env = f"ZOO_MANIFEST={_shell_path(work / 'hub' / 'manifest.json')}"
+    views = f"--num-clips {protocol['num_clips']} --num-crops {protocol['num_crops']}"
+    video = fresh.root / fresh.val_list.read_text().split()[0]
+    print("\nnext: test and run the published model by name (its input protocol and class names come with it):")
+    print(f"  {env} {python} {scripts['test_recognizer.py']} --model {name} --list {_shell_path(fresh.val_list)} {views}")
+    print(f"  {env} {python} {scripts['inference.py']} --model {name} {_shell_path(video)} --topk 3")
+    print("or test the training checkpoint itself:")
+    print(f"  {python} {scripts['test_recognizer.py']} --checkpoint {_shell_path(checkpoint)} --list {_shell_path(val_list)} "
+          f"{views}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work-dir", default=str(ROOT / "runs" / "demo"))
@@ -137,13 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baselines", default="simple2d", help="comma list of: simple2d, tsn")
     parser.add_argument("--skip-3d", action="store_true",
                         help="train and test only the --baselines; merge their rows into the existing table")
-    parser.add_argument("--table", default=str(TABLE))
+    parser.add_argument("--table", help=f"2D-vs-3D table to write (default <work-dir>/{TABLE_NAME})")
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides of the 3D config")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     started = time.time()
     work = Path(args.work_dir)
+    args.table = args.table or str(work / TABLE_NAME)
     info = init_distributed("cpu")
     config3d = "configs/simple3d_synthetic.yaml"
     overrides = [f"train.threads={args.threads}", *args.overrides]
@@ -175,9 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         stage("4. publish to a local hub, serve on 127.0.0.1, load back by name")
         name = "simple3d_synthetic_demo"
         trained = run3d["loaded"].model.eval()
-        entry, loaded, url = publish_and_load(trained, name, "simple3d_synthetic", run3d["cfg"]["model"]["kwargs"],
-                                              work / "hub")
-        print(f"published {entry.file} (sha1 {entry.sha1}) to {work / 'hub'}")
+        entry, loaded, url = publish_and_load(Path(run3d["summary"]["checkpoint"]), name, None, None, work / "hub")
+        card = zoo.model_card(name)
+        print(f"published {entry.file} (sha1 {entry.sha1}) to {work / 'hub'}; its card: {card.input.clip_len} frames "
+              f"every {card.input.frame_step}, crop {card.input.crop_size}, temporal centering "
+              f"{'on' if card.input.temporal_centering else 'off'}, classes {', '.join(card.class_names)}")
         print(f"get_model({name!r}, pretrained=True) downloaded it from {url} into {zoo.list_cache()[0].path}")
         probe = torch.randn(2, 3, p["new_length"], p["crop_size"], p["crop_size"])
         with torch.no_grad():
@@ -187,10 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         stage(f"5. classify {args.num_fresh} clips never seen in training (seed {args.fresh_seed})")
         from zoo.engine.inference import Recognizer
 
-        hub_model = LoadedModel(model=loaded, name=name, tag=entry.tag, cfg=run3d["loaded"].cfg)
-        fresh_cfg = {**hub_model.cfg, "data": {**hub_model.cfg["data"], "test_list": str(fresh.val_list)}}
+        hub_model = load_model(name)  # weights from the cache, protocol and class names from the card
+        test_views = {"test": {**hub_model.cfg["test"], **run3d["cfg"]["test"]}}
+        fresh_cfg = {**hub_model.cfg, **test_views, "data": {**hub_model.cfg["data"], "test_list": str(fresh.val_list)}}
         fresh_result, _, _ = run_test(hub_model, fresh_cfg, info, work / "fresh_test")
-        recognizer = Recognizer.from_loaded(hub_model, splits.classes)
+        recognizer = Recognizer.from_loaded(hub_model)
         rows = [line.split() for line in fresh.val_list.read_text().splitlines()[:4]]
         for rel, _, label in rows:
             pred = recognizer.predict_video(fresh.root / rel, k=2)
@@ -238,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"\nmeasured: simple3d_synthetic multi-view top-1 {val.top1:.2f}% (validation), {fresh_result.top1:.2f}% "
           f"(fresh clips, loaded from the hub); demo took {minutes:.1f} min")
+    print_next_steps(name, work, fresh, Path(run3d["summary"]["checkpoint"]), splits.val_list, p)
     if val.top1 < args.min_top1:
         print(f"FAILED: top-1 {val.top1:.2f}% is below {args.min_top1}%")
         return 1

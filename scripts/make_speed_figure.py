@@ -2,18 +2,22 @@
 
     python scripts/benchmark.py '*' --variants eager,fast --precisions fp32 --batches 1   # writes benchmarks/results/
     python scripts/make_speed_figure.py [benchmarks/results/*.csv] [--variant eager] [--precision fp32] \\
-        [--batch 1] [--out docs/_static/speed_accuracy.png]
+        [--batch 1] [--out docs/_static/speed_accuracy.png] [--html speed.html]
 
 x: median latency of one view (ms, log scale) measured by the benchmark; y: the published top-1 of
 the model's default weights (``zoo.model_card(name).default_weights().accuracy.top1``), one marker
 per dataset. Models without published top-1, and benchmark rows of other variants, precisions or
 batch sizes, are left out. The machine and thread count of the benchmark go into the title.
+
+The docs draw the same points as an interactive chart (:func:`interactive_chart`, plotly: hover for
+name, latency and top-1, filter by dataset); ``--html`` writes that chart as a stand-alone page.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import logging
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +126,55 @@ def plot(points: list[Point], out: Path, title: str) -> Path:
     return out
 
 
+def interactive_chart(points: list[Point], title: str):
+    """The points as a plotly figure: one trace per dataset (click a legend entry, or pick a dataset in
+    the menu, to filter), the name, latency, top-1 and GFLOPs of a model on hover; log-scale latency."""
+    import plotly.graph_objects as go
+
+    datasets = sorted({p.dataset for p in points})
+    fig = go.Figure()
+    for dataset in datasets:
+        group = [p for p in points if p.dataset == dataset]
+        fig.add_trace(go.Scatter(
+            x=[p.latency_ms for p in group], y=[p.top1 for p in group], mode="markers", name=dataset,
+            customdata=[[p.name, "-" if p.gflops is None else f"{p.gflops:g}"] for p in group],
+            hovertemplate="<b>%{customdata[0]}</b><br>latency %{x:.0f} ms<br>top-1 %{y:.2f}%"
+                          "<br>%{customdata[1]} GFLOPs/view<extra>%{fullData.name}</extra>",
+            marker={"size": 9, "opacity": 0.85, "line": {"width": 0.5, "color": "white"}},
+        ))
+    buttons = [{"label": "all datasets", "method": "update", "args": [{"visible": [True] * len(datasets)}]}]
+    buttons += [{"label": d, "method": "update", "args": [{"visible": [d == other for other in datasets]}]}
+                for d in datasets]
+    fig.update_layout(
+        title={"text": title, "font": {"size": 13}, "x": 0, "xref": "paper", "y": 0.98, "yref": "container",
+               "yanchor": "top"},
+        template="plotly_white", hovermode="closest",
+        xaxis={"type": "log", "title": "latency of one view (ms, median; log scale)", "tickvals": _log_ticks(points)},
+        yaxis={"title": "published top-1 (%)"},
+        legend={"title": {"text": "dataset"}, "orientation": "h", "y": -0.18},
+        updatemenus=[{"buttons": buttons, "x": 0, "xanchor": "left", "y": 1.01, "yanchor": "bottom"}],
+        margin={"l": 60, "r": 20, "t": 110, "b": 40}, autosize=True, height=580,
+    )
+    return fig
+
+
+def _log_ticks(points: list[Point]) -> list[float]:
+    """1-2-5 ticks across the latencies (plain numbers a reader can read off a log axis)."""
+    low, high = min(p.latency_ms for p in points), max(p.latency_ms for p in points)
+    ticks, decade = [], 10 ** math.floor(math.log10(low))
+    while decade <= high:
+        ticks += [m * decade for m in (1, 2, 5) if low / 2 <= m * decade <= high * 2]
+        decade *= 10
+    return ticks
+
+
+def chart_title(points: list[Point], variant: str, precision: str, batch: int, sep: str = " ") -> str:
+    """What the chart shows and where it was measured; ``sep="<br>"`` breaks it for the interactive chart."""
+    devices = ", ".join(sorted({p.device for p in points if p.device})) or "unknown device"
+    return (f"zoo: speed vs published accuracy{sep}({len(points)} models; {variant} {precision}, batch {batch}, "
+            f"{devices})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="*", type=Path, help="benchmark CSV files (default: benchmarks/results/*.csv)")
@@ -130,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--title", default=None, help="figure title (default: what was measured, where)")
+    parser.add_argument("--html", type=Path, help="also write the interactive chart as a self-contained HTML page (plotly)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     files = args.results or sorted(DEFAULT_RESULTS.glob("*.csv"))
@@ -141,11 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no benchmarked model with a published top-1 at variant={args.variant} precision={args.precision} "
               f"batch={args.batch} in {', '.join(map(str, files))}", file=sys.stderr)
         return 1
-    devices = ", ".join(sorted({p.device for p in points if p.device})) or "unknown device"
-    title = args.title or (f"zoo: speed vs published accuracy ({len(points)} models; {args.variant} {args.precision}, "
-                           f"batch {args.batch}, {devices})")
+    title = args.title or chart_title(points, args.variant, args.precision, args.batch)
     plot(points, args.out, title)
     print(f"wrote {args.out} ({len(points)} models)")
+    if args.html:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        interactive_chart(points, title).write_html(args.html, include_plotlyjs=True, config={"responsive": True})
+        print(f"wrote {args.html} (interactive)")
     return 0
 
 

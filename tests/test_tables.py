@@ -1,8 +1,11 @@
 """The accuracy tables are generated from the cards, and the cards' counts from the models."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
+import re
 
 import pytest
 
@@ -48,3 +51,65 @@ def test_one_row_per_weights_entry(tmp_path):
     k400 = tables.render_tables()["Kinetics400.csv"]
     expected = sum(len(c.weights) for c in tables.all_cards() if c.dataset == "kinetics400" and not c.source.startswith("manifest"))
     assert len(k400.strip().splitlines()) - 1 == expected
+
+
+# ------------------------------------------------------------------ what the pages show
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_main_table_comes_first_and_no_column_is_empty():
+    rendered = tables.render_tables()
+    for file, text in rendered.items():
+        header = text.splitlines()[0].split(",")
+        rows = _csv_rows(text)
+        for column in header:
+            assert any(row[column] for row in rows), f"{file}: column {column!r} is empty in every row"
+        if not file.endswith("_details.csv"):
+            assert header == [c for c in tables.COLUMNS if c in header] and header[:1] == ["Name"], file
+            assert {"Top-1", "Hashtag", "Clip length", "Use it"} <= set(header), file
+    assert _csv_rows(rendered["Kinetics400.csv"])[0].keys() == set(tables.COLUMNS)
+
+
+def test_default_weights_are_marked_and_use_it_loads_that_row():
+    rows = [r for r in _csv_rows(tables.render_tables()["UCF101.csv"]) if r["Name"] == "i3d_resnet50_v1_ucf101"]
+    card = zoo.model_card("i3d_resnet50_v1_ucf101")
+    assert len(rows) == len(card.weights) == 2
+    marked = [r for r in rows if r["Hashtag"].endswith(tables.DEFAULT_MARK)]
+    assert [r["Hashtag"].split()[0] for r in marked] == [card.default_weights().tag]
+    for text in (t for f, t in tables.render_tables().items() if not f.endswith("_details.csv")):
+        for row in _csv_rows(text):
+            match = re.fullmatch(r'zoo\.get_model\("([^"]+)", pretrained=(True|"([0-9a-f]+)")\)', row["Use it"])
+            if match is None:  # a name without weights: how to train it
+                assert row["Use it"].startswith("python scripts/train_recognizer.py configs/"), row
+                continue
+            named = zoo.model_card(match.group(1))
+            assert named.name == row["Name"]
+            loads = named.default_weights() if match.group(2) == "True" else named.find_weights(match.group(3))
+            assert loads.tag == row["Hashtag"].split()[0], row
+
+
+def test_recipes_are_our_configs_and_exist():
+    recipes = [row["Recipe"] for f, text in tables.render_tables().items() if f.endswith("_details.csv")
+               for row in _csv_rows(text) if row.get("Recipe")]
+    assert "configs/simple3d_synthetic.yaml" in recipes
+    for recipe in recipes:
+        assert recipe.startswith("configs/") and recipe.endswith(".yaml"), recipe
+        assert (tables.REPO_ROOT / recipe).is_file(), f"recipe {recipe} does not exist"
+    mapping = tables.recipe_configs()
+    assert mapping["simple3d_synthetic"].name == "simple3d_synthetic.yaml"
+    assert mapping["simple2d_synthetic"].name == "simple2d_synthetic.yaml"
+    assert "simple3d" not in mapping  # a family gets a recipe from a finetune_*.yaml only
+
+
+def test_a_finetune_config_is_the_recipe_of_its_family(tmp_path):
+    (tmp_path / "finetune_simple.yaml").write_text("model:\n  name: simple3d_synthetic\n")
+    (tmp_path / "broken.yaml").write_text("model:\n  name: no_such_model\n")
+    mapping = tables.recipe_configs(tmp_path)
+    assert mapping == {"simple3d_synthetic": tmp_path / "finetune_simple.yaml", "simple3d": tmp_path / "finetune_simple.yaml"}
+
+
+def test_clip_length_names_span_step_and_segments():
+    assert tables.clip_length(zoo.model_card("i3d_resnet50_v1_kinetics400")) == "32 (64/2)"
+    tsn = next(c for c in tables.all_cards() if c.input.num_segments > 1)
+    assert tables.clip_length(tsn).endswith(f"x {tsn.input.num_segments} segments")

@@ -4,7 +4,7 @@
     zoo info NAME [--json]
     zoo download NAME [--tag T]
     zoo cache [--purge [NAME]]
-    zoo publish CHECKPOINT --name N --arch A [--hub DIR] [--num-classes K] [--url URL]
+    zoo publish CHECKPOINT --name N [--arch A] [--hub DIR] [--num-classes K] [--url URL]
     zoo lock [NAME[:TAG] ...] [-o zoo.lock]
 """
 from __future__ import annotations
@@ -78,7 +78,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"dataset:      {card.dataset}  ({card.num_classes} classes)")
     print(f"builder:      {card.builder.__module__}.{card.builder.__name__}({', '.join(f'{k}={v!r}' for k, v in card.kwargs.items())})")
     print(f"input:        {spec.clip_len} frames x step {spec.frame_step}, {spec.num_segments} segment(s), crop {spec.crop_size}, short side {spec.short_side}, {spec.layout}")
-    print(f"normalize:    mean {spec.mean} std {spec.std}")
+    print(f"normalize:    mean {spec.mean} std {spec.std}" + (", temporal centering" if spec.temporal_centering else ""))
+    if card.class_names:
+        print(f"classes:      {', '.join(card.class_names)}")
     if spec.note:
         print(f"note:         {spec.note}")
     if getattr(card, "int8", ""):  # what the int8 variant is: the description refers to this note
@@ -169,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("publish", help="write weights into a hub folder and its manifest")
     p.add_argument("checkpoint", help=".safetensors or .pth (state dict or training checkpoint)")
     p.add_argument("--name", required=True, help="new model name")
-    p.add_argument("--arch", required=True, help="registered name to build from")
+    p.add_argument("--arch", help="registered name to build from (default: a training checkpoint's model)")
     p.add_argument("--hub", help="hub folder (default $ZOO_HOME/hub)")
     p.add_argument("--num-classes", type=int)
     p.add_argument("--url", help="absolute URL the file will be served at")

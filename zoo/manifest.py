@@ -4,11 +4,15 @@ A manifest is JSON (or YAML) of this shape::
 
     {"models": [{"name": "my_r2plus1d", "arch": "r2plus1d_resnet18_kinetics400",
                  "num_classes": 5, "kwargs": {},
+                 "input": {"clip_len": 8, "frame_step": 2, "crop_size": 112, "temporal_centering": true},
+                 "classes": ["a", "b", "c", "d", "e"],
                  "weights": [{"sha1": "<40 hex>", "file": "my_r2plus1d-<sha1[:8]>.safetensors",
                               "url": "<optional; absolute, or relative to the manifest's folder>"}]}]}
 
 ``arch`` is any registered name: the new name is built with that name's builder and kwargs,
-updated by ``kwargs``.  ``ZOO_MANIFEST`` (an ``os.pathsep``-separated list) is read on first use.
+updated by ``kwargs``; its input spec is the base's, updated by ``input`` (any
+:class:`~zoo.registry.InputSpec` field), and ``classes`` names the classifier's outputs in order.
+``ZOO_MANIFEST`` (an ``os.pathsep``-separated list) is read on first use.
 A weights file without an absolute ``url`` is found beside the manifest (or at ``ZOO_REPO_URL``,
 when that is set, as a mirror); ``file`` is a plain file name, never a path.
 """
@@ -18,14 +22,16 @@ import json
 import logging
 import os
 import re
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 
 from . import hub
-from .registry import WeightsEntry, _CARDS, model_card, register_model
+from .data.lists import read_class_names
+from .registry import InputSpec, WeightsEntry, _CARDS, model_card, register_model
 
 __all__ = ["register_manifest", "load_env_manifests", "publish", "ManifestError"]
 
@@ -101,23 +107,48 @@ def _register(path: Path, data: dict, repo: str, label: str | None = None) -> li
         _check_model_name(name, where)
         base = model_card(arch)
         weights = tuple(_weights_entry(w, f"{where}.weights[{j}]", repo) for j, w in enumerate(entry.get("weights", [])))
+        num_classes = int(entry.get("num_classes", base.num_classes))
         register_model(
             name,
             base.builder,
             family=base.family,
-            num_classes=int(entry.get("num_classes", base.num_classes)),
+            num_classes=num_classes,
             dataset=entry.get("dataset", "custom"),
             kwargs={**base.kwargs, **entry.get("kwargs", {})},
-            input=base.input,
+            input=_input_spec(base.input, entry.get("input") or {}, where),
             weights=weights,
             converters=base.converters,
             replace_existing=True,
             source=f"manifest {label}",
             description=entry.get("description", f"{arch} weights from {path.name}"),
+            class_names=_class_names(entry.get("classes") or (), num_classes, where),
         )
         names.append(name)
     logger.info("registered %d model(s) from %s", len(names), label)
     return names
+
+
+_SPEC_FIELDS = {f.name: f for f in fields(InputSpec)}
+
+
+def _input_spec(base: InputSpec, changes: Any, where: str) -> InputSpec:
+    """``base`` updated by a manifest's ``input`` object (InputSpec field names)."""
+    if not isinstance(changes, Mapping):
+        raise ManifestError(f'{where}: "input" must be an object of input-spec fields')
+    unknown = sorted(set(changes) - set(_SPEC_FIELDS))
+    if unknown:
+        raise ManifestError(f'{where}: unknown "input" field(s) {unknown}; known: {", ".join(_SPEC_FIELDS)}')
+    values = {k: tuple(float(x) for x in v) if k in ("mean", "std") else v for k, v in changes.items()}
+    return replace(base, **values)
+
+
+def _class_names(names: Any, num_classes: int, where: str) -> tuple[str, ...]:
+    """A manifest's ``classes``: one name per classifier output (or none)."""
+    if not isinstance(names, Sequence) or isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ManifestError(f'{where}: "classes" must be a list of class names')
+    if names and len(names) != num_classes:
+        raise ManifestError(f'{where}: {len(names)} "classes" for num_classes={num_classes}; give one name per class')
+    return tuple(names)
 
 
 def _check_model_name(name: Any, where: str) -> None:
@@ -173,23 +204,31 @@ def _split_manifest_list(value: str) -> list[str]:
 def publish(
     source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike,
     name: str,
-    arch: str,
+    arch: str | None = None,
     hub_dir: str | os.PathLike | None = None,
     num_classes: int | None = None,
     kwargs: Mapping[str, Any] | None = None,
     manifest: str | os.PathLike | None = None,
     url: str | None = None,
     dataset: str = "custom",
+    config: Mapping[str, Any] | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> WeightsEntry:
     """Write ``{name}-{sha1[:8]}.safetensors`` into a hub folder and add it to the manifest.
 
     Args:
         source: a module, a state dict, or a checkpoint file (``.pth`` read safely, or
             ``.safetensors``); a training checkpoint's ``"model"``/``"state_dict"`` is used.
-        name: the new model name; ``arch``: the registered name it is built from.
+        name: the new model name; ``arch``: the registered name it is built from (default: the
+            training config's ``model.name``).
         hub_dir: folder a static server or bucket serves (default ``$ZOO_HOME/hub``).
         manifest: manifest file to create or update (default ``hub_dir/manifest.json``).
         url: absolute URL the file will be served at (default: found beside the manifest).
+        config: the resolved training config (default: the one a training checkpoint stores).  Its
+            ``data`` section becomes the card's input protocol (frames, step, segments, crop, short
+            side, mean/std, temporal centering) and its ``model.kwargs`` the builder's kwargs.
+        class_names: the classifier's labels in order (default: the config's ``data.classes`` file,
+            or ``classes.txt`` beside its training list, when that file is still there).
 
     Everything is checked first (a plain name that is not built in, ``arch`` registered, the
     weights fit it, the manifest readable); then the file is written, then the manifest by an
@@ -202,7 +241,16 @@ def publish(
 
     hub_dir = Path(hub_dir) if hub_dir else hub.default_hub_dir()
     manifest = Path(manifest) if manifest else hub_dir / "manifest.json"
+    if isinstance(source, (str, os.PathLike)):
+        source, stored_config = _read_source(Path(source))
+        config = config if config is not None else stored_config
+    config = dict(config or {})
+    arch = arch or (config.get("model") or {}).get("name")
+    if not arch:
+        raise ManifestError(f"publish {name}: give arch= (the registered name the weights are built from)")
+    kwargs = {**dict((config.get("model") or {}).get("kwargs") or {}), **dict(kwargs or {})}
     state, num_classes, kwargs = _validated(source, name, arch, num_classes, kwargs, manifest)
+    extra = _protocol_entry(config, class_names, num_classes, name)
     hub_dir.mkdir(parents=True, exist_ok=True)
     manifest.parent.mkdir(parents=True, exist_ok=True)
     tmp = hub_dir / f".{name}.{os.getpid()}.tmp"
@@ -221,7 +269,7 @@ def publish(
         url = Path(os.path.relpath(target.resolve(), manifest.parent.resolve())).as_posix()
     entry_json = {"sha1": sha1, "file": file, "size": target.stat().st_size, **({"url": url} if url else {})}
     try:
-        _update_manifest(manifest, name, arch, num_classes, kwargs, entry_json, dataset)
+        _update_manifest(manifest, name, arch, num_classes, kwargs, entry_json, dataset, extra)
     except BaseException:
         if not existed:
             target.unlink(missing_ok=True)
@@ -232,7 +280,7 @@ def publish(
 
 
 def _validated(
-    source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike,
+    source: nn.Module | Mapping[str, torch.Tensor],
     name: str,
     arch: str,
     num_classes: int | None,
@@ -244,7 +292,7 @@ def _validated(
     The name must be plain and not built in, ``arch`` registered, the manifest readable, and the
     weights must fit ``arch`` built with ``kwargs`` (a classifier of any width).
     """
-    from .weights import _build_and_load, read_weights
+    from .weights import _build_and_load
 
     _check_model_name(name, "publish")
     existing = _CARDS.get(name)
@@ -253,17 +301,67 @@ def _validated(
     base = model_card(arch)
     if manifest.exists():
         register_manifest(manifest)  # an unreadable or invalid manifest fails here, before any write
-    if isinstance(source, nn.Module):
-        state = source.state_dict()
-    elif isinstance(source, Mapping):
-        state = dict(source)
-    else:
-        state = read_weights(source)
+    state = source.state_dict() if isinstance(source, nn.Module) else dict(source)
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     kwargs = dict(kwargs or {})
     width = num_classes or _rows_of_head(state) or base.num_classes
     _build_and_load(base, state, width, {**base.kwargs, **kwargs}, f"publish {name}")
     return state, width, kwargs
+
+
+def _read_source(path: Path) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """The weights of a file, and the resolved config a training checkpoint stores (else ``None``)."""
+    from .weights import WeightsError, _unwrap_checkpoint, read_weights
+
+    if path.suffix.lower() not in (".pth", ".pt"):
+        return read_weights(path), None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ManifestError(f"publish: {path} does not exist") from None
+    except Exception as err:
+        raise WeightsError(
+            f"{path}: refused or unreadable .pth ({type(err).__name__}); zoo only loads plain tensors "
+            "(torch.load weights_only=True)"
+        ) from None
+    config = obj.get("config") if isinstance(obj, dict) and isinstance(obj.get("config"), dict) else None
+    return _unwrap_checkpoint(obj, path), config
+
+
+# training-config ``data`` keys -> the InputSpec fields they set
+_PROTOCOL_KEYS = {"new_length": "clip_len", "new_step": "frame_step", "num_segments": "num_segments",
+                  "crop_size": "crop_size", "short_side": "short_side", "mean": "mean", "std": "std",
+                  "temporal_centering": "temporal_centering"}
+
+
+def _protocol_entry(config: Mapping[str, Any], class_names: Sequence[str] | None, num_classes: int, name: str) -> dict:
+    """The manifest's ``input`` (from the config's ``data`` section) and ``classes`` of a published model."""
+    data = config.get("data") or {}
+    spec = {field: data[key] for key, field in _PROTOCOL_KEYS.items() if key in data}
+    for field in ("mean", "std"):
+        if field in spec:
+            spec[field] = [float(x) for x in spec[field]]
+    if "temporal_centering" in spec:
+        spec["temporal_centering"] = bool(spec["temporal_centering"])
+    names = list(class_names) if class_names is not None else _config_class_names(data)
+    if not spec:
+        logger.warning("publish %s: no training config, so the card keeps the base model's input protocol; "
+                       "pass config= (or publish the training checkpoint) to record the one it was trained with", name)
+    if names is None:
+        logger.warning("publish %s: class names unknown; pass class_names= to record them", name)
+    _class_names(names or [], num_classes, f"publish {name}")
+    return {**({"input": spec} if spec else {}), **({"classes": names} if names else {})}
+
+
+def _config_class_names(data: Mapping[str, Any]) -> list[str] | None:
+    """Class names of a training config: its ``classes`` file, or ``classes.txt`` beside its training list."""
+    candidates = [data.get("classes")]
+    if data.get("train_list"):
+        candidates.append(Path(data["train_list"]).parent / "classes.txt")
+    for path in candidates:
+        if path and Path(path).is_file():
+            return read_class_names(path)
+    return None
 
 
 def _umask() -> int:
@@ -277,7 +375,11 @@ def _rows_of_head(state: Mapping[str, torch.Tensor]) -> int | None:
     return int(heads[-1].shape[0]) if heads else None
 
 
-def _update_manifest(path: Path, name: str, arch: str, num_classes: int, kwargs: dict, weights: dict, dataset: str) -> None:
+def _update_manifest(
+    path: Path, name: str, arch: str, num_classes: int, kwargs: dict, weights: dict, dataset: str, extra: dict
+) -> None:
+    """Add (or replace) ``name`` in the manifest at ``path``, its new weights first and default; ``extra``
+    holds its ``input`` and ``classes``.  Written by an atomic rename."""
     data = _read(path) if path.exists() else {"models": []}
     models = [m for m in data["models"] if m.get("name") != name]
     old = next((m for m in data["models"] if m.get("name") == name), None)
@@ -285,7 +387,8 @@ def _update_manifest(path: Path, name: str, arch: str, num_classes: int, kwargs:
     for w in previous:
         w.pop("default", None)
     models.append(
-        {"name": name, "arch": arch, "num_classes": num_classes, "dataset": dataset, "kwargs": kwargs, "weights": [{**weights, "default": True}, *previous]}
+        {"name": name, "arch": arch, "num_classes": num_classes, "dataset": dataset, "kwargs": kwargs, **extra,
+         "weights": [{**weights, "default": True}, *previous]}
     )
     data["models"] = models
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

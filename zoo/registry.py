@@ -53,6 +53,8 @@ class InputSpec:
         layout: axis order the model's ``forward`` takes, e.g. ``"NCTHW"``.
         note: free text (e.g. SlowFast's fast-then-slow frame layout).
         channels: ``C`` (3 for RGB, 2 for stacked optical flow x/y).
+        temporal_centering: each pixel's mean over the clip's frames is subtracted before the model
+            (``data.temporal_centering`` of the training config).
     """
 
     clip_len: int = 16
@@ -65,6 +67,7 @@ class InputSpec:
     layout: str = "NCTHW"
     note: str = ""
     channels: int = 3
+    temporal_centering: bool = False
 
     def example_shape(self, batch: int = 1) -> tuple[int, ...]:
         """Shape of a batch of one view, ``(N, C, T, H, W)`` (``T = clip_len * num_segments``)."""
@@ -139,7 +142,8 @@ class WeightsEntry:
 class ModelCard:
     """Everything known about one registered model name.
 
-    ``builder`` is called as ``builder(num_classes=..., **kwargs)``.
+    ``builder`` is called as ``builder(num_classes=..., **kwargs)``.  ``class_names`` are the
+    classifier's labels in index order where the weights carry them (published models).
     """
 
     name: str
@@ -158,6 +162,7 @@ class ModelCard:
     train_command: str = ""
     reproduced: Accuracy | None = None
     int8: str = ""
+    class_names: tuple[str, ...] = ()
 
     @property
     def has_weights(self) -> bool:

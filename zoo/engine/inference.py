@@ -216,6 +216,7 @@ def _resolve_classes(loaded: LoadedModel, classes: Any) -> list[str]:
         for key in ("classes",):
             if data.get(key):
                 names = read_class_names(data[key])
+        names = names or loaded.classes
         if names is None and data.get("train_list"):
             beside = Path(data["train_list"]).parent / "classes.txt"
             names = read_class_names(beside) if beside.is_file() else None

@@ -37,7 +37,7 @@ def protocol_from_card(name: str) -> dict[str, Any]:
     spec = model_card(name).input
     return {"new_length": spec.clip_len, "new_step": spec.frame_step, "num_segments": spec.num_segments,
             "crop_size": spec.crop_size, "short_side": spec.short_side, "mean": list(spec.mean), "std": list(spec.std),
-            "sampling": "tsn" if spec.num_segments > 1 else "dense"}
+            "sampling": "tsn" if spec.num_segments > 1 else "dense", "temporal_centering": spec.temporal_centering}
 
 
 def _file_tag(path: Path) -> str:
@@ -101,7 +101,7 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
         else:
             tag = "random"
     cfg["model"].update(name=name, kwargs=build_kwargs)
-    return LoadedModel(model=model, name=name, tag=tag, cfg=cfg)
+    return LoadedModel(model=model, name=name, tag=tag, cfg=cfg, classes=list(model_card(name).class_names) or None)
 
 
 def split_model_kwargs(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:

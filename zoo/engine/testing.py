@@ -72,7 +72,7 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
         raise ListFileError.at(dataset.list_file, unlabelled[0].line,
                                f"{len(unlabelled)} of {len(dataset)} lines have no label ('path start end'); metrics "
                                "need a label per video (classify unlabelled videos with scripts/inference.py)")
-    names = class_names_of(cfg, cfg["data"]["test_list"]) or dataset.classes
+    names = class_names_of(cfg, cfg["data"]["test_list"]) or loaded.classes or dataset.classes
     model = loaded.model.to(info.device).eval()
     amp_dtype, _ = amp_settings(cfg["train"].get("amp", "none"), info.device) if cfg["train"].get("amp") != "fp16" else (torch.float16, False)
     loader = eval_loader(dataset, cfg, info, cfg["test"].get("batch_size"))
