@@ -101,6 +101,8 @@ class WeightsEntry:
             entry with ``sha1=""`` is verified by this digest (prefix) alone.
         pretraining: what training started from (``"ImageNet"``, ``"Scratch"``, ``"ImageNet, K400"``).
         recipe: link to the training script or config that produced the weights.
+        input: the input these weights were trained with, where it differs from the card's
+            (e.g. 1 segment instead of 3); :meth:`ModelCard.input_for` picks it.
     """
 
     sha1: str
@@ -117,6 +119,7 @@ class WeightsEntry:
     sha256: str = ""
     pretraining: str = ""
     recipe: str = ""
+    input: InputSpec | None = None
 
     @property
     def tag(self) -> str:

@@ -18,17 +18,15 @@ import torch
 import torch.nn as nn
 
 from . import hub
+from .convert.keys import key_report
+from .errors import WeightsError
 from .registry import ModelCard, WeightsEntry, get_converter, model_card
 
-__all__ = ["get_model", "read_weights", "load_state", "WeightsError"]
+__all__ = ["get_model", "read_weights", "identify", "WeightsError"]
 
 logger = logging.getLogger(__name__)
 
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
-
-
-class WeightsError(RuntimeError):
-    """Weights that cannot be read or do not fit the model."""
 
 
 def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_classes: int | None = None, **kwargs: Any) -> nn.Module:
@@ -224,26 +222,6 @@ def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], defaul
     return default or card.num_classes
 
 
-def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], strict: bool = True) -> None:
-    """``load_state_dict`` with a report of missing / unexpected / mis-shaped keys by name."""
-    ours = model.state_dict()
-    missing = [k for k in ours if k not in state]
-    unexpected = [k for k in state if k not in ours]
-    bad = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(ours[k].shape)}" for k in ours if k in state and state[k].shape != ours[k].shape]
-    if strict and (missing or unexpected or bad):
-        raise WeightsError(_key_report(missing, unexpected, bad))
-    model.load_state_dict(state, strict=strict)
-
-
-def _key_report(missing: list[str], unexpected: list[str], bad: list[str]) -> str:
-    parts = []
-    for title, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", bad)):
-        if keys:
-            shown = ", ".join(keys[:8]) + (f", ... ({len(keys)} in all)" if len(keys) > 8 else "")
-            parts.append(f"{title}: {shown}")
-    return "weights do not fit the model; " + "; ".join(parts)
-
-
 _INIT_FUNCTIONS = (
     "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
@@ -296,7 +274,7 @@ def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs
     not_classes = [f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}" for k in mismatched
                    if ours[k].shape[:1] != (num_classes,) or state[k].shape[1:] != ours[k].shape[1:]]
     if missing or unexpected or not_classes:
-        raise WeightsError(f"{source}: " + _key_report(missing, unexpected, not_classes)
+        raise WeightsError(f"{source}: " + key_report(missing, unexpected, not_classes)
                            + " (weights of another architecture or configuration?)")
     if mismatched:
         logger.info("%s: num_classes=%d differs from the weights; dropped %s and started a new classifier",

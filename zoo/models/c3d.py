@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights
-from ._backbones2d import convert_gluon_state, tsn_consensus
+from ..convert.keys import convert
+from ._backbones2d import gluon_rules, tsn_consensus
 
 __all__ = ["C3D", "c3d"]
 
@@ -81,7 +82,7 @@ def c3d(num_classes: int, **kwargs) -> C3D:
 
 def _convert_gluoncv_c3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV ``c3d`` MXNet parameters (``conv1.weight`` ... ``fc8.bias``) -> our keys."""
-    return convert_gluon_state(source, model, C3D.GLUON_NAMES, what="C3D")
+    return convert(source, model, gluon_rules(model, C3D.GLUON_NAMES), what="GluonCV C3D")
 
 
 register_converter("gluoncv_c3d", _convert_gluoncv_c3d)

@@ -16,7 +16,7 @@ import torch.nn as nn
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_torch_weights
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, batch_norm3d, conv3d, init_weights, make_stage
-from ._upstream_keys import Rule, remap_state
+from ..convert.keys import KEEP, Rule, convert
 
 __all__ = ["depthwise_conv", "IrCSN", "ircsn_resnet"]
 
@@ -94,7 +94,7 @@ _IRCSN_V2_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_ircsn_v2")
 def convert_gluoncv_ircsn_v2(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV PyTorch ``ResNet_IRCSNv2`` (VMZ port, BatchNorm variant) state dict -> ours."""
-    return remap_state(source, model, _IRCSN_V2_RULES, what="GluonCV IRCSNv2")
+    return convert(source, model, (*_IRCSN_V2_RULES, KEEP), what="GluonCV IRCSNv2")
 
 
 register_model(

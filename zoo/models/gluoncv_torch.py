@@ -43,7 +43,7 @@ from ..sources import gluoncv_torch_weights
 # The MXNet families must be registered before their cards are extended here ("gluoncv_torch" sorts
 # before "i3d_*", "slowfast" and "tsn" in zoo.models' import loop).
 from . import i3d_resnet, i3d_slow, slowfast, tsn  # noqa: F401  (registration side effect)
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, convert
 from .i3d_slow import i3d_slow_resnet
 from .slowfast import slowfast_resnet
 
@@ -69,7 +69,7 @@ def convert_gluoncv_torch_tsn_resnet(source: Mapping[str, torch.Tensor], model: 
 
     ``conv1``, ``bn1``, ``layer{1-4}.*`` -> ``backbone.*``; ``fc`` stays ``fc``.
     """
-    return remap_state(source, model, _TSN_RULES, what="GluonCV PyTorch TSN ResNet")
+    return convert(source, model, (*_TSN_RULES, KEEP), what="GluonCV PyTorch TSN ResNet")
 
 
 _SLOW_RULES = [
@@ -88,7 +88,7 @@ def convert_gluoncv_torch_i3d_slow(source: Mapping[str, torch.Tensor], model: nn
     ``conv1``/``bn1`` -> ``stem.{conv,bn}``, ``layerI.J.downsample.{0,1}`` -> ``.downsample.{conv,bn}``,
     ``fc`` -> ``head.fc``; block convs/BNs keep their names.
     """
-    return remap_state(source, model, _SLOW_RULES, what="GluonCV PyTorch I3D-slow")
+    return convert(source, model, (*_SLOW_RULES, KEEP), what="GluonCV PyTorch I3D-slow")
 
 
 # I3D and SlowFast .pth files carry the MXNet structural names; their MXNet converters read them.

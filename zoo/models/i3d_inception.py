@@ -14,9 +14,11 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
+from ..convert.keys import convert
+from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights
-from ._backbones2d import ConvBN, V3_GLUON_NAMES, inception_v1_block, inception_v3_layers, set_partial_bn, tsn_consensus
+from ._backbones2d import ConvBN, V3_GLUON_NAMES, gluon_rules, inception_v1_block, inception_v3_layers, set_partial_bn, tsn_consensus
 
 __all__ = ["I3DInception", "i3d_inceptionv1", "i3d_inceptionv3"]
 
@@ -128,15 +130,13 @@ def _convert_gluoncv_i3d_inception(source: dict[str, torch.Tensor], model: nn.Mo
     names; ``head.1.*`` is accepted when it equals ``output.*``.
     """
     if not isinstance(model, I3DInception):
-        raise TypeError(f"the gluoncv_i3d_inception converter needs an I3DInception model, got {type(model).__name__}")
-    from ._backbones2d import convert_gluon_state
-
+        raise WeightsError(f"the gluoncv_i3d_inception converter needs an I3DInception model, got {type(model).__name__}")
     source = dict(source)
     for p in ("weight", "bias"):  # a de-duplicated file may keep only the head.1 name
         if f"head.1.{p}" in source and f"output.{p}" not in source:
             source[f"output.{p}"] = source.pop(f"head.1.{p}")
     aliases = {"head.1.weight": "output.weight", "head.1.bias": "output.bias"}
-    return convert_gluon_state(source, model, model.gluon_names, aliases=aliases, what=f"I3D-InceptionV{model.version}")
+    return convert(source, model, gluon_rules(model, model.gluon_names, aliases), what=f"GluonCV I3D-InceptionV{model.version}")
 
 
 register_converter("gluoncv_i3d_inception", _convert_gluoncv_i3d_inception)

@@ -18,6 +18,7 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights
+from ..convert.keys import convert
 from ._resnet3d import (
     RESNET_DEPTHS,
     Bottleneck3d,
@@ -25,7 +26,6 @@ from ._resnet3d import (
     NonLocal3d,
     ResNet3d,
     Stem3d,
-    convert_by_rules,
     init_weights,
     make_stage,
     per_block,
@@ -179,7 +179,7 @@ def convert_gluoncv_i3d(source: dict, model: nn.Module) -> dict:
     ``downsample.{conv,bn}``, non-local ``W``/``W_bn`` -> ``proj``/``bn``, ``fc``/``head.1`` ->
     ``head.fc``; ``gamma``/``beta`` -> ``weight``/``bias``.
     """
-    return convert_by_rules(source, model, GLUONCV_RESNET3D_RULES, what="GluonCV I3D weights")
+    return convert(source, model, GLUONCV_RESNET3D_RULES, mxnet_bn=True, what="GluonCV I3D weights")
 
 
 register_converter("gluoncv_i3d_resnet", convert_gluoncv_i3d)

@@ -34,7 +34,7 @@ import torch.nn as nn
 from ..registry import InputSpec, register_converter, register_model
 from ._backbones2d import INCEPTION_V1_MIXED, inception_v1_block
 from ._resnet3d import ConvBNAct, batch_norm3d
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, convert
 from .s3d import SepConv3d, SepInception3d
 
 __all__ = ["IBMInception3d", "ibm_s3d", "ibm_i3d_inception"]
@@ -183,7 +183,7 @@ def convert_ibm_inception3d(source: dict[str, torch.Tensor], model: nn.Module) -
     if not isinstance(model, IBMInception3d):
         raise TypeError(f"the ibm_inception3d converter needs an IBMInception3d model, got {type(model).__name__}")
     what = "IBM S3D" if model.separable else "IBM I3D-Inception"
-    return remap_state(source, model, _rules(model.separable), what=what)
+    return convert(source, model, (*_rules(model.separable), KEEP), what=what)
 
 
 _INPUT = InputSpec(

@@ -29,7 +29,7 @@ import torch.nn as nn
 from ..registry import InputSpec, register_converter, register_model
 from ..sources_upstream import IBM_RELEASES
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, init_weights, make_stage
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, Rule, convert
 from .r2plus1d import Conv2Plus1d
 
 __all__ = ["TemporalAggregation", "TAMBottleneck3d", "ibm_i3d_resnet", "ibm_r2plus1d_resnet", "ibm_tam_resnet"]
@@ -116,11 +116,15 @@ _SEPARABLE_RULES = [
 ]
 
 
+#: 2D ``kxk`` kernels of the 2D ResNets gain a unit time axis.
+_CONV_2D_TO_3D = Rule(r"(.*conv\d?\.weight)", r"\1", reshape=True)
+
+
 @register_converter("ibm_resnet3d")
 def convert_ibm_resnet3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """IBM ``I3D_ResNet`` / ``S3D_ResNet`` checkpoint (``['state_dict']``, ``module.`` stripped) -> ours."""
     rules = (_SEPARABLE_RULES if any(k.endswith("conv2_t.weight") for k in source) else []) + _RULES
-    return remap_state(source, model, rules, what="IBM 3D ResNet")
+    return convert(source, model, (*rules, KEEP), what="IBM 3D ResNet")
 
 
 @register_converter("ibm_resnet2d")
@@ -137,7 +141,7 @@ def convert_ibm_resnet2d(source: dict[str, torch.Tensor], model: nn.Module) -> d
             merged[f"{base}conv.weight"] = torch.stack([p.reshape(p.shape[0], 1) for p in parts], dim=2)[..., None, None]
         elif not key.endswith((".tam.curr_se.fc1.weight", ".tam.next_se.fc1.weight")):
             merged[key] = value  # unknown TAM parameter: reported as unexpected
-    return remap_state(merged, model, _RULES, reshape=[r".*conv\d?\.weight"], what="IBM 2D ResNet")
+    return convert(merged, model, (*_RULES, _CONV_2D_TO_3D, KEEP), what="IBM 2D ResNet")
 
 
 def _input(dataset: str, tam_2d: bool) -> InputSpec:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
 from ..sources_upstream import torchvision_weights
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, convert
 
 __all__ = ["MViT", "MViTBlockSpec", "mvit_v1_b", "mvit_v2_s"]
 
@@ -372,7 +372,7 @@ _TV_RULES = [
 @register_converter("torchvision_mvit")
 def convert_torchvision_mvit(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """torchvision ``MViT`` (v1 and v2) state dict -> :class:`MViT`."""
-    return remap_state(source, model, _TV_RULES, what="torchvision MViT")
+    return convert(source, model, (*_TV_RULES, KEEP), what="torchvision MViT")
 
 
 _MVIT_INPUT = InputSpec(

@@ -18,8 +18,7 @@ import torch.nn as nn
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights
 from ._resnet3d import Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, batch_norm3d, conv3d, init_weights, make_stage
-from ._upstream_keys import Rule, remap_state
-from .r2plus1d import mxnet_bn_names
+from ..convert.keys import KEEP, Rule, convert
 
 __all__ = ["P3DConv", "ReduceStrideBottleneck3d", "P3D", "p3d_resnet", "P3D_DEPTHS"]
 
@@ -165,7 +164,8 @@ _P3D_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_p3d")
 def convert_gluoncv_p3d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV MXNet ``P3D`` weights -> ours; stage 4's 2D kernels ``(O, I, k, k)`` gain a unit time axis."""
-    return remap_state(mxnet_bn_names(source), model, _P3D_RULES, reshape=[r"layer4\..*conv\w*\.weight"], what="GluonCV P3D")
+    return convert(source, model, (*_P3D_RULES, Rule(r"(layer4\..*conv\w*\.weight)", r"\1", reshape=True), KEEP), mxnet_bn=True,
+                   what="GluonCV P3D")
 
 
 # --------------------------------------------------------------------------- model cards

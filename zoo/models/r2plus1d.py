@@ -17,7 +17,7 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights, gluoncv_torch_weights
-from ._upstream_keys import Rule, remap_state
+from ..convert.keys import KEEP, Rule, convert
 from ._resnet3d import (
     RESNET_DEPTHS,
     BasicBlock3d,
@@ -31,7 +31,7 @@ from ._resnet3d import (
     make_stage,
 )
 
-__all__ = ["mid_channels", "Conv2Plus1d", "conv2plus1d_builder", "R2Plus1D", "r2plus1d_resnet", "mxnet_bn_names"]
+__all__ = ["mid_channels", "Conv2Plus1d", "conv2plus1d_builder", "R2Plus1D", "r2plus1d_resnet"]
 
 def mid_channels(in_channels: int, out_channels: int) -> int:
     """Width of the (2+1)D intermediate layer that keeps a ``3x3x3`` conv's parameter count.
@@ -164,17 +164,6 @@ def r2plus1d_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> R2Plus
 # --------------------------------------------------------------------------- weight conversion
 
 
-def mxnet_bn_names(source: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """GluonCV MXNet BatchNorm names to PyTorch's (``gamma -> weight``, ``beta -> bias``); others unchanged."""
-    renamed = {}
-    for key, value in source.items():
-        head, _, last = key.rpartition(".")
-        renamed[f"{head}.{_MXNET_BN.get(last, last)}" if head else key] = value
-    return renamed
-
-
-_MXNET_BN = {"gamma": "weight", "beta": "bias"}
-
 _R2PLUS1D_RULES: tuple[Rule, ...] = (
     (r"conv1\.weight", "stem.conv.conv_s.weight"),
     (r"bn1\.(\w+)", r"stem.conv.bn_s.\1"),
@@ -192,7 +181,7 @@ _R2PLUS1D_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_r2plus1d")
 def convert_gluoncv_r2plus1d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV ``R2Plus1D`` weights (MXNet ``.params``, or the PyTorch zoo's ``r2plus1d_v1`` ``.pth``) -> ours."""
-    return remap_state(mxnet_bn_names(source), model, _R2PLUS1D_RULES, what="GluonCV R2Plus1D")
+    return convert(source, model, (*_R2PLUS1D_RULES, KEEP), mxnet_bn=True, what="GluonCV R2Plus1D")
 
 
 _R2PLUS1D_V2_RULES: tuple[Rule, ...] = (
@@ -212,7 +201,7 @@ _R2PLUS1D_V2_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_r2plus1d_v2")
 def convert_gluoncv_r2plus1d_v2(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV PyTorch ``ResNet_R2plus1Dv2`` (VMZ port, BatchNorm variant) state dict -> ours."""
-    return remap_state(source, model, _R2PLUS1D_V2_RULES, what="GluonCV R2plus1Dv2")
+    return convert(source, model, (*_R2PLUS1D_V2_RULES, KEEP), what="GluonCV R2plus1Dv2")
 
 
 # --------------------------------------------------------------------------- model cards

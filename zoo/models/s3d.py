@@ -14,7 +14,7 @@ import torch.nn as nn
 from ..registry import InputSpec, register_converter, register_model
 from ..sources_upstream import torchvision_weights
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, Rule, convert
 
 __all__ = ["S3D", "SepConv3d", "SepInception3d", "s3d"]
 
@@ -179,14 +179,14 @@ def _tv_s3d_key(m) -> str:
 
 _TV_RULES = [
     (r"features\.(\d+)\.(.+)", _tv_s3d_key),
-    (r"classifier\.1\.(weight|bias)", r"fc.\1"),
+    Rule(r"classifier\.1\.(weight|bias)", r"fc.\1", reshape=True),  # the 1x1x1 conv classifier is a Linear here
 ]
 
 
 @register_converter("torchvision_s3d")
 def convert_torchvision_s3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """torchvision ``S3D`` state dict -> :class:`S3D` (the ``1x1x1`` conv classifier becomes ``fc``)."""
-    return remap_state(source, model, _TV_RULES, reshape=[r"fc\.weight"], what="torchvision S3D")
+    return convert(source, model, (*_TV_RULES, KEEP), what="torchvision S3D")
 
 
 register_model(

@@ -21,13 +21,13 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights
+from ..convert.keys import convert
 from ._resnet3d import (
     RESNET_DEPTHS,
     Bottleneck3d,
     ClassifierHead3d,
     ConvBNAct,
     Stem3d,
-    convert_by_rules,
     freeze_bn_affine,
     freeze_modules,
     init_weights,
@@ -217,7 +217,7 @@ def convert_gluoncv_slowfast(source: dict, model: nn.Module) -> dict:
     -> ``{fast,slow}_layers.{0..3}.j`` (``downsample.{0,1}`` -> ``downsample.{conv,bn}``),
     ``lateral_{p1,res2,res3,res4}.{0,1}`` -> ``laterals.{0..3}.{conv,bn}``, ``fc`` -> ``head.fc``.
     """
-    return convert_by_rules(source, model, GLUONCV_SLOWFAST_RULES, what="GluonCV SlowFast weights")
+    return convert(source, model, GLUONCV_SLOWFAST_RULES, mxnet_bn=True, what="GluonCV SlowFast weights")
 
 
 register_converter("gluoncv_slowfast", convert_gluoncv_slowfast)

@@ -17,9 +17,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
 from ..sources_upstream import torchvision_weights
-from ._upstream_keys import DROP, remap_state
+from ..convert.keys import KEEP, convert
 from .mvit import Mlp, _drop_path
 
 __all__ = ["SwinTransformer3d", "WindowAttention3d", "swin3d_t", "swin3d_s", "swin3d_b"]
@@ -253,7 +254,7 @@ def _tv_feature_key(m) -> str:
 
 
 _TV_RULES = [
-    (r"features\.\d+\.\d+\.attn\.relative_position_index", DROP),
+    (r"features\.\d+\.\d+\.attn\.relative_position_index", None),
     (r"features\.(\d+)\.(.+)", _tv_feature_key),
     (r"head\.(weight|bias)", r"fc.\1"),
 ]
@@ -271,10 +272,8 @@ def convert_torchvision_swin3d(source: dict[str, torch.Tensor], model: nn.Module
         if key.endswith("relative_position_index"):
             mine = ours.get(rename_index_key(key))
             if mine is not None and not mine.is_meta and not torch.equal(mine, value.to(mine.dtype)):
-                from ..weights import WeightsError
-
                 raise WeightsError(f"{key}: the checkpoint's window index differs from this model's (another window size?)")
-    return remap_state(source, model, _TV_RULES, what="torchvision Swin3D")
+    return convert(source, model, (*_TV_RULES, KEEP), what="torchvision Swin3D")
 
 
 def rename_index_key(key: str) -> str:

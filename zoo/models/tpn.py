@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_torch_weights
 from ._resnet3d import ConvBNAct, ResNet3d, Triple, conv3d, freeze_bn_affine, init_weights, triple
-from ._upstream_keys import Rule, remap_state
+from ..convert.keys import KEEP, Rule, convert
 from .i3d_slow import i3d_slow_resnet
 
 __all__ = [
@@ -353,7 +353,7 @@ def convert_gluoncv_tpn(source: Mapping[str, torch.Tensor], model: nn.Module) ->
     ``project.I.bn``, ``fusion_conv.{0,1}`` -> ``fuse.{conv,bn}``), ``pyramid_fusion_op.{0,1}`` ->
     ``pyramid_fusion.{conv,bn}``, ``TPN_neck.aux_head.convs`` -> ``aux_head.features``.
     """
-    return remap_state(source, model, _GLUONCV_TPN_RULES, what="GluonCV TPN")
+    return convert(source, model, (*_GLUONCV_TPN_RULES, KEEP), what="GluonCV TPN")
 
 
 # --------------------------------------------------------------------------------------------

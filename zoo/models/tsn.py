@@ -18,12 +18,14 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
+from ..convert.keys import convert
+from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights
 from ._backbones2d import (
     ConvBN,
     ResNetV1bTrunk,
-    convert_gluon_state,
+    gluon_rules,
     fixed_avg_pool,
     V3_GLUON_NAMES,
     inception_v1_block,
@@ -55,7 +57,7 @@ class TSN(nn.Module):
         feat_ext: return the averaged features ``(N, feat_dim)`` instead of logits.
     """
 
-    #: GluonCV names of our top-level modules, for :func:`convert_gluon_state`.
+    #: GluonCV names of our top-level modules, for :func:`gluon_rules`.
     GLUON_NAMES: dict[str, str] = {"fc": "output"}
 
     def __init__(self, num_classes: int, *, dropout_ratio: float, init_std: float, num_segments: int = 1, num_crop: int = 1, partial_bn: bool = False, feat_ext: bool = False) -> None:
@@ -221,8 +223,8 @@ def tsn_inceptionv3(num_classes: int, **kwargs) -> TSNInceptionV3:
 def _convert_gluoncv_tsn(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV ``actionrec_*`` MXNet parameters -> our :class:`TSN` keys."""
     if not isinstance(model, TSN):
-        raise TypeError(f"the gluoncv_tsn converter needs a TSN model, got {type(model).__name__}")
-    return convert_gluon_state(source, model, type(model).GLUON_NAMES, what=type(model).__name__)
+        raise WeightsError(f"the gluoncv_tsn converter needs a TSN model, got {type(model).__name__}")
+    return convert(source, model, gluon_rules(model, type(model).GLUON_NAMES), what=f"GluonCV {type(model).__name__}")
 
 
 register_converter("gluoncv_tsn", _convert_gluoncv_tsn)

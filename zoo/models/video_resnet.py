@@ -35,7 +35,7 @@ from ._resnet3d import (
     init_weights,
     make_stage,
 )
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, convert
 from .r2plus1d import Conv2Plus1d, mid_channels
 
 __all__ = ["VideoResNet", "video_resnet", "r3d_18", "mc3_18", "r2plus1d_18", "r2plus1d_34"]
@@ -154,7 +154,7 @@ def convert_torchvision_video_resnet(source: dict[str, torch.Tensor], model: nn.
         (r"stem\.1\.(.+)", stem_bn + r".\1"),
         *_TV_RULES,
     ]
-    return remap_state(source, model, rules, what="torchvision VideoResNet")
+    return convert(source, model, (*rules, KEEP), what="torchvision VideoResNet")
 
 
 _TV_INPUT = InputSpec(
