@@ -42,7 +42,6 @@ Parameter names are those of the modules here: ``stem.conv.weight``, ``stem.bn.w
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import torch
