@@ -16,7 +16,7 @@ from typing import Iterable
 
 import torch
 
-from .registry import ModelCard, all_cards
+from .registry import InputSpec, ModelCard, all_cards
 
 __all__ = ["DATASET_TABLES", "count_model", "model_stats", "table_rows", "render_tables", "write_tables", "stale_tables"]
 
@@ -102,8 +102,7 @@ def _reproduced() -> dict[tuple[str, str], dict]:
     return out
 
 
-def _clip_length(card: ModelCard) -> str:
-    spec = card.input
+def _clip_length(spec: InputSpec) -> str:
     if spec.frame_step > 1:
         return f"{spec.clip_len} ({spec.clip_len * spec.frame_step}/{spec.frame_step})"
     return str(spec.clip_len)
@@ -129,8 +128,8 @@ def table_rows(card: ModelCard, stats: dict, reproduced: dict) -> list[list[str]
             [
                 card.name,
                 (w.pretraining if w else "") or ("Scratch" if w is None else ""),
-                str(card.input.num_segments),
-                _clip_length(card),
+                str(card.input_for(w).num_segments),
+                _clip_length(card.input_for(w)),
                 _fmt(acc.top1) if acc else "",
                 acc.reported_by if acc else "",
                 _fmt(rep["top1"]) if rep else "",

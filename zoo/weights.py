@@ -20,7 +20,7 @@ import torch.nn as nn
 from . import hub
 from .convert.keys import key_report
 from .errors import WeightsError
-from .registry import ModelCard, WeightsEntry, get_converter, model_card
+from .registry import ModelCard, WeightsEntry, all_cards, get_converter, model_card
 
 __all__ = ["get_model", "read_weights", "identify", "WeightsError"]
 
@@ -50,8 +50,12 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
         model = card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
         model.zoo_name = card.name  # type: ignore[attr-defined]
         return model
-    state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
-    model = _build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
+    try:
+        state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
+        model = _build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
+    except WeightsError as err:
+        local = isinstance(pretrained, (str, os.PathLike)) and Path(pretrained).expanduser().is_file()
+        raise (_fits_elsewhere(card, Path(pretrained).expanduser()) if local else None) or err from None
     model.zoo_weights = source  # type: ignore[attr-defined]
     model.zoo_name = card.name  # type: ignore[attr-defined]
     return model
@@ -80,6 +84,64 @@ def _resolve_state(card: ModelCard, pretrained: bool | str | os.PathLike, build_
         tags = ", ".join(w.tag for w in card.weights) or "none"
         raise WeightsError(f"pretrained={text!r} is neither a weights tag of {card.name} ({tags}) nor an existing file")
     raise TypeError(f"pretrained must be a bool, a hash tag or a path, not {type(pretrained).__name__}")
+
+
+def identify(state: Mapping[str, torch.Tensor], fmt: str | None = None) -> list[str]:
+    """Registered names whose converter (or own key set) accepts ``state``'s keys and shapes, sorted.
+
+    ``fmt`` (``"params"``, ``"pth"``, ``"safetensors"``), the format the state was read from, limits
+    each card to its converters for that format.  Every candidate is built on the meta device and
+    ``state`` is compared as meta tensors, so no weights are allocated or copied.
+    """
+    meta = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in state.items()}
+    models: dict[tuple, nn.Module | None] = {}
+    verdicts: dict[tuple, bool] = {}
+    fits = []
+    for card in all_cards():
+        if card.int8:  # quantised on build, from its fp32 twin's weights: the twin is the candidate
+            continue
+        num_classes = _classifier_width(card, state)
+        build = (card.builder, repr(sorted(card.kwargs.items())), num_classes)
+        if build not in models:
+            models[build] = _meta_model(card, num_classes)
+        model = models[build]
+        if model is None:
+            continue
+        converters = {None, *(c for f, c in card.converters.items() if fmt in (None, f)),
+                      *(w.converter for w in card.weights if fmt in (None, w.format))}
+        if any(verdicts.setdefault((build, c), _accepts(meta, model, c)) for c in converters):
+            fits.append(card.name)
+    return fits
+
+
+def _meta_model(card: ModelCard, num_classes: int) -> nn.Module | None:
+    try:
+        with torch.device("meta"), _skip_init():
+            return card.builder(num_classes=num_classes, **card.kwargs)
+    except Exception as err:  # a builder that cannot run on meta (e.g. int8) is no candidate
+        logger.debug("identify: %s not built on meta (%s)", card.name, err)
+        return None
+
+
+def _accepts(meta_state: Mapping[str, torch.Tensor], model: nn.Module, converter: str | None) -> bool:
+    """Whether ``converter`` (``None``: the keys as they are) maps ``meta_state`` exactly onto ``model``."""
+    try:
+        state = get_converter(converter)(meta_state, model) if converter else meta_state
+    except (WeightsError, TypeError, KeyError, ValueError, IndexError):
+        return False
+    ours = model.state_dict()
+    wanted = {k for k in ours if not k.endswith("num_batches_tracked")}
+    given = {k for k in state if not k.endswith("num_batches_tracked")}
+    return wanted == given and all(state[k].shape == ours[k].shape for k in wanted)
+
+
+def _fits_elsewhere(card: ModelCard, path: Path) -> WeightsError | None:
+    """An error naming the registered names ``path``'s weights fit, when ``card`` is not one of them."""
+    fits = identify(read_weights(path), _format_of(path))
+    if not fits or card.name in fits:
+        return None
+    return WeightsError(f"{path} does not fit {card.name}; these weights fit {', '.join(fits)} "
+                        f"(get_model({fits[0]!r}, pretrained=...))")
 
 
 def _no_weights_message(card: ModelCard) -> str:

@@ -192,10 +192,9 @@ _INPUT = InputSpec(
          "mean = std = 0.5 (the models' own mean()/std())",
 )
 
-# params_m / gflops: zoo.tables.count_model on the card's input (one 32x256x256 view).
-for _name, _builder, _title, _params_m, _gflops in (
-    ("ibm_s3d_kinetics400", ibm_s3d, "S3D (separable 3D Inception-v1, 3x7x7 stem, no temporal striding)", 8.313, 207.884),
-    ("ibm_i3d_inception_kinetics400", ibm_i3d_inception, "I3D with an inflated Inception-v1 (7x7x7 stem, no temporal striding)", 12.697, 353.245),
+for _name, _builder, _title in (
+    ("ibm_s3d_kinetics400", ibm_s3d, "S3D (separable 3D Inception-v1, 3x7x7 stem, no temporal striding)"),
+    ("ibm_i3d_inception_kinetics400", ibm_i3d_inception, "I3D with an inflated Inception-v1 (7x7x7 stem, no temporal striding)"),
 ):
     register_model(
         _name,
@@ -208,6 +207,4 @@ for _name, _builder, _title, _params_m, _gflops in (
         converters={"pth": "ibm_inception3d"},
         description=f"IBM {_title}, kinetics400 configuration of the README; no weights published.",
         source="IBM/action-recognition-pytorch",
-        params_m=_params_m,
-        gflops=_gflops,
     )
