@@ -148,7 +148,7 @@ register_converter("gluoncv_i3d_inception", _convert_gluoncv_i3d_inception)
 # Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_DESC = "inflated from ImageNet Inception weights, 32 frames (64/2)"
+_INFLATED_DESC = "inflated from ImageNet Inception weights, 32 frames (64/2)"
 _register = partial(register_model, family="i3d_inception", dataset="kinetics400", num_classes=400,
                     converters={"params": "gluoncv_i3d_inception"})
 _register("i3d_inceptionv1_kinetics400", builder=i3d_inceptionv1, input=InputSpec(clip_len=32, frame_step=2),
@@ -156,7 +156,7 @@ _register("i3d_inceptionv1_kinetics400", builder=i3d_inceptionv1, input=InputSpe
           kwargs=dict(dropout_ratio=0.5, init_std=0.01),
           weights=(published("i3d_inceptionv1_kinetics400-81e0be10.params", "gluoncv_i3d_inception", 71.8,
                              sha1="81e0be1043ea4c68a4a0a439918c7b888ee5545b", default=True, pretraining="ImageNet",
-                             recipe=GLUONCV_LOGS + "kinetics400/i3d_inceptionv1_kinetics400.sh", description=_DESC),),
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_inceptionv1_kinetics400.sh", description=_INFLATED_DESC),),
           description=("I3D with an inflated Inception v1 backbone on Kinetics-400 (GluonCV "
                        "i3d_inceptionv1_kinetics400)."),
           train_command=("GluonCV scripts/action-recognition/train_recognizer.py (i3d_inceptionv1_kinetics400.sh in "
@@ -167,7 +167,7 @@ _register("i3d_inceptionv3_kinetics400", builder=i3d_inceptionv3,
           kwargs=dict(dropout_ratio=0.5, init_std=0.01),
           weights=(published("i3d_inceptionv3_kinetics400-f14f8a99.params", "gluoncv_i3d_inception", 73.6,
                              sha1="f14f8a99007200ef56521b6a844f662784a8f5de", default=True, pretraining="ImageNet",
-                             recipe=GLUONCV_LOGS + "kinetics400/i3d_inceptionv3_kinetics400.sh", description=_DESC),),
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_inceptionv3_kinetics400.sh", description=_INFLATED_DESC),),
           description=("I3D with an inflated Inception v3 backbone on Kinetics-400 (GluonCV "
                        "i3d_inceptionv3_kinetics400)."),
           train_command=("GluonCV scripts/action-recognition/train_recognizer.py (i3d_inceptionv3_kinetics400.sh in "

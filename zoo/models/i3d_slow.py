@@ -70,11 +70,11 @@ _TORCH_RULES = (
 # Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_DESC = "Trained from scratch on Kinetics-400, 16 frames with step 4 (from 64)"
-_INPUT = InputSpec(clip_len=32, frame_step=2)
-_DESC_2 = "Trained from scratch on Kinetics-400, 32 frames with step 2 (from 64)"
-_INPUT_2 = InputSpec(clip_len=8, frame_step=8)
-_DESC_3 = "Trained from scratch on Kinetics-400, 8 frames with step 8 (from 64)"
+_F16S4_DESC = "Trained from scratch on Kinetics-400, 16 frames with step 4 (from 64)"
+_F32S2_INPUT = InputSpec(clip_len=32, frame_step=2)
+_F32S2_DESC = "Trained from scratch on Kinetics-400, 32 frames with step 2 (from 64)"
+_F8S8_INPUT = InputSpec(clip_len=8, frame_step=8)
+_F8S8_DESC = "Trained from scratch on Kinetics-400, 8 frames with step 8 (from 64)"
 _register = partial(register_model, builder=i3d_slow_resnet, family="i3d_slow", dataset="kinetics400", num_classes=400,
                     input=InputSpec(frame_step=4),
                     converters={"pth": "gluoncv_torch_i3d_slow", "params": "gluoncv_i3d_resnet"},
@@ -82,7 +82,7 @@ _register = partial(register_model, builder=i3d_slow_resnet, family="i3d_slow", 
 _register("i3d_slow_resnet101_f16s4_kinetics400", kwargs=dict(depth=101),
           weights=(published("i3d_slow_resnet101_f16s4_kinetics400-cb6b78d9.pth", "gluoncv_torch_i3d_slow", 77.11,
                              sha1="cb6b78d9e58f7724efb63f705be7c8a12fe8f5ce", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f16s4_kinetics400.yaml", description=_DESC),),
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f16s4_kinetics400.yaml", description=_F16S4_DESC),),
           description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone), 16x4 sampling, for Kinetics-400 (GluonCV"
                        " PyTorch zoo only; its weights are the only tag)."))
 _register("i3d_slow_resnet101_f16s4_kinetics700", dataset="kinetics700", num_classes=700,
@@ -100,27 +100,27 @@ _register("i3d_slow_resnet101_f16s4_kinetics700", dataset="kinetics700", num_cla
           description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone) for Kinetics-700, 16x4 sampling. Weights "
                        "tags: 299b1d9d = GluonCV MXNet zoo (default); b5be1a2e = GluonCV PyTorch zoo, the same network"
                        " (get_model(name, pretrained='b5be1a2e'))."))
-_register("i3d_slow_resnet101_f32s2_kinetics400", input=_INPUT, kwargs=dict(depth=101),
+_register("i3d_slow_resnet101_f32s2_kinetics400", input=_F32S2_INPUT, kwargs=dict(depth=101),
           weights=(published("i3d_slow_resnet101_f32s2_kinetics400-db37cd51.pth", "gluoncv_torch_i3d_slow", 78.57,
                              sha1="db37cd518eab5f1cc394d0f44117c392d0174602", default=True, pretraining="Scratch",
                              recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f32s2_kinetics400.yaml",
-                             description=_DESC_2),),
+                             description=_F32S2_DESC),),
           description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone), 32x2 sampling, for Kinetics-400 (GluonCV"
                        " PyTorch zoo only; its weights are the only tag)."))
-_register("i3d_slow_resnet101_f8s8_kinetics400", input=_INPUT_2, kwargs=dict(depth=101),
+_register("i3d_slow_resnet101_f8s8_kinetics400", input=_F8S8_INPUT, kwargs=dict(depth=101),
           weights=(published("i3d_slow_resnet101_f8s8_kinetics400-82e399c1.pth", "gluoncv_torch_i3d_slow", 76.15,
                              sha1="82e399c1114016126645c5e3e67bad164ba3ae84", default=True, pretraining="Scratch",
                              recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f8s8_kinetics400.yaml",
-                             description=_DESC_3),),
+                             description=_F8S8_DESC),),
           description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone), 8x8 sampling, for Kinetics-400 (GluonCV "
                        "PyTorch zoo only; its weights are the only tag)."))
 _register("i3d_slow_resnet50_f16s4_kinetics400", kwargs=dict(depth=50),
           weights=(published("i3d_slow_resnet50_f16s4_kinetics400-a3e419f1.pth", "gluoncv_torch_i3d_slow", 76.36,
                              sha1="a3e419f1b9cde3b57b9b19a9bd93281bb819a871", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f16s4_kinetics400.yaml", description=_DESC),),
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f16s4_kinetics400.yaml", description=_F16S4_DESC),),
           description=("Slow-only ResNet-50 (SlowFast's Slow pathway alone), 16x4 sampling, for Kinetics-400 (GluonCV "
                        "PyTorch zoo only; its weights are the only tag)."))
-_register("i3d_slow_resnet50_f32s2_custom", dataset="custom", input=_INPUT, kwargs=dict(depth=50),
+_register("i3d_slow_resnet50_f32s2_custom", dataset="custom", input=_F32S2_INPUT, kwargs=dict(depth=50),
           weights=(published("i3d_slow_resnet50_f32s2_kinetics400-078c817b.pth", "gluoncv_torch_i3d_slow", 77.89,
                              sha1="078c817bf18d702891de553de61c9115e27c4afd", default=True, num_classes=400,
                              pretraining="Scratch", recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f32s2_kinetics400.yaml",
@@ -129,16 +129,16 @@ _register("i3d_slow_resnet50_f32s2_custom", dataset="custom", input=_INPUT, kwar
           description=("Slow-only ResNet-50 (32x2) for fine-tuning on your own dataset (GluonCV PyTorch "
                        "i3d_slow_resnet50_f32s2_custom): get_model(name, pretrained=True, num_classes=N) loads "
                        "i3d_slow_resnet50_f32s2_kinetics400's weights except the classifier, which starts fresh."))
-_register("i3d_slow_resnet50_f32s2_kinetics400", input=_INPUT, kwargs=dict(depth=50),
+_register("i3d_slow_resnet50_f32s2_kinetics400", input=_F32S2_INPUT, kwargs=dict(depth=50),
           weights=(published("i3d_slow_resnet50_f32s2_kinetics400-078c817b.pth", "gluoncv_torch_i3d_slow", 77.89,
                              sha1="078c817bf18d702891de553de61c9115e27c4afd", default=True, pretraining="Scratch",
                              recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f32s2_kinetics400.yaml",
-                             description=_DESC_2),),
+                             description=_F32S2_DESC),),
           description=("Slow-only ResNet-50 (SlowFast's Slow pathway alone), 32x2 sampling, for Kinetics-400 (GluonCV "
                        "PyTorch zoo only; its weights are the only tag)."))
-_register("i3d_slow_resnet50_f8s8_kinetics400", input=_INPUT_2, kwargs=dict(depth=50),
+_register("i3d_slow_resnet50_f8s8_kinetics400", input=_F8S8_INPUT, kwargs=dict(depth=50),
           weights=(published("i3d_slow_resnet50_f8s8_kinetics400-1c3d98a1.pth", "gluoncv_torch_i3d_slow", 74.41,
                              sha1="1c3d98a1831ee477def36d6085635c2860db0b77", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f8s8_kinetics400.yaml", description=_DESC_3),),
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f8s8_kinetics400.yaml", description=_F8S8_DESC),),
           description=("Slow-only ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, for Kinetics-400 (GluonCV "
                        "PyTorch zoo only; its weights are the only tag)."))

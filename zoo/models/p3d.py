@@ -174,17 +174,17 @@ def convert_gluoncv_p3d(source: Mapping[str, torch.Tensor], model: nn.Module) ->
 # Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_DESC = "Kinetics400 from scratch, 16 frames (32/2), 224x224"
+_K400_DESC = "Kinetics400 from scratch, 16 frames (32/2), 224x224"
 _register = partial(register_model, builder=p3d_resnet, family="p3d", dataset="kinetics400", num_classes=400,
                     input=InputSpec(frame_step=2), converters={"params": "gluoncv_p3d"},
                     source="GluonCV model zoo (gluoncv/model_zoo/action_recognition/p3d.py)")
 _register("p3d_resnet101_kinetics400", kwargs=dict(depth=101),
           weights=(published("p3d_resnet101_kinetics400-b30e3a63.params", "gluoncv_p3d", 72.6,
                              sha1="b30e3a6389c3a12867fe41bb3838f407d47aed2b", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_LOGS + "kinetics400/p3d_resnet101_kinetics400.sh", description=_DESC),),
+                             recipe=GLUONCV_LOGS + "kinetics400/p3d_resnet101_kinetics400.sh", description=_K400_DESC),),
           description="P3D ResNet-101 (GluonCV MXNet zoo); needs 16-31 frames per clip")
 _register("p3d_resnet50_kinetics400", kwargs=dict(depth=50),
           weights=(published("p3d_resnet50_kinetics400-671ba81c.params", "gluoncv_p3d", 71.6,
                              sha1="671ba81c2b287ce3b9aa2393e15ff1562b705c4d", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_LOGS + "kinetics400/p3d_resnet50_kinetics400.sh", description=_DESC),),
+                             recipe=GLUONCV_LOGS + "kinetics400/p3d_resnet50_kinetics400.sh", description=_K400_DESC),),
           description="P3D ResNet-50 (GluonCV MXNet zoo); needs 16-31 frames per clip")

@@ -210,30 +210,30 @@ def convert_gluoncv_r2plus1d_v2(source: Mapping[str, torch.Tensor], model: nn.Mo
 # Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_SOURCE = "GluonCV model zoo (gluoncv/model_zoo/action_recognition/r2plus1d.py)"
-_DESC = "Kinetics400 from scratch, 16 frames (32/2), 112x112"
+_MXNET_SOURCE = "GluonCV model zoo (gluoncv/model_zoo/action_recognition/r2plus1d.py)"
+_K400_DESC = "Kinetics400 from scratch, 16 frames (32/2), 112x112"
 _register = partial(register_model, builder=r2plus1d_resnet, family="r2plus1d", dataset="kinetics400", num_classes=400,
                     input=InputSpec(frame_step=2, crop_size=112, short_side=128),
                     converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
                     source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv1.py)")
-_register("r2plus1d_resnet101_kinetics400", source=_SOURCE, kwargs=dict(depth=101),
+_register("r2plus1d_resnet101_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=101),
           description="R(2+1)D ResNet-101 (GluonCV MXNet zoo)")
-_register("r2plus1d_resnet152_kinetics400", source=_SOURCE, kwargs=dict(depth=152),
+_register("r2plus1d_resnet152_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=152),
           description="R(2+1)D ResNet-152 (GluonCV MXNet zoo)")
-_register("r2plus1d_resnet18_kinetics400", source=_SOURCE, kwargs=dict(depth=18),
+_register("r2plus1d_resnet18_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=18),
           weights=(published("r2plus1d_resnet18_kinetics400-5a14d1f9.params", "gluoncv_r2plus1d", 70.8,
                              sha1="5a14d1f9772e523bbeae8484ec382feb30b74ffa", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet18_kinetics400.sh", description=_DESC),),
+                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet18_kinetics400.sh", description=_K400_DESC),),
           description="R(2+1)D ResNet-18 (GluonCV MXNet zoo)")
-_register("r2plus1d_resnet34_kinetics400", source=_SOURCE, kwargs=dict(depth=34),
+_register("r2plus1d_resnet34_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=34),
           weights=(published("r2plus1d_resnet34_kinetics400-de2e592b.params", "gluoncv_r2plus1d", 71.6,
                              sha1="de2e592b450b9007705507d5167859d45e782695", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet34_kinetics400.sh", description=_DESC),),
+                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet34_kinetics400.sh", description=_K400_DESC),),
           description="R(2+1)D ResNet-34 (GluonCV MXNet zoo)")
-_register("r2plus1d_resnet50_kinetics400", source=_SOURCE, kwargs=dict(depth=50),
+_register("r2plus1d_resnet50_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=50),
           weights=(published("r2plus1d_resnet50_kinetics400-deaefb14.params", "gluoncv_r2plus1d", 73.9,
                              sha1="deaefb14d31c703115a911828534d24ac68c7fb0", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet50_kinetics400.sh", description=_DESC),),
+                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet50_kinetics400.sh", description=_K400_DESC),),
           description="R(2+1)D ResNet-50 (GluonCV MXNet zoo)")
 _register("r2plus1d_v1_resnet101_kinetics400", kwargs=dict(depth=101),
           description="R(2+1)D ResNet-101 (GluonCV PyTorch zoo, same network as r2plus1d_resnet101_kinetics400)")
@@ -242,12 +242,12 @@ _register("r2plus1d_v1_resnet152_kinetics400", kwargs=dict(depth=152),
 _register("r2plus1d_v1_resnet18_kinetics400", kwargs=dict(depth=18),
           weights=(published("r2plus1d_v1_resnet18_kinetics400-340a5952.pth", "gluoncv_r2plus1d", 71.72,
                              sha1="340a59522b4ffe7e3621ad4a269e4cd4a99f74b2", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet18_kinetics400.yaml", description=_DESC),),
+                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet18_kinetics400.yaml", description=_K400_DESC),),
           description="R(2+1)D ResNet-18 (GluonCV PyTorch zoo, same network as r2plus1d_resnet18_kinetics400)")
 _register("r2plus1d_v1_resnet34_kinetics400", kwargs=dict(depth=34),
           weights=(published("r2plus1d_v1_resnet34_kinetics400-5102fd17.pth", "gluoncv_r2plus1d", 72.63,
                              sha1="5102fd1736a2a205f5fd7bded5d2e0d2e5ca6307", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet34_kinetics400.yaml", description=_DESC),),
+                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet34_kinetics400.yaml", description=_K400_DESC),),
           description="R(2+1)D ResNet-34 (GluonCV PyTorch zoo, same network as r2plus1d_resnet34_kinetics400)")
 _register("r2plus1d_v1_resnet50_custom", dataset="custom", kwargs=dict(depth=50),
           weights=(published("r2plus1d_v1_resnet50_kinetics400-9a3b665c.pth", "gluoncv_r2plus1d", 74.92,
@@ -261,7 +261,7 @@ _register("r2plus1d_v1_resnet50_custom", dataset="custom", kwargs=dict(depth=50)
 _register("r2plus1d_v1_resnet50_kinetics400", kwargs=dict(depth=50),
           weights=(published("r2plus1d_v1_resnet50_kinetics400-9a3b665c.pth", "gluoncv_r2plus1d", 74.92,
                              sha1="9a3b665c182f81f22d4a105c75fac030ad20a628", default=True, pretraining="Scratch",
-                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet50_kinetics400.yaml", description=_DESC),),
+                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet50_kinetics400.yaml", description=_K400_DESC),),
           description="R(2+1)D ResNet-50 (GluonCV PyTorch zoo, same network as r2plus1d_resnet50_kinetics400)")
 _register("r2plus1d_v2_resnet152_kinetics400",
           input=InputSpec(clip_len=32, frame_step=2, crop_size=112, short_side=128),

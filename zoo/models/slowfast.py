@@ -229,25 +229,25 @@ register_converter("gluoncv_slowfast", convert_gluoncv_slowfast)
 # Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_INPUT = InputSpec(clip_len=80,
+_MXNET_16X8_INPUT = InputSpec(clip_len=80,
                    note=("From 128 consecutive frames, every 2nd (64, Fast pathway) then every 8th (16, Slow pathway),"
                          " concatenated Fast-then-Slow along T (GluonCV MXNet layout): input (N, 3, 80, 224, 224)."))
 _SOURCE = "GluonCV model zoo (MXNet), gluoncv/model_zoo/action_recognition/slowfast.py"
-_INPUT_2 = InputSpec(clip_len=36,
+_MXNET_4X16_INPUT = InputSpec(clip_len=36,
                      note=("From 64 consecutive frames, every 2nd (32, Fast pathway) then every 16th (4, Slow "
                            "pathway), concatenated Fast-then-Slow along T (GluonCV MXNet layout): input (N, 3, 36, "
                            "224, 224)."))
-_INPUT_3 = InputSpec(clip_len=32, frame_step=2,
+_TORCH_4X16_INPUT = InputSpec(clip_len=32, frame_step=2,
                      note=("GluonCV PyTorch layout: the Fast clip only, 32 frames (every 2nd of 64), input (N, 3, 32, "
                            "224, 224); the Slow pathway takes every 8th of them (4 frames)."))
-_KWARGS = dict(depth=50, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32)
-_KWARGS_2 = dict(depth=50, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32, input_layout="fast")
-_DESC = "Trained from scratch on Kinetics-400; GluonCV top-1 with 10 clips x 3 crops."
-_DESC_2 = "Trained from scratch on Kinetics-400, 32 frames with step 2 (GluonCV PyTorch zoo)"
-_INPUT_4 = InputSpec(clip_len=40,
+_MXNET_4X16_R50 = dict(depth=50, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32)
+_TORCH_4X16_R50 = dict(depth=50, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32, input_layout="fast")
+_K400_DESC = "Trained from scratch on Kinetics-400; GluonCV top-1 with 10 clips x 3 crops."
+_TORCH_K400_DESC = "Trained from scratch on Kinetics-400, 32 frames with step 2 (GluonCV PyTorch zoo)"
+_MXNET_8X8_INPUT = InputSpec(clip_len=40,
                      note=("From 64 consecutive frames, every 2nd (32, Fast pathway) then every 8th (8, Slow pathway),"
                            " concatenated Fast-then-Slow along T (GluonCV MXNet layout): input (N, 3, 40, 224, 224)."))
-_INPUT_5 = InputSpec(clip_len=32, frame_step=2,
+_TORCH_8X8_INPUT = InputSpec(clip_len=32, frame_step=2,
                      note=("GluonCV PyTorch layout: the Fast clip only, 32 frames (every 2nd of 64), input (N, 3, 32, "
                            "224, 224); the Slow pathway takes every 4th of them (8 frames)."))
 _register = partial(register_model, builder=slowfast_resnet, family="slowfast", dataset="kinetics400", num_classes=400,
@@ -257,7 +257,7 @@ _register = partial(register_model, builder=slowfast_resnet, family="slowfast", 
                                           "frames).")),
                     converters={"pth": "gluoncv_slowfast", "params": "gluoncv_slowfast"},
                     source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/slowfast.py)")
-_register("slowfast_16x8_resnet101_50_50_kinetics400", input=_INPUT, converters={"params": "gluoncv_slowfast"},
+_register("slowfast_16x8_resnet101_50_50_kinetics400", input=_MXNET_16X8_INPUT, converters={"params": "gluoncv_slowfast"},
           source=_SOURCE,
           kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64, num_block_temp_kernel_fast=6, num_block_temp_kernel_slow=6),
           description=("SlowFast 16x8 ResNet-101 whose layer3 keeps 3x1x1 reduce convs in its first 6 blocks only (a "
@@ -271,7 +271,7 @@ _register("slowfast_16x8_resnet101_50_50_kinetics400_torch",
                        "slowfast_16x8_resnet101_50_50_kinetics400 (same weights layout), which takes Fast-then-Slow "
                        "frames concatenated along T instead; hence a separate name. GluonCV publishes no weights for "
                        "it."))
-_register("slowfast_16x8_resnet101_kinetics400", input=_INPUT, converters={"params": "gluoncv_slowfast"},
+_register("slowfast_16x8_resnet101_kinetics400", input=_MXNET_16X8_INPUT, converters={"params": "gluoncv_slowfast"},
           source=_SOURCE, kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64),
           description=("SlowFast 16x8 (Slow 16 frames, Fast 64) ResNet-101 for Kinetics-400 (no published weights). "
                        "GluonCV's PyTorch-zoo version (Fast-clip input): slowfast_16x8_resnet101_kinetics400_torch."))
@@ -290,19 +290,19 @@ _register("slowfast_16x8_resnet50_sthsthv2", dataset="sthsthv2", num_classes=174
                                           "(GluonCV PyTorch zoo)")),),
           description=("SlowFast 16x8 ResNet-50 as in GluonCV's PyTorch zoo (slowfast_16x8_resnet50_sthsthv2): input "
                        "is the Fast clip only, the Slow pathway is every alpha-th frame."))
-_register("slowfast_4x16_resnet101_kinetics400", input=_INPUT_2, converters={"params": "gluoncv_slowfast"},
+_register("slowfast_4x16_resnet101_kinetics400", input=_MXNET_4X16_INPUT, converters={"params": "gluoncv_slowfast"},
           source=_SOURCE, kwargs=dict(depth=101, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32),
           description=("SlowFast 4x16 ResNet-101 for Kinetics-400 (GluonCV publishes no weights for it). GluonCV's "
                        "PyTorch-zoo version (Fast-clip input): slowfast_4x16_resnet101_kinetics400_torch."))
-_register("slowfast_4x16_resnet101_kinetics400_torch", input=_INPUT_3,
+_register("slowfast_4x16_resnet101_kinetics400_torch", input=_TORCH_4X16_INPUT,
           kwargs=dict(depth=101, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32, input_layout="fast"),
           description=("SlowFast 4x16 ResNet-101 as in GluonCV's PyTorch zoo (slowfast_4x16_resnet101_kinetics400): "
                        "input is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the"
                        " MXNet-zoo name slowfast_4x16_resnet101_kinetics400 (same weights layout), which takes "
                        "Fast-then-Slow frames concatenated along T instead; hence a separate name. GluonCV publishes "
                        "no weights for it."))
-_register("slowfast_4x16_resnet50_custom", dataset="custom", input=_INPUT_2, converters={"params": "gluoncv_slowfast"},
-          source=_SOURCE, kwargs=_KWARGS,
+_register("slowfast_4x16_resnet50_custom", dataset="custom", input=_MXNET_4X16_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=_MXNET_4X16_R50,
           weights=(published("slowfast_4x16_resnet50_kinetics400-9d650f51.params", "gluoncv_slowfast", 75.3,
                              sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", default=True, num_classes=400,
                              pretraining="Scratch",
@@ -313,7 +313,7 @@ _register("slowfast_4x16_resnet50_custom", dataset="custom", input=_INPUT_2, con
                        "num_classes=N) loads the Kinetics-400 weights of slowfast_4x16_resnet50_kinetics400 and starts"
                        " a new N-way classifier. GluonCV's PyTorch-zoo version (Fast-clip input): "
                        "slowfast_4x16_resnet50_custom_torch."))
-_register("slowfast_4x16_resnet50_custom_torch", dataset="custom", input=_INPUT_3, kwargs=_KWARGS_2,
+_register("slowfast_4x16_resnet50_custom_torch", dataset="custom", input=_TORCH_4X16_INPUT, kwargs=_TORCH_4X16_R50,
           weights=(published("slowfast_4x16_resnet50_kinetics400-1d1eadb2.pth", "gluoncv_slowfast", 75.25,
                              sha1="1d1eadb258ccfc0c117db0ff0eaf1638d18405b3", default=True, num_classes=400,
                              pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_4x16_resnet50_kinetics400.yaml",
@@ -325,58 +325,58 @@ _register("slowfast_4x16_resnet50_custom_torch", dataset="custom", input=_INPUT_
                        " frames concatenated along T instead; hence a separate name. get_model(name, pretrained=True, "
                        "num_classes=N) loads slowfast_4x16_resnet50_kinetics400's PyTorch weights except the "
                        "classifier."))
-_register("slowfast_4x16_resnet50_kinetics400", input=_INPUT_2, converters={"params": "gluoncv_slowfast"},
-          source=_SOURCE, kwargs=_KWARGS,
+_register("slowfast_4x16_resnet50_kinetics400", input=_MXNET_4X16_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=_MXNET_4X16_R50,
           weights=(published("slowfast_4x16_resnet50_kinetics400-9d650f51.params", "gluoncv_slowfast", 75.3,
                              sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", default=True, num_classes=400,
                              pretraining="Scratch",
                              recipe=GLUONCV_LOGS + "kinetics400/slowfast_4x16_resnet50_kinetics400.sh",
-                             description=_DESC),),
+                             description=_K400_DESC),),
           description=("SlowFast 4x16 (Slow 4 frames, Fast 32, alpha 8) ResNet-50 for Kinetics-400. GluonCV's "
                        "PyTorch-zoo version (Fast-clip input): slowfast_4x16_resnet50_kinetics400_torch."))
-_register("slowfast_4x16_resnet50_kinetics400_torch", input=_INPUT_3, kwargs=_KWARGS_2,
+_register("slowfast_4x16_resnet50_kinetics400_torch", input=_TORCH_4X16_INPUT, kwargs=_TORCH_4X16_R50,
           weights=(published("slowfast_4x16_resnet50_kinetics400-1d1eadb2.pth", "gluoncv_slowfast", 75.25,
                              sha1="1d1eadb258ccfc0c117db0ff0eaf1638d18405b3", default=True, num_classes=400,
                              pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_4x16_resnet50_kinetics400.yaml",
-                             description=_DESC_2),),
+                             description=_TORCH_K400_DESC),),
           description=("SlowFast 4x16 ResNet-50 as in GluonCV's PyTorch zoo (slowfast_4x16_resnet50_kinetics400): "
                        "input is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the"
                        " MXNet-zoo name slowfast_4x16_resnet50_kinetics400 (same weights layout), which takes "
                        "Fast-then-Slow frames concatenated along T instead; hence a separate name."))
-_register("slowfast_8x8_resnet101_kinetics400", input=_INPUT_4, converters={"params": "gluoncv_slowfast"},
+_register("slowfast_8x8_resnet101_kinetics400", input=_MXNET_8X8_INPUT, converters={"params": "gluoncv_slowfast"},
           source=_SOURCE, kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=8, fast_frames=32),
           weights=(published("slowfast_8x8_resnet101_kinetics400-fbde1a7c.params", "gluoncv_slowfast", 77.2,
                              sha1="fbde1a7cfdaeeba7190dd15f284b91036bf5f3f6", default=True, num_classes=400,
                              pretraining="Scratch",
                              recipe=GLUONCV_LOGS + "kinetics400/slowfast_8x8_resnet101_kinetics400.sh",
-                             description=_DESC),),
+                             description=_K400_DESC),),
           description=("SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4) ResNet-101 for Kinetics-400. GluonCV's "
                        "PyTorch-zoo version (Fast-clip input): slowfast_8x8_resnet101_kinetics400_torch."))
-_register("slowfast_8x8_resnet101_kinetics400_torch", input=_INPUT_5,
+_register("slowfast_8x8_resnet101_kinetics400_torch", input=_TORCH_8X8_INPUT,
           kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=8, fast_frames=32, input_layout="fast"),
           weights=(published("slowfast_8x8_resnet101_kinetics400-db5e9fef.pth", "gluoncv_slowfast", 76.95,
                              sha1="db5e9fef55b28eb55b6dc7b2cba98d0c14fc3568", default=True, num_classes=400,
                              pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_8x8_resnet101_kinetics400.yaml",
-                             description=_DESC_2),),
+                             description=_TORCH_K400_DESC),),
           description=("SlowFast 8x8 ResNet-101 as in GluonCV's PyTorch zoo (slowfast_8x8_resnet101_kinetics400): "
                        "input is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the"
                        " MXNet-zoo name slowfast_8x8_resnet101_kinetics400 (same weights layout), which takes "
                        "Fast-then-Slow frames concatenated along T instead; hence a separate name."))
-_register("slowfast_8x8_resnet50_kinetics400", input=_INPUT_4, converters={"params": "gluoncv_slowfast"},
+_register("slowfast_8x8_resnet50_kinetics400", input=_MXNET_8X8_INPUT, converters={"params": "gluoncv_slowfast"},
           source=_SOURCE, kwargs=dict(depth=50, alpha=4, fusion_kernel_size=7, slow_frames=8, fast_frames=32),
           weights=(published("slowfast_8x8_resnet50_kinetics400-d6b25339.params", "gluoncv_slowfast", 76.6,
                              sha1="d6b253398615a21d8b2a827ddfb09c0d8827f79c", default=True, num_classes=400,
                              pretraining="Scratch",
                              recipe=GLUONCV_LOGS + "kinetics400/slowfast_8x8_resnet50_kinetics400.sh",
-                             description=_DESC),),
+                             description=_K400_DESC),),
           description=("SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4, 7x1x1 laterals) ResNet-50 for Kinetics-400. "
                        "GluonCV's PyTorch-zoo version (Fast-clip input): slowfast_8x8_resnet50_kinetics400_torch."))
-_register("slowfast_8x8_resnet50_kinetics400_torch", input=_INPUT_5,
+_register("slowfast_8x8_resnet50_kinetics400_torch", input=_TORCH_8X8_INPUT,
           kwargs=dict(depth=50, alpha=4, fusion_kernel_size=7, slow_frames=8, fast_frames=32, input_layout="fast"),
           weights=(published("slowfast_8x8_resnet50_kinetics400-e94e9a57.pth", "gluoncv_slowfast", 76.66,
                              sha1="e94e9a57eaa2f4dde12673bc6632f9aa090d8c21", default=True, num_classes=400,
                              pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_8x8_resnet50_kinetics400.yaml",
-                             description=_DESC_2),),
+                             description=_TORCH_K400_DESC),),
           description=("SlowFast 8x8 ResNet-50 as in GluonCV's PyTorch zoo (slowfast_8x8_resnet50_kinetics400): input "
                        "is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the "
                        "MXNet-zoo name slowfast_8x8_resnet50_kinetics400 (same weights layout), which takes "

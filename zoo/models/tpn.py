@@ -362,8 +362,8 @@ def convert_gluoncv_tpn(source: Mapping[str, torch.Tensor], model: nn.Module) ->
 # Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_INPUT = InputSpec(clip_len=8, frame_step=8)
-_KWARGS = dict(depth=50, temporal_rates=(32, 32), downsample_scale=(1, 1, 1), fusion_pool_scales=((1, 1, 1), (1, 1, 1)))
+_F8S8_INPUT = InputSpec(clip_len=8, frame_step=8)
+_R50_F32S2 = dict(depth=50, temporal_rates=(32, 32), downsample_scale=(1, 1, 1), fusion_pool_scales=((1, 1, 1), (1, 1, 1)))
 _register = partial(register_model, builder=tpn_resnet, family="tpn", dataset="kinetics400", num_classes=400,
                     input=InputSpec(clip_len=32, frame_step=2), converters={"pth": "gluoncv_tpn"},
                     source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/tpn.py)")
@@ -385,7 +385,7 @@ _register("tpn_resnet101_f32s2_kinetics400",
                                           "ResNet-101 init")),),
           description=("TPN on a Slow-only ResNet-101 (32x2 sampling; temporal-modulation rates (16, 32)); the "
                        "auxiliary layer3 head is kept for training and not run at inference."))
-_register("tpn_resnet101_f8s8_kinetics400", input=_INPUT,
+_register("tpn_resnet101_f8s8_kinetics400", input=_F8S8_INPUT,
           kwargs=dict(depth=101, temporal_rates=(4, 8), downsample_scale=(2, 1, 1), fusion_pool_scales=((2, 1, 1), (1, 1, 1))),
           weights=(published("tpn_resnet101_f8s8_kinetics400-092c2f7f.pth", "gluoncv_tpn", 78.1,
                              sha1="092c2f7fc98ec9ea204487fa074bc0ca832aba9a", default=True, pretraining="Scratch",
@@ -403,7 +403,7 @@ _register("tpn_resnet50_f16s4_kinetics400", input=InputSpec(frame_step=4),
                                           "ResNet-50 init")),),
           description=("TPN on a Slow-only ResNet-50 (16x4 sampling; temporal-modulation rates (16, 16)); the "
                        "auxiliary layer3 head is kept for training and not run at inference."))
-_register("tpn_resnet50_f32s2_custom", dataset="custom", kwargs=_KWARGS,
+_register("tpn_resnet50_f32s2_custom", dataset="custom", kwargs=_R50_F32S2,
           weights=(published("tpn_resnet50_f32s2_kinetics400-27710ce8.pth", "gluoncv_tpn", 78.9,
                              sha1="27710ce8091a317f50fc55e171b29c096b3d253e", default=True, num_classes=400,
                              pretraining="Scratch", recipe=GLUONCV_CONFIGS + "tpn_resnet50_f32s2_kinetics400.yaml",
@@ -412,7 +412,7 @@ _register("tpn_resnet50_f32s2_custom", dataset="custom", kwargs=_KWARGS,
           description=("TPN ResNet-50 (32x2) for fine-tuning on your own dataset (GluonCV tpn_resnet50_f32s2_custom): "
                        "get_model(name, pretrained=True, num_classes=N) loads tpn_resnet50_f32s2_kinetics400's weights"
                        " except the classifier and the auxiliary classifier, which start fresh."))
-_register("tpn_resnet50_f32s2_kinetics400", kwargs=_KWARGS,
+_register("tpn_resnet50_f32s2_kinetics400", kwargs=_R50_F32S2,
           weights=(published("tpn_resnet50_f32s2_kinetics400-27710ce8.pth", "gluoncv_tpn", 78.9,
                              sha1="27710ce8091a317f50fc55e171b29c096b3d253e", default=True, pretraining="Scratch",
                              recipe=GLUONCV_CONFIGS + "tpn_resnet50_f32s2_kinetics400.yaml",
@@ -420,7 +420,7 @@ _register("tpn_resnet50_f32s2_kinetics400", kwargs=_KWARGS,
                                           "ResNet-50 init")),),
           description=("TPN on a Slow-only ResNet-50 (32x2 sampling; temporal-modulation rates (32, 32)); the "
                        "auxiliary layer3 head is kept for training and not run at inference."))
-_register("tpn_resnet50_f8s8_kinetics400", input=_INPUT,
+_register("tpn_resnet50_f8s8_kinetics400", input=_F8S8_INPUT,
           kwargs=dict(depth=50, temporal_rates=(8, 8), downsample_scale=(1, 1, 1), fusion_pool_scales=((1, 1, 1), (1, 1, 1))),
           weights=(published("tpn_resnet50_f8s8_kinetics400-368108eb.pth", "gluoncv_tpn", 77.04,
                              sha1="368108eb6bca9143318937319c3efec09e0419af", default=True, pretraining="Scratch",

@@ -163,12 +163,12 @@ def convert_torchvision_video_resnet(source: dict[str, torch.Tensor], model: nn.
 # Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_INPUT = InputSpec(clip_len=32, crop_size=112, short_side=128, mean=(0.43216, 0.394666, 0.37645),
+_IG65M_32_INPUT = InputSpec(clip_len=32, crop_size=112, short_side=128, mean=(0.43216, 0.394666, 0.37645),
                    std=(0.22803, 0.22145, 0.216989),
                    note="ig65m-pytorch: clips of 32 frames at 112x112 (torchvision's Kinetics normalisation)")
-_DESC = "moabitcoin/ig65m-pytorch IG-65M from scratch (hashtag head); no accuracy stated upstream"
-_DESC_2 = "moabitcoin/ig65m-pytorch IG-65M pretrained, Kinetics-400 fine-tuned; no accuracy stated upstream"
-_INPUT_2 = InputSpec(clip_len=8, crop_size=112, short_side=128, mean=(0.43216, 0.394666, 0.37645),
+_IG65M_SCRATCH_DESC = "moabitcoin/ig65m-pytorch IG-65M from scratch (hashtag head); no accuracy stated upstream"
+_IG65M_KINETICS_DESC = "moabitcoin/ig65m-pytorch IG-65M pretrained, Kinetics-400 fine-tuned; no accuracy stated upstream"
+_IG65M_8_INPUT = InputSpec(clip_len=8, crop_size=112, short_side=128, mean=(0.43216, 0.394666, 0.37645),
                      std=(0.22803, 0.22145, 0.216989),
                      note="ig65m-pytorch: clips of 8 frames at 112x112 (torchvision's Kinetics normalisation)")
 _register = partial(register_model, builder=r2plus1d_34, family="video_resnet", dataset="kinetics400", num_classes=400,
@@ -188,22 +188,22 @@ _register("r2plus1d_18_kinetics400", builder=r2plus1d_18, source="torchvision",
                              protocol="video-level, frame_rate=15, clips_per_video=5, clip_len=16", default=True,
                              description="torchvision R2PLUS1D_18_Weights.KINETICS400_V1"),),
           description="R(2+1)D-18, Kinetics-400, torchvision's weights.")
-_register("r2plus1d_34_32_ig65m", dataset="ig65m", num_classes=359, input=_INPUT,
+_register("r2plus1d_34_32_ig65m", dataset="ig65m", num_classes=359, input=_IG65M_32_INPUT,
           weights=(published("r2plus1d_34_clip32_ig65m_from_scratch-449a7af9.pth", "torchvision_video_resnet",
-                             repo="ig65m", default=True, description=_DESC),),
+                             repo="ig65m", default=True, description=_IG65M_SCRATCH_DESC),),
           description="R(2+1)D-34, 32-frame clips, IG-65M from scratch (hashtag head) (VMZ weights via ig65m-pytorch).")
-_register("r2plus1d_34_32_kinetics", input=_INPUT,
+_register("r2plus1d_34_32_kinetics", input=_IG65M_32_INPUT,
           weights=(published("r2plus1d_34_clip32_ft_kinetics_from_ig65m-ade133f1.pth", "torchvision_video_resnet",
-                             repo="ig65m", default=True, description=_DESC_2),),
+                             repo="ig65m", default=True, description=_IG65M_KINETICS_DESC),),
           description=("R(2+1)D-34, 32-frame clips, IG-65M pretrained, Kinetics-400 fine-tuned (VMZ weights via "
                        "ig65m-pytorch)."))
-_register("r2plus1d_34_8_ig65m", dataset="ig65m", num_classes=487, input=_INPUT_2,
+_register("r2plus1d_34_8_ig65m", dataset="ig65m", num_classes=487, input=_IG65M_8_INPUT,
           weights=(published("r2plus1d_34_clip8_ig65m_from_scratch-9bae36ae.pth", "torchvision_video_resnet",
-                             repo="ig65m", default=True, description=_DESC),),
+                             repo="ig65m", default=True, description=_IG65M_SCRATCH_DESC),),
           description="R(2+1)D-34, 8-frame clips, IG-65M from scratch (hashtag head) (VMZ weights via ig65m-pytorch).")
-_register("r2plus1d_34_8_kinetics", input=_INPUT_2,
+_register("r2plus1d_34_8_kinetics", input=_IG65M_8_INPUT,
           weights=(published("r2plus1d_34_clip8_ft_kinetics_from_ig65m-0aa0550b.pth", "torchvision_video_resnet",
-                             repo="ig65m", default=True, description=_DESC_2),),
+                             repo="ig65m", default=True, description=_IG65M_KINETICS_DESC),),
           description=("R(2+1)D-34, 8-frame clips, IG-65M pretrained, Kinetics-400 fine-tuned (VMZ weights via "
                        "ig65m-pytorch)."))
 _register("r3d_18_kinetics400", builder=r3d_18, source="torchvision",
