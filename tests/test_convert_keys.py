@@ -49,7 +49,7 @@ def test_missing_and_mis_shaped_keys_are_named():
     with pytest.raises(WeightsError) as err:
         convert(source, _target(), RULES, mxnet_bn=True, what="test file")
     text = str(err.value)
-    assert text.startswith("test file:") and "missing: 3.bias" in text and "0.weight: file (4, 3, 3, 3) vs model (4, 3, 1, 3, 3)" in text
+    assert text.startswith("test file:") and "missing: 3.bias" in text and "0.weight (from conv.weight): file (4, 3, 3, 3) vs model (4, 3, 1, 3, 3)" in text
 
 
 def test_reshape_only_where_the_rule_says_so():

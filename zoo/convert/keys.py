@@ -102,6 +102,7 @@ def convert(
     rules = [r if isinstance(r, Rule) else Rule(*r) for r in rules]
     ours = model.state_dict()
     out: dict[str, torch.Tensor] = {}
+    origin: dict[str, str] = {}  # our key -> the source key it came from
     reshapable: set[str] = set()
     unexpected: list[str] = []
     disagree: list[str] = []
@@ -124,6 +125,7 @@ def convert(
                 disagree.append(f"{key} (-> {target})")
             continue
         out[target] = value
+        origin[target] = key
         if reshape:
             reshapable.add(target)
     for key in ours:
@@ -138,7 +140,9 @@ def convert(
         if key in reshapable and out[key].numel() == mine.numel():
             out[key] = out[key].reshape(mine.shape)
         else:
-            bad.append(f"{key}: file {tuple(out[key].shape)} vs model {tuple(mine.shape)}")
+            source_key = origin.get(key, key)
+            named = key if source_key == key else f"{key} (from {source_key})"
+            bad.append(f"{named}: file {tuple(out[key].shape)} vs model {tuple(mine.shape)}")
     if missing or unexpected or bad or disagree:
         raise WeightsError(f"{what}: {key_report(missing, unexpected, bad, disagree)}")
     return {k: _as_dtype(out[k], ours[k].dtype) for k in ours}

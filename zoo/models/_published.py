@@ -11,7 +11,7 @@ from typing import Any
 from ..hub import register_repo
 from ..registry import Accuracy, WeightsEntry
 
-__all__ = ["published", "GLUONCV_LOGS", "GLUONCV_CONFIGS", "IBM_RELEASES"]
+__all__ = ["published", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
@@ -20,8 +20,6 @@ register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/dow
 #: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
 GLUONCV_LOGS = "https://raw.githubusercontent.com/dmlc/web-data/master/gluoncv/logs/action_recognition/"
 GLUONCV_CONFIGS = "https://raw.githubusercontent.com/dmlc/gluon-cv/master/scripts/action-recognition/configuration/"
-#: IBM/action-recognition-pytorch README links (no hash published, so no weights entry; a local ``.pth`` converts).
-IBM_RELEASES = "https://github.com/IBM/action-recognition-pytorch/releases/download/weights-v0.1/"
 
 #: repo -> (licence, who reports the accuracy)
 _UPSTREAM = {

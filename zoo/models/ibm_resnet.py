@@ -159,6 +159,9 @@ _DENSE_INPUT = InputSpec(clip_len=32, frame_step=2, crop_size=256,
 _TAM_2D_INPUT = InputSpec(clip_len=32, crop_size=256,
                      note=("IBM eval: 32 frames uniformly over the video (one per segment), 3 crops x 2 clips, 256 px,"
                            " ImageNet mean/std; IBM's own layout is N x (T*3) x H x W"))
+#: IBM/action-recognition-pytorch README links (no hash published, so no weights entry; a local ``.pth`` converts).
+IBM_RELEASES = "https://github.com/IBM/action-recognition-pytorch/releases/download/weights-v0.1/"
+_LOCAL = " (no hash published: download it and pass the path as pretrained=)"
 _register = partial(register_model, builder=ibm_tam_resnet, family="ibm_i3d_resnet", dataset="kinetics400",
                     num_classes=400,
                     input=InputSpec(clip_len=32, frame_step=2, crop_size=256,
@@ -166,46 +169,38 @@ _register = partial(register_model, builder=ibm_tam_resnet, family="ibm_i3d_resn
                                           "256 px, ImageNet mean/std")),
                     converters={"pth": "ibm_resnet3d"}, source="IBM/action-recognition-pytorch")
 _register("ibm_i3d_resnet101_kinetics400", builder=ibm_i3d_resnet, kwargs=dict(depth=101),
-          description=("IBM I3D-ResNet-101, kinetics400; README top-1 77.8 (IBM, 32 frames). Weights: https://github.c"
-                       "om/IBM/action-recognition-pytorch/releases/download/weights-v0.1/K400-I3D-ResNet-101-f32.pth.t"
-                       "ar (no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM I3D-ResNet-101, kinetics400; README top-1 77.8 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-I3D-ResNet-101-f32.pth.tar" + _LOCAL))
 _register("ibm_i3d_resnet101_sthsthv2", builder=ibm_i3d_resnet, dataset="sthsthv2", num_classes=174, input=_UNIFORM_INPUT,
           kwargs=dict(depth=101),
-          description=("IBM I3D-ResNet-101, sthsthv2; README top-1 64.29 (IBM, 32 frames). Weights: https://github.com"
-                       "/IBM/action-recognition-pytorch/releases/download/weights-v0.1/SSV2-I3D-ResNet-101-f32.pth.tar"
-                       " (no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM I3D-ResNet-101, sthsthv2; README top-1 64.29 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-I3D-ResNet-101-f32.pth.tar" + _LOCAL))
 _register("ibm_i3d_resnet50_kinetics400", builder=ibm_i3d_resnet, kwargs=dict(depth=50),
-          description=("IBM I3D-ResNet-50, kinetics400; README top-1 76.61 (IBM, 32 frames). Weights: https://github.c"
-                       "om/IBM/action-recognition-pytorch/releases/download/weights-v0.1/K400-I3D-ResNet-50-f32.pth.ta"
-                       "r (no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM I3D-ResNet-50, kinetics400; README top-1 76.61 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-I3D-ResNet-50-f32.pth.tar" + _LOCAL))
 _register("ibm_i3d_resnet50_sthsthv2", builder=ibm_i3d_resnet, dataset="sthsthv2", num_classes=174, input=_UNIFORM_INPUT,
           kwargs=dict(depth=50),
-          description=("IBM I3D-ResNet-50, sthsthv2; README top-1 62.84 (IBM, 32 frames). Weights: https://github.com/"
-                       "IBM/action-recognition-pytorch/releases/download/weights-v0.1/SSV2-I3D-ResNet-50-f32.pth.tar "
-                       "(no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM I3D-ResNet-50, sthsthv2; README top-1 62.84 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-I3D-ResNet-50-f32.pth.tar" + _LOCAL))
 _register("ibm_r2plus1d_resnet50_kinetics400", builder=ibm_r2plus1d_resnet, family="ibm_r2plus1d_resnet",
           kwargs=dict(depth=50),
           description="IBM R(2+1)D-ResNet-50, kinetics400 configuration of the README; no weights published.")
 _register("ibm_tam_resnet101_kinetics400", family="ibm_tam_resnet", input=_DENSE_INPUT, converters={"pth": "ibm_resnet2d"},
           kwargs=dict(depth=101),
-          description=("IBM TAM-ResNet-101, kinetics400; README top-1 77.61 (IBM, 32 frames). Weights: https://github."
-                       "com/IBM/action-recognition-pytorch/releases/download/weights-v0.1/K400-TAM-ResNet-101-f32.pth."
-                       "tar (no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM TAM-ResNet-101, kinetics400; README top-1 77.61 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-TAM-ResNet-101-f32.pth.tar" + _LOCAL))
 _register("ibm_tam_resnet101_sthsthv2", family="ibm_tam_resnet", dataset="sthsthv2", num_classes=174, input=_TAM_2D_INPUT,
           converters={"pth": "ibm_resnet2d"}, kwargs=dict(depth=101),
-          description=("IBM TAM-ResNet-101, sthsthv2; README top-1 65.32 (IBM, 32 frames). Weights: https://github.com"
-                       "/IBM/action-recognition-pytorch/releases/download/weights-v0.1/SSV2-TAM-ResNet-101-f32.pth.tar"
-                       " (no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM TAM-ResNet-101, sthsthv2; README top-1 65.32 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-TAM-ResNet-101-f32.pth.tar" + _LOCAL))
 _register("ibm_tam_resnet50_kinetics400", family="ibm_tam_resnet", input=_DENSE_INPUT, converters={"pth": "ibm_resnet2d"},
           kwargs=dict(depth=50),
-          description=("IBM TAM-ResNet-50, kinetics400; README top-1 76.18 (IBM, 32 frames). Weights: https://github.c"
-                       "om/IBM/action-recognition-pytorch/releases/download/weights-v0.1/K400-TAM-ResNet-50-f32.pth.ta"
-                       "r (no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM TAM-ResNet-50, kinetics400; README top-1 76.18 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-TAM-ResNet-50-f32.pth.tar" + _LOCAL))
 _register("ibm_tam_resnet50_sthsthv2", family="ibm_tam_resnet", dataset="sthsthv2", num_classes=174, input=_TAM_2D_INPUT,
           converters={"pth": "ibm_resnet2d"}, kwargs=dict(depth=50),
-          description=("IBM TAM-ResNet-50, sthsthv2; README top-1 63.83 (IBM, 32 frames). Weights: https://github.com/"
-                       "IBM/action-recognition-pytorch/releases/download/weights-v0.1/SSV2-TAM-ResNet-50-f32.pth.tar "
-                       "(no hash published: download it and pass the path as pretrained=)"))
+          description=("IBM TAM-ResNet-50, sthsthv2; README top-1 63.83 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-TAM-ResNet-50-f32.pth.tar" + _LOCAL))
 _register("ibm_tsn_resnet50_kinetics400", family="ibm_tsn_resnet", input=_DENSE_INPUT, converters={"pth": "ibm_resnet2d"},
           kwargs=dict(depth=50, tam=False),
           description="IBM TSN ResNet-50, kinetics400 configuration of the README; no weights published.")
