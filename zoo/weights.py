@@ -94,7 +94,6 @@ def identify(state: Mapping[str, torch.Tensor], fmt: str | None = None) -> list[
     ``state`` is compared as meta tensors, so no weights are allocated or copied.
     """
     meta = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in state.items()}
-    models: dict[tuple, nn.Module | None] = {}
     verdicts: dict[tuple, bool] = {}
     fits = []
     for card in all_cards():
@@ -102,9 +101,7 @@ def identify(state: Mapping[str, torch.Tensor], fmt: str | None = None) -> list[
             continue
         num_classes = _classifier_width(card, state)
         build = (card.builder, repr(sorted(card.kwargs.items())), num_classes)
-        if build not in models:
-            models[build] = _meta_model(card, num_classes)
-        model = models[build]
+        model = _meta_model(card, num_classes, build)
         if model is None:
             continue
         converters = {None, *(c for f, c in card.converters.items() if fmt in (None, f)),
@@ -114,13 +111,21 @@ def identify(state: Mapping[str, torch.Tensor], fmt: str | None = None) -> list[
     return fits
 
 
-def _meta_model(card: ModelCard, num_classes: int) -> nn.Module | None:
+#: (builder, kwargs, num_classes) -> meta model (None: not buildable on meta); building is most of identify's time.
+_META_MODELS: dict[tuple, nn.Module | None] = {}
+
+
+def _meta_model(card: ModelCard, num_classes: int, build: tuple) -> nn.Module | None:
+    if build in _META_MODELS:
+        return _META_MODELS[build]
     try:
         with torch.device("meta"), _skip_init():
-            return card.builder(num_classes=num_classes, **card.kwargs)
-    except Exception as err:  # a builder that cannot run on meta (e.g. int8) is no candidate
+            model = card.builder(num_classes=num_classes, **card.kwargs)
+    except Exception as err:  # a builder that cannot run on meta is no candidate
         logger.debug("identify: %s not built on meta (%s)", card.name, err)
-        return None
+        model = None
+    _META_MODELS[build] = model
+    return model
 
 
 def _accepts(meta_state: Mapping[str, torch.Tensor], model: nn.Module, converter: str | None) -> bool:
