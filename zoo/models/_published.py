@@ -3,6 +3,11 @@
 Family files list each weights file next to the name it belongs to.  The hub resolves the URLs;
 ``ZOO_REPO_URL_<KEY>`` overrides a base URL (``ZOO_REPO_URL_GLUONCV``, ``ZOO_REPO_URL_TORCHVISION``,
 ``ZOO_REPO_URL_IG65M``), e.g. to point at a mirror or a local folder of the files.
+
+Where two upstreams publish weights of the same network under one name (GluonCV's MXNet and PyTorch
+zoos), both are entries of that name, the first-published one the default (``pretrained="<tag>"``
+picks the other).  Where the model interface differs (GluonCV-PyTorch SlowFast takes the Fast clip
+only), the second is a separate name (``<name>_torch``) in the same family file.
 """
 from __future__ import annotations
 
