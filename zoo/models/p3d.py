@@ -166,8 +166,14 @@ _P3D_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_p3d")
 def convert_gluoncv_p3d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV MXNet ``P3D`` weights -> ours; stage 4's 2D kernels ``(O, I, k, k)`` gain a unit time axis."""
-    return convert(source, model, (*_P3D_RULES, Rule(r"(layer4\..*conv\w*\.weight)", r"\1", reshape=True), KEEP), mxnet_bn=True,
-                   what="GluonCV P3D")
+    return convert(source, model, (*_LAYER4_2D, *_P3D_RULES, KEEP), mxnet_bn=True, what="GluonCV P3D")
+
+
+#: Stage 4 is 2D in GluonCV's P3D: its kernels gain a unit time axis.
+_LAYER4_2D = (
+    Rule(r"(layer4\.\d+)\.downsample\.0\.weight", r"\1.downsample.conv.weight", reshape=True),
+    Rule(r"(layer4\..*conv\w*\.weight)", r"\1", reshape=True),
+)
 
 
 # --------------------------------------------------------------------------------------------
