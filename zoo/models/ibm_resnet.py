@@ -143,7 +143,8 @@ def convert_ibm_resnet2d(source: dict[str, torch.Tensor], model: nn.Module) -> d
             merged[f"{base}conv.weight"] = torch.stack([p.reshape(p.shape[0], 1) for p in parts], dim=2)[..., None, None]
         elif not key.endswith((".tam.curr_se.fc1.weight", ".tam.next_se.fc1.weight")):
             merged[key] = value  # unknown TAM parameter: reported as unexpected
-    return convert(merged, model, (*_RULES, _CONV_2D_TO_3D, KEEP), what="IBM 2D ResNet")
+    return convert(merged, model, (*(Rule(p, t, reshape=p.endswith("weight")) for p, t in _RULES), _CONV_2D_TO_3D, KEEP),
+                   what="IBM 2D ResNet")
 
 
 # --------------------------------------------------------------------------------------------
