@@ -29,6 +29,34 @@ def zoo_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     shutil.rmtree(home, ignore_errors=True)  # converted weights of up to a few hundred MB per test
 
 
+@pytest.fixture(autouse=True)
+def registry_snapshot() -> Iterator[None]:
+    """Names and converters a test registers (or replaces) are gone when it ends."""
+    from zoo import manifest, registry
+
+    registry.get_model_list()  # the families are registered before the snapshot
+    cards, converters, manifests = dict(registry._CARDS), dict(registry._CONVERTERS), set(manifest._LOADED_ENV)
+    yield
+    registry._CARDS.clear()
+    registry._CARDS.update(cards)
+    registry._CONVERTERS.clear()
+    registry._CONVERTERS.update(converters)
+    manifest._LOADED_ENV.clear()
+    manifest._LOADED_ENV.update(manifests)
+
+
+def reregister(name: str, **changes) -> None:
+    """Register ``name`` again with some card fields changed (the snapshot fixture restores it)."""
+    from dataclasses import fields
+
+    from zoo.registry import model_card, register_model
+
+    card = model_card(name)
+    values = {f.name: getattr(card, f.name) for f in fields(card)}
+    values.update(changes)
+    register_model(values.pop("name"), values.pop("builder"), replace_existing=True, **values)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """``../shared`` beside the checkout; tests that need it skip when it is absent (fail under CI)."""

@@ -174,26 +174,39 @@ def test_torch_tag_downloads_from_gluoncv_layout(shared_dir, det_weights, tmp_pa
     """`pretrained="<torch tag>"` on a name whose default is MXNet fetches `torch/models/{name}-{tag}.pth`."""
     from _http import FaultyServer
 
-    from zoo.registry import update_card
-    from zoo.sources import gluoncv_torch_weights
+    from conftest import reregister
+    from zoo.models._published import published
 
     name = "resnet18_v1b_kinetics400"
     fx = gluoncv_fixture(shared_dir, name)
     data = _save_upstream_pth(det_weights, fx, tmp_path / "served.pth").read_bytes()
     sha1 = hashlib.sha1(data).hexdigest()
     card = model_card(name)
-    served = gluoncv_torch_weights(name, sha1, card.converters["pth"])
-    update_card(name, weights=tuple(w for w in card.weights if w.format != "pth") + (served,))
-    try:
-        url_path = f"/torch/models/{name}-{sha1[:8]}.pth"
-        with FaultyServer({url_path: data}) as server:
-            monkeypatch.setenv("ZOO_REPO_URL_GLUONCV", server.url)
-            model = get_model(name, pretrained=sha1[:8]).eval()
-            assert server.count(url_path) == 1
-        assert model.zoo_weights == f"{name}:{sha1[:8]}"
-        with torch.no_grad():
-            out = model(det_weights.fixture_input(fx))
-        ok, diff, tol = det_weights.compare_logits(out, fx)
-        assert ok, f"max|delta| = {diff:.3g} > tolerance {tol:.3g}"
-    finally:
-        update_card(name, weights=card.weights)
+    served = published(f"{name}-{sha1[:8]}.pth", card.converters["pth"], sha1=sha1)
+    reregister(name, weights=tuple(w for w in card.weights if w.format != "pth") + (served,))
+    url_path = f"/torch/models/{name}-{sha1[:8]}.pth"
+    with FaultyServer({url_path: data}) as server:
+        monkeypatch.setenv("ZOO_REPO_URL_GLUONCV", server.url)
+        model = get_model(name, pretrained=sha1[:8]).eval()
+        assert server.count(url_path) == 1
+    assert model.zoo_weights == f"{name}:{sha1[:8]}"
+    with torch.no_grad():
+        out = model(det_weights.fixture_input(fx))
+    ok, diff, tol = det_weights.compare_logits(out, fx)
+    assert ok, f"max|delta| = {diff:.3g} > tolerance {tol:.3g}"
+
+
+def test_a_file_for_another_name_says_which_names_it_fits(shared_dir, det_weights, tmp_path):
+    """A GluonCV-PyTorch SlowFast .pth given to the MXNet-layout name names the `_torch` names it fits."""
+    from zoo.weights import identify
+
+    fx = gluoncv_fixture(shared_dir, "slowfast_4x16_resnet50_kinetics400")
+    state = _upstream_state(det_weights, fx)
+    assert identify(state, "pth") == ["slowfast_4x16_resnet50_custom_torch", "slowfast_4x16_resnet50_kinetics400_torch"]
+    path = tmp_path / "slowfast_4x16_resnet50_kinetics400-1d1eadb2.pth"
+    torch.save(state, path)
+    with pytest.raises(WeightsError, match=r"these weights fit slowfast_4x16_resnet50_custom_torch, "
+                                           r"slowfast_4x16_resnet50_kinetics400_torch") as err:
+        get_model("slowfast_4x16_resnet50_kinetics400", pretrained=str(path))
+    assert "missing" not in str(err.value)
+    assert get_model("slowfast_4x16_resnet50_kinetics400_torch", pretrained=str(path)).zoo_weights == str(path)

@@ -48,18 +48,16 @@ def published(tmp_path_factory):
 @pytest.fixture
 def card_with_weights(published, monkeypatch):
     """The case's card, temporarily publishing the reference file as its default GluonCV weights."""
-    from zoo.registry import model_card, update_card
-    from zoo.sources import gluoncv_mxnet_weights
+    from conftest import reregister
+    from zoo.models._published import published
+    from zoo.registry import model_card
 
     case, _, _, _, _, sha1 = published
     card = model_card(case.name)
     converter = card.converters.get("params") or next((w.converter for w in card.weights if w.format == "params"), None)
     assert converter, f"{case.name} has no converter for GluonCV .params files"
-    update_card(case.name, weights=(gluoncv_mxnet_weights(case.name, sha1, converter, top1=None, default=True),))
-    try:
-        yield model_card(case.name)
-    finally:
-        update_card(case.name, weights=card.weights)
+    reregister(case.name, weights=(published(f"{case.name}-{sha1[:8]}.params", converter, sha1=sha1, default=True),))
+    return model_card(case.name)
 
 
 def test_pretrained_true_downloads_converts_and_caches(published, card_with_weights, monkeypatch, zoo_home):

@@ -222,10 +222,10 @@ def test_converter_names_missing_unexpected_and_misshaped_keys(i3d_source):
     text = str(err.value)
     assert "missing: layer3.3.bn2.bias" in text
     assert "res_layers.9.0.mystery.weight" in text
-    assert "stem.conv.weight: file (64, 3, 3, 7, 7) vs model (64, 3, 5, 7, 7)" in text
+    assert "stem.conv.weight (from first_stage.0.weight): file (64, 3, 3, 7, 7) vs model (64, 3, 5, 7, 7)" in text
     conflicting = dict(source)
     conflicting["res_layers.0.0.bottleneck.0.weight"] = source["res_layers.0.0.conv1.weight"] + 1
-    with pytest.raises(WeightsError, match="bottleneck.0.weight disagrees"):
+    with pytest.raises(WeightsError, match=r"aliases disagree: res_layers\.0\.0\.bottleneck\.0\.weight"):
         convert(conflicting, model)
 
 

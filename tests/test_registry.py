@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.registry import WeightsEntry, update_card
+from conftest import reregister
+from zoo.registry import WeightsEntry
 
 from _http import FaultyServer
 
@@ -79,7 +80,7 @@ def test_unknown_and_ambiguous_tags(two_versions):
     # shares ea's first 4 hex digits, differs at the 5th: a distinct tag, an ambiguous 4-digit prefix
     fifth = "f" if ea.sha1[4] != "f" else "e"
     twin = WeightsEntry(sha1=ea.sha1[:4] + fifth + "0" * 35, file="x.safetensors")
-    update_card("vnet", weights=card.weights + (twin,))
+    reregister("vnet", weights=card.weights + (twin,))
     with pytest.raises(zoo.UnknownTagError, match="ambiguous"):
         zoo.get_model("vnet", pretrained=ea.sha1[:4])
 
@@ -190,3 +191,66 @@ def test_weights_of_another_configuration_are_refused_not_reinitialised(tmp_path
     save_file(extra, str(tmp_path / "extra.safetensors"))
     with pytest.raises(zoo.WeightsError, match="unexpected: head.extra"):
         zoo.get_model("simple3d_synthetic", pretrained=str(tmp_path / "extra.safetensors"), num_classes=3)
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogue: names written where they live, counted figures from one place, card fixes
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_registered_name_is_written_in_exactly_one_family_file():
+    from pathlib import Path
+
+    from zoo.registry import all_cards
+
+    files = {p.name: p.read_text() for p in (Path(zoo.__file__).parent / "models").glob("*.py")}
+    builtin = [c.name for c in all_cards() if not c.source.startswith("manifest")]
+    assert len(builtin) >= 136
+    where = {n: [f for f, text in files.items() if f'"{n}"' in text] for n in builtin}
+    assert {n: fs for n, fs in where.items() if len(fs) != 1} == {}
+
+
+def test_counted_figures_come_from_model_stats_only():
+    from pathlib import Path
+
+    from zoo.registry import all_cards, register_model
+
+    stats = json.loads((Path(zoo.__file__).parent / "model_stats.json").read_text())
+    for card in all_cards():
+        if card.name in stats:
+            assert (card.params_m, card.gflops) == (stats[card.name]["params_m"], stats[card.name]["gflops"]), card.name
+    card = zoo.model_card("x3d_m")
+    with pytest.raises(ValueError, match="disagrees with the counted"):
+        register_model("x3d_m", card.builder, family="x3d", num_classes=400, replace_existing=True, gflops=1.0)
+
+
+def test_registration_leak_probe_registers():
+    from zoo.registry import register_model
+
+    register_model("leak_probe_net", zoo.model_card("simple3d_synthetic").builder, family="simple3d", num_classes=2)
+    assert "leak_probe_net" in zoo.get_model_list()
+
+
+def test_registration_leak_probe_is_gone():
+    """Runs after the test above (same file, same worker): the snapshot fixture removed its name."""
+    assert "leak_probe_net" not in zoo.get_model_list()
+
+
+def test_weights_version_with_its_own_input():
+    from zoo.engine.loading import protocol_from_card
+
+    for name, tag in (("vgg16_ucf101", "05e319d4"), ("inceptionv3_ucf101", "0c453da8"), ("resnet50_v1b_hmdb51", "ba66ee4b")):
+        card = zoo.model_card(name)
+        assert card.input.num_segments == 3 and card.input_for(card.default_weights()) == card.input
+        one = card.input_for(card.find_weights(tag))
+        assert one.num_segments == 1 and one.crop_size == card.input.crop_size
+        assert protocol_from_card(name, tag)["num_segments"] == 1 and protocol_from_card(name)["num_segments"] == 3
+
+
+def test_audited_card_facts():
+    for name in ("r3d_18_kinetics400", "mc3_18_kinetics400", "r2plus1d_18_kinetics400", "s3d_kinetics400"):
+        assert zoo.model_card(name).input.frame_step == 2, name  # torchvision samples Kinetics at 15 fps
+    entry = zoo.model_card("resnet50_v1b_sthsthv2").find_weights("cbb9167b")
+    assert entry.recipe.endswith("/resnet50_v1b_sthsthv2.yaml")
+    r2p1d = zoo.model_card("r2plus1d_v2_resnet152_kinetics400")
+    assert (r2p1d.input.clip_len, r2p1d.input.frame_step) == (32, 2)  # GluonCV's config (CLIP_LEN 32, FRAME_RATE 2)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import logging
+import json
 import re
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch.nn as nn
+
+from .errors import UnknownModelError, UnknownTagError
 
 __all__ = [
     "Accuracy",
@@ -30,10 +33,7 @@ __all__ = [
     "model_card",
     "get_model_list",
     "list_datasets",
-    "builder_for",
 ]
-
-logger = logging.getLogger(__name__)
 
 KINETICS_MEAN = (0.485, 0.456, 0.406)
 KINETICS_STD = (0.229, 0.224, 0.225)
@@ -106,6 +106,8 @@ class WeightsEntry:
         pretraining: what training started from (``"ImageNet"``, ``"Scratch"``, ``"ImageNet, K400"``).
         recipe: link to the training script or config that produced the weights.
         size: exact size of the file in bytes where known (a download of another size is refused).
+        input: the input these weights were trained with, where it differs from the card's
+            (e.g. 1 segment instead of 3); :meth:`ModelCard.input_for` picks it.
     """
 
     sha1: str
@@ -123,6 +125,7 @@ class WeightsEntry:
     pretraining: str = ""
     recipe: str = ""
     size: int | None = None
+    input: InputSpec | None = None
 
     @property
     def tag(self) -> str:
@@ -191,6 +194,10 @@ class ModelCard:
                 return entry
         return self.weights[0] if self.weights else None
 
+    def input_for(self, entry: WeightsEntry | None) -> InputSpec:
+        """The input ``entry``'s weights were trained with: its own where it states one, else the card's."""
+        return entry.input if entry is not None and entry.input is not None else self.input
+
     def find_weights(self, tag: str) -> WeightsEntry:
         """The entry whose sha1 starts with ``tag`` (4+ hex characters)."""
         tag = tag.lower()
@@ -208,22 +215,10 @@ class ModelCard:
         )
 
 
-class UnknownModelError(KeyError):
-    """An unknown model name; the message names close matches."""
-
-    def __str__(self) -> str:  # KeyError quotes its argument; we want the plain message
-        return str(self.args[0]) if self.args else ""
-
-
-class UnknownTagError(KeyError):
-    """An unknown or ambiguous weights tag; the message lists the tags that exist."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
 _CARDS: dict[str, ModelCard] = {}
 _CONVERTERS: dict[str, Callable[..., dict]] = {}
+#: Parameters (M) and GFLOPs per view, counted from the models themselves (``python scripts/make_tables.py``).
+_COUNTED: dict[str, dict[str, float | None]] = json.loads(Path(__file__).with_name("model_stats.json").read_text())
 
 
 def register_model(
@@ -245,7 +240,8 @@ def register_model(
     Usable directly (``register_model("x", build_x, family=...)``) or as a decorator
     (``@register_model("x", family=...)``).  ``converters`` maps a source format
     (``"params"``, ``"pth"``) to the converter that turns such a file's keys into ours; it is
-    used for local files given as ``pretrained="/path/file.params"``.
+    used for local files given as ``pretrained="/path/file.params"``.  ``params_m``/``gflops`` come
+    from ``zoo/model_stats.json`` where it counts the name; a card may not state other figures.
     """
 
     def _register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -261,7 +257,7 @@ def register_model(
             input=input or InputSpec(),
             weights=tuple(weights),
             converters=MappingProxyType(dict(converters or {})),
-            **card_fields,
+            **{**card_fields, **_counted_figures(name, card_fields)},
         )
         _check_card(card)
         _CARDS[name] = card
@@ -271,6 +267,18 @@ def register_model(
         return _register
     _register(builder)
     return builder
+
+
+def _counted_figures(name: str, card_fields: Mapping[str, Any]) -> dict[str, float | None]:
+    """``params_m``/``gflops`` of ``name`` as counted in ``model_stats.json``; raises if the card states others."""
+    counted = _COUNTED.get(name)
+    if counted is None or counted.get("params_m") is None:
+        return {}
+    for key in ("params_m", "gflops"):
+        if card_fields.get(key) is not None and card_fields[key] != counted.get(key):
+            raise ValueError(f"{name}: {key}={card_fields[key]} disagrees with the counted {counted.get(key)} in "
+                             "zoo/model_stats.json; leave it out of the card (python scripts/make_tables.py counts it)")
+    return {"params_m": counted.get("params_m"), "gflops": counted.get("gflops")}
 
 
 def _check_card(card: ModelCard) -> None:
@@ -293,19 +301,6 @@ def _is_hex(text: str) -> bool:
     return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
-def update_card(name: str, **changes: Any) -> ModelCard:
-    """Replace fields of a registered card (e.g. a measured ``reproduced`` accuracy)."""
-    card = replace(_CARDS[name] if name in _CARDS else model_card(name), **changes)  # no lazy load while families import
-    _check_card(card)
-    _CARDS[name] = card
-    return card
-
-
-def unregister_model(name: str) -> None:
-    """Remove ``name`` (used by manifests that are re-registered, and by tests)."""
-    _CARDS.pop(name, None)
-
-
 def register_converter(name: str, fn: Callable[..., dict] | None = None):
     """Register a key converter ``fn(source_state_dict, model) -> state_dict`` under ``name``."""
 
@@ -324,34 +319,12 @@ def get_converter(name: str) -> Callable[..., dict]:
         raise KeyError(f"no converter named {name!r}; known: {', '.join(sorted(_CONVERTERS))}") from None
 
 
-_STATS_APPLIED = False
-
-
 def _ensure_loaded() -> None:
     """Import the model families (they register themselves) and the user manifests."""
     from . import models  # noqa: F401  (registration side effect)
     from .manifest import load_env_manifests
 
-    _apply_counted_stats()
     load_env_manifests()
-
-
-def _apply_counted_stats() -> None:
-    """Set ``params_m``/``gflops`` from ``zoo/model_stats.json``: counted from the models themselves
-    (``python scripts/make_tables.py``), they take precedence over any figure written in a card."""
-    global _STATS_APPLIED
-    if _STATS_APPLIED:
-        return
-    _STATS_APPLIED = True
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).with_name("model_stats.json")
-    stats = json.loads(path.read_text()) if path.exists() else {}
-    for name, values in stats.items():
-        card = _CARDS.get(name)
-        if card is not None and values.get("params_m") is not None:
-            _CARDS[name] = replace(card, params_m=values.get("params_m"), gflops=values.get("gflops"))
 
 
 def close_names(name: str, n: int = 5) -> list[str]:
@@ -378,10 +351,6 @@ def model_card(name: str) -> ModelCard:
     close = close_names(lowered)
     hint = f"; did you mean: {', '.join(close)}?" if close else ""
     raise UnknownModelError(f"unknown model {name!r}{hint} (zoo.get_model_list() lists all names)")
-
-
-def builder_for(name: str) -> Callable[..., nn.Module]:
-    return model_card(name).builder
 
 
 def get_model_list(

@@ -18,7 +18,7 @@ from typing import Iterable
 
 import torch
 
-from .registry import ModelCard, all_cards
+from .registry import ModelCard, WeightsEntry, all_cards
 
 __all__ = ["DATASET_TABLES", "count_model", "model_stats", "table_rows", "detail_rows", "render_tables", "write_tables",
            "stale_tables", "recipe_configs", "recipe_of", "use_line", "clip_length"]
@@ -106,9 +106,10 @@ def _reproduced() -> dict[tuple[str, str], dict]:
     return out
 
 
-def clip_length(card: ModelCard) -> str:
-    """Frames per view as a reader counts them: ``"32 (64/2)"`` for 32 frames every 2nd of 64, ``"1 x 3 segments"``."""
-    spec = card.input
+def clip_length(card: ModelCard, entry: WeightsEntry | None = None) -> str:
+    """Frames per view as a reader counts them: ``"32 (64/2)"`` for 32 frames every 2nd of 64, ``"1 x 3 segments"``
+    (the input of weights ``entry`` where it differs from the card's)."""
+    spec = card.input_for(entry)
     text = str(spec.clip_len)
     if spec.frame_step > 1:
         text += f" ({spec.clip_len * spec.frame_step}/{spec.frame_step})"
@@ -179,7 +180,7 @@ def table_rows(card: ModelCard, stats: dict, reproduced: dict, recipes: dict | N
         mark = DEFAULT_MARK if w is not None and w is default and len(card.weights) > 1 else ""
         recipe = recipe_of(card, recipes or {})
         use = use_line(card, tag) if w else (f"python scripts/train_recognizer.py {recipe}" if recipe else "")
-        rows.append([card.name, (w.pretraining if w else "Scratch") or "", top1, tag + mark, clip_length(card), use])
+        rows.append([card.name, (w.pretraining if w else "Scratch") or "", top1, tag + mark, clip_length(card, w), use])
     return rows
 
 

@@ -18,17 +18,15 @@ import torch
 import torch.nn as nn
 
 from . import hub
-from .registry import ModelCard, WeightsEntry, get_converter, model_card
+from .convert.keys import key_report
+from .errors import WeightsError
+from .registry import ModelCard, WeightsEntry, all_cards, get_converter, model_card
 
-__all__ = ["get_model", "read_weights", "load_state", "WeightsError"]
+__all__ = ["get_model", "read_weights", "identify", "WeightsError"]
 
 logger = logging.getLogger(__name__)
 
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
-
-
-class WeightsError(RuntimeError):
-    """Weights that cannot be read or do not fit the model."""
 
 
 def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_classes: int | None = None, **kwargs: Any) -> nn.Module:
@@ -52,8 +50,12 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
         model = card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
         model.zoo_name = card.name  # type: ignore[attr-defined]
         return model
-    state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
-    model = _build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
+    try:
+        state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
+        model = _build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
+    except WeightsError as err:
+        local = isinstance(pretrained, (str, os.PathLike)) and Path(pretrained).expanduser().is_file()
+        raise (_fits_elsewhere(card, Path(pretrained).expanduser()) if local else None) or err from None
     model.zoo_weights = source  # type: ignore[attr-defined]
     model.zoo_name = card.name  # type: ignore[attr-defined]
     return model
@@ -82,6 +84,69 @@ def _resolve_state(card: ModelCard, pretrained: bool | str | os.PathLike, build_
         tags = ", ".join(w.tag for w in card.weights) or "none"
         raise WeightsError(f"pretrained={text!r} is neither a weights tag of {card.name} ({tags}) nor an existing file")
     raise TypeError(f"pretrained must be a bool, a hash tag or a path, not {type(pretrained).__name__}")
+
+
+def identify(state: Mapping[str, torch.Tensor], fmt: str | None = None) -> list[str]:
+    """Registered names whose converter (or own key set) accepts ``state``'s keys and shapes, sorted.
+
+    ``fmt`` (``"params"``, ``"pth"``, ``"safetensors"``), the format the state was read from, limits
+    each card to its converters for that format.  Every candidate is built on the meta device and
+    ``state`` is compared as meta tensors, so no weights are allocated or copied.
+    """
+    meta = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in state.items()}
+    verdicts: dict[tuple, bool] = {}
+    fits = []
+    for card in all_cards():
+        if card.int8:  # quantised on build, from its fp32 twin's weights: the twin is the candidate
+            continue
+        num_classes = _classifier_width(card, state)
+        build = (card.builder, repr(sorted(card.kwargs.items())), num_classes)
+        model = _meta_model(card, num_classes, build)
+        if model is None:
+            continue
+        converters = {None, *(c for f, c in card.converters.items() if fmt in (None, f)),
+                      *(w.converter for w in card.weights if fmt in (None, w.format))}
+        if any(verdicts.setdefault((build, c), _accepts(meta, model, c)) for c in converters):
+            fits.append(card.name)
+    return fits
+
+
+#: (builder, kwargs, num_classes) -> meta model (None: not buildable on meta); building is most of identify's time.
+_META_MODELS: dict[tuple, nn.Module | None] = {}
+
+
+def _meta_model(card: ModelCard, num_classes: int, build: tuple) -> nn.Module | None:
+    if build in _META_MODELS:
+        return _META_MODELS[build]
+    try:
+        with torch.device("meta"), _skip_init():
+            model = card.builder(num_classes=num_classes, **card.kwargs)
+    except Exception as err:  # a builder that cannot run on meta is no candidate
+        logger.debug("identify: %s not built on meta (%s)", card.name, err)
+        model = None
+    _META_MODELS[build] = model
+    return model
+
+
+def _accepts(meta_state: Mapping[str, torch.Tensor], model: nn.Module, converter: str | None) -> bool:
+    """Whether ``converter`` (``None``: the keys as they are) maps ``meta_state`` exactly onto ``model``."""
+    try:
+        state = get_converter(converter)(meta_state, model) if converter else meta_state
+    except (WeightsError, TypeError, KeyError, ValueError, IndexError):
+        return False
+    ours = model.state_dict()
+    wanted = {k for k in ours if not k.endswith("num_batches_tracked")}
+    given = {k for k in state if not k.endswith("num_batches_tracked")}
+    return wanted == given and all(state[k].shape == ours[k].shape for k in wanted)
+
+
+def _fits_elsewhere(card: ModelCard, path: Path) -> WeightsError | None:
+    """An error naming the registered names ``path``'s weights fit, when ``card`` is not one of them."""
+    fits = identify(read_weights(path), _format_of(path))
+    if not fits or card.name in fits:
+        return None
+    return WeightsError(f"{path} does not fit {card.name}; these weights fit {', '.join(fits)} "
+                        f"(get_model({fits[0]!r}, pretrained=...))")
 
 
 def _no_weights_message(card: ModelCard) -> str:
@@ -234,26 +299,6 @@ def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], defaul
     return default or card.num_classes
 
 
-def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], strict: bool = True) -> None:
-    """``load_state_dict`` with a report of missing / unexpected / mis-shaped keys by name."""
-    ours = model.state_dict()
-    missing = [k for k in ours if k not in state]
-    unexpected = [k for k in state if k not in ours]
-    bad = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(ours[k].shape)}" for k in ours if k in state and state[k].shape != ours[k].shape]
-    if strict and (missing or unexpected or bad):
-        raise WeightsError(_key_report(missing, unexpected, bad))
-    model.load_state_dict(state, strict=strict)
-
-
-def _key_report(missing: list[str], unexpected: list[str], bad: list[str]) -> str:
-    parts = []
-    for title, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", bad)):
-        if keys:
-            shown = ", ".join(keys[:8]) + (f", ... ({len(keys)} in all)" if len(keys) > 8 else "")
-            parts.append(f"{title}: {shown}")
-    return "weights do not fit the model; " + "; ".join(parts)
-
-
 _INIT_FUNCTIONS = (
     "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
@@ -306,7 +351,7 @@ def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs
     not_classes = [f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}" for k in mismatched
                    if ours[k].shape[:1] != (num_classes,) or state[k].shape[1:] != ours[k].shape[1:]]
     if missing or unexpected or not_classes:
-        raise WeightsError(f"{source}: " + _key_report(missing, unexpected, not_classes)
+        raise WeightsError(f"{source}: " + key_report(missing, unexpected, not_classes)
                            + " (weights of another architecture or configuration?)")
     if mismatched:
         logger.info("%s: num_classes=%d differs from the weights; dropped %s and started a new classifier",

@@ -32,9 +32,11 @@ class LoadedModel:
     classes: Optional[list[str]] = None
 
 
-def protocol_from_card(name: str) -> dict[str, Any]:
-    """``data`` config keys that match a card's :class:`~zoo.registry.InputSpec`."""
-    spec = model_card(name).input
+def protocol_from_card(name: str, tag: str = "") -> dict[str, Any]:
+    """``data`` config keys that match the :class:`~zoo.registry.InputSpec` of a card (of its weights ``tag``
+    where that version was trained with another input)."""
+    card = model_card(name)
+    spec = card.input_for(card.find_weights(tag) if tag else None)
     return {"new_length": spec.clip_len, "new_step": spec.frame_step, "num_segments": spec.num_segments,
             "crop_size": spec.crop_size, "short_side": spec.short_side, "mean": list(spec.mean), "std": list(spec.std),
             "sampling": "tsn" if spec.num_segments > 1 else "dense", "temporal_centering": spec.temporal_centering}
@@ -88,18 +90,16 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
     else:
         if not name:
             raise ValueError("give a model name (--model) or a training checkpoint (--checkpoint)")
-        cfg["data"].update(protocol_from_card(name))
         build_kwargs = dict(kwargs or {})
         model = get_model(name, pretrained=pretrained, num_classes=num_classes, **build_kwargs)
         card = model_card(name)
+        entry = None
         if pretrained is True and card.default_weights() is not None:
-            tag = card.default_weights().tag  # type: ignore[union-attr]
-        elif isinstance(pretrained, str) and Path(pretrained).is_file():
-            tag = _file_tag(Path(pretrained))
-        elif isinstance(pretrained, str) and pretrained:
-            tag = card.find_weights(pretrained).tag
-        else:
-            tag = "random"
+            entry = card.default_weights()
+        elif isinstance(pretrained, str) and pretrained and not Path(pretrained).is_file():
+            entry = card.find_weights(pretrained)
+        tag = entry.tag if entry else _file_tag(Path(pretrained)) if isinstance(pretrained, str) and pretrained else "random"
+        cfg["data"].update(protocol_from_card(name, entry.tag if entry else ""))
     cfg["model"].update(name=name, kwargs=build_kwargs)
     return LoadedModel(model=model, name=name, tag=tag, cfg=cfg, classes=list(model_card(name).class_names) or None)
 

@@ -6,17 +6,20 @@
   I3D-Inception models do it: a ``kh x kw`` kernel becomes ``max(kh, kw) x kh x kw`` with "same"
   temporal padding and the spatial stride repeated in time (``1x7`` -> ``7x1x7``, ``3x3/2`` ->
   ``3x3x3/2`` with temporal padding 1).
-* :func:`convert_gluon_state`, the shared part of the MXNet ``.params`` converters: it walks our
-  module tree and looks each parameter up under GluonCV's name for it.
+* :func:`gluon_rules`, the shared part of the MXNet ``.params`` converters: it walks our
+  module tree and names each parameter's GluonCV key, giving one rule of the key engine per key.
 """
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Iterable, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ..convert.keys import Rule
 
 __all__ = [
     "ConvBN",
@@ -36,7 +39,7 @@ __all__ = [
     "ResNetV1bTrunk",
     "vgg16_features",
     "set_partial_bn",
-    "convert_gluon_state",
+    "gluon_rules",
     "tsn_consensus",
     "fixed_avg_pool",
 ]
@@ -443,63 +446,28 @@ def gluon_module_name(name: str, top: Mapping[str, str]) -> str:
     return ".".join(out)
 
 
-def convert_gluon_state(
-    source: Mapping[str, torch.Tensor],
-    model: nn.Module,
-    top: Mapping[str, str],
-    *,
-    aliases: Mapping[str, str] | None = None,
-    what: str = "GluonCV",
-) -> dict[str, torch.Tensor]:
-    """Map a GluonCV ``save_parameters`` state onto ``model``'s keys, checking every key and shape.
+def gluon_rules(model: nn.Module, top: Mapping[str, str], aliases: Mapping[str, str] | None = None) -> list[Rule]:
+    """Key rules from a GluonCV ``save_parameters`` state to ``model``, one per key of ours.
 
     Args:
-        source: GluonCV parameter names (``features.0.1.gamma``, ``output.weight``, ...) to tensors.
-        model: the target model (may live on the meta device: only names and shapes are used).
+        model: the target model (may live on the meta device: only names are used).
         top: module-name prefixes to rename (see :func:`gluon_module_name`).
-        aliases: GluonCV keys that duplicate another key (``head.1.weight`` -> ``output.weight``,
-            written twice when a block is registered under two names); they are accepted and
-            checked to be equal to what they alias.
-        what: the model name, for messages.
-
-    Raises:
-        zoo.weights.WeightsError: naming missing, unexpected and mis-shaped keys.
+        aliases: GluonCV keys that duplicate another GluonCV key (``head.1.weight`` -> ``output.weight``,
+            written twice when a block is registered under two names); the engine checks they agree.
     """
-    from ..weights import WeightsError, _key_report
-
     ours = model.state_dict()
-    out: dict[str, torch.Tensor] = {}
-    missing: list[str] = []
-    bad: list[str] = []
-    used: set[str] = set()
+    to_ours: dict[str, str] = {}
     for mod_name, module in model.named_modules():
         is_bn = isinstance(module, nn.modules.batchnorm._BatchNorm)
         if not (is_bn or isinstance(module, (nn.Conv2d, nn.Conv3d, nn.Linear))):
             continue
         gname = gluon_module_name(mod_name, top)
         for k in ("weight", "bias", "running_mean", "running_var"):
-            if f"{mod_name}.{k}" not in ours:  # conv without bias, Linear/Conv without running stats
-                continue
-            our_key = f"{mod_name}.{k}"
-            src_key = f"{gname}.{_BN_NAMES[k] if is_bn else k}"
-            if src_key not in source:
-                missing.append(f"{src_key} (for {our_key})")
-                continue
-            used.add(src_key)
-            value = source[src_key]
-            if tuple(value.shape) != tuple(ours[our_key].shape):
-                bad.append(f"{src_key}: file {tuple(value.shape)} vs model {our_key} {tuple(ours[our_key].shape)}")
-                continue
-            out[our_key] = value.to(ours[our_key].dtype) if value.dtype != ours[our_key].dtype else value
+            if f"{mod_name}.{k}" in ours:  # conv without bias, Linear/Conv without running stats
+                to_ours[f"{gname}.{_BN_NAMES[k] if is_bn else k}"] = f"{mod_name}.{k}"
     for alias, target in (aliases or {}).items():
-        if alias in source:
-            used.add(alias)
-            if target in source and not torch.equal(source[alias], source[target]):
-                bad.append(f"{alias} differs from {target}, which it should duplicate")
-    unexpected = sorted(k for k in source if k not in used)
-    if missing or unexpected or bad:
-        raise WeightsError(f"{what} (GluonCV MXNet parameters): " + _key_report(missing, unexpected, bad))
-    return out
+        to_ours[alias] = to_ours[target]
+    return [Rule(re.escape(gluon_key), our_key) for gluon_key, our_key in to_ours.items()]
 
 
 def tsn_consensus(x: torch.Tensor, segments: int) -> torch.Tensor:

@@ -42,7 +42,6 @@ Parameter names are those of the modules here: ``stem.conv.weight``, ``stem.bn.w
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import torch
@@ -71,7 +70,6 @@ __all__ = [
     "set_bn_eval",
     "freeze_modules",
     "freeze_bn_affine",
-    "convert_by_rules",
     "RESNET_DEPTHS",
 ]
 
@@ -613,80 +611,3 @@ def freeze_modules(modules: Iterable[nn.Module]) -> None:
     for module in modules:
         for p in module.parameters():
             p.requires_grad_(False)
-
-
-# --------------------------------------------------------------------------------------------
-# Converting upstream state dicts
-# --------------------------------------------------------------------------------------------
-
-#: MXNet BatchNorm parameter names -> PyTorch ones.
-MXNET_BN_SUFFIXES: dict[str, str] = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_var": "running_var"}
-
-Rule = tuple[str, "str | Callable[[re.Match[str]], str | None] | None"]
-
-
-def convert_by_rules(
-    source: Mapping[str, torch.Tensor],
-    model: nn.Module,
-    rules: Sequence[Rule],
-    *,
-    suffixes: Mapping[str, str] = MXNET_BN_SUFFIXES,
-    what: str = "weights",
-) -> dict[str, torch.Tensor]:
-    """Rename ``source`` keys to ``model``'s with regex rules and check the result completely.
-
-    Each source key is matched (``re.fullmatch``) against ``rules`` in order; the first rule that
-    matches gives our key (a template with ``\\1`` groups, or a function of the match; ``None``
-    drops the key on purpose).  Then the last dotted component is renamed with ``suffixes``
-    (MXNet ``gamma``/``beta`` -> ``weight``/``bias``).  Several source keys may name the same
-    parameter (GluonCV files store a block's convs under two paths); their values must agree.
-
-    Raises:
-        zoo.weights.WeightsError: naming the source keys no rule knows (unexpected), the model keys
-            nothing filled (missing), shape mismatches and disagreeing aliases.
-    """
-    from ..weights import WeightsError, _key_report
-
-    compiled = [(re.compile(p), r) for p, r in rules]
-    out: dict[str, torch.Tensor] = {}
-    unexpected: list[str] = []
-    conflicts: list[str] = []
-    for key, value in source.items():
-        target: str | None = None
-        matched = False
-        for pattern, repl in compiled:
-            m = pattern.fullmatch(key)
-            if m is None:
-                continue
-            try:
-                target = None if repl is None else (m.expand(repl) if isinstance(repl, str) else repl(m))
-                matched = True
-            except (KeyError, IndexError):  # a rule function that does not know this key
-                matched = False
-            break
-        if not matched:
-            unexpected.append(key)
-            continue
-        if target is None:
-            continue
-        head, _, last = target.rpartition(".")
-        target = f"{head}.{suffixes.get(last, last)}" if head else suffixes.get(last, last)
-        value = torch.as_tensor(value)
-        if target in out:
-            if out[target].shape != value.shape or not torch.equal(out[target], value):
-                conflicts.append(f"{key} disagrees with another source key for {target}")
-            continue
-        out[target] = value
-    ours = model.state_dict()
-    for key, tensor in ours.items():  # counters that MXNet files do not carry
-        if key.endswith("num_batches_tracked") and key not in out:
-            out[key] = torch.zeros((), dtype=torch.long)
-    missing = [k for k in ours if k not in out]
-    unexpected += [f"{k} (converted name)" for k in out if k not in ours]
-    bad = [f"{k}: file {tuple(out[k].shape)} vs model {tuple(ours[k].shape)}" for k in ours if k in out and out[k].shape != ours[k].shape]
-    if missing or unexpected or bad or conflicts:
-        report = _key_report(missing, unexpected, bad) if (missing or unexpected or bad) else "weights do not fit the model"
-        if conflicts:
-            report += "; conflicting duplicates: " + ", ".join(conflicts[:8])
-        raise WeightsError(f"{what}: {report}")
-    return {k: out[k].to(ours[k].dtype) if out[k].dtype != ours[k].dtype and out[k].is_floating_point() else out[k] for k in ours}

@@ -10,8 +10,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_mxnet_weights
-from ._backbones2d import convert_gluon_state, tsn_consensus
+from ._published import GLUONCV_LOGS, published
+from ..convert.keys import convert
+from ._backbones2d import gluon_rules, tsn_consensus
 
 __all__ = ["C3D", "c3d"]
 
@@ -81,23 +82,24 @@ def c3d(num_classes: int, **kwargs) -> C3D:
 
 def _convert_gluoncv_c3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV ``c3d`` MXNet parameters (``conv1.weight`` ... ``fc8.bias``) -> our keys."""
-    return convert_gluon_state(source, model, C3D.GLUON_NAMES, what="C3D")
+    return convert(source, model, gluon_rules(model, C3D.GLUON_NAMES), what="GluonCV C3D")
 
 
 register_converter("gluoncv_c3d", _convert_gluoncv_c3d)
 
-register_model(
-    "c3d_kinetics400",
-    c3d,
-    family="c3d",
-    dataset="kinetics400",
-    num_classes=400,
-    input=InputSpec(clip_len=16, frame_step=2, crop_size=112, short_side=128, note="GluonCV resizes frames to 171x128; 16 frames every 2nd"),
-    weights=(
-        gluoncv_mxnet_weights("c3d_kinetics400", "a007b5faf2927c5c4afe78db40756273f33a84e6", "gluoncv_c3d", 59.5, description="trained from scratch on Kinetics-400, 16 frames (32/2)"),
-    ),
-    converters={"params": "gluoncv_c3d"},
-    description="C3D trained from scratch on Kinetics-400 (GluonCV c3d_kinetics400).",
-    source="GluonCV 0.10.5 model_zoo/action_recognition/c3d.py (MXNet)",
-    train_command="GluonCV scripts/action-recognition/train_recognizer.py (c3d_kinetics400.sh in its model zoo table)",
-)
+
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
+
+register_model("c3d_kinetics400", builder=c3d, family="c3d", dataset="kinetics400", num_classes=400,
+               input=InputSpec(frame_step=2, crop_size=112, short_side=128,
+                               note="GluonCV resizes frames to 171x128; 16 frames every 2nd"),
+               converters={"params": "gluoncv_c3d"}, source="GluonCV 0.10.5 model_zoo/action_recognition/c3d.py (MXNet)",
+               weights=(published("c3d_kinetics400-a007b5fa.params", "gluoncv_c3d", 59.5,
+                                  sha1="a007b5faf2927c5c4afe78db40756273f33a84e6", default=True, pretraining="Scratch",
+                                  recipe=GLUONCV_LOGS + "kinetics400/c3d_kinetics400.sh",
+                                  description="trained from scratch on Kinetics-400, 16 frames (32/2)"),),
+               description="C3D trained from scratch on Kinetics-400 (GluonCV c3d_kinetics400).",
+               train_command=("GluonCV scripts/action-recognition/train_recognizer.py (c3d_kinetics400.sh in its model zoo "
+                              "table)"))

@@ -14,9 +14,9 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_torch_weights
+from ._published import GLUONCV_CONFIGS, published
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, batch_norm3d, conv3d, init_weights, make_stage
-from ._upstream_keys import Rule, remap_state
+from ..convert.keys import KEEP, Rule, convert
 
 __all__ = ["depthwise_conv", "IrCSN", "ircsn_resnet"]
 
@@ -94,24 +94,19 @@ _IRCSN_V2_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_ircsn_v2")
 def convert_gluoncv_ircsn_v2(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV PyTorch ``ResNet_IRCSNv2`` (VMZ port, BatchNorm variant) state dict -> ours."""
-    return remap_state(source, model, _IRCSN_V2_RULES, what="GluonCV IRCSNv2")
+    return convert(source, model, (*_IRCSN_V2_RULES, KEEP), what="GluonCV IRCSNv2")
 
 
-register_model(
-    "ircsn_v2_resnet152_f32s2_kinetics400",
-    ircsn_resnet,
-    family="csn",
-    dataset="kinetics400",
-    num_classes=400,
-    kwargs={"depth": 152},
-    input=InputSpec(clip_len=32, frame_step=2, crop_size=224, short_side=256),
-    weights=(
-        gluoncv_torch_weights(
-            "ircsn_v2_resnet152_f32s2_kinetics400", "82855d2c85a888e96477130253b90a4892bdc649", "gluoncv_ircsn_v2", 83.18,
-            default=True, description="IG65M pretraining (VMZ), fine-tuned on Kinetics-400; 32 frames step 2",
-        ),
-    ),
-    converters={"pth": "gluoncv_ircsn_v2"},
-    description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks, BatchNorm eps 1e-3), no dropout",
-    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/ircsnv2.py)",
-)
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
+
+register_model("ircsn_v2_resnet152_f32s2_kinetics400", builder=ircsn_resnet, family="csn", dataset="kinetics400",
+               num_classes=400, input=InputSpec(clip_len=32, frame_step=2), converters={"pth": "gluoncv_ircsn_v2"},
+               source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/ircsnv2.py)",
+               kwargs=dict(depth=152),
+               weights=(published("ircsn_v2_resnet152_f32s2_kinetics400-82855d2c.pth", "gluoncv_ircsn_v2", 83.18,
+                                  sha1="82855d2c85a888e96477130253b90a4892bdc649", default=True, pretraining="IG65M",
+                                  recipe=GLUONCV_CONFIGS + "ircsn_v2_resnet152_f32s2_kinetics400.yaml",
+                                  description="IG65M pretraining (VMZ), fine-tuned on Kinetics-400; 32 frames step 2"),),
+               description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks, BatchNorm eps 1e-3), no dropout")

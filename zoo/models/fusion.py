@@ -164,9 +164,6 @@ def fusion_cnn(num_classes: int, **kwargs) -> FusionCNN:
 
 
 _KARPATHY = dict(crop_size=170, short_side=178, frame_step=1)
-# params / GFLOPs per view counted with torch.utils.flop_counter (2 FLOPs per multiply-add)
-_COUNTS = {"fusion_single_frame": (23.578, 2.693), "fusion_late": (24.626, 5.348), "fusion_early": (23.891, 4.731),
-           "fusion_slow": (25.181, 9.588), "fusion_multires": (31.582, 5.148)}
 for _name, _kwargs, _frames, _what in (
     ("fusion_single_frame", {"fusion": "single"}, 1, "single-frame baseline (middle frame)"),
     ("fusion_late", {"fusion": "late", "num_frames": 16}, 16, "late fusion of two frames 15 apart (shared tower, merged at fc6)"),
@@ -186,6 +183,4 @@ for _name, _kwargs, _frames, _what in (
                         note="Karpathy et al. 2014: 170x170 crops of 178-px frames (Sports-1M, 487 classes)"),
         description=f"Karpathy et al. 2014 {_what}; BatchNorm instead of LRN; no weights.",
         source="zoo",
-        params_m=_COUNTS[_name][0],
-        gflops=_COUNTS[_name][1],
     )

@@ -9,14 +9,18 @@ consecutive in the batch and their features are averaged.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from collections import OrderedDict
 
 import torch
 import torch.nn as nn
 
+from ..convert.keys import convert
+from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_mxnet_weights
-from ._backbones2d import ConvBN, V3_GLUON_NAMES, inception_v1_block, inception_v3_layers, set_partial_bn, tsn_consensus
+from ._published import GLUONCV_LOGS, published
+from ._backbones2d import ConvBN, V3_GLUON_NAMES, gluon_rules, inception_v1_block, inception_v3_layers, set_partial_bn, tsn_consensus
 
 __all__ = ["I3DInception", "i3d_inceptionv1", "i3d_inceptionv3"]
 
@@ -128,35 +132,43 @@ def _convert_gluoncv_i3d_inception(source: dict[str, torch.Tensor], model: nn.Mo
     names; ``head.1.*`` is accepted when it equals ``output.*``.
     """
     if not isinstance(model, I3DInception):
-        raise TypeError(f"the gluoncv_i3d_inception converter needs an I3DInception model, got {type(model).__name__}")
-    from ._backbones2d import convert_gluon_state
-
+        raise WeightsError(f"the gluoncv_i3d_inception converter needs an I3DInception model, got {type(model).__name__}")
     source = dict(source)
     for p in ("weight", "bias"):  # a de-duplicated file may keep only the head.1 name
         if f"head.1.{p}" in source and f"output.{p}" not in source:
             source[f"output.{p}"] = source.pop(f"head.1.{p}")
     aliases = {"head.1.weight": "output.weight", "head.1.bias": "output.bias"}
-    return convert_gluon_state(source, model, model.gluon_names, aliases=aliases, what=f"I3D-InceptionV{model.version}")
+    return convert(source, model, gluon_rules(model, model.gluon_names, aliases), what=f"GluonCV I3D-InceptionV{model.version}")
 
 
 register_converter("gluoncv_i3d_inception", _convert_gluoncv_i3d_inception)
 
-for _v, _crop, _short, _sha1, _top1 in (
-    (1, 224, 256, "81e0be1043ea4c68a4a0a439918c7b888ee5545b", 71.8),
-    (3, 299, 340, "f14f8a99007200ef56521b6a844f662784a8f5de", 73.6),
-):
-    _name = f"i3d_inceptionv{_v}_kinetics400"
-    register_model(
-        _name,
-        i3d_inceptionv1 if _v == 1 else i3d_inceptionv3,
-        family="i3d_inception",
-        dataset="kinetics400",
-        num_classes=400,
-        kwargs={"dropout_ratio": 0.5, "init_std": 0.01},
-        input=InputSpec(clip_len=32, frame_step=2, crop_size=_crop, short_side=_short),
-        weights=(gluoncv_mxnet_weights(_name, _sha1, "gluoncv_i3d_inception", _top1, description="inflated from ImageNet Inception weights, 32 frames (64/2)"),),
-        converters={"params": "gluoncv_i3d_inception"},
-        description=f"I3D with an inflated Inception v{_v} backbone on Kinetics-400 (GluonCV {_name}).",
-        source=f"GluonCV 0.10.5 model_zoo/action_recognition/i3d_inceptionv{_v}.py (MXNet)",
-        train_command=f"GluonCV scripts/action-recognition/train_recognizer.py ({_name}.sh in its model zoo table)",
-    )
+
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
+
+_INFLATED_DESC = "inflated from ImageNet Inception weights, 32 frames (64/2)"
+_register = partial(register_model, family="i3d_inception", dataset="kinetics400", num_classes=400,
+                    converters={"params": "gluoncv_i3d_inception"})
+_register("i3d_inceptionv1_kinetics400", builder=i3d_inceptionv1, input=InputSpec(clip_len=32, frame_step=2),
+          source="GluonCV 0.10.5 model_zoo/action_recognition/i3d_inceptionv1.py (MXNet)",
+          kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          weights=(published("i3d_inceptionv1_kinetics400-81e0be10.params", "gluoncv_i3d_inception", 71.8,
+                             sha1="81e0be1043ea4c68a4a0a439918c7b888ee5545b", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_inceptionv1_kinetics400.sh", description=_INFLATED_DESC),),
+          description=("I3D with an inflated Inception v1 backbone on Kinetics-400 (GluonCV "
+                       "i3d_inceptionv1_kinetics400)."),
+          train_command=("GluonCV scripts/action-recognition/train_recognizer.py (i3d_inceptionv1_kinetics400.sh in "
+                         "its model zoo table)"))
+_register("i3d_inceptionv3_kinetics400", builder=i3d_inceptionv3,
+          input=InputSpec(clip_len=32, frame_step=2, crop_size=299, short_side=340),
+          source="GluonCV 0.10.5 model_zoo/action_recognition/i3d_inceptionv3.py (MXNet)",
+          kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          weights=(published("i3d_inceptionv3_kinetics400-f14f8a99.params", "gluoncv_i3d_inception", 73.6,
+                             sha1="f14f8a99007200ef56521b6a844f662784a8f5de", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_inceptionv3_kinetics400.sh", description=_INFLATED_DESC),),
+          description=("I3D with an inflated Inception v3 backbone on Kinetics-400 (GluonCV "
+                       "i3d_inceptionv3_kinetics400)."),
+          train_command=("GluonCV scripts/action-recognition/train_recognizer.py (i3d_inceptionv3_kinetics400.sh in "
+                         "its model zoo table)"))

@@ -12,12 +12,15 @@ Names and weights are GluonCV's MXNet model zoo (``gluoncv.model_zoo.action_reco
 """
 from __future__ import annotations
 
+from functools import partial
+
 from typing import Sequence
 
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_mxnet_weights
+from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
+from ..convert.keys import convert
 from ._resnet3d import (
     RESNET_DEPTHS,
     Bottleneck3d,
@@ -25,7 +28,6 @@ from ._resnet3d import (
     NonLocal3d,
     ResNet3d,
     Stem3d,
-    convert_by_rules,
     init_weights,
     make_stage,
     per_block,
@@ -179,74 +181,145 @@ def convert_gluoncv_i3d(source: dict, model: nn.Module) -> dict:
     ``downsample.{conv,bn}``, non-local ``W``/``W_bn`` -> ``proj``/``bn``, ``fc``/``head.1`` ->
     ``head.fc``; ``gamma``/``beta`` -> ``weight``/``bias``.
     """
-    return convert_by_rules(source, model, GLUONCV_RESNET3D_RULES, what="GluonCV I3D weights")
+    return convert(source, model, GLUONCV_RESNET3D_RULES, mxnet_bn=True, what="GluonCV I3D weights")
 
 
 register_converter("gluoncv_i3d_resnet", convert_gluoncv_i3d)
 
+
 # --------------------------------------------------------------------------------------------
-# Model cards
+# Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_SOURCE = "GluonCV model zoo (MXNet), gluoncv/model_zoo/action_recognition/i3d_resnet.py"
-_I3D_INPUT = InputSpec(clip_len=32, frame_step=2, crop_size=224, short_side=256)
-_FINETUNE = dict(dropout_ratio=0.8, init_std=0.001)
-
-
-def _register(name: str, *, dataset: str, num_classes: int, kwargs: dict, sha1: str | None, top1: float | None,
-              description: str, input: InputSpec = _I3D_INPUT, weights_name: str | None = None, weights_description: str = "") -> None:
-    weights = ()
-    if sha1:
-        weights = (
-            gluoncv_mxnet_weights(weights_name or name, sha1, "gluoncv_i3d_resnet", top1, description=weights_description,
-                                  num_classes=num_classes if weights_name is None else 400),
-        )
-    register_model(
-        name, i3d_resnet, family="i3d", dataset=dataset, num_classes=num_classes, kwargs=kwargs, input=input,
-        weights=weights, converters={"params": "gluoncv_i3d_resnet"}, description=description, source=_SOURCE,
-    )
-
-
-_R50 = dict(depth=50)
-_R101 = dict(depth=101)
-_NL = dict(nonlocal_stages=(1, 2))
 _K400_DESC = "ImageNet-inflated init, trained on Kinetics-400 (32 frames, step 2); GluonCV top-1 with 10 clips x 3 crops."
-
-_register("i3d_resnet50_v1_kinetics400", dataset="kinetics400", num_classes=400, kwargs=_R50,
-          sha1="568a722eb61da663e11b582886ddbef9ef8f6ac6", top1=74.0, weights_description=_K400_DESC,
-          description="I3D ResNet-50 (3x1x1 inflation on alternate blocks) for Kinetics-400.")
-_register("i3d_resnet101_v1_kinetics400", dataset="kinetics400", num_classes=400, kwargs=_R101,
-          sha1="6b69f655c60823bd05a83fe076c61d6c297add0d", top1=75.1, weights_description=_K400_DESC,
-          description="I3D ResNet-101 for Kinetics-400.")
-_register("i3d_nl5_resnet50_v1_kinetics400", dataset="kinetics400", num_classes=400, kwargs={**_R50, **_NL, "nonlocal_freq": _NL5_50},
-          sha1="3c0e47ea5ee699c3e1f706c9df7a74dbd6321b11", top1=75.2, weights_description=_K400_DESC,
-          description="I3D ResNet-50 with 5 non-local blocks (layer2/layer3) for Kinetics-400.")
-_register("i3d_nl10_resnet50_v1_kinetics400", dataset="kinetics400", num_classes=400, kwargs={**_R50, **_NL, "nonlocal_freq": _NL10_50},
-          sha1="bfb58c4127705ad6e98f4916abde0c849e2f1288", top1=75.3, weights_description=_K400_DESC,
-          description="I3D ResNet-50 with 10 non-local blocks (layer2/layer3) for Kinetics-400.")
-_register("i3d_nl5_resnet101_v1_kinetics400", dataset="kinetics400", num_classes=400, kwargs={**_R101, **_NL, "nonlocal_freq": _NL5_101},
-          sha1="fbfc1d30d90c304295dedd6c70b037d100e43d5f", top1=76.0, weights_description=_K400_DESC,
-          description="I3D ResNet-101 with 5 non-local blocks for Kinetics-400.")
-_register("i3d_nl10_resnet101_v1_kinetics400", dataset="kinetics400", num_classes=400, kwargs={**_R101, **_NL, "nonlocal_freq": _NL10_101},
-          sha1="59186c31dea2f20940a358fc8ea5199cd6d4303c", top1=76.1, weights_description=_K400_DESC,
-          description="I3D ResNet-101 with 10 non-local blocks for Kinetics-400.")
-_register("i3d_resnet50_v1_ucf101", dataset="ucf101", num_classes=101, kwargs={**_R50, **_FINETUNE, "partial_bn": True},
-          sha1="760d0981094787b8789ee4a8c382d09d493c7413", top1=95.4,
-          weights_description="Fine-tuned from the Kinetics-400 I3D ResNet-50 (ImageNet, K400 init); split 1, 32 frames step 2.",
-          description="I3D ResNet-50 for UCF101 (partial BN while training).")
-_register("i3d_resnet50_v1_hmdb51", dataset="hmdb51", num_classes=51, kwargs={**_R50, **_FINETUNE},
-          sha1="2ec6bf01a55af38579380e6531d0ecc816862abe", top1=70.9,
-          weights_description="Fine-tuned from the Kinetics-400 I3D ResNet-50 (ImageNet, K400 init); split 1, 32 frames step 2.",
+_TORCH_DESC = "ImageNet-inflated init, 32 frames step 2 (GluonCV PyTorch zoo)"
+_FINETUNE_R50 = dict(depth=50, dropout_ratio=0.8, init_std=0.001, partial_bn=True)
+_FINETUNED_DESC = "Fine-tuned from the Kinetics-400 I3D ResNet-50 (ImageNet, K400 init); split 1, 32 frames step 2."
+_register = partial(register_model, builder=i3d_resnet, family="i3d", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(clip_len=32, frame_step=2),
+                    converters={"params": "gluoncv_i3d_resnet", "pth": "gluoncv_i3d_resnet"},
+                    source="GluonCV model zoo (MXNet), gluoncv/model_zoo/action_recognition/i3d_resnet.py")
+_register("i3d_nl10_resnet101_v1_kinetics400",
+          kwargs=dict(depth=101, nonlocal_stages=(1, 2), nonlocal_freq=_NL10_101),
+          weights=(published("i3d_nl10_resnet101_v1_kinetics400-59186c31.params", "gluoncv_i3d_resnet", 76.1,
+                             sha1="59186c31dea2f20940a358fc8ea5199cd6d4303c", default=True, num_classes=400,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_nl10_resnet101_v1_kinetics400.sh",
+                             description=_K400_DESC),
+                   published("i3d_nl10_resnet101_v1_kinetics400-526a2ed0.pth", "gluoncv_i3d_resnet", 75.93,
+                             sha1="526a2ed07cffeab6d827ab28c979b537100cd2b3", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_nl10_resnet101_v1_kinetics400.yaml", description=_TORCH_DESC)),
+          description=("I3D ResNet-101 with 10 non-local blocks for Kinetics-400. Weights tags: 59186c31 = GluonCV "
+                       "MXNet zoo (default); 526a2ed0 = GluonCV PyTorch zoo, the same network (get_model(name, "
+                       "pretrained='526a2ed0'))."))
+_register("i3d_nl10_resnet50_v1_kinetics400",
+          kwargs=dict(depth=50, nonlocal_stages=(1, 2), nonlocal_freq=_NL10_50),
+          weights=(published("i3d_nl10_resnet50_v1_kinetics400-bfb58c41.params", "gluoncv_i3d_resnet", 75.3,
+                             sha1="bfb58c4127705ad6e98f4916abde0c849e2f1288", default=True, num_classes=400,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_nl10_resnet50_v1_kinetics400.sh",
+                             description=_K400_DESC),
+                   published("i3d_nl10_resnet50_v1_kinetics400-281e1e8a.pth", "gluoncv_i3d_resnet", 75.93,
+                             sha1="281e1e8a8ef78ada7e095b43caf0cd3f75e7a6a4", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_nl10_resnet50_v1_kinetics400.yaml", description=_TORCH_DESC)),
+          description=("I3D ResNet-50 with 10 non-local blocks (layer2/layer3) for Kinetics-400. Weights tags: "
+                       "bfb58c41 = GluonCV MXNet zoo (default); 281e1e8a = GluonCV PyTorch zoo, the same network "
+                       "(get_model(name, pretrained='281e1e8a'))."))
+_register("i3d_nl5_resnet101_v1_kinetics400",
+          kwargs=dict(depth=101, nonlocal_stages=(1, 2), nonlocal_freq=_NL5_101),
+          weights=(published("i3d_nl5_resnet101_v1_kinetics400-fbfc1d30.params", "gluoncv_i3d_resnet", 76.0,
+                             sha1="fbfc1d30d90c304295dedd6c70b037d100e43d5f", default=True, num_classes=400,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_nl5_resnet101_v1_kinetics400.sh",
+                             description=_K400_DESC),
+                   published("i3d_nl5_resnet101_v1_kinetics400-2cea8edd.pth", "gluoncv_i3d_resnet", 75.81,
+                             sha1="2cea8edd07e5565b9c1eb66ca862ade3127ce523", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_nl5_resnet101_v1_kinetics400.yaml", description=_TORCH_DESC)),
+          description=("I3D ResNet-101 with 5 non-local blocks for Kinetics-400. Weights tags: fbfc1d30 = GluonCV "
+                       "MXNet zoo (default); 2cea8edd = GluonCV PyTorch zoo, the same network (get_model(name, "
+                       "pretrained='2cea8edd'))."))
+_register("i3d_nl5_resnet50_v1_kinetics400",
+          kwargs=dict(depth=50, nonlocal_stages=(1, 2), nonlocal_freq=_NL5_50),
+          weights=(published("i3d_nl5_resnet50_v1_kinetics400-3c0e47ea.params", "gluoncv_i3d_resnet", 75.2,
+                             sha1="3c0e47ea5ee699c3e1f706c9df7a74dbd6321b11", default=True, num_classes=400,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_nl5_resnet50_v1_kinetics400.sh", description=_K400_DESC),
+                   published("i3d_nl5_resnet50_v1_kinetics400-9df1e103.pth", "gluoncv_i3d_resnet", 75.17,
+                             sha1="9df1e103d54bc1227da58d19347e1371cf98a9fb", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_nl5_resnet50_v1_kinetics400.yaml", description=_TORCH_DESC)),
+          description=("I3D ResNet-50 with 5 non-local blocks (layer2/layer3) for Kinetics-400. Weights tags: 3c0e47ea"
+                       " = GluonCV MXNet zoo (default); 9df1e103 = GluonCV PyTorch zoo, the same network "
+                       "(get_model(name, pretrained='9df1e103'))."))
+_register("i3d_resnet101_v1_kinetics400", kwargs=dict(depth=101),
+          weights=(published("i3d_resnet101_v1_kinetics400-6b69f655.params", "gluoncv_i3d_resnet", 75.1,
+                             sha1="6b69f655c60823bd05a83fe076c61d6c297add0d", default=True, num_classes=400,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/i3d_resnet101_v1_kinetics400.sh", description=_K400_DESC),
+                   published("i3d_resnet101_v1_kinetics400-a9bb4f89.pth", "gluoncv_i3d_resnet", 75.1,
+                             sha1="a9bb4f89551c30d553a487fcc560ff7f41a3de8c", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_resnet101_v1_kinetics400.yaml", description=_TORCH_DESC)),
+          description=("I3D ResNet-101 for Kinetics-400. Weights tags: 6b69f655 = GluonCV MXNet zoo (default); "
+                       "a9bb4f89 = GluonCV PyTorch zoo, the same network (get_model(name, pretrained='a9bb4f89'))."))
+_register("i3d_resnet50_v1_custom", dataset="custom", kwargs=_FINETUNE_R50,
+          weights=(published("i3d_resnet50_v1_kinetics400-568a722e.params", "gluoncv_i3d_resnet", 74.0,
+                             sha1="568a722eb61da663e11b582886ddbef9ef8f6ac6", default=True, num_classes=400,
+                             pretraining="ImageNet", recipe=GLUONCV_LOGS + "kinetics400/i3d_resnet50_v1_kinetics400.sh",
+                             description=("The Kinetics-400 weights of i3d_resnet50_v1_kinetics400 (GluonCV top-1 "
+                                          "74.0 on Kinetics-400).")),
+                   published("i3d_resnet50_v1_kinetics400-18545497.pth", "gluoncv_i3d_resnet", 74.87,
+                             sha1="185454973645ff66b6310e715863384db135d87f", num_classes=400, pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_resnet50_v1_kinetics400.yaml",
+                             description=("the i3d_resnet50_v1_kinetics400 PyTorch weights (Kinetics-400) to "
+                                          "fine-tune from"))),
+          description=("I3D ResNet-50 to fine-tune on your own classes (GluonCV's fine-tuning settings: dropout 0.8, "
+                       "partial BN). get_model(name, pretrained=True, num_classes=N) loads the Kinetics-400 weights of"
+                       " i3d_resnet50_v1_kinetics400 and starts a new N-way classifier. Weights tags: 568a722e = "
+                       "GluonCV MXNet zoo (default); 18545497 = GluonCV PyTorch zoo, the same network (get_model(name,"
+                       " pretrained='18545497'))."))
+_register("i3d_resnet50_v1_hmdb51", dataset="hmdb51", num_classes=51,
+          kwargs=dict(depth=50, dropout_ratio=0.8, init_std=0.001),
+          weights=(published("i3d_resnet50_v1_hmdb51-2ec6bf01.params", "gluoncv_i3d_resnet", 70.9,
+                             sha1="2ec6bf01a55af38579380e6531d0ecc816862abe", default=True, num_classes=51,
+                             pretraining="ImageNet, K400",
+                             recipe=GLUONCV_LOGS + "hmdb51/i3d_resnet50_v1_hmdb51_kinetics400.sh", description=_FINETUNED_DESC),
+                   published("i3d_resnet50_v1_hmdb51-0d0ad559.params", "gluoncv_i3d_resnet", 48.5, sha1="0d0ad559",
+                             pretraining="ImageNet", recipe=GLUONCV_LOGS + "hmdb51/i3d_resnet50_v1_hmdb51.sh",
+                             description=("alternate version: ImageNet init only (no Kinetics pretraining), HMDB51 "
+                                          "split 1"))),
           description="I3D ResNet-50 for HMDB51.")
-_register("i3d_resnet50_v1_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs=_R50,
-          sha1="01961e4cccf6405cd1342670b9525c21c578c9d4", top1=50.6, input=InputSpec(clip_len=16, frame_step=2),
-          weights_description="ImageNet-inflated init, trained on Something-Something-V2 (16 frames, step 2).",
-          description="I3D ResNet-50 for Something-Something-V2.")
-_register("i3d_resnet50_v1_custom", dataset="custom", num_classes=400, kwargs={**_R50, **_FINETUNE, "partial_bn": True},
-          sha1="568a722eb61da663e11b582886ddbef9ef8f6ac6", top1=None, weights_name="i3d_resnet50_v1_kinetics400",
-          weights_description="The Kinetics-400 weights of i3d_resnet50_v1_kinetics400 (GluonCV top-1 74.0 on Kinetics-400).",
-          description=(
-              "I3D ResNet-50 to fine-tune on your own classes (GluonCV's fine-tuning settings: dropout 0.8, "
-              "partial BN). get_model(name, pretrained=True, num_classes=N) loads the Kinetics-400 weights of "
-              "i3d_resnet50_v1_kinetics400 and starts a new N-way classifier."
-          ))
+_register("i3d_resnet50_v1_kinetics400", kwargs=dict(depth=50),
+          weights=(published("i3d_resnet50_v1_kinetics400-568a722e.params", "gluoncv_i3d_resnet", 74.0,
+                             sha1="568a722eb61da663e11b582886ddbef9ef8f6ac6", default=True, num_classes=400,
+                             pretraining="ImageNet", recipe=GLUONCV_LOGS + "kinetics400/i3d_resnet50_v1_kinetics400.sh",
+                             description=_K400_DESC),
+                   published("i3d_resnet50_v1_kinetics400-18545497.pth", "gluoncv_i3d_resnet", 74.87,
+                             sha1="185454973645ff66b6310e715863384db135d87f", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_resnet50_v1_kinetics400.yaml", description=_TORCH_DESC)),
+          description=("I3D ResNet-50 (3x1x1 inflation on alternate blocks) for Kinetics-400. Weights tags: 568a722e ="
+                       " GluonCV MXNet zoo (default); 18545497 = GluonCV PyTorch zoo, the same network "
+                       "(get_model(name, pretrained='18545497'))."))
+_register("i3d_resnet50_v1_sthsthv2", dataset="sthsthv2", num_classes=174, input=InputSpec(frame_step=2),
+          kwargs=dict(depth=50),
+          weights=(published("i3d_resnet50_v1_sthsthv2-01961e4c.params", "gluoncv_i3d_resnet", 50.6,
+                             sha1="01961e4cccf6405cd1342670b9525c21c578c9d4", default=True, num_classes=174,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "somethingsomethingv2/i3d_resnet50_v1_sthsthv2.sh",
+                             description=("ImageNet-inflated init, trained on Something-Something-V2 (16 frames, step"
+                                          " 2).")),
+                   published("i3d_resnet50_v1_sthsthv2-e975d989.pth", "gluoncv_i3d_resnet", 49.61,
+                             sha1="e975d989c1eb1e66e5be36c1c4d6ff626708cfae", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "i3d_resnet50_v1_sthsthv2.yaml",
+                             description="ImageNet-inflated init, 16 frames step 2 (GluonCV PyTorch zoo)")),
+          description=("I3D ResNet-50 for Something-Something-V2. Weights tags: 01961e4c = GluonCV MXNet zoo "
+                       "(default); e975d989 = GluonCV PyTorch zoo, the same network (get_model(name, "
+                       "pretrained='e975d989'))."))
+_register("i3d_resnet50_v1_ucf101", dataset="ucf101", num_classes=101, kwargs=_FINETUNE_R50,
+          weights=(published("i3d_resnet50_v1_ucf101-760d0981.params", "gluoncv_i3d_resnet", 95.4,
+                             sha1="760d0981094787b8789ee4a8c382d09d493c7413", default=True, num_classes=101,
+                             pretraining="ImageNet, K400",
+                             recipe=GLUONCV_LOGS + "ucf101/i3d_resnet50_v1_ucf101_kinetics400.sh", description=_FINETUNED_DESC),
+                   published("i3d_resnet50_v1_ucf101-7afc7286.params", "gluoncv_i3d_resnet", 83.9, sha1="7afc7286",
+                             pretraining="ImageNet", recipe=GLUONCV_LOGS + "ucf101/i3d_resnet50_v1_ucf101.sh",
+                             description=("alternate version: ImageNet init only (no Kinetics pretraining), UCF101 "
+                                          "split 1"))),
+          description="I3D ResNet-50 for UCF101 (partial BN while training).")

@@ -10,14 +10,20 @@ GluonCV ``ResNet_SlowFast`` ``.params`` keys are those of I3D, so the I3D conver
 """
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
-from ..registry import InputSpec, register_model
-from ..sources import gluoncv_mxnet_weights
+from typing import Any, Mapping
+
+import torch
+import torch.nn as nn
+
+from ..convert.keys import KEEP, Rule, convert
+from ..registry import InputSpec, register_converter, register_model
+from ._published import GLUONCV_CONFIGS, published
 from ._resnet3d import ResNet3d
 from .i3d_resnet import i3d_resnet
 
-__all__ = ["i3d_slow_resnet", "SLOW_ONLY"]
+__all__ = ["i3d_slow_resnet", "SLOW_ONLY", "convert_gluoncv_torch_i3d_slow"]
 
 #: The Slow-only layout in :func:`i3d_resnet`'s terms.
 SLOW_ONLY: dict[str, Any] = dict(
@@ -40,24 +46,99 @@ def i3d_slow_resnet(num_classes: int, depth: int = 50, **kwargs: Any) -> ResNet3
     return i3d_resnet(num_classes, depth, **{**SLOW_ONLY, **kwargs})
 
 
-register_model(
-    "i3d_slow_resnet101_f16s4_kinetics700",
-    i3d_slow_resnet,
-    family="i3d_slow",
-    dataset="kinetics700",
-    num_classes=700,
-    kwargs=dict(depth=101),
-    input=InputSpec(clip_len=16, frame_step=4, crop_size=224, short_side=256),
-    weights=(
-        gluoncv_mxnet_weights(
-            "i3d_slow_resnet101_f16s4_kinetics700",
-            "299b1d9d8a2bcf7c122acd0d23606af4fdfbe7e1",
-            "gluoncv_i3d_resnet",
-            67.65,
-            description="Trained from scratch on Kinetics-700, 16 frames with step 4 (from 64); GluonCV top-1.",
-        ),
-    ),
-    converters={"params": "gluoncv_i3d_resnet"},
-    description="Slow-only ResNet-101 (SlowFast's Slow pathway alone) for Kinetics-700, 16x4 sampling.",
-    source="GluonCV model zoo (MXNet), gluoncv/model_zoo/action_recognition/i3d_slow.py",
+@register_converter("gluoncv_torch_i3d_slow")
+def convert_gluoncv_torch_i3d_slow(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """GluonCV PyTorch ``ResNet_SlowFast`` (Slow-only, torchvision-style keys) -> our ``ResNet3d``.
+
+    ``conv1``/``bn1`` -> ``stem.{conv,bn}``, ``layerI.J.downsample.{0,1}`` -> ``.downsample.{conv,bn}``,
+    ``fc`` -> ``head.fc``; block convs/BNs keep their names.
+    """
+    return convert(source, model, _TORCH_RULES, what="GluonCV PyTorch I3D-slow")
+
+
+_TORCH_RULES = (
+    Rule(r"conv1\.weight", "stem.conv.weight"),
+    Rule(r"bn1\.(\w+)", r"stem.bn.\1"),
+    Rule(r"(layer[1-4]\.\d+)\.downsample\.0\.weight", r"\1.downsample.conv.weight"),
+    Rule(r"(layer[1-4]\.\d+)\.downsample\.1\.(\w+)", r"\1.downsample.bn.\2"),
+    Rule(r"fc\.(weight|bias)", r"head.fc.\1"),
+    KEEP,
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
+
+_F16S4_DESC = "Trained from scratch on Kinetics-400, 16 frames with step 4 (from 64)"
+_F32S2_INPUT = InputSpec(clip_len=32, frame_step=2)
+_F32S2_DESC = "Trained from scratch on Kinetics-400, 32 frames with step 2 (from 64)"
+_F8S8_INPUT = InputSpec(clip_len=8, frame_step=8)
+_F8S8_DESC = "Trained from scratch on Kinetics-400, 8 frames with step 8 (from 64)"
+_register = partial(register_model, builder=i3d_slow_resnet, family="i3d_slow", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(frame_step=4),
+                    converters={"pth": "gluoncv_torch_i3d_slow", "params": "gluoncv_i3d_resnet"},
+                    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/i3d_slow.py)")
+_register("i3d_slow_resnet101_f16s4_kinetics400", kwargs=dict(depth=101),
+          weights=(published("i3d_slow_resnet101_f16s4_kinetics400-cb6b78d9.pth", "gluoncv_torch_i3d_slow", 77.11,
+                             sha1="cb6b78d9e58f7724efb63f705be7c8a12fe8f5ce", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f16s4_kinetics400.yaml", description=_F16S4_DESC),),
+          description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone), 16x4 sampling, for Kinetics-400 (GluonCV"
+                       " PyTorch zoo only; its weights are the only tag)."))
+_register("i3d_slow_resnet101_f16s4_kinetics700", dataset="kinetics700", num_classes=700,
+          converters={"params": "gluoncv_i3d_resnet", "pth": "gluoncv_torch_i3d_slow"},
+          source="GluonCV model zoo (MXNet), gluoncv/model_zoo/action_recognition/i3d_slow.py", kwargs=dict(depth=101),
+          weights=(published("i3d_slow_resnet101_f16s4_kinetics700-299b1d9d.params", "gluoncv_i3d_resnet", 67.65,
+                             sha1="299b1d9d8a2bcf7c122acd0d23606af4fdfbe7e1", default=True, pretraining="Scratch",
+                             description=("Trained from scratch on Kinetics-700, 16 frames with step 4 (from 64); "
+                                          "GluonCV top-1.")),
+                   published("i3d_slow_resnet101_f16s4_kinetics700-b5be1a2e.pth", "gluoncv_torch_i3d_slow", 67.65,
+                             sha1="b5be1a2e32158748a7efc675081affd32006fe9a", pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f16s4_kinetics700.yaml",
+                             description=("Trained from scratch on Kinetics-700, 16 frames with step 4 (GluonCV "
+                                          "PyTorch zoo)"))),
+          description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone) for Kinetics-700, 16x4 sampling. Weights "
+                       "tags: 299b1d9d = GluonCV MXNet zoo (default); b5be1a2e = GluonCV PyTorch zoo, the same network"
+                       " (get_model(name, pretrained='b5be1a2e'))."))
+_register("i3d_slow_resnet101_f32s2_kinetics400", input=_F32S2_INPUT, kwargs=dict(depth=101),
+          weights=(published("i3d_slow_resnet101_f32s2_kinetics400-db37cd51.pth", "gluoncv_torch_i3d_slow", 78.57,
+                             sha1="db37cd518eab5f1cc394d0f44117c392d0174602", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f32s2_kinetics400.yaml",
+                             description=_F32S2_DESC),),
+          description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone), 32x2 sampling, for Kinetics-400 (GluonCV"
+                       " PyTorch zoo only; its weights are the only tag)."))
+_register("i3d_slow_resnet101_f8s8_kinetics400", input=_F8S8_INPUT, kwargs=dict(depth=101),
+          weights=(published("i3d_slow_resnet101_f8s8_kinetics400-82e399c1.pth", "gluoncv_torch_i3d_slow", 76.15,
+                             sha1="82e399c1114016126645c5e3e67bad164ba3ae84", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet101_f8s8_kinetics400.yaml",
+                             description=_F8S8_DESC),),
+          description=("Slow-only ResNet-101 (SlowFast's Slow pathway alone), 8x8 sampling, for Kinetics-400 (GluonCV "
+                       "PyTorch zoo only; its weights are the only tag)."))
+_register("i3d_slow_resnet50_f16s4_kinetics400", kwargs=dict(depth=50),
+          weights=(published("i3d_slow_resnet50_f16s4_kinetics400-a3e419f1.pth", "gluoncv_torch_i3d_slow", 76.36,
+                             sha1="a3e419f1b9cde3b57b9b19a9bd93281bb819a871", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f16s4_kinetics400.yaml", description=_F16S4_DESC),),
+          description=("Slow-only ResNet-50 (SlowFast's Slow pathway alone), 16x4 sampling, for Kinetics-400 (GluonCV "
+                       "PyTorch zoo only; its weights are the only tag)."))
+_register("i3d_slow_resnet50_f32s2_custom", dataset="custom", input=_F32S2_INPUT, kwargs=dict(depth=50),
+          weights=(published("i3d_slow_resnet50_f32s2_kinetics400-078c817b.pth", "gluoncv_torch_i3d_slow", 77.89,
+                             sha1="078c817bf18d702891de553de61c9115e27c4afd", default=True, num_classes=400,
+                             pretraining="Scratch", recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f32s2_kinetics400.yaml",
+                             description=("the i3d_slow_resnet50_f32s2_kinetics400 weights (Kinetics-400) to "
+                                          "fine-tune from")),),
+          description=("Slow-only ResNet-50 (32x2) for fine-tuning on your own dataset (GluonCV PyTorch "
+                       "i3d_slow_resnet50_f32s2_custom): get_model(name, pretrained=True, num_classes=N) loads "
+                       "i3d_slow_resnet50_f32s2_kinetics400's weights except the classifier, which starts fresh."))
+_register("i3d_slow_resnet50_f32s2_kinetics400", input=_F32S2_INPUT, kwargs=dict(depth=50),
+          weights=(published("i3d_slow_resnet50_f32s2_kinetics400-078c817b.pth", "gluoncv_torch_i3d_slow", 77.89,
+                             sha1="078c817bf18d702891de553de61c9115e27c4afd", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f32s2_kinetics400.yaml",
+                             description=_F32S2_DESC),),
+          description=("Slow-only ResNet-50 (SlowFast's Slow pathway alone), 32x2 sampling, for Kinetics-400 (GluonCV "
+                       "PyTorch zoo only; its weights are the only tag)."))
+_register("i3d_slow_resnet50_f8s8_kinetics400", input=_F8S8_INPUT, kwargs=dict(depth=50),
+          weights=(published("i3d_slow_resnet50_f8s8_kinetics400-1c3d98a1.pth", "gluoncv_torch_i3d_slow", 74.41,
+                             sha1="1c3d98a1831ee477def36d6085635c2860db0b77", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "i3d_slow_resnet50_f8s8_kinetics400.yaml", description=_F8S8_DESC),),
+          description=("Slow-only ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, for Kinetics-400 (GluonCV "
+                       "PyTorch zoo only; its weights are the only tag)."))

@@ -34,7 +34,7 @@ import torch.nn as nn
 from ..registry import InputSpec, register_converter, register_model
 from ._backbones2d import INCEPTION_V1_MIXED, inception_v1_block
 from ._resnet3d import ConvBNAct, batch_norm3d
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, convert
 from .s3d import SepConv3d, SepInception3d
 
 __all__ = ["IBMInception3d", "ibm_s3d", "ibm_i3d_inception"]
@@ -183,7 +183,7 @@ def convert_ibm_inception3d(source: dict[str, torch.Tensor], model: nn.Module) -
     if not isinstance(model, IBMInception3d):
         raise TypeError(f"the ibm_inception3d converter needs an IBMInception3d model, got {type(model).__name__}")
     what = "IBM S3D" if model.separable else "IBM I3D-Inception"
-    return remap_state(source, model, _rules(model.separable), what=what)
+    return convert(source, model, (*_rules(model.separable), KEEP), what=what)
 
 
 _INPUT = InputSpec(
@@ -192,10 +192,9 @@ _INPUT = InputSpec(
          "mean = std = 0.5 (the models' own mean()/std())",
 )
 
-# params_m / gflops: zoo.tables.count_model on the card's input (one 32x256x256 view).
-for _name, _builder, _title, _params_m, _gflops in (
-    ("ibm_s3d_kinetics400", ibm_s3d, "S3D (separable 3D Inception-v1, 3x7x7 stem, no temporal striding)", 8.313, 207.884),
-    ("ibm_i3d_inception_kinetics400", ibm_i3d_inception, "I3D with an inflated Inception-v1 (7x7x7 stem, no temporal striding)", 12.697, 353.245),
+for _name, _builder, _title in (
+    ("ibm_s3d_kinetics400", ibm_s3d, "S3D (separable 3D Inception-v1, 3x7x7 stem, no temporal striding)"),
+    ("ibm_i3d_inception_kinetics400", ibm_i3d_inception, "I3D with an inflated Inception-v1 (7x7x7 stem, no temporal striding)"),
 ):
     register_model(
         _name,
@@ -208,6 +207,4 @@ for _name, _builder, _title, _params_m, _gflops in (
         converters={"pth": "ibm_inception3d"},
         description=f"IBM {_title}, kinetics400 configuration of the README; no weights published.",
         source="IBM/action-recognition-pytorch",
-        params_m=_params_m,
-        gflops=_gflops,
     )

@@ -21,15 +21,17 @@ converts a downloaded checkpoint (its ``state_dict`` entry) with the card's conv
 """
 from __future__ import annotations
 
+from functools import partial
+
 from typing import Any
 
 import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources_upstream import IBM_RELEASES
+from ._published import published
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, init_weights, make_stage
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, Rule, convert
 from .r2plus1d import Conv2Plus1d
 
 __all__ = ["TemporalAggregation", "TAMBottleneck3d", "ibm_i3d_resnet", "ibm_r2plus1d_resnet", "ibm_tam_resnet"]
@@ -116,11 +118,15 @@ _SEPARABLE_RULES = [
 ]
 
 
+#: 2D ``kxk`` kernels of the 2D ResNets gain a unit time axis.
+_CONV_2D_TO_3D = Rule(r"(.*conv\d?\.weight)", r"\1", reshape=True)
+
+
 @register_converter("ibm_resnet3d")
 def convert_ibm_resnet3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """IBM ``I3D_ResNet`` / ``S3D_ResNet`` checkpoint (``['state_dict']``, ``module.`` stripped) -> ours."""
     rules = (_SEPARABLE_RULES if any(k.endswith("conv2_t.weight") for k in source) else []) + _RULES
-    return remap_state(source, model, rules, what="IBM 3D ResNet")
+    return convert(source, model, (*rules, KEEP), what="IBM 3D ResNet")
 
 
 @register_converter("ibm_resnet2d")
@@ -137,52 +143,65 @@ def convert_ibm_resnet2d(source: dict[str, torch.Tensor], model: nn.Module) -> d
             merged[f"{base}conv.weight"] = torch.stack([p.reshape(p.shape[0], 1) for p in parts], dim=2)[..., None, None]
         elif not key.endswith((".tam.curr_se.fc1.weight", ".tam.next_se.fc1.weight")):
             merged[key] = value  # unknown TAM parameter: reported as unexpected
-    return remap_state(merged, model, _RULES, reshape=[r".*conv\d?\.weight"], what="IBM 2D ResNet")
+    return convert(merged, model, (*(Rule(p, t, reshape=p.endswith("weight")) for p, t in _RULES), _CONV_2D_TO_3D, KEEP),
+                   what="IBM 2D ResNet")
 
 
-def _input(dataset: str, tam_2d: bool) -> InputSpec:
-    k400 = dataset == "kinetics400"
-    return InputSpec(
-        clip_len=32, frame_step=2 if k400 else 1, crop_size=256, short_side=256,
-        note=("IBM eval: 32 frames " + ("densely sampled every 2nd frame, 3 crops x 10 clips" if k400 else
-              "uniformly over the video (one per segment), 3 crops x 2 clips") + ", 256 px, ImageNet mean/std"
-              + ("; IBM's own layout is N x (T*3) x H x W" if tam_2d else "")),
-    )
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
 
-
-_PUBLISHED = {  # README top-1 (32 frames, 3 crops x 10 clips on K400, 3 x 2 on SSv2); release files
-    ("i3d", 50, "kinetics400"): (76.61, "K400-I3D-ResNet-50-f32.pth.tar"),
-    ("i3d", 101, "kinetics400"): (77.80, "K400-I3D-ResNet-101-f32.pth.tar"),
-    ("i3d", 50, "sthsthv2"): (62.84, "SSV2-I3D-ResNet-50-f32.pth.tar"),
-    ("i3d", 101, "sthsthv2"): (64.29, "SSV2-I3D-ResNet-101-f32.pth.tar"),
-    ("tam", 50, "kinetics400"): (76.18, "K400-TAM-ResNet-50-f32.pth.tar"),
-    ("tam", 101, "kinetics400"): (77.61, "K400-TAM-ResNet-101-f32.pth.tar"),
-    ("tam", 50, "sthsthv2"): (63.83, "SSV2-TAM-ResNet-50-f32.pth.tar"),
-    ("tam", 101, "sthsthv2"): (65.32, "SSV2-TAM-ResNet-101-f32.pth.tar"),
-}
-_CLASSES = {"kinetics400": 400, "sthsthv2": 174}
-_TITLES = {"i3d": "I3D-ResNet", "tam": "TAM-ResNet", "tsn": "TSN ResNet", "r2plus1d": "R(2+1)D-ResNet"}
-
-for _kind, _depth, _dataset in sorted(set(_PUBLISHED) | {("tsn", 50, "kinetics400"), ("r2plus1d", 50, "kinetics400")}):
-    _builder = {"i3d": ibm_i3d_resnet, "r2plus1d": ibm_r2plus1d_resnet}.get(_kind, ibm_tam_resnet)
-    _kwargs: dict[str, Any] = {"depth": _depth}
-    if _kind == "tsn":
-        _kwargs["tam"] = False
-    _published = _PUBLISHED.get((_kind, _depth, _dataset))
-    if _published:
-        _desc = (f"IBM {_TITLES[_kind]}-{_depth}, {_dataset}; README top-1 {_published[0]} (IBM, 32 frames). Weights: "
-                 f"{IBM_RELEASES}{_published[1]} (no hash published: download it and pass the path as pretrained=)")
-    else:
-        _desc = f"IBM {_TITLES[_kind]}-{_depth}, {_dataset} configuration of the README; no weights published."
-    register_model(
-        f"ibm_{_kind}_resnet{_depth}_{_dataset}",
-        _builder,
-        family=f"ibm_{_kind}_resnet",
-        dataset=_dataset,
-        num_classes=_CLASSES[_dataset],
-        kwargs=_kwargs,
-        input=_input(_dataset, _kind in ("tam", "tsn")),
-        converters={"pth": "ibm_resnet2d" if _kind in ("tam", "tsn") else "ibm_resnet3d"},
-        description=_desc,
-        source="IBM/action-recognition-pytorch",
-    )
+_UNIFORM_INPUT = InputSpec(clip_len=32, crop_size=256,
+                   note=("IBM eval: 32 frames uniformly over the video (one per segment), 3 crops x 2 clips, 256 px, "
+                         "ImageNet mean/std"))
+_DENSE_INPUT = InputSpec(clip_len=32, frame_step=2, crop_size=256,
+                     note=("IBM eval: 32 frames densely sampled every 2nd frame, 3 crops x 10 clips, 256 px, ImageNet "
+                           "mean/std; IBM's own layout is N x (T*3) x H x W"))
+_TAM_2D_INPUT = InputSpec(clip_len=32, crop_size=256,
+                     note=("IBM eval: 32 frames uniformly over the video (one per segment), 3 crops x 2 clips, 256 px,"
+                           " ImageNet mean/std; IBM's own layout is N x (T*3) x H x W"))
+#: IBM/action-recognition-pytorch README links (no hash published, so no weights entry; a local ``.pth`` converts).
+IBM_RELEASES = "https://github.com/IBM/action-recognition-pytorch/releases/download/weights-v0.1/"
+_LOCAL = " (no hash published: download it and pass the path as pretrained=)"
+_register = partial(register_model, builder=ibm_tam_resnet, family="ibm_i3d_resnet", dataset="kinetics400",
+                    num_classes=400,
+                    input=InputSpec(clip_len=32, frame_step=2, crop_size=256,
+                                    note=("IBM eval: 32 frames densely sampled every 2nd frame, 3 crops x 10 clips, "
+                                          "256 px, ImageNet mean/std")),
+                    converters={"pth": "ibm_resnet3d"}, source="IBM/action-recognition-pytorch")
+_register("ibm_i3d_resnet101_kinetics400", builder=ibm_i3d_resnet, kwargs=dict(depth=101),
+          description=("IBM I3D-ResNet-101, kinetics400; README top-1 77.8 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-I3D-ResNet-101-f32.pth.tar" + _LOCAL))
+_register("ibm_i3d_resnet101_sthsthv2", builder=ibm_i3d_resnet, dataset="sthsthv2", num_classes=174, input=_UNIFORM_INPUT,
+          kwargs=dict(depth=101),
+          description=("IBM I3D-ResNet-101, sthsthv2; README top-1 64.29 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-I3D-ResNet-101-f32.pth.tar" + _LOCAL))
+_register("ibm_i3d_resnet50_kinetics400", builder=ibm_i3d_resnet, kwargs=dict(depth=50),
+          description=("IBM I3D-ResNet-50, kinetics400; README top-1 76.61 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-I3D-ResNet-50-f32.pth.tar" + _LOCAL))
+_register("ibm_i3d_resnet50_sthsthv2", builder=ibm_i3d_resnet, dataset="sthsthv2", num_classes=174, input=_UNIFORM_INPUT,
+          kwargs=dict(depth=50),
+          description=("IBM I3D-ResNet-50, sthsthv2; README top-1 62.84 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-I3D-ResNet-50-f32.pth.tar" + _LOCAL))
+_register("ibm_r2plus1d_resnet50_kinetics400", builder=ibm_r2plus1d_resnet, family="ibm_r2plus1d_resnet",
+          kwargs=dict(depth=50),
+          description="IBM R(2+1)D-ResNet-50, kinetics400 configuration of the README; no weights published.")
+_register("ibm_tam_resnet101_kinetics400", family="ibm_tam_resnet", input=_DENSE_INPUT, converters={"pth": "ibm_resnet2d"},
+          kwargs=dict(depth=101),
+          description=("IBM TAM-ResNet-101, kinetics400; README top-1 77.61 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-TAM-ResNet-101-f32.pth.tar" + _LOCAL))
+_register("ibm_tam_resnet101_sthsthv2", family="ibm_tam_resnet", dataset="sthsthv2", num_classes=174, input=_TAM_2D_INPUT,
+          converters={"pth": "ibm_resnet2d"}, kwargs=dict(depth=101),
+          description=("IBM TAM-ResNet-101, sthsthv2; README top-1 65.32 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-TAM-ResNet-101-f32.pth.tar" + _LOCAL))
+_register("ibm_tam_resnet50_kinetics400", family="ibm_tam_resnet", input=_DENSE_INPUT, converters={"pth": "ibm_resnet2d"},
+          kwargs=dict(depth=50),
+          description=("IBM TAM-ResNet-50, kinetics400; README top-1 76.18 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "K400-TAM-ResNet-50-f32.pth.tar" + _LOCAL))
+_register("ibm_tam_resnet50_sthsthv2", family="ibm_tam_resnet", dataset="sthsthv2", num_classes=174, input=_TAM_2D_INPUT,
+          converters={"pth": "ibm_resnet2d"}, kwargs=dict(depth=50),
+          description=("IBM TAM-ResNet-50, sthsthv2; README top-1 63.83 (IBM, 32 frames). Weights: "
+                       + IBM_RELEASES + "SSV2-TAM-ResNet-50-f32.pth.tar" + _LOCAL))
+_register("ibm_tsn_resnet50_kinetics400", family="ibm_tsn_resnet", input=_DENSE_INPUT, converters={"pth": "ibm_resnet2d"},
+          kwargs=dict(depth=50, tam=False),
+          description="IBM TSN ResNet-50, kinetics400 configuration of the README; no weights published.")

@@ -92,7 +92,7 @@ def lrcn(num_classes: int, backbone: str = "resnet18", **kwargs) -> LRCN:
     return LRCN(num_classes, backbone=backbone, **kwargs)
 
 
-def _register(name: str, kwargs: dict, what: str, params_m: float, gflops: float) -> None:
+def _register(name: str, kwargs: dict, what: str) -> None:
     register_model(
         name,
         lrcn,
@@ -104,12 +104,9 @@ def _register(name: str, kwargs: dict, what: str, params_m: float, gflops: float
                         note="frames in temporal order; per-step logits in model.per_step_logits for the per-step loss"),
         description=f"LRCN: {what} per frame, LSTM(256) over time, loss at every step; no weights.",
         source="zoo",
-        params_m=params_m,
-        gflops=gflops,
     )
 
 
-# params / GFLOPs per view (16 frames) counted with torch.utils.flop_counter
-_register("lrcn_resnet18", {"backbone": "resnet18"}, "ResNet-18", 11.991, 58.06)
-_register("lrcn_resnet50", {"backbone": "resnet50"}, "ResNet-50", 25.895, 130.865)
+_register("lrcn_resnet18", {"backbone": "resnet18"}, "ResNet-18")
+_register("lrcn_resnet50", {"backbone": "resnet50"}, "ResNet-50")
 

@@ -21,8 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources_upstream import torchvision_weights
-from ._upstream_keys import remap_state
+from ._published import published
+from ..convert.keys import KEEP, convert
 
 __all__ = ["MViT", "MViTBlockSpec", "mvit_v1_b", "mvit_v2_s"]
 
@@ -372,39 +372,25 @@ _TV_RULES = [
 @register_converter("torchvision_mvit")
 def convert_torchvision_mvit(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """torchvision ``MViT`` (v1 and v2) state dict -> :class:`MViT`."""
-    return remap_state(source, model, _TV_RULES, what="torchvision MViT")
+    return convert(source, model, (*_TV_RULES, KEEP), what="torchvision MViT")
 
 
-_MVIT_INPUT = InputSpec(
-    clip_len=16, frame_step=4, crop_size=224, short_side=256, mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225),
-    note="torchvision eval: short side 256, centre crop 224, 16 frames at 7.5 fps, 5 clips per video; the "
-         "model only takes 16x224x224 clips",
-)
-_PROTOCOL = "video-level, frame_rate=7.5, clips_per_video=5, clip_len=16"
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
 
-register_model(
-    "mvit_v1_b_kinetics400",
-    mvit_v1_b,
-    family="mvit",
-    dataset="kinetics400",
-    num_classes=400,
-    input=_MVIT_INPUT,
-    weights=(torchvision_weights("mvit_v1_b-dbeb1030.pth", "torchvision_mvit", 78.477, 93.582, protocol=_PROTOCOL,
-                                 description="torchvision MViT_V1_B_Weights.KINETICS400_V1 (ported from PyTorchVideo)"),),
-    converters={"pth": "torchvision_mvit"},
-    description="MViT-B 16x4 (MViTv1), Kinetics-400, torchvision's weights.",
-    source="torchvision",
-)
-register_model(
-    "mvit_v2_s_kinetics400",
-    mvit_v2_s,
-    family="mvit",
-    dataset="kinetics400",
-    num_classes=400,
-    input=_MVIT_INPUT,
-    weights=(torchvision_weights("mvit_v2_s-ae3be167.pth", "torchvision_mvit", 80.757, 94.665, protocol=_PROTOCOL,
-                                 description="torchvision MViT_V2_S_Weights.KINETICS400_V1 (ported from SlowFast)"),),
-    converters={"pth": "torchvision_mvit"},
-    description="MViTv2-S 16x4, Kinetics-400, torchvision's weights.",
-    source="torchvision",
-)
+_register = partial(register_model, family="mvit", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(frame_step=4, mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225),
+                                    note=("torchvision eval: short side 256, centre crop 224, 16 frames at 7.5 fps, 5"
+                                          " clips per video; the model only takes 16x224x224 clips")),
+                    converters={"pth": "torchvision_mvit"}, source="torchvision")
+_register("mvit_v1_b_kinetics400", builder=mvit_v1_b,
+          weights=(published("mvit_v1_b-dbeb1030.pth", "torchvision_mvit", 78.477, 93.582, repo="torchvision",
+                             protocol="video-level, frame_rate=7.5, clips_per_video=5, clip_len=16", default=True,
+                             description="torchvision MViT_V1_B_Weights.KINETICS400_V1 (ported from PyTorchVideo)"),),
+          description="MViT-B 16x4 (MViTv1), Kinetics-400, torchvision's weights.")
+_register("mvit_v2_s_kinetics400", builder=mvit_v2_s,
+          weights=(published("mvit_v2_s-ae3be167.pth", "torchvision_mvit", 80.757, 94.665, repo="torchvision",
+                             protocol="video-level, frame_rate=7.5, clips_per_video=5, clip_len=16", default=True,
+                             description="torchvision MViT_V2_S_Weights.KINETICS400_V1 (ported from SlowFast)"),),
+          description="MViTv2-S 16x4, Kinetics-400, torchvision's weights.")

@@ -10,16 +10,17 @@ block sits on its ``1x1`` reduce conv (Caffe style), as in GluonCV.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from typing import Mapping
 
 import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_mxnet_weights
+from ._published import GLUONCV_LOGS, published
 from ._resnet3d import Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, batch_norm3d, conv3d, init_weights, make_stage
-from ._upstream_keys import Rule, remap_state
-from .r2plus1d import mxnet_bn_names
+from ..convert.keys import KEEP, Rule, convert
 
 __all__ = ["P3DConv", "ReduceStrideBottleneck3d", "P3D", "p3d_resnet", "P3D_DEPTHS"]
 
@@ -165,28 +166,31 @@ _P3D_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_p3d")
 def convert_gluoncv_p3d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV MXNet ``P3D`` weights -> ours; stage 4's 2D kernels ``(O, I, k, k)`` gain a unit time axis."""
-    return remap_state(mxnet_bn_names(source), model, _P3D_RULES, reshape=[r"layer4\..*conv\w*\.weight"], what="GluonCV P3D")
+    return convert(source, model, (*_LAYER4_2D, *_P3D_RULES, KEEP), mxnet_bn=True, what="GluonCV P3D")
 
 
-# --------------------------------------------------------------------------- model cards
+#: Stage 4 is 2D in GluonCV's P3D: its kernels gain a unit time axis.
+_LAYER4_2D = (
+    Rule(r"(layer4\.\d+)\.downsample\.0\.weight", r"\1.downsample.conv.weight", reshape=True),
+    Rule(r"(layer4\..*conv\w*\.weight)", r"\1", reshape=True),
+)
 
-_P3D_WEIGHTS = {
-    50: ("671ba81c2b287ce3b9aa2393e15ff1562b705c4d", 71.6),
-    101: ("b30e3a6389c3a12867fe41bb3838f407d47aed2b", 72.6),
-}
 
-for _depth, (_sha1, _top1) in _P3D_WEIGHTS.items():
-    _name = f"p3d_resnet{_depth}_kinetics400"
-    register_model(
-        _name,
-        p3d_resnet,
-        family="p3d",
-        dataset="kinetics400",
-        num_classes=400,
-        kwargs={"depth": _depth},
-        input=InputSpec(clip_len=16, frame_step=2, crop_size=224, short_side=256),
-        weights=(gluoncv_mxnet_weights(_name, _sha1, "gluoncv_p3d", _top1, description="Kinetics400 from scratch, 16 frames (32/2), 224x224"),),
-        converters={"params": "gluoncv_p3d"},
-        description=f"P3D ResNet-{_depth} (GluonCV MXNet zoo); needs 16-31 frames per clip",
-        source="GluonCV model zoo (gluoncv/model_zoo/action_recognition/p3d.py)",
-    )
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
+
+_K400_DESC = "Kinetics400 from scratch, 16 frames (32/2), 224x224"
+_register = partial(register_model, builder=p3d_resnet, family="p3d", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(frame_step=2), converters={"params": "gluoncv_p3d"},
+                    source="GluonCV model zoo (gluoncv/model_zoo/action_recognition/p3d.py)")
+_register("p3d_resnet101_kinetics400", kwargs=dict(depth=101),
+          weights=(published("p3d_resnet101_kinetics400-b30e3a63.params", "gluoncv_p3d", 72.6,
+                             sha1="b30e3a6389c3a12867fe41bb3838f407d47aed2b", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/p3d_resnet101_kinetics400.sh", description=_K400_DESC),),
+          description="P3D ResNet-101 (GluonCV MXNet zoo); needs 16-31 frames per clip")
+_register("p3d_resnet50_kinetics400", kwargs=dict(depth=50),
+          weights=(published("p3d_resnet50_kinetics400-671ba81c.params", "gluoncv_p3d", 71.6,
+                             sha1="671ba81c2b287ce3b9aa2393e15ff1562b705c4d", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/p3d_resnet50_kinetics400.sh", description=_K400_DESC),),
+          description="P3D ResNet-50 (GluonCV MXNet zoo); needs 16-31 frames per clip")

@@ -10,14 +10,16 @@ Built from the shared blocks of :mod:`zoo.models._resnet3d`; the factored conv i
 """
 from __future__ import annotations
 
+from functools import partial
+
 from typing import Callable, Mapping
 
 import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_mxnet_weights, gluoncv_torch_weights
-from ._upstream_keys import Rule, remap_state
+from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
+from ..convert.keys import KEEP, Rule, convert
 from ._resnet3d import (
     RESNET_DEPTHS,
     BasicBlock3d,
@@ -31,7 +33,7 @@ from ._resnet3d import (
     make_stage,
 )
 
-__all__ = ["mid_channels", "Conv2Plus1d", "conv2plus1d_builder", "R2Plus1D", "r2plus1d_resnet", "mxnet_bn_names"]
+__all__ = ["mid_channels", "Conv2Plus1d", "conv2plus1d_builder", "R2Plus1D", "r2plus1d_resnet"]
 
 def mid_channels(in_channels: int, out_channels: int) -> int:
     """Width of the (2+1)D intermediate layer that keeps a ``3x3x3`` conv's parameter count.
@@ -164,17 +166,6 @@ def r2plus1d_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> R2Plus
 # --------------------------------------------------------------------------- weight conversion
 
 
-def mxnet_bn_names(source: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """GluonCV MXNet BatchNorm names to PyTorch's (``gamma -> weight``, ``beta -> bias``); others unchanged."""
-    renamed = {}
-    for key, value in source.items():
-        head, _, last = key.rpartition(".")
-        renamed[f"{head}.{_MXNET_BN.get(last, last)}" if head else key] = value
-    return renamed
-
-
-_MXNET_BN = {"gamma": "weight", "beta": "bias"}
-
 _R2PLUS1D_RULES: tuple[Rule, ...] = (
     (r"conv1\.weight", "stem.conv.conv_s.weight"),
     (r"bn1\.(\w+)", r"stem.conv.bn_s.\1"),
@@ -192,7 +183,7 @@ _R2PLUS1D_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_r2plus1d")
 def convert_gluoncv_r2plus1d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV ``R2Plus1D`` weights (MXNet ``.params``, or the PyTorch zoo's ``r2plus1d_v1`` ``.pth``) -> ours."""
-    return remap_state(mxnet_bn_names(source), model, _R2PLUS1D_RULES, what="GluonCV R2Plus1D")
+    return convert(source, model, (*_R2PLUS1D_RULES, KEEP), mxnet_bn=True, what="GluonCV R2Plus1D")
 
 
 _R2PLUS1D_V2_RULES: tuple[Rule, ...] = (
@@ -212,103 +203,75 @@ _R2PLUS1D_V2_RULES: tuple[Rule, ...] = (
 @register_converter("gluoncv_r2plus1d_v2")
 def convert_gluoncv_r2plus1d_v2(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV PyTorch ``ResNet_R2plus1Dv2`` (VMZ port, BatchNorm variant) state dict -> ours."""
-    return remap_state(source, model, _R2PLUS1D_V2_RULES, what="GluonCV R2plus1Dv2")
+    return convert(source, model, (*_R2PLUS1D_V2_RULES, KEEP), what="GluonCV R2plus1Dv2")
 
 
-# --------------------------------------------------------------------------- model cards
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
 
-_INPUT = InputSpec(clip_len=16, frame_step=2, crop_size=112, short_side=128)
-_SOURCE = "GluonCV model zoo (gluoncv/model_zoo/action_recognition/r2plus1d.py)"
-_MXNET_SHA1 = {
-    18: ("5a14d1f9772e523bbeae8484ec382feb30b74ffa", 70.8),
-    34: ("de2e592b450b9007705507d5167859d45e782695", 71.6),
-    50: ("deaefb14d31c703115a911828534d24ac68c7fb0", 73.9),
-}
-_TORCH_SHA1 = {
-    18: ("340a59522b4ffe7e3621ad4a269e4cd4a99f74b2", 71.72),
-    34: ("5102fd1736a2a205f5fd7bded5d2e0d2e5ca6307", 72.63),
-    50: ("9a3b665c182f81f22d4a105c75fac030ad20a628", 74.92),
-}
-
-for _depth in (18, 34, 50, 101, 152):
-    _name = f"r2plus1d_resnet{_depth}_kinetics400"
-    _weights = ()
-    if _depth in _MXNET_SHA1:
-        _sha1, _top1 = _MXNET_SHA1[_depth]
-        _weights = (gluoncv_mxnet_weights(_name, _sha1, "gluoncv_r2plus1d", _top1, description="Kinetics400 from scratch, 16 frames (32/2), 112x112"),)
-    register_model(
-        _name,
-        r2plus1d_resnet,
-        family="r2plus1d",
-        dataset="kinetics400",
-        num_classes=400,
-        kwargs={"depth": _depth},
-        input=_INPUT,
-        weights=_weights,
-        converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
-        description=f"R(2+1)D ResNet-{_depth} (GluonCV MXNet zoo)",
-        source=_SOURCE,
-    )
-    _name = f"r2plus1d_v1_resnet{_depth}_kinetics400"
-    _weights = ()
-    if _depth in _TORCH_SHA1:
-        _sha1, _top1 = _TORCH_SHA1[_depth]
-        _weights = (gluoncv_torch_weights(_name, _sha1, "gluoncv_r2plus1d", _top1, default=True, description="Kinetics400 from scratch, 16 frames (32/2), 112x112"),)
-    register_model(
-        _name,
-        r2plus1d_resnet,
-        family="r2plus1d",
-        dataset="kinetics400",
-        num_classes=400,
-        kwargs={"depth": _depth},
-        input=_INPUT,
-        weights=_weights,
-        converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
-        description=f"R(2+1)D ResNet-{_depth} (GluonCV PyTorch zoo, same network as r2plus1d_resnet{_depth}_kinetics400)",
-        source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv1.py)",
-    )
-
-# *_custom: the Kinetics-400 model to fine-tune on another dataset; GluonCV loads every weight of
-# r2plus1d_v1_resnet50_kinetics400 but the classifier, as get_model(name, pretrained=True,
-# num_classes=N) does here.
-register_model(
-    "r2plus1d_v1_resnet50_custom",
-    r2plus1d_resnet,
-    family="r2plus1d",
-    dataset="custom",
-    num_classes=400,
-    kwargs={"depth": 50},
-    input=_INPUT,
-    weights=(
-        gluoncv_torch_weights(
-            "r2plus1d_v1_resnet50_kinetics400", _TORCH_SHA1[50][0], "gluoncv_r2plus1d", None, default=True,
-            num_classes=400, description="the r2plus1d_v1_resnet50_kinetics400 weights (Kinetics-400) to fine-tune from",
-        ),
-    ),
-    converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
-    description=(
-        "R(2+1)D ResNet-50 for fine-tuning on your own dataset (GluonCV r2plus1d_v1_resnet50_custom): "
-        "get_model(name, pretrained=True, num_classes=N) loads r2plus1d_v1_resnet50_kinetics400's weights "
-        "except the classifier, which starts fresh."
-    ),
-    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv1.py)",
-)
-
-register_model(
-    "r2plus1d_v2_resnet152_kinetics400",
-    r2plus1d_resnet,
-    family="r2plus1d",
-    dataset="kinetics400",
-    num_classes=400,
-    kwargs={"depth": 152, "mid_from_input": False, "bn_eps": 1e-3, "dropout_ratio": 0.0},
-    input=InputSpec(clip_len=32, frame_step=2, crop_size=112, short_side=128),
-    weights=(
-        gluoncv_torch_weights(
-            "r2plus1d_v2_resnet152_kinetics400", "42707ffcab518cdda93523004360de167863c5d8", "gluoncv_r2plus1d_v2", 81.34,
-            default=True, description="IG65M pretraining (VMZ), fine-tuned on Kinetics-400; 32 frames step 2 per GluonCV's config",
-        ),
-    ),
-    converters={"pth": "gluoncv_r2plus1d_v2"},
-    description="R(2+1)D ResNet-152, the VMZ layout (BatchNorm eps 1e-3, (2+1)D widths from each block's own width), no dropout",
-    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv2.py)",
-)
+_MXNET_SOURCE = "GluonCV model zoo (gluoncv/model_zoo/action_recognition/r2plus1d.py)"
+_K400_DESC = "Kinetics400 from scratch, 16 frames (32/2), 112x112"
+_register = partial(register_model, builder=r2plus1d_resnet, family="r2plus1d", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(frame_step=2, crop_size=112, short_side=128),
+                    converters={"params": "gluoncv_r2plus1d", "pth": "gluoncv_r2plus1d"},
+                    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv1.py)")
+_register("r2plus1d_resnet101_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=101),
+          description="R(2+1)D ResNet-101 (GluonCV MXNet zoo)")
+_register("r2plus1d_resnet152_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=152),
+          description="R(2+1)D ResNet-152 (GluonCV MXNet zoo)")
+_register("r2plus1d_resnet18_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=18),
+          weights=(published("r2plus1d_resnet18_kinetics400-5a14d1f9.params", "gluoncv_r2plus1d", 70.8,
+                             sha1="5a14d1f9772e523bbeae8484ec382feb30b74ffa", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet18_kinetics400.sh", description=_K400_DESC),),
+          description="R(2+1)D ResNet-18 (GluonCV MXNet zoo)")
+_register("r2plus1d_resnet34_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=34),
+          weights=(published("r2plus1d_resnet34_kinetics400-de2e592b.params", "gluoncv_r2plus1d", 71.6,
+                             sha1="de2e592b450b9007705507d5167859d45e782695", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet34_kinetics400.sh", description=_K400_DESC),),
+          description="R(2+1)D ResNet-34 (GluonCV MXNet zoo)")
+_register("r2plus1d_resnet50_kinetics400", source=_MXNET_SOURCE, kwargs=dict(depth=50),
+          weights=(published("r2plus1d_resnet50_kinetics400-deaefb14.params", "gluoncv_r2plus1d", 73.9,
+                             sha1="deaefb14d31c703115a911828534d24ac68c7fb0", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/r2plus1d_resnet50_kinetics400.sh", description=_K400_DESC),),
+          description="R(2+1)D ResNet-50 (GluonCV MXNet zoo)")
+_register("r2plus1d_v1_resnet101_kinetics400", kwargs=dict(depth=101),
+          description="R(2+1)D ResNet-101 (GluonCV PyTorch zoo, same network as r2plus1d_resnet101_kinetics400)")
+_register("r2plus1d_v1_resnet152_kinetics400", kwargs=dict(depth=152),
+          description="R(2+1)D ResNet-152 (GluonCV PyTorch zoo, same network as r2plus1d_resnet152_kinetics400)")
+_register("r2plus1d_v1_resnet18_kinetics400", kwargs=dict(depth=18),
+          weights=(published("r2plus1d_v1_resnet18_kinetics400-340a5952.pth", "gluoncv_r2plus1d", 71.72,
+                             sha1="340a59522b4ffe7e3621ad4a269e4cd4a99f74b2", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet18_kinetics400.yaml", description=_K400_DESC),),
+          description="R(2+1)D ResNet-18 (GluonCV PyTorch zoo, same network as r2plus1d_resnet18_kinetics400)")
+_register("r2plus1d_v1_resnet34_kinetics400", kwargs=dict(depth=34),
+          weights=(published("r2plus1d_v1_resnet34_kinetics400-5102fd17.pth", "gluoncv_r2plus1d", 72.63,
+                             sha1="5102fd1736a2a205f5fd7bded5d2e0d2e5ca6307", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet34_kinetics400.yaml", description=_K400_DESC),),
+          description="R(2+1)D ResNet-34 (GluonCV PyTorch zoo, same network as r2plus1d_resnet34_kinetics400)")
+_register("r2plus1d_v1_resnet50_custom", dataset="custom", kwargs=dict(depth=50),
+          weights=(published("r2plus1d_v1_resnet50_kinetics400-9a3b665c.pth", "gluoncv_r2plus1d", 74.92,
+                             sha1="9a3b665c182f81f22d4a105c75fac030ad20a628", default=True, num_classes=400,
+                             pretraining="Scratch", recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet50_kinetics400.yaml",
+                             description=("the r2plus1d_v1_resnet50_kinetics400 weights (Kinetics-400) to fine-tune"
+                                          " from")),),
+          description=("R(2+1)D ResNet-50 for fine-tuning on your own dataset (GluonCV r2plus1d_v1_resnet50_custom): "
+                       "get_model(name, pretrained=True, num_classes=N) loads r2plus1d_v1_resnet50_kinetics400's "
+                       "weights except the classifier, which starts fresh."))
+_register("r2plus1d_v1_resnet50_kinetics400", kwargs=dict(depth=50),
+          weights=(published("r2plus1d_v1_resnet50_kinetics400-9a3b665c.pth", "gluoncv_r2plus1d", 74.92,
+                             sha1="9a3b665c182f81f22d4a105c75fac030ad20a628", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "r2plus1d_v1_resnet50_kinetics400.yaml", description=_K400_DESC),),
+          description="R(2+1)D ResNet-50 (GluonCV PyTorch zoo, same network as r2plus1d_resnet50_kinetics400)")
+_register("r2plus1d_v2_resnet152_kinetics400",
+          input=InputSpec(clip_len=32, frame_step=2, crop_size=112, short_side=128),
+          converters={"pth": "gluoncv_r2plus1d_v2"},
+          source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/r2plus1dv2.py)",
+          kwargs=dict(depth=152, mid_from_input=False, bn_eps=0.001, dropout_ratio=0.0),
+          weights=(published("r2plus1d_v2_resnet152_kinetics400-42707ffc.pth", "gluoncv_r2plus1d_v2", 81.34,
+                             sha1="42707ffcab518cdda93523004360de167863c5d8", default=True, pretraining="IG65M",
+                             recipe=GLUONCV_CONFIGS + "r2plus1d_v2_resnet152_kinetics400.yaml",
+                             description=("IG65M pretraining (VMZ), fine-tuned on Kinetics-400; 32 frames step 2 "
+                                          "per GluonCV's config")),),
+          description=("R(2+1)D ResNet-152, the VMZ layout (BatchNorm eps 1e-3, (2+1)D widths from each block's own "
+                       "width), no dropout"))

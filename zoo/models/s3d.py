@@ -12,9 +12,9 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources_upstream import torchvision_weights
+from ._published import published
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, Rule, convert
 
 __all__ = ["S3D", "SepConv3d", "SepInception3d", "s3d"]
 
@@ -179,36 +179,26 @@ def _tv_s3d_key(m) -> str:
 
 _TV_RULES = [
     (r"features\.(\d+)\.(.+)", _tv_s3d_key),
-    (r"classifier\.1\.(weight|bias)", r"fc.\1"),
+    Rule(r"classifier\.1\.(weight|bias)", r"fc.\1", reshape=True),  # the 1x1x1 conv classifier is a Linear here
 ]
 
 
 @register_converter("torchvision_s3d")
 def convert_torchvision_s3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """torchvision ``S3D`` state dict -> :class:`S3D` (the ``1x1x1`` conv classifier becomes ``fc``)."""
-    return remap_state(source, model, _TV_RULES, reshape=[r"fc\.weight"], what="torchvision S3D")
+    return convert(source, model, (*_TV_RULES, KEEP), what="torchvision S3D")
 
 
-register_model(
-    "s3d_kinetics400",
-    s3d,
-    family="s3d",
-    dataset="kinetics400",
-    num_classes=400,
-    input=InputSpec(
-        clip_len=128, frame_step=1, crop_size=224, short_side=256,
-        mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989),
-        note="torchvision eval: resize to 256x256 (not short side), centre crop 224, clips of 128 frames "
-             "at 15 fps, one clip per video; at least 14 frames",
-    ),
-    weights=(
-        torchvision_weights(
-            "s3d-d76dad2f.pth", "torchvision_s3d", 68.368, 88.050,
-            protocol="clip-level, clip_len=128, frame_rate=15, 1 clip/video",
-            description="torchvision S3D_Weights.KINETICS400_V1",
-        ),
-    ),
-    converters={"pth": "torchvision_s3d"},
-    description="S3D (separable 3D Inception-v1), Kinetics-400, torchvision's weights.",
-    source="torchvision",
-)
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
+
+register_model("s3d_kinetics400", builder=s3d, family="s3d", dataset="kinetics400", num_classes=400,
+               input=InputSpec(clip_len=128, frame_step=2, mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989),
+                               note=("torchvision eval: resize to 256x256 (not short side), centre crop 224, clips of 128 "
+                                     "frames at 15 fps, one clip per video; at least 14 frames")),
+               converters={"pth": "torchvision_s3d"}, source="torchvision",
+               weights=(published("s3d-d76dad2f.pth", "torchvision_s3d", 68.368, 88.05, repo="torchvision",
+                                  protocol="clip-level, clip_len=128, frame_rate=15, 1 clip/video", default=True,
+                                  description="torchvision S3D_Weights.KINETICS400_V1"),),
+               description="S3D (separable 3D Inception-v1), Kinetics-400, torchvision's weights.")

@@ -14,20 +14,22 @@ the default).  GluonCV's PyTorch SlowFast instead takes only the Fast clip and p
 """
 from __future__ import annotations
 
+from functools import partial
+
 from typing import Sequence
 
 import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_mxnet_weights
+from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
+from ..convert.keys import convert
 from ._resnet3d import (
     RESNET_DEPTHS,
     Bottleneck3d,
     ClassifierHead3d,
     ConvBNAct,
     Stem3d,
-    convert_by_rules,
     freeze_bn_affine,
     freeze_modules,
     init_weights,
@@ -217,71 +219,165 @@ def convert_gluoncv_slowfast(source: dict, model: nn.Module) -> dict:
     -> ``{fast,slow}_layers.{0..3}.j`` (``downsample.{0,1}`` -> ``downsample.{conv,bn}``),
     ``lateral_{p1,res2,res3,res4}.{0,1}`` -> ``laterals.{0..3}.{conv,bn}``, ``fc`` -> ``head.fc``.
     """
-    return convert_by_rules(source, model, GLUONCV_SLOWFAST_RULES, what="GluonCV SlowFast weights")
+    return convert(source, model, GLUONCV_SLOWFAST_RULES, mxnet_bn=True, what="GluonCV SlowFast weights")
 
 
 register_converter("gluoncv_slowfast", convert_gluoncv_slowfast)
 
+
 # --------------------------------------------------------------------------------------------
-# Model cards
+# Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
+_MXNET_16X8_INPUT = InputSpec(clip_len=80,
+                   note=("From 128 consecutive frames, every 2nd (64, Fast pathway) then every 8th (16, Slow pathway),"
+                         " concatenated Fast-then-Slow along T (GluonCV MXNet layout): input (N, 3, 80, 224, 224)."))
 _SOURCE = "GluonCV model zoo (MXNet), gluoncv/model_zoo/action_recognition/slowfast.py"
-_K400 = "Trained from scratch on Kinetics-400; GluonCV top-1 with 10 clips x 3 crops."
-_4X16 = dict(alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32)
-_8X8 = dict(alpha=4, fusion_kernel_size=7, slow_frames=8, fast_frames=32)
-_8X8_101 = dict(alpha=4, fusion_kernel_size=5, slow_frames=8, fast_frames=32)
-_16X8 = dict(alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64)
-
-
-def _input(cfg: dict) -> InputSpec:
-    fast, slow = cfg["fast_frames"], cfg["slow_frames"]
-    window = fast * 2
-    return InputSpec(
-        clip_len=fast + slow, frame_step=1, crop_size=224, short_side=256,
-        note=(
-            f"From {window} consecutive frames, every 2nd ({fast}, Fast pathway) then every "
-            f"{window // slow}th ({slow}, Slow pathway), concatenated Fast-then-Slow along T "
-            f"(GluonCV MXNet layout): input (N, 3, {fast + slow}, 224, 224)."
-        ),
-    )
-
-
-def _register(name: str, depth: int, cfg: dict, *, sha1: str | None = None, top1: float | None = None,
-              dataset: str = "kinetics400", description: str, extra: dict | None = None,
-              weights_name: str | None = None, weights_description: str = _K400) -> None:
-    weights = ()
-    if sha1:
-        weights = (gluoncv_mxnet_weights(weights_name or name, sha1, "gluoncv_slowfast", top1,
-                                         description=weights_description, num_classes=400),)
-    register_model(
-        name, slowfast_resnet, family="slowfast", dataset=dataset, num_classes=400,
-        kwargs={"depth": depth, **cfg, **(extra or {})}, input=_input(cfg), weights=weights,
-        converters={"params": "gluoncv_slowfast"}, description=description, source=_SOURCE,
-    )
-
-
-_register("slowfast_4x16_resnet50_kinetics400", 50, _4X16, sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", top1=75.3,
-          description="SlowFast 4x16 (Slow 4 frames, Fast 32, alpha 8) ResNet-50 for Kinetics-400.")
-_register("slowfast_8x8_resnet50_kinetics400", 50, _8X8, sha1="d6b253398615a21d8b2a827ddfb09c0d8827f79c", top1=76.6,
-          description="SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4, 7x1x1 laterals) ResNet-50 for Kinetics-400.")
-_register("slowfast_4x16_resnet101_kinetics400", 101, _4X16,
-          description="SlowFast 4x16 ResNet-101 for Kinetics-400 (GluonCV publishes no weights for it).")
-_register("slowfast_8x8_resnet101_kinetics400", 101, _8X8_101, sha1="fbde1a7cfdaeeba7190dd15f284b91036bf5f3f6", top1=77.2,
-          description="SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4) ResNet-101 for Kinetics-400.")
-_register("slowfast_16x8_resnet101_kinetics400", 101, _16X8,
-          description="SlowFast 16x8 (Slow 16 frames, Fast 64) ResNet-101 for Kinetics-400 (no published weights).")
-_register("slowfast_16x8_resnet101_50_50_kinetics400", 101, _16X8,
-          extra=dict(num_block_temp_kernel_fast=6, num_block_temp_kernel_slow=6),
-          description=(
-              "SlowFast 16x8 ResNet-101 whose layer3 keeps 3x1x1 reduce convs in its first 6 blocks only "
-              "(a ResNet-50-like temporal design; no published weights)."
-          ))
-_register("slowfast_4x16_resnet50_custom", 50, _4X16, dataset="custom",
-          sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", weights_name="slowfast_4x16_resnet50_kinetics400",
-          weights_description="The Kinetics-400 weights of slowfast_4x16_resnet50_kinetics400 (GluonCV top-1 75.3 on Kinetics-400).",
-          description=(
-              "SlowFast 4x16 ResNet-50 to fine-tune on your own classes: get_model(name, pretrained=True, "
-              "num_classes=N) loads the Kinetics-400 weights of slowfast_4x16_resnet50_kinetics400 and starts "
-              "a new N-way classifier."
-          ))
+_MXNET_4X16_INPUT = InputSpec(clip_len=36,
+                     note=("From 64 consecutive frames, every 2nd (32, Fast pathway) then every 16th (4, Slow "
+                           "pathway), concatenated Fast-then-Slow along T (GluonCV MXNet layout): input (N, 3, 36, "
+                           "224, 224)."))
+_TORCH_4X16_INPUT = InputSpec(clip_len=32, frame_step=2,
+                     note=("GluonCV PyTorch layout: the Fast clip only, 32 frames (every 2nd of 64), input (N, 3, 32, "
+                           "224, 224); the Slow pathway takes every 8th of them (4 frames)."))
+_MXNET_4X16_R50 = dict(depth=50, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32)
+_TORCH_4X16_R50 = dict(depth=50, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32, input_layout="fast")
+_K400_DESC = "Trained from scratch on Kinetics-400; GluonCV top-1 with 10 clips x 3 crops."
+_TORCH_K400_DESC = "Trained from scratch on Kinetics-400, 32 frames with step 2 (GluonCV PyTorch zoo)"
+_MXNET_8X8_INPUT = InputSpec(clip_len=40,
+                     note=("From 64 consecutive frames, every 2nd (32, Fast pathway) then every 8th (8, Slow pathway),"
+                           " concatenated Fast-then-Slow along T (GluonCV MXNet layout): input (N, 3, 40, 224, 224)."))
+_TORCH_8X8_INPUT = InputSpec(clip_len=32, frame_step=2,
+                     note=("GluonCV PyTorch layout: the Fast clip only, 32 frames (every 2nd of 64), input (N, 3, 32, "
+                           "224, 224); the Slow pathway takes every 4th of them (8 frames)."))
+_register = partial(register_model, builder=slowfast_resnet, family="slowfast", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(clip_len=64, frame_step=2,
+                                    note=("GluonCV PyTorch layout: the Fast clip only, 64 frames (every 2nd of 128), "
+                                          "input (N, 3, 64, 224, 224); the Slow pathway takes every 4th of them (16 "
+                                          "frames).")),
+                    converters={"pth": "gluoncv_slowfast", "params": "gluoncv_slowfast"},
+                    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/slowfast.py)")
+_register("slowfast_16x8_resnet101_50_50_kinetics400", input=_MXNET_16X8_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE,
+          kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64, num_block_temp_kernel_fast=6, num_block_temp_kernel_slow=6),
+          description=("SlowFast 16x8 ResNet-101 whose layer3 keeps 3x1x1 reduce convs in its first 6 blocks only (a "
+                       "ResNet-50-like temporal design; no published weights). GluonCV's PyTorch-zoo version "
+                       "(Fast-clip input): slowfast_16x8_resnet101_50_50_kinetics400_torch."))
+_register("slowfast_16x8_resnet101_50_50_kinetics400_torch",
+          kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64, num_block_temp_kernel_fast=6, num_block_temp_kernel_slow=6, input_layout="fast"),
+          description=("SlowFast 16x8 ResNet-101 as in GluonCV's PyTorch zoo "
+                       "(slowfast_16x8_resnet101_50_50_kinetics400): input is the Fast clip only, the Slow pathway is "
+                       "every alpha-th frame. The same network as the MXNet-zoo name "
+                       "slowfast_16x8_resnet101_50_50_kinetics400 (same weights layout), which takes Fast-then-Slow "
+                       "frames concatenated along T instead; hence a separate name. GluonCV publishes no weights for "
+                       "it."))
+_register("slowfast_16x8_resnet101_kinetics400", input=_MXNET_16X8_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64),
+          description=("SlowFast 16x8 (Slow 16 frames, Fast 64) ResNet-101 for Kinetics-400 (no published weights). "
+                       "GluonCV's PyTorch-zoo version (Fast-clip input): slowfast_16x8_resnet101_kinetics400_torch."))
+_register("slowfast_16x8_resnet101_kinetics400_torch",
+          kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=16, fast_frames=64, input_layout="fast"),
+          description=("SlowFast 16x8 ResNet-101 as in GluonCV's PyTorch zoo (slowfast_16x8_resnet101_kinetics400): "
+                       "input is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the"
+                       " MXNet-zoo name slowfast_16x8_resnet101_kinetics400 (same weights layout), which takes "
+                       "Fast-then-Slow frames concatenated along T instead; hence a separate name. GluonCV publishes "
+                       "no weights for it."))
+_register("slowfast_16x8_resnet50_sthsthv2", dataset="sthsthv2", num_classes=174,
+          kwargs=dict(depth=50, alpha=4, fusion_kernel_size=7, slow_frames=16, fast_frames=64, input_layout="fast"),
+          weights=(published("slowfast_16x8_resnet50_sthsthv2-05203231.pth", "gluoncv_slowfast",
+                             sha1="0520323165727d59002c6c62071bc1dc28248469", default=True, num_classes=174,
+                             description=("Trained from scratch on Something-Something-V2, 64 frames with step 2 "
+                                          "(GluonCV PyTorch zoo)")),),
+          description=("SlowFast 16x8 ResNet-50 as in GluonCV's PyTorch zoo (slowfast_16x8_resnet50_sthsthv2): input "
+                       "is the Fast clip only, the Slow pathway is every alpha-th frame."))
+_register("slowfast_4x16_resnet101_kinetics400", input=_MXNET_4X16_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=dict(depth=101, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32),
+          description=("SlowFast 4x16 ResNet-101 for Kinetics-400 (GluonCV publishes no weights for it). GluonCV's "
+                       "PyTorch-zoo version (Fast-clip input): slowfast_4x16_resnet101_kinetics400_torch."))
+_register("slowfast_4x16_resnet101_kinetics400_torch", input=_TORCH_4X16_INPUT,
+          kwargs=dict(depth=101, alpha=8, fusion_kernel_size=5, slow_frames=4, fast_frames=32, input_layout="fast"),
+          description=("SlowFast 4x16 ResNet-101 as in GluonCV's PyTorch zoo (slowfast_4x16_resnet101_kinetics400): "
+                       "input is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the"
+                       " MXNet-zoo name slowfast_4x16_resnet101_kinetics400 (same weights layout), which takes "
+                       "Fast-then-Slow frames concatenated along T instead; hence a separate name. GluonCV publishes "
+                       "no weights for it."))
+_register("slowfast_4x16_resnet50_custom", dataset="custom", input=_MXNET_4X16_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=_MXNET_4X16_R50,
+          weights=(published("slowfast_4x16_resnet50_kinetics400-9d650f51.params", "gluoncv_slowfast", 75.3,
+                             sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", default=True, num_classes=400,
+                             pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/slowfast_4x16_resnet50_kinetics400.sh",
+                             description=("The Kinetics-400 weights of slowfast_4x16_resnet50_kinetics400 (GluonCV "
+                                          "top-1 75.3 on Kinetics-400).")),),
+          description=("SlowFast 4x16 ResNet-50 to fine-tune on your own classes: get_model(name, pretrained=True, "
+                       "num_classes=N) loads the Kinetics-400 weights of slowfast_4x16_resnet50_kinetics400 and starts"
+                       " a new N-way classifier. GluonCV's PyTorch-zoo version (Fast-clip input): "
+                       "slowfast_4x16_resnet50_custom_torch."))
+_register("slowfast_4x16_resnet50_custom_torch", dataset="custom", input=_TORCH_4X16_INPUT, kwargs=_TORCH_4X16_R50,
+          weights=(published("slowfast_4x16_resnet50_kinetics400-1d1eadb2.pth", "gluoncv_slowfast", 75.25,
+                             sha1="1d1eadb258ccfc0c117db0ff0eaf1638d18405b3", default=True, num_classes=400,
+                             pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_4x16_resnet50_kinetics400.yaml",
+                             description=("the slowfast_4x16_resnet50_kinetics400 PyTorch weights (Kinetics-400) to"
+                                          " fine-tune from")),),
+          description=("SlowFast 4x16 ResNet-50 as in GluonCV's PyTorch zoo (slowfast_4x16_resnet50_custom): input is "
+                       "the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the "
+                       "MXNet-zoo name slowfast_4x16_resnet50_custom (same weights layout), which takes Fast-then-Slow"
+                       " frames concatenated along T instead; hence a separate name. get_model(name, pretrained=True, "
+                       "num_classes=N) loads slowfast_4x16_resnet50_kinetics400's PyTorch weights except the "
+                       "classifier."))
+_register("slowfast_4x16_resnet50_kinetics400", input=_MXNET_4X16_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=_MXNET_4X16_R50,
+          weights=(published("slowfast_4x16_resnet50_kinetics400-9d650f51.params", "gluoncv_slowfast", 75.3,
+                             sha1="9d650f5186ffc08348f8d7384d6994a8f39a03b1", default=True, num_classes=400,
+                             pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/slowfast_4x16_resnet50_kinetics400.sh",
+                             description=_K400_DESC),),
+          description=("SlowFast 4x16 (Slow 4 frames, Fast 32, alpha 8) ResNet-50 for Kinetics-400. GluonCV's "
+                       "PyTorch-zoo version (Fast-clip input): slowfast_4x16_resnet50_kinetics400_torch."))
+_register("slowfast_4x16_resnet50_kinetics400_torch", input=_TORCH_4X16_INPUT, kwargs=_TORCH_4X16_R50,
+          weights=(published("slowfast_4x16_resnet50_kinetics400-1d1eadb2.pth", "gluoncv_slowfast", 75.25,
+                             sha1="1d1eadb258ccfc0c117db0ff0eaf1638d18405b3", default=True, num_classes=400,
+                             pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_4x16_resnet50_kinetics400.yaml",
+                             description=_TORCH_K400_DESC),),
+          description=("SlowFast 4x16 ResNet-50 as in GluonCV's PyTorch zoo (slowfast_4x16_resnet50_kinetics400): "
+                       "input is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the"
+                       " MXNet-zoo name slowfast_4x16_resnet50_kinetics400 (same weights layout), which takes "
+                       "Fast-then-Slow frames concatenated along T instead; hence a separate name."))
+_register("slowfast_8x8_resnet101_kinetics400", input=_MXNET_8X8_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=8, fast_frames=32),
+          weights=(published("slowfast_8x8_resnet101_kinetics400-fbde1a7c.params", "gluoncv_slowfast", 77.2,
+                             sha1="fbde1a7cfdaeeba7190dd15f284b91036bf5f3f6", default=True, num_classes=400,
+                             pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/slowfast_8x8_resnet101_kinetics400.sh",
+                             description=_K400_DESC),),
+          description=("SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4) ResNet-101 for Kinetics-400. GluonCV's "
+                       "PyTorch-zoo version (Fast-clip input): slowfast_8x8_resnet101_kinetics400_torch."))
+_register("slowfast_8x8_resnet101_kinetics400_torch", input=_TORCH_8X8_INPUT,
+          kwargs=dict(depth=101, alpha=4, fusion_kernel_size=5, slow_frames=8, fast_frames=32, input_layout="fast"),
+          weights=(published("slowfast_8x8_resnet101_kinetics400-db5e9fef.pth", "gluoncv_slowfast", 76.95,
+                             sha1="db5e9fef55b28eb55b6dc7b2cba98d0c14fc3568", default=True, num_classes=400,
+                             pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_8x8_resnet101_kinetics400.yaml",
+                             description=_TORCH_K400_DESC),),
+          description=("SlowFast 8x8 ResNet-101 as in GluonCV's PyTorch zoo (slowfast_8x8_resnet101_kinetics400): "
+                       "input is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the"
+                       " MXNet-zoo name slowfast_8x8_resnet101_kinetics400 (same weights layout), which takes "
+                       "Fast-then-Slow frames concatenated along T instead; hence a separate name."))
+_register("slowfast_8x8_resnet50_kinetics400", input=_MXNET_8X8_INPUT, converters={"params": "gluoncv_slowfast"},
+          source=_SOURCE, kwargs=dict(depth=50, alpha=4, fusion_kernel_size=7, slow_frames=8, fast_frames=32),
+          weights=(published("slowfast_8x8_resnet50_kinetics400-d6b25339.params", "gluoncv_slowfast", 76.6,
+                             sha1="d6b253398615a21d8b2a827ddfb09c0d8827f79c", default=True, num_classes=400,
+                             pretraining="Scratch",
+                             recipe=GLUONCV_LOGS + "kinetics400/slowfast_8x8_resnet50_kinetics400.sh",
+                             description=_K400_DESC),),
+          description=("SlowFast 8x8 (Slow 8 frames, Fast 32, alpha 4, 7x1x1 laterals) ResNet-50 for Kinetics-400. "
+                       "GluonCV's PyTorch-zoo version (Fast-clip input): slowfast_8x8_resnet50_kinetics400_torch."))
+_register("slowfast_8x8_resnet50_kinetics400_torch", input=_TORCH_8X8_INPUT,
+          kwargs=dict(depth=50, alpha=4, fusion_kernel_size=7, slow_frames=8, fast_frames=32, input_layout="fast"),
+          weights=(published("slowfast_8x8_resnet50_kinetics400-e94e9a57.pth", "gluoncv_slowfast", 76.66,
+                             sha1="e94e9a57eaa2f4dde12673bc6632f9aa090d8c21", default=True, num_classes=400,
+                             pretraining="Scratch", recipe=GLUONCV_CONFIGS + "slowfast_8x8_resnet50_kinetics400.yaml",
+                             description=_TORCH_K400_DESC),),
+          description=("SlowFast 8x8 ResNet-50 as in GluonCV's PyTorch zoo (slowfast_8x8_resnet50_kinetics400): input "
+                       "is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the "
+                       "MXNet-zoo name slowfast_8x8_resnet50_kinetics400 (same weights layout), which takes "
+                       "Fast-then-Slow frames concatenated along T instead; hence a separate name."))

@@ -17,9 +17,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
-from ..sources_upstream import torchvision_weights
-from ._upstream_keys import DROP, remap_state
+from ._published import published
+from ..convert.keys import KEEP, convert
 from .mvit import Mlp, _drop_path
 
 __all__ = ["SwinTransformer3d", "WindowAttention3d", "swin3d_t", "swin3d_s", "swin3d_b"]
@@ -253,7 +254,7 @@ def _tv_feature_key(m) -> str:
 
 
 _TV_RULES = [
-    (r"features\.\d+\.\d+\.attn\.relative_position_index", DROP),
+    (r"features\.\d+\.\d+\.attn\.relative_position_index", None),
     (r"features\.(\d+)\.(.+)", _tv_feature_key),
     (r"head\.(weight|bias)", r"fc.\1"),
 ]
@@ -271,10 +272,8 @@ def convert_torchvision_swin3d(source: dict[str, torch.Tensor], model: nn.Module
         if key.endswith("relative_position_index"):
             mine = ours.get(rename_index_key(key))
             if mine is not None and not mine.is_meta and not torch.equal(mine, value.to(mine.dtype)):
-                from ..weights import WeightsError
-
                 raise WeightsError(f"{key}: the checkpoint's window index differs from this model's (another window size?)")
-    return remap_state(source, model, _TV_RULES, what="torchvision Swin3D")
+    return convert(source, model, (*_TV_RULES, KEEP), what="torchvision Swin3D")
 
 
 def rename_index_key(key: str) -> str:
@@ -283,36 +282,34 @@ def rename_index_key(key: str) -> str:
     return f"stages.{int(index) // 2}.{rest}"
 
 
-_SWIN_INPUT = InputSpec(
-    clip_len=32, frame_step=2, crop_size=224, short_side=256,
-    note="torchvision eval: short side 256, centre crop 224, 32 frames at 15 fps, 12 clips per video "
-         "(ImageNet mean/std)",
-)
-_PROTOCOL = "video-level, frame_rate=15, clips_per_video=12, clip_len=32"
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
 
-for _name, _builder, _file, _top1, _top5, _params, _gflops in (
-    ("swin3d_t", swin3d_t, "swin3d_t-7615ae03.pth", 77.715, 93.519, 28.158070, 43.882),
-    ("swin3d_s", swin3d_s, "swin3d_s-da41c237.pth", 79.521, 94.158, 49.816678, 82.841),
-    ("swin3d_b", swin3d_b, "swin3d_b_1k-24f7c7c6.pth", 79.427, 94.386, 88.048984, 140.667),
-):
-    _weights = [torchvision_weights(_file, "torchvision_swin3d", _top1, _top5, protocol=_PROTOCOL,
-                                    description=f"torchvision {_name.upper().replace('SWIN3D', 'Swin3D')}_Weights.KINETICS400_V1 "
-                                                "(ImageNet-1K pretrained, ported from the authors)")]
-    if _name == "swin3d_b":
-        _weights.append(torchvision_weights("swin3d_b_22k-7c6ae6fa.pth", "torchvision_swin3d", 81.643, 95.574, protocol=_PROTOCOL,
-                                            default=False, description="torchvision Swin3D_B_Weights.KINETICS400_IMAGENET22K_V1 "
-                                                                       "(ImageNet-22K pretrained)"))
-    register_model(
-        f"{_name}_kinetics400",
-        _builder,
-        family="swin3d",
-        dataset="kinetics400",
-        num_classes=400,
-        input=_SWIN_INPUT,
-        weights=tuple(_weights),
-        converters={"pth": "torchvision_swin3d"},
-        description=f"Video Swin Transformer {_name[-1].upper()} (window 8x7x7), Kinetics-400, torchvision's weights.",
-        source="torchvision",
-        params_m=_params,
-        gflops=_gflops,
-    )
+_register = partial(register_model, family="swin3d", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(clip_len=32, frame_step=2,
+                                    note=("torchvision eval: short side 256, centre crop 224, 32 frames at 15 fps, 12"
+                                          " clips per video (ImageNet mean/std)")),
+                    converters={"pth": "torchvision_swin3d"}, source="torchvision")
+_register("swin3d_b_kinetics400", builder=swin3d_b,
+          weights=(published("swin3d_b_1k-24f7c7c6.pth", "torchvision_swin3d", 79.427, 94.386, repo="torchvision",
+                             protocol="video-level, frame_rate=15, clips_per_video=12, clip_len=32", default=True,
+                             description=("torchvision Swin3D_B_Weights.KINETICS400_V1 (ImageNet-1K pretrained, "
+                                          "ported from the authors)")),
+                   published("swin3d_b_22k-7c6ae6fa.pth", "torchvision_swin3d", 81.643, 95.574, repo="torchvision",
+                             protocol="video-level, frame_rate=15, clips_per_video=12, clip_len=32",
+                             description=("torchvision Swin3D_B_Weights.KINETICS400_IMAGENET22K_V1 (ImageNet-22K "
+                                          "pretrained)"))),
+          description="Video Swin Transformer B (window 8x7x7), Kinetics-400, torchvision's weights.")
+_register("swin3d_s_kinetics400", builder=swin3d_s,
+          weights=(published("swin3d_s-da41c237.pth", "torchvision_swin3d", 79.521, 94.158, repo="torchvision",
+                             protocol="video-level, frame_rate=15, clips_per_video=12, clip_len=32", default=True,
+                             description=("torchvision Swin3D_S_Weights.KINETICS400_V1 (ImageNet-1K pretrained, "
+                                          "ported from the authors)")),),
+          description="Video Swin Transformer S (window 8x7x7), Kinetics-400, torchvision's weights.")
+_register("swin3d_t_kinetics400", builder=swin3d_t,
+          weights=(published("swin3d_t-7615ae03.pth", "torchvision_swin3d", 77.715, 93.519, repo="torchvision",
+                             protocol="video-level, frame_rate=15, clips_per_video=12, clip_len=32", default=True,
+                             description=("torchvision Swin3D_T_Weights.KINETICS400_V1 (ImageNet-1K pretrained, "
+                                          "ported from the authors)")),),
+          description="Video Swin Transformer T (window 8x7x7), Kinetics-400, torchvision's weights.")

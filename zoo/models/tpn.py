@@ -30,6 +30,8 @@ Names and weights: GluonCV's PyTorch zoo (``gluoncv/torch/model_zoo/action_recog
 """
 from __future__ import annotations
 
+from functools import partial
+
 import math
 from typing import Mapping, Sequence
 
@@ -38,9 +40,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_torch_weights
+from ._published import GLUONCV_CONFIGS, published
 from ._resnet3d import ConvBNAct, ResNet3d, Triple, conv3d, freeze_bn_affine, init_weights, triple
-from ._upstream_keys import Rule, remap_state
+from ..convert.keys import KEEP, Rule, convert
 from .i3d_slow import i3d_slow_resnet
 
 __all__ = [
@@ -353,83 +355,77 @@ def convert_gluoncv_tpn(source: Mapping[str, torch.Tensor], model: nn.Module) ->
     ``project.I.bn``, ``fusion_conv.{0,1}`` -> ``fuse.{conv,bn}``), ``pyramid_fusion_op.{0,1}`` ->
     ``pyramid_fusion.{conv,bn}``, ``TPN_neck.aux_head.convs`` -> ``aux_head.features``.
     """
-    return remap_state(source, model, _GLUONCV_TPN_RULES, what="GluonCV TPN")
+    return convert(source, model, (*_GLUONCV_TPN_RULES, KEEP), what="GluonCV TPN")
 
 
 # --------------------------------------------------------------------------------------------
-# Model cards
+# Names: one call per registered name, with the weights every upstream published for it
 # --------------------------------------------------------------------------------------------
 
-_SOURCE = "GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/tpn.py)"
-
-# name -> (depth, clip_len, frame_step, temporal_rates, sha1).  ResNet-101 TPNs pool the bottom-up
-# flow's lower level by 2 in time; ResNet-50 ones keep both levels at the same rate.
-_TPN_K400: dict[str, tuple[int, int, int, tuple[int, int], str]] = {
-    "tpn_resnet50_f8s8_kinetics400": (50, 8, 8, (8, 8), "368108eb6bca9143318937319c3efec09e0419af"),
-    "tpn_resnet50_f16s4_kinetics400": (50, 16, 4, (16, 16), "6bf899df92224d3c0c117c940ef0c95d51fedb26"),
-    "tpn_resnet50_f32s2_kinetics400": (50, 32, 2, (32, 32), "27710ce8091a317f50fc55e171b29c096b3d253e"),
-    "tpn_resnet101_f8s8_kinetics400": (101, 8, 8, (4, 8), "092c2f7fc98ec9ea204487fa074bc0ca832aba9a"),
-    "tpn_resnet101_f16s4_kinetics400": (101, 16, 4, (8, 16), "647080df950480e6544e6cd471f0024125656593"),
-    "tpn_resnet101_f32s2_kinetics400": (101, 32, 2, (16, 32), "a94422a94acda20f34eb07604cd3315307d1a9a2"),
-}
-
-
-def _tpn_kwargs(depth: int, temporal_rates: tuple[int, int]) -> dict:
-    time_pool = (2, 1, 1) if depth == 101 else (1, 1, 1)
-    return dict(
-        depth=depth,
-        temporal_rates=temporal_rates,
-        downsample_scale=time_pool,
-        fusion_pool_scales=(time_pool, (1, 1, 1)),
-    )
-
-
-for _name, (_depth, _clip, _step, _rates, _sha1) in _TPN_K400.items():
-    register_model(
-        _name,
-        tpn_resnet,
-        family="tpn",
-        dataset="kinetics400",
-        num_classes=400,
-        kwargs=_tpn_kwargs(_depth, _rates),
-        input=InputSpec(clip_len=_clip, frame_step=_step, crop_size=224, short_side=256),
-        weights=(
-            gluoncv_torch_weights(
-                _name, _sha1, "gluoncv_tpn", default=True,
-                description=f"Kinetics-400, {_clip} frames with step {_step} (from 64); ImageNet-inflated ResNet-{_depth} init",
-            ),
-        ),
-        converters={"pth": "gluoncv_tpn"},
-        description=(
-            f"TPN on a Slow-only ResNet-{_depth} ({_clip}x{_step} sampling; temporal-modulation rates {_rates}); "
-            "the auxiliary layer3 head is kept for training and not run at inference."
-        ),
-        source=_SOURCE,
-    )
-
-# *_custom: GluonCV's config keeps 400 classes and loads every tpn_resnet50_f32s2_kinetics400 weight
-# but fc; get_model(name, pretrained=True, num_classes=N) keeps all but the classifiers (head and
-# auxiliary head) and starts those fresh.
-register_model(
-    "tpn_resnet50_f32s2_custom",
-    tpn_resnet,
-    family="tpn",
-    dataset="custom",
-    num_classes=400,
-    kwargs=_tpn_kwargs(50, (32, 32)),
-    input=InputSpec(clip_len=32, frame_step=2, crop_size=224, short_side=256),
-    weights=(
-        gluoncv_torch_weights(
-            "tpn_resnet50_f32s2_kinetics400", _TPN_K400["tpn_resnet50_f32s2_kinetics400"][4], "gluoncv_tpn", None,
-            default=True, num_classes=400,
-            description="the tpn_resnet50_f32s2_kinetics400 weights (Kinetics-400) to fine-tune from",
-        ),
-    ),
-    converters={"pth": "gluoncv_tpn"},
-    description=(
-        "TPN ResNet-50 (32x2) for fine-tuning on your own dataset (GluonCV tpn_resnet50_f32s2_custom): "
-        "get_model(name, pretrained=True, num_classes=N) loads tpn_resnet50_f32s2_kinetics400's weights "
-        "except the classifier and the auxiliary classifier, which start fresh."
-    ),
-    source=_SOURCE,
-)
+_F8S8_INPUT = InputSpec(clip_len=8, frame_step=8)
+_R50_F32S2 = dict(depth=50, temporal_rates=(32, 32), downsample_scale=(1, 1, 1), fusion_pool_scales=((1, 1, 1), (1, 1, 1)))
+_register = partial(register_model, builder=tpn_resnet, family="tpn", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(clip_len=32, frame_step=2), converters={"pth": "gluoncv_tpn"},
+                    source="GluonCV PyTorch model zoo (gluoncv/torch/model_zoo/action_recognition/tpn.py)")
+_register("tpn_resnet101_f16s4_kinetics400", input=InputSpec(frame_step=4),
+          kwargs=dict(depth=101, temporal_rates=(8, 16), downsample_scale=(2, 1, 1), fusion_pool_scales=((2, 1, 1), (1, 1, 1))),
+          weights=(published("tpn_resnet101_f16s4_kinetics400-647080df.pth", "gluoncv_tpn", 79.39,
+                             sha1="647080df950480e6544e6cd471f0024125656593", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "tpn_resnet101_f16s4_kinetics400.yaml",
+                             description=("Kinetics-400, 16 frames with step 4 (from 64); ImageNet-inflated "
+                                          "ResNet-101 init")),),
+          description=("TPN on a Slow-only ResNet-101 (16x4 sampling; temporal-modulation rates (8, 16)); the "
+                       "auxiliary layer3 head is kept for training and not run at inference."))
+_register("tpn_resnet101_f32s2_kinetics400",
+          kwargs=dict(depth=101, temporal_rates=(16, 32), downsample_scale=(2, 1, 1), fusion_pool_scales=((2, 1, 1), (1, 1, 1))),
+          weights=(published("tpn_resnet101_f32s2_kinetics400-a94422a9.pth", "gluoncv_tpn", 79.7,
+                             sha1="a94422a94acda20f34eb07604cd3315307d1a9a2", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "tpn_resnet101_f32s2_kinetics400.yaml",
+                             description=("Kinetics-400, 32 frames with step 2 (from 64); ImageNet-inflated "
+                                          "ResNet-101 init")),),
+          description=("TPN on a Slow-only ResNet-101 (32x2 sampling; temporal-modulation rates (16, 32)); the "
+                       "auxiliary layer3 head is kept for training and not run at inference."))
+_register("tpn_resnet101_f8s8_kinetics400", input=_F8S8_INPUT,
+          kwargs=dict(depth=101, temporal_rates=(4, 8), downsample_scale=(2, 1, 1), fusion_pool_scales=((2, 1, 1), (1, 1, 1))),
+          weights=(published("tpn_resnet101_f8s8_kinetics400-092c2f7f.pth", "gluoncv_tpn", 78.1,
+                             sha1="092c2f7fc98ec9ea204487fa074bc0ca832aba9a", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "tpn_resnet101_f8s8_kinetics400.yaml",
+                             description=("Kinetics-400, 8 frames with step 8 (from 64); ImageNet-inflated "
+                                          "ResNet-101 init")),),
+          description=("TPN on a Slow-only ResNet-101 (8x8 sampling; temporal-modulation rates (4, 8)); the auxiliary "
+                       "layer3 head is kept for training and not run at inference."))
+_register("tpn_resnet50_f16s4_kinetics400", input=InputSpec(frame_step=4),
+          kwargs=dict(depth=50, temporal_rates=(16, 16), downsample_scale=(1, 1, 1), fusion_pool_scales=((1, 1, 1), (1, 1, 1))),
+          weights=(published("tpn_resnet50_f16s4_kinetics400-6bf899df.pth", "gluoncv_tpn", 77.33,
+                             sha1="6bf899df92224d3c0c117c940ef0c95d51fedb26", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "tpn_resnet50_f16s4_kinetics400.yaml",
+                             description=("Kinetics-400, 16 frames with step 4 (from 64); ImageNet-inflated "
+                                          "ResNet-50 init")),),
+          description=("TPN on a Slow-only ResNet-50 (16x4 sampling; temporal-modulation rates (16, 16)); the "
+                       "auxiliary layer3 head is kept for training and not run at inference."))
+_register("tpn_resnet50_f32s2_custom", dataset="custom", kwargs=_R50_F32S2,
+          weights=(published("tpn_resnet50_f32s2_kinetics400-27710ce8.pth", "gluoncv_tpn", 78.9,
+                             sha1="27710ce8091a317f50fc55e171b29c096b3d253e", default=True, num_classes=400,
+                             pretraining="Scratch", recipe=GLUONCV_CONFIGS + "tpn_resnet50_f32s2_kinetics400.yaml",
+                             description=("the tpn_resnet50_f32s2_kinetics400 weights (Kinetics-400) to fine-tune "
+                                          "from")),),
+          description=("TPN ResNet-50 (32x2) for fine-tuning on your own dataset (GluonCV tpn_resnet50_f32s2_custom): "
+                       "get_model(name, pretrained=True, num_classes=N) loads tpn_resnet50_f32s2_kinetics400's weights"
+                       " except the classifier and the auxiliary classifier, which start fresh."))
+_register("tpn_resnet50_f32s2_kinetics400", kwargs=_R50_F32S2,
+          weights=(published("tpn_resnet50_f32s2_kinetics400-27710ce8.pth", "gluoncv_tpn", 78.9,
+                             sha1="27710ce8091a317f50fc55e171b29c096b3d253e", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "tpn_resnet50_f32s2_kinetics400.yaml",
+                             description=("Kinetics-400, 32 frames with step 2 (from 64); ImageNet-inflated "
+                                          "ResNet-50 init")),),
+          description=("TPN on a Slow-only ResNet-50 (32x2 sampling; temporal-modulation rates (32, 32)); the "
+                       "auxiliary layer3 head is kept for training and not run at inference."))
+_register("tpn_resnet50_f8s8_kinetics400", input=_F8S8_INPUT,
+          kwargs=dict(depth=50, temporal_rates=(8, 8), downsample_scale=(1, 1, 1), fusion_pool_scales=((1, 1, 1), (1, 1, 1))),
+          weights=(published("tpn_resnet50_f8s8_kinetics400-368108eb.pth", "gluoncv_tpn", 77.04,
+                             sha1="368108eb6bca9143318937319c3efec09e0419af", default=True, pretraining="Scratch",
+                             recipe=GLUONCV_CONFIGS + "tpn_resnet50_f8s8_kinetics400.yaml",
+                             description=("Kinetics-400, 8 frames with step 8 (from 64); ImageNet-inflated "
+                                          "ResNet-50 init")),),
+          description=("TPN on a Slow-only ResNet-50 (8x8 sampling; temporal-modulation rates (8, 8)); the auxiliary "
+                       "layer3 head is kept for training and not run at inference."))

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from functools import partial
+from typing import Any, Mapping
 
 import torch
 import torch.nn as nn
 
+from ..convert.keys import Rule, convert
+from ..convert.quantize import int8_builder
+from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
-from ..sources import gluoncv_mxnet_weights
+from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ._backbones2d import (
     ConvBN,
     ResNetV1bTrunk,
-    convert_gluon_state,
+    gluon_rules,
     fixed_avg_pool,
     V3_GLUON_NAMES,
     inception_v1_block,
@@ -55,7 +60,7 @@ class TSN(nn.Module):
         feat_ext: return the averaged features ``(N, feat_dim)`` instead of logits.
     """
 
-    #: GluonCV names of our top-level modules, for :func:`convert_gluon_state`.
+    #: GluonCV names of our top-level modules, for :func:`gluon_rules`.
     GLUON_NAMES: dict[str, str] = {"fc": "output"}
 
     def __init__(self, num_classes: int, *, dropout_ratio: float, init_std: float, num_segments: int = 1, num_crop: int = 1, partial_bn: bool = False, feat_ext: bool = False) -> None:
@@ -221,112 +226,296 @@ def tsn_inceptionv3(num_classes: int, **kwargs) -> TSNInceptionV3:
 def _convert_gluoncv_tsn(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """GluonCV ``actionrec_*`` MXNet parameters -> our :class:`TSN` keys."""
     if not isinstance(model, TSN):
-        raise TypeError(f"the gluoncv_tsn converter needs a TSN model, got {type(model).__name__}")
-    return convert_gluon_state(source, model, type(model).GLUON_NAMES, what=type(model).__name__)
+        raise WeightsError(f"the gluoncv_tsn converter needs a TSN model, got {type(model).__name__}")
+    return convert(source, model, gluon_rules(model, type(model).GLUON_NAMES), what=f"GluonCV {type(model).__name__}")
 
 
 register_converter("gluoncv_tsn", _convert_gluoncv_tsn)
 
-# ---------------------------------------------------------------------------------------------
-# Names, as GluonCV registers them (gluoncv 0.10.5.post0, model_zoo/action_recognition/actionrec_*).
 
-_NUM_CLASSES = {"kinetics400": 400, "ucf101": 101, "hmdb51": 51, "sthsthv2": 174}
-# TSN segments used in GluonCV's training recipes (Segments column of its accuracy tables).
-_SEGMENTS = {"kinetics400": 7, "ucf101": 3, "hmdb51": 3, "sthsthv2": 8}
-# GluonCV fixes dropout/init per dataset: the small datasets get heavy dropout and a tiny init.
-_HEAD = {
-    "kinetics400": {"dropout_ratio": 0.5, "init_std": 0.01},
-    "sthsthv2": {"dropout_ratio": 0.5, "init_std": 0.01},
-    "ucf101": {"dropout_ratio": 0.9, "init_std": 0.001},
-    "hmdb51": {"dropout_ratio": 0.9, "init_std": 0.001},
-}
-_INCEPTION_HEAD = {**_HEAD, "ucf101": {"dropout_ratio": 0.8, "init_std": 0.001}, "hmdb51": {"dropout_ratio": 0.8, "init_std": 0.001}}
+@register_converter("gluoncv_torch_tsn_resnet")
+def convert_gluoncv_torch_tsn_resnet(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """GluonCV PyTorch ``ActionRecResNetV1b`` (torchvision ResNet keys, the network of our ``TSNResNetV1b``) -> ours.
 
-# name -> (sha1 of the .params, GluonCV's published top-1, description)
-_WEIGHTS: dict[str, tuple[str, float, str]] = {
-    "vgg16_ucf101": ("d6dc1bbaaf3cbe0be19f02362706393f62ce76fa", 83.4, "ImageNet init, 3 segments, UCF101 split 1"),
-    "inceptionv1_kinetics400": ("6dcdafb1dd19866fdd3116cbe3689adb85824b2c", 69.1, "ImageNet init, 7 segments"),
-    "inceptionv3_ucf101": ("13ef5c3bd40141f11c5b4e471f8f2ad0c1ac6299", 88.1, "ImageNet init, 3 segments, UCF101 split 1"),
-    "inceptionv3_kinetics400": ("8a4a6946893de23937b5e5e4a1a449800d57ff71", 72.5, "ImageNet init, 7 segments"),
-    "resnet18_v1b_kinetics400": ("46d5a9850cdb884eb9c9a95d48269c3d60c94d77", 65.5, "ImageNet init, 7 segments"),
-    "resnet34_v1b_kinetics400": ("8a8d0d8d395882f836d379aefb4136dce8763d0c", 69.1, "ImageNet init, 7 segments"),
-    "resnet50_v1b_kinetics400": ("cc757e5c94fdaaea64a8cb5acfbd655ddf6ffa96", 69.9, "ImageNet init, 7 segments"),
-    "resnet101_v1b_kinetics400": ("5bb6098ea5343dc0f4bf8536b3771b8ddfe231d7", 71.3, "ImageNet init, 7 segments"),
-    "resnet152_v1b_kinetics400": ("9bc70c66059854a22e935b42f783ef2bec0377d8", 71.5, "ImageNet init, 7 segments"),
-    "resnet50_v1b_sthsthv2": ("80ee0c6bef8b0240ec88273531cd7f43e3f6b65d", 35.5, "ImageNet init, 8 segments"),
-    "resnet50_v1b_hmdb51": ("682591e23ce4b92fbd3222c0710ebb52166fddca", 55.2, "ImageNet init, 3 segments, HMDB51 split 1"),
-}
+    ``conv1``, ``bn1``, ``layer{1-4}.*`` -> ``backbone.*``; ``fc`` stays ``fc``.
+    """
+    rules = [Rule(r"fc\.(weight|bias)", r"fc.\1"), Rule(r"((?:conv1|bn1|layer[1-4])\..+)", r"backbone.\1")]
+    return convert(source, model, rules, what="GluonCV PyTorch TSN ResNet")
 
-_GLUONCV_SRC = "GluonCV 0.10.5 model_zoo/action_recognition/actionrec_{}.py (MXNet)"
+
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
+
+_INPUT_3SEG = InputSpec(clip_len=1, num_segments=3,
+                   note="TSN: one frame per segment, the 3 segments stacked along T; logits are averaged over T")
+_SOURCE_INCEPTIONV1 = "GluonCV 0.10.5 model_zoo/action_recognition/actionrec_inceptionv1.py (MXNet)"
+#: Input of the alternate weights GluonCV trained with 1 segment (the card's default input has 3).
+_INPUT_1SEG = InputSpec(clip_len=1, num_segments=1, note="TSN: one frame per segment, 1 segment; logits are averaged over T")
+_INPUT_V3_1SEG = InputSpec(clip_len=1, num_segments=1, crop_size=299, short_side=340,
+                           note="TSN: one frame per segment, 1 segment; logits are averaged over T")
 _TRAIN = "GluonCV scripts/action-recognition/train_recognizer.py (see the train command linked in its model zoo table)"
+_DESC_K400 = "ImageNet init, 7 segments"
+_INPUT_8SEG = InputSpec(clip_len=1, num_segments=8,
+                     note="TSN: one frame per segment, the 8 segments stacked along T; logits are averaged over T")
+_INPUT_V3_3SEG = InputSpec(clip_len=1, num_segments=3, crop_size=299, short_side=340,
+                     note="TSN: one frame per segment, the 3 segments stacked along T; logits are averaged over T")
+_SOURCE_INCEPTIONV3 = "GluonCV 0.10.5 model_zoo/action_recognition/actionrec_inceptionv3.py (MXNet)"
+_DESC_UCF101 = "ImageNet init, 3 segments, UCF101 split 1"
+_DESC_UCF101_1SEG = "alternate version: ImageNet init, 1 segment, UCF101 split 1"
+_DESC_K400_TORCH = "ImageNet init, 7 segments (GluonCV PyTorch zoo)"
+_SOURCE_VGG16 = "GluonCV 0.10.5 model_zoo/action_recognition/actionrec_vgg16.py (MXNet)"
+_INPUT_7SEG = InputSpec(clip_len=1, num_segments=7,
+                        note="TSN: one frame per segment, the 7 segments stacked along T; logits are averaged over T")
+_INPUT_V3_7SEG = InputSpec(clip_len=1, num_segments=7, crop_size=299, short_side=340,
+                           note="TSN: one frame per segment, the 7 segments stacked along T; logits are averaged over T")
+_register = partial(register_model, builder=tsn_resnet_v1b, family="tsn", dataset="kinetics400", num_classes=400,
+                    input=_INPUT_7SEG,
+                    converters={"params": "gluoncv_tsn", "pth": "gluoncv_torch_tsn_resnet"},
+                    source="GluonCV 0.10.5 model_zoo/action_recognition/actionrec_resnetv1b.py (MXNet)")
+_register("inceptionv1_hmdb51", builder=tsn_inceptionv1, dataset="hmdb51", num_classes=51, input=_INPUT_3SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV1, kwargs=dict(dropout_ratio=0.8, init_std=0.001),
+          description=("TSN Inception v1 (GoogLeNet-BN) on hmdb51 (GluonCV inceptionv1_hmdb51); frames of a video are "
+                       "classified and averaged."),
+          train_command=_TRAIN)
+_register("inceptionv1_kinetics400", builder=tsn_inceptionv1, converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV1,
+          kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          weights=(published("inceptionv1_kinetics400-6dcdafb1.params", "gluoncv_tsn", 69.1,
+                             sha1="6dcdafb1dd19866fdd3116cbe3689adb85824b2c", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/inceptionv1_kinetics400_tsn.sh", description=_DESC_K400),),
+          description=("TSN Inception v1 (GoogLeNet-BN) on kinetics400 (GluonCV inceptionv1_kinetics400); frames of a "
+                       "video are classified and averaged."),
+          train_command=_TRAIN)
+_register("inceptionv1_sthsthv2", builder=tsn_inceptionv1, dataset="sthsthv2", num_classes=174, input=_INPUT_8SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV1, kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          description=("TSN Inception v1 (GoogLeNet-BN) on sthsthv2 (GluonCV inceptionv1_sthsthv2); frames of a video "
+                       "are classified and averaged."),
+          train_command=_TRAIN)
+_register("inceptionv1_ucf101", builder=tsn_inceptionv1, dataset="ucf101", num_classes=101, input=_INPUT_3SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV1, kwargs=dict(dropout_ratio=0.8, init_std=0.001),
+          description=("TSN Inception v1 (GoogLeNet-BN) on ucf101 (GluonCV inceptionv1_ucf101); frames of a video are "
+                       "classified and averaged."),
+          train_command=_TRAIN)
+_register("inceptionv3_hmdb51", builder=tsn_inceptionv3, dataset="hmdb51", num_classes=51, input=_INPUT_V3_3SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV3, kwargs=dict(dropout_ratio=0.8, init_std=0.001),
+          description=("TSN Inception v3 on hmdb51 (GluonCV inceptionv3_hmdb51); frames of a video are classified and "
+                       "averaged."),
+          train_command=_TRAIN)
+_register("inceptionv3_kinetics400", builder=tsn_inceptionv3,
+          input=_INPUT_V3_7SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV3, kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          weights=(published("inceptionv3_kinetics400-8a4a6946.params", "gluoncv_tsn", 72.5,
+                             sha1="8a4a6946893de23937b5e5e4a1a449800d57ff71", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/inceptionv3_kinetics400_tsn.sh", description=_DESC_K400),),
+          description=("TSN Inception v3 on kinetics400 (GluonCV inceptionv3_kinetics400); frames of a video are "
+                       "classified and averaged."),
+          train_command=_TRAIN)
+_register("inceptionv3_sthsthv2", builder=tsn_inceptionv3, dataset="sthsthv2", num_classes=174,
+          input=InputSpec(clip_len=1, num_segments=8, crop_size=299, short_side=340,
+                          note=("TSN: one frame per segment, the 8 segments stacked along T; logits are averaged over"
+                                " T")),
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV3, kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          description=("TSN Inception v3 on sthsthv2 (GluonCV inceptionv3_sthsthv2); frames of a video are classified "
+                       "and averaged."),
+          train_command=_TRAIN)
+_register("inceptionv3_ucf101", builder=tsn_inceptionv3, dataset="ucf101", num_classes=101, input=_INPUT_V3_3SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_INCEPTIONV3, kwargs=dict(dropout_ratio=0.8, init_std=0.001),
+          weights=(published("inceptionv3_ucf101-13ef5c3b.params", "gluoncv_tsn", 88.1,
+                             sha1="13ef5c3bd40141f11c5b4e471f8f2ad0c1ac6299", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "ucf101/inceptionv3_ucf101_tsn.sh", description=_DESC_UCF101),
+                   published("inceptionv3_ucf101-0c453da8.params", "gluoncv_tsn", 85.6, sha1="0c453da8",
+                             pretraining="ImageNet", recipe=GLUONCV_LOGS + "ucf101/inceptionv3_ucf101.sh",
+                             description=_DESC_UCF101_1SEG,
+                             input=_INPUT_V3_1SEG)),
+          description=("TSN Inception v3 on ucf101 (GluonCV inceptionv3_ucf101); frames of a video are classified and "
+                       "averaged."),
+          train_command=_TRAIN)
+_register("resnet101_v1b_kinetics400", kwargs=dict(depth=101, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet101_v1b_kinetics400-5bb6098e.params", "gluoncv_tsn", 71.3,
+                             sha1="5bb6098ea5343dc0f4bf8536b3771b8ddfe231d7", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/resnet101_v1b_kinetics400_tsn.sh", description=_DESC_K400),
+                   published("resnet101_v1b_kinetics400-172afa3b.pth", "gluoncv_torch_tsn_resnet", 72.25,
+                             sha1="172afa3bcc5e922962c335b6ea9b7cedc8132c61", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "resnet101_v1b_kinetics400.yaml", description=_DESC_K400_TORCH)),
+          description=("TSN ResNet-101 v1b on kinetics400 (GluonCV resnet101_v1b_kinetics400); frames of a video are "
+                       "classified and averaged. Weights tags: 5bb6098e = GluonCV MXNet zoo (default); 172afa3b = "
+                       "GluonCV PyTorch zoo, the same network (get_model(name, pretrained='172afa3b'))."),
+          train_command=_TRAIN)
+_register("resnet101_v1b_sthsthv2", dataset="sthsthv2", num_classes=174, input=_INPUT_8SEG,
+          kwargs=dict(depth=101, dropout_ratio=0.5, init_std=0.01),
+          description=("TSN ResNet-101 v1b on sthsthv2 (GluonCV resnet101_v1b_sthsthv2); frames of a video are "
+                       "classified and averaged."),
+          train_command=_TRAIN)
+_register("resnet152_v1b_kinetics400", kwargs=dict(depth=152, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet152_v1b_kinetics400-9bc70c66.params", "gluoncv_tsn", 71.5,
+                             sha1="9bc70c66059854a22e935b42f783ef2bec0377d8", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/resnet152_v1b_kinetics400_tsn.sh", description=_DESC_K400),
+                   published("resnet152_v1b_kinetics400-3dedb835.pth", "gluoncv_torch_tsn_resnet", 72.45,
+                             sha1="3dedb835f333e234a9279bbef4a9e2e840acc032", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "resnet152_v1b_kinetics400.yaml", description=_DESC_K400_TORCH)),
+          description=("TSN ResNet-152 v1b on kinetics400 (GluonCV resnet152_v1b_kinetics400); frames of a video are "
+                       "classified and averaged. Weights tags: 9bc70c66 = GluonCV MXNet zoo (default); 3dedb835 = "
+                       "GluonCV PyTorch zoo, the same network (get_model(name, pretrained='3dedb835'))."),
+          train_command=_TRAIN)
+_register("resnet152_v1b_sthsthv2", dataset="sthsthv2", num_classes=174, input=_INPUT_8SEG,
+          kwargs=dict(depth=152, dropout_ratio=0.5, init_std=0.01),
+          description=("TSN ResNet-152 v1b on sthsthv2 (GluonCV resnet152_v1b_sthsthv2); frames of a video are "
+                       "classified and averaged."),
+          train_command=_TRAIN)
+_register("resnet18_v1b_custom", dataset="custom", kwargs=dict(depth=18, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet18_v1b_kinetics400-46d5a985.params", "gluoncv_tsn", 65.5,
+                             sha1="46d5a9850cdb884eb9c9a95d48269c3d60c94d77", default=True, num_classes=400,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/resnet18_v1b_kinetics400_tsn.sh",
+                             description=("the resnet18_v1b_kinetics400 weights (Kinetics-400, 7 segments) to "
+                                          "fine-tune from")),),
+          description=("TSN ResNet-18 v1b for fine-tuning on your own dataset (GluonCV resnet18_v1b_custom): "
+                       "get_model(name, pretrained=True, num_classes=N) loads resnet18_v1b_kinetics400's weights "
+                       "except the classifier, which starts fresh."),
+          train_command=_TRAIN)
+_register("resnet18_v1b_kinetics400", kwargs=dict(depth=18, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet18_v1b_kinetics400-46d5a985.params", "gluoncv_tsn", 65.5,
+                             sha1="46d5a9850cdb884eb9c9a95d48269c3d60c94d77", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/resnet18_v1b_kinetics400_tsn.sh", description=_DESC_K400),
+                   published("resnet18_v1b_kinetics400-854b23e4.pth", "gluoncv_torch_tsn_resnet", 66.73,
+                             sha1="854b23e460ab1fbc5a5cd458b439a90be1f98119", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "resnet18_v1b_kinetics400.yaml", description=_DESC_K400_TORCH)),
+          description=("TSN ResNet-18 v1b on kinetics400 (GluonCV resnet18_v1b_kinetics400); frames of a video are "
+                       "classified and averaged. Weights tags: 46d5a985 = GluonCV MXNet zoo (default); 854b23e4 = "
+                       "GluonCV PyTorch zoo, the same network (get_model(name, pretrained='854b23e4'))."),
+          train_command=_TRAIN)
+_register("resnet18_v1b_sthsthv2", dataset="sthsthv2", num_classes=174, input=_INPUT_8SEG,
+          kwargs=dict(depth=18, dropout_ratio=0.5, init_std=0.01),
+          description=("TSN ResNet-18 v1b on sthsthv2 (GluonCV resnet18_v1b_sthsthv2); frames of a video are "
+                       "classified and averaged."),
+          train_command=_TRAIN)
+_register("resnet34_v1b_kinetics400", kwargs=dict(depth=34, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet34_v1b_kinetics400-8a8d0d8d.params", "gluoncv_tsn", 69.1,
+                             sha1="8a8d0d8d395882f836d379aefb4136dce8763d0c", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/resnet34_v1b_kinetics400_tsn.sh", description=_DESC_K400),
+                   published("resnet34_v1b_kinetics400-124a2fa4.pth", "gluoncv_torch_tsn_resnet", 69.85,
+                             sha1="124a2fa45fce7102243515bdebfb262728c10ad0", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "resnet34_v1b_kinetics400.yaml", description=_DESC_K400_TORCH)),
+          description=("TSN ResNet-34 v1b on kinetics400 (GluonCV resnet34_v1b_kinetics400); frames of a video are "
+                       "classified and averaged. Weights tags: 8a8d0d8d = GluonCV MXNet zoo (default); 124a2fa4 = "
+                       "GluonCV PyTorch zoo, the same network (get_model(name, pretrained='124a2fa4'))."),
+          train_command=_TRAIN)
+_register("resnet34_v1b_sthsthv2", dataset="sthsthv2", num_classes=174, input=_INPUT_8SEG,
+          kwargs=dict(depth=34, dropout_ratio=0.5, init_std=0.01),
+          description=("TSN ResNet-34 v1b on sthsthv2 (GluonCV resnet34_v1b_sthsthv2); frames of a video are "
+                       "classified and averaged."),
+          train_command=_TRAIN)
+_register("resnet50_v1b_custom", dataset="custom", kwargs=dict(depth=50, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet50_v1b_kinetics400-cc757e5c.params", "gluoncv_tsn", 69.9,
+                             sha1="cc757e5c94fdaaea64a8cb5acfbd655ddf6ffa96", default=True, num_classes=400,
+                             pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/resnet50_v1b_kinetics400_tsn.sh",
+                             description=("the resnet50_v1b_kinetics400 weights (Kinetics-400, 7 segments) to "
+                                          "fine-tune from")),
+                   published("resnet50_v1b_kinetics400-9939dbdf.pth", "gluoncv_torch_tsn_resnet", 70.88,
+                             sha1="9939dbdfdbf11cb42c06456f341596e75becf074", num_classes=400, pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "resnet50_v1b_kinetics400.yaml",
+                             description=("the resnet50_v1b_kinetics400 PyTorch weights (Kinetics-400) to fine-tune "
+                                          "from"))),
+          description=("TSN ResNet-50 v1b for fine-tuning on your own dataset (GluonCV resnet50_v1b_custom): "
+                       "get_model(name, pretrained=True, num_classes=N) loads resnet50_v1b_kinetics400's weights "
+                       "except the classifier, which starts fresh. Weights tags: cc757e5c = GluonCV MXNet zoo "
+                       "(default); 9939dbdf = GluonCV PyTorch zoo, the same network (get_model(name, "
+                       "pretrained='9939dbdf'))."),
+          train_command=_TRAIN)
+_register("resnet50_v1b_hmdb51", dataset="hmdb51", num_classes=51, input=_INPUT_3SEG,
+          kwargs=dict(depth=50, dropout_ratio=0.9, init_std=0.001),
+          weights=(published("resnet50_v1b_hmdb51-682591e2.params", "gluoncv_tsn", 55.2,
+                             sha1="682591e23ce4b92fbd3222c0710ebb52166fddca", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "hmdb51/resnet50_v1b_hmdb51_tsn.sh",
+                             description="ImageNet init, 3 segments, HMDB51 split 1"),
+                   published("resnet50_v1b_hmdb51-ba66ee4b.params", "gluoncv_tsn", 52.2, sha1="ba66ee4b",
+                             pretraining="ImageNet", recipe=GLUONCV_LOGS + "hmdb51/resnet50_v1b_hmdb51.sh",
+                             description="alternate version: ImageNet init, 1 segment, HMDB51 split 1",
+                             input=_INPUT_1SEG)),
+          description=("TSN ResNet-50 v1b on hmdb51 (GluonCV resnet50_v1b_hmdb51); frames of a video are classified "
+                       "and averaged."),
+          train_command=_TRAIN)
+_register("resnet50_v1b_kinetics400", kwargs=dict(depth=50, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet50_v1b_kinetics400-cc757e5c.params", "gluoncv_tsn", 69.9,
+                             sha1="cc757e5c94fdaaea64a8cb5acfbd655ddf6ffa96", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "kinetics400/resnet50_v1b_kinetics400_tsn.sh", description=_DESC_K400),
+                   published("resnet50_v1b_kinetics400-9939dbdf.pth", "gluoncv_torch_tsn_resnet", 70.88,
+                             sha1="9939dbdfdbf11cb42c06456f341596e75becf074", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "resnet50_v1b_kinetics400.yaml", description=_DESC_K400_TORCH)),
+          description=("TSN ResNet-50 v1b on kinetics400 (GluonCV resnet50_v1b_kinetics400); frames of a video are "
+                       "classified and averaged. Weights tags: cc757e5c = GluonCV MXNet zoo (default); 9939dbdf = "
+                       "GluonCV PyTorch zoo, the same network (get_model(name, pretrained='9939dbdf'))."),
+          train_command=_TRAIN)
+_register("resnet50_v1b_sthsthv2", dataset="sthsthv2", num_classes=174, input=_INPUT_8SEG,
+          kwargs=dict(depth=50, dropout_ratio=0.5, init_std=0.01),
+          weights=(published("resnet50_v1b_sthsthv2-80ee0c6b.params", "gluoncv_tsn", 35.5,
+                             sha1="80ee0c6bef8b0240ec88273531cd7f43e3f6b65d", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "somethingsomethingv2/resnet50_v1b_sthsthv2_tsn.sh",
+                             description="ImageNet init, 8 segments"),
+                   published("resnet50_v1b_sthsthv2-cbb9167b.pth", "gluoncv_torch_tsn_resnet", 35.16,
+                             sha1="cbb9167bd293a82475f5f179a29de1f5c2665b8a", pretraining="ImageNet",
+                             recipe=GLUONCV_CONFIGS + "resnet50_v1b_sthsthv2.yaml",
+                             description="ImageNet init, 8 segments (GluonCV PyTorch zoo)")),
+          description=("TSN ResNet-50 v1b on sthsthv2 (GluonCV resnet50_v1b_sthsthv2); frames of a video are "
+                       "classified and averaged. Weights tags: 80ee0c6b = GluonCV MXNet zoo (default); cbb9167b = "
+                       "GluonCV PyTorch zoo, the same network (get_model(name, pretrained='cbb9167b'))."),
+          train_command=_TRAIN)
+_register("resnet50_v1b_ucf101", dataset="ucf101", num_classes=101, input=_INPUT_3SEG,
+          kwargs=dict(depth=50, dropout_ratio=0.9, init_std=0.001),
+          description=("TSN ResNet-50 v1b on ucf101 (GluonCV resnet50_v1b_ucf101); frames of a video are classified "
+                       "and averaged."),
+          train_command=_TRAIN)
+_register("vgg16_hmdb51", builder=tsn_vgg16, dataset="hmdb51", num_classes=51, input=_INPUT_3SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_VGG16, kwargs=dict(dropout_ratio=0.9, init_std=0.001),
+          description="TSN VGG-16 on hmdb51 (GluonCV vgg16_hmdb51); frames of a video are classified and averaged.",
+          train_command=_TRAIN)
+_register("vgg16_kinetics400", builder=tsn_vgg16, converters={"params": "gluoncv_tsn"}, source=_SOURCE_VGG16,
+          kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          description=("TSN VGG-16 on kinetics400 (GluonCV vgg16_kinetics400); frames of a video are classified and "
+                       "averaged."),
+          train_command=_TRAIN)
+_register("vgg16_sthsthv2", builder=tsn_vgg16, dataset="sthsthv2", num_classes=174, input=_INPUT_8SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_VGG16, kwargs=dict(dropout_ratio=0.5, init_std=0.01),
+          description="TSN VGG-16 on sthsthv2 (GluonCV vgg16_sthsthv2); frames of a video are classified and averaged.",
+          train_command=_TRAIN)
+_register("vgg16_ucf101", builder=tsn_vgg16, dataset="ucf101", num_classes=101, input=_INPUT_3SEG,
+          converters={"params": "gluoncv_tsn"}, source=_SOURCE_VGG16, kwargs=dict(dropout_ratio=0.9, init_std=0.001),
+          weights=(published("vgg16_ucf101-d6dc1bba.params", "gluoncv_tsn", 83.4,
+                             sha1="d6dc1bbaaf3cbe0be19f02362706393f62ce76fa", default=True, pretraining="ImageNet",
+                             recipe=GLUONCV_LOGS + "ucf101/vgg16_ucf101_tsn.sh", description=_DESC_UCF101),
+                   published("vgg16_ucf101-05e319d4.params", "gluoncv_tsn", 81.5, sha1="05e319d4",
+                             pretraining="ImageNet", recipe=GLUONCV_LOGS + "ucf101/vgg16_ucf101.sh",
+                             description=_DESC_UCF101_1SEG,
+                             input=_INPUT_1SEG)),
+          description="TSN VGG-16 on ucf101 (GluonCV vgg16_ucf101); frames of a video are classified and averaged.",
+          train_command=_TRAIN)
+
+# GluonCV's ``_int8`` names: the fp32 twin quantised by PyTorch (static post-training, x86 backend). GluonCV's
+# int8 files are MXNet graphs calibrated from the fp32 weights; zoo quantises the fp32 twin itself
+# (:mod:`zoo.convert.quantize`): ``get_model("<name>_int8", calibration=[clips, ...])``.
+_INT8_NOTE = (
+    "int8: static post-training quantisation of the fp32 twin with PyTorch (FX graph mode, x86 backend; "
+    "conv/linear in int8, BatchNorm and ReLU fused), calibrated on clips the user gives: "
+    "zoo.convert.quantize.get_int8_model('{twin}', clips). On the parity weights every conv/linear ran in int8 "
+    "and top-1 agreed with fp32 on 8/8 parity clips (max |logit change| 3-7 % of the largest logit)."
+)
 
 
-def _input(dataset: str, crop: int) -> InputSpec:
-    short = 340 if crop == 299 else 256  # GluonCV resizes frames to 340x256 (450x340 for InceptionV3)
-    return InputSpec(
-        clip_len=1,
-        frame_step=1,
-        num_segments=_SEGMENTS[dataset],
-        crop_size=crop,
-        short_side=short,
-        note=f"TSN: one frame per segment, the {_SEGMENTS[dataset]} segments stacked along T; logits are averaged over T",
-    )
+def _register_int8(name: str, twin: str, **card: Any) -> None:
+    """Register ``name``, the fp32 name ``twin`` quantised to int8; ``card`` repeats the twin's dataset, input, kwargs."""
+    register_model(name, int8_builder(twin), family="tsn", source="GluonCV int8 name; zoo quantises the fp32 twin",
+                   description=f"{twin} quantised to int8 (pass calibration clips; see the int8 note).",
+                   int8=_INT8_NOTE.format(twin=twin), **card)
 
 
-def _weights(name: str, num_classes: int | None = None, description: str = "") -> tuple:
-    if name not in _WEIGHTS:
-        return ()
-    sha1, top1, desc = _WEIGHTS[name]
-    return (gluoncv_mxnet_weights(name, sha1, "gluoncv_tsn", top1, description=description or desc, num_classes=num_classes),)
-
-
-def _register(name: str, builder, arch_kwargs: dict, dataset: str, head: dict, crop: int, src: str, what: str) -> None:
-    register_model(
-        name,
-        builder,
-        family="tsn",
-        dataset=dataset,
-        num_classes=_NUM_CLASSES[dataset],
-        kwargs={**arch_kwargs, **head[dataset]},
-        input=_input(dataset, crop),
-        weights=_weights(name),
-        converters={"params": "gluoncv_tsn"},
-        description=f"TSN {what} on {dataset} (GluonCV {name}); frames of a video are classified and averaged.",
-        source=_GLUONCV_SRC.format(src),
-        train_command=_TRAIN,
-    )
-
-
-for _ds in ("ucf101", "hmdb51", "kinetics400", "sthsthv2"):
-    _register(f"vgg16_{_ds}", tsn_vgg16, {}, _ds, _HEAD, 224, "vgg16", "VGG-16")
-    _register(f"inceptionv1_{_ds}", tsn_inceptionv1, {}, _ds, _INCEPTION_HEAD, 224, "inceptionv1", "Inception v1 (GoogLeNet-BN)")
-    _register(f"inceptionv3_{_ds}", tsn_inceptionv3, {}, _ds, _INCEPTION_HEAD, 299, "inceptionv3", "Inception v3")
-for _ds in ("kinetics400", "sthsthv2"):
-    for _depth in (18, 34, 50, 101, 152):
-        _register(f"resnet{_depth}_v1b_{_ds}", tsn_resnet_v1b, {"depth": _depth}, _ds, _HEAD, 224, "resnetv1b", f"ResNet-{_depth} v1b")
-for _ds in ("ucf101", "hmdb51"):
-    _register(f"resnet50_v1b_{_ds}", tsn_resnet_v1b, {"depth": 50}, _ds, _HEAD, 224, "resnetv1b", "ResNet-50 v1b")
-
-# *_custom: a Kinetics-400 model to fine-tune on another dataset.  GluonCV copies every parameter
-# but the classifier from the Kinetics-400 weights; here pretrained=True with num_classes=N does the
-# same (the registry keeps every weight whose shape fits and starts a new classifier).
-for _depth in (18, 50):
-    _parent = f"resnet{_depth}_v1b_kinetics400"
-    register_model(
-        f"resnet{_depth}_v1b_custom",
-        tsn_resnet_v1b,
-        family="tsn",
-        dataset="custom",
-        num_classes=400,
-        kwargs={"depth": _depth, **_HEAD["kinetics400"]},
-        input=_input("kinetics400", 224),
-        weights=_weights(_parent, num_classes=400, description=f"the {_parent} weights (Kinetics-400, 7 segments) to fine-tune from"),
-        converters={"params": "gluoncv_tsn"},
-        description=(
-            f"TSN ResNet-{_depth} v1b for fine-tuning on your own dataset (GluonCV resnet{_depth}_v1b_custom): "
-            f"get_model(name, pretrained=True, num_classes=N) loads {_parent}'s weights except the classifier, "
-            "which starts fresh."
-        ),
-        source=_GLUONCV_SRC.format("resnetv1b"),
-        train_command=_TRAIN,
-    )
+_register_int8("vgg16_ucf101_int8", "vgg16_ucf101", dataset="ucf101", num_classes=101, input=_INPUT_3SEG,
+               kwargs=dict(dropout_ratio=0.9, init_std=0.001))
+_register_int8("inceptionv3_ucf101_int8", "inceptionv3_ucf101", dataset="ucf101", num_classes=101, input=_INPUT_V3_3SEG,
+               kwargs=dict(dropout_ratio=0.8, init_std=0.001))
+_register_int8("inceptionv3_kinetics400_int8", "inceptionv3_kinetics400", dataset="kinetics400", num_classes=400,
+               input=_INPUT_V3_7SEG, kwargs=dict(dropout_ratio=0.5, init_std=0.01))
+_register_int8("resnet18_v1b_kinetics400_int8", "resnet18_v1b_kinetics400", dataset="kinetics400", num_classes=400,
+               input=_INPUT_7SEG, kwargs=dict(depth=18, dropout_ratio=0.5, init_std=0.01))
+_register_int8("resnet50_v1b_kinetics400_int8", "resnet50_v1b_kinetics400", dataset="kinetics400", num_classes=400,
+               input=_INPUT_7SEG, kwargs=dict(depth=50, dropout_ratio=0.5, init_std=0.01))

@@ -16,13 +16,15 @@ Built from :mod:`zoo.models._resnet3d`.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from typing import Callable
 
 import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ..sources_upstream import ig65m_weights, torchvision_weights
+from ._published import published
 from ._resnet3d import (
     RESNET_DEPTHS,
     BasicBlock3d,
@@ -35,7 +37,7 @@ from ._resnet3d import (
     init_weights,
     make_stage,
 )
-from ._upstream_keys import remap_state
+from ..convert.keys import KEEP, convert
 from .r2plus1d import Conv2Plus1d, mid_channels
 
 __all__ = ["VideoResNet", "video_resnet", "r3d_18", "mc3_18", "r2plus1d_18", "r2plus1d_34"]
@@ -154,57 +156,58 @@ def convert_torchvision_video_resnet(source: dict[str, torch.Tensor], model: nn.
         (r"stem\.1\.(.+)", stem_bn + r".\1"),
         *_TV_RULES,
     ]
-    return remap_state(source, model, rules, what="torchvision VideoResNet")
+    return convert(source, model, (*rules, KEEP), what="torchvision VideoResNet")
 
 
-_TV_INPUT = InputSpec(
-    clip_len=16, frame_step=1, crop_size=112, short_side=128,
-    mean=(0.43216, 0.394666, 0.37645), std=(0.22803, 0.22145, 0.216989),
-    note="torchvision eval: resize to 128x171, centre crop 112, 16 frames at 15 fps, 5 clips per video",
-)
-_TV_PROTOCOL = "video-level, frame_rate=15, clips_per_video=5, clip_len=16"
+# --------------------------------------------------------------------------------------------
+# Names: one call per registered name, with the weights every upstream published for it
+# --------------------------------------------------------------------------------------------
 
-for _name, _builder, _file, _top1, _top5, _params, _gflops, _what in (
-    ("r3d_18", r3d_18, "r3d_18-b3b3357e.pth", 63.200, 83.479, 33.371472, 40.697, "R3D-18 (3x3x3 convolutions)"),
-    ("mc3_18", mc3_18, "mc3_18-a90a0ba3.pth", 63.960, 84.130, 11.695440, 43.343, "MC3-18 (3D layer1, 2D layer2-4)"),
-    ("r2plus1d_18", r2plus1d_18, "r2plus1d_18-91a641e6.pth", 67.463, 86.175, 31.505325, 40.519, "R(2+1)D-18"),
-):
-    register_model(
-        f"{_name}_kinetics400",
-        _builder,
-        family="video_resnet",
-        dataset="kinetics400",
-        num_classes=400,
-        input=_TV_INPUT,
-        weights=(torchvision_weights(_file, "torchvision_video_resnet", _top1, _top5, protocol=_TV_PROTOCOL,
-                                     description=f"torchvision {_name.upper()}_Weights.KINETICS400_V1"),),
-        converters={"pth": "torchvision_video_resnet"},
-        description=f"{_what}, Kinetics-400, torchvision's weights.",
-        source="torchvision",
-        params_m=_params,
-        gflops=_gflops,
-    )
-
-# IG-65M: 8- and 32-frame clips at 112x112; the plain IG-65M heads are the hashtag classes the
-# release keeps (487 for 8 frames, 359 for 32); the Kinetics ones are fine-tuned from IG-65M.
-_IG65M_MEAN, _IG65M_STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)
-for _frames, _dataset, _classes, _file, _what in (
-    (8, "kinetics400", 400, "r2plus1d_34_clip8_ft_kinetics_from_ig65m-0aa0550b.pth", "IG-65M pretrained, Kinetics-400 fine-tuned"),
-    (32, "kinetics400", 400, "r2plus1d_34_clip32_ft_kinetics_from_ig65m-ade133f1.pth", "IG-65M pretrained, Kinetics-400 fine-tuned"),
-    (8, "ig65m", 487, "r2plus1d_34_clip8_ig65m_from_scratch-9bae36ae.pth", "IG-65M from scratch (hashtag head)"),
-    (32, "ig65m", 359, "r2plus1d_34_clip32_ig65m_from_scratch-449a7af9.pth", "IG-65M from scratch (hashtag head)"),
-):
-    register_model(
-        f"r2plus1d_34_{_frames}_{'kinetics' if _dataset == 'kinetics400' else 'ig65m'}",
-        r2plus1d_34,
-        family="video_resnet",
-        dataset=_dataset,
-        num_classes=_classes,
-        input=InputSpec(clip_len=_frames, frame_step=1, crop_size=112, short_side=128, mean=_IG65M_MEAN, std=_IG65M_STD,
-                        note="ig65m-pytorch: clips of {} frames at 112x112 (torchvision's Kinetics normalisation)".format(_frames)),
-        weights=(ig65m_weights(_file, "torchvision_video_resnet", description=f"moabitcoin/ig65m-pytorch {_what}; "
-                               "no accuracy stated upstream"),),
-        converters={"pth": "torchvision_video_resnet"},
-        description=f"R(2+1)D-34, {_frames}-frame clips, {_what} (VMZ weights via ig65m-pytorch).",
-        source="moabitcoin/ig65m-pytorch (facebookresearch/VMZ)",
-    )
+_IG65M_32_INPUT = InputSpec(clip_len=32, crop_size=112, short_side=128, mean=(0.43216, 0.394666, 0.37645),
+                   std=(0.22803, 0.22145, 0.216989),
+                   note="ig65m-pytorch: clips of 32 frames at 112x112 (torchvision's Kinetics normalisation)")
+_IG65M_SCRATCH_DESC = "moabitcoin/ig65m-pytorch IG-65M from scratch (hashtag head); no accuracy stated upstream"
+_IG65M_KINETICS_DESC = "moabitcoin/ig65m-pytorch IG-65M pretrained, Kinetics-400 fine-tuned; no accuracy stated upstream"
+_IG65M_8_INPUT = InputSpec(clip_len=8, crop_size=112, short_side=128, mean=(0.43216, 0.394666, 0.37645),
+                     std=(0.22803, 0.22145, 0.216989),
+                     note="ig65m-pytorch: clips of 8 frames at 112x112 (torchvision's Kinetics normalisation)")
+_register = partial(register_model, builder=r2plus1d_34, family="video_resnet", dataset="kinetics400", num_classes=400,
+                    input=InputSpec(frame_step=2, crop_size=112, short_side=128, mean=(0.43216, 0.394666, 0.37645),
+                                    std=(0.22803, 0.22145, 0.216989),
+                                    note=("torchvision eval: resize to 128x171, centre crop 112, 16 frames at 15 fps,"
+                                          " 5 clips per video")),
+                    converters={"pth": "torchvision_video_resnet"},
+                    source="moabitcoin/ig65m-pytorch (facebookresearch/VMZ)")
+_register("mc3_18_kinetics400", builder=mc3_18, source="torchvision",
+          weights=(published("mc3_18-a90a0ba3.pth", "torchvision_video_resnet", 63.96, 84.13, repo="torchvision",
+                             protocol="video-level, frame_rate=15, clips_per_video=5, clip_len=16", default=True,
+                             description="torchvision MC3_18_Weights.KINETICS400_V1"),),
+          description="MC3-18 (3D layer1, 2D layer2-4), Kinetics-400, torchvision's weights.")
+_register("r2plus1d_18_kinetics400", builder=r2plus1d_18, source="torchvision",
+          weights=(published("r2plus1d_18-91a641e6.pth", "torchvision_video_resnet", 67.463, 86.175, repo="torchvision",
+                             protocol="video-level, frame_rate=15, clips_per_video=5, clip_len=16", default=True,
+                             description="torchvision R2PLUS1D_18_Weights.KINETICS400_V1"),),
+          description="R(2+1)D-18, Kinetics-400, torchvision's weights.")
+_register("r2plus1d_34_32_ig65m", dataset="ig65m", num_classes=359, input=_IG65M_32_INPUT,
+          weights=(published("r2plus1d_34_clip32_ig65m_from_scratch-449a7af9.pth", "torchvision_video_resnet",
+                             repo="ig65m", default=True, description=_IG65M_SCRATCH_DESC),),
+          description="R(2+1)D-34, 32-frame clips, IG-65M from scratch (hashtag head) (VMZ weights via ig65m-pytorch).")
+_register("r2plus1d_34_32_kinetics", input=_IG65M_32_INPUT,
+          weights=(published("r2plus1d_34_clip32_ft_kinetics_from_ig65m-ade133f1.pth", "torchvision_video_resnet",
+                             repo="ig65m", default=True, description=_IG65M_KINETICS_DESC),),
+          description=("R(2+1)D-34, 32-frame clips, IG-65M pretrained, Kinetics-400 fine-tuned (VMZ weights via "
+                       "ig65m-pytorch)."))
+_register("r2plus1d_34_8_ig65m", dataset="ig65m", num_classes=487, input=_IG65M_8_INPUT,
+          weights=(published("r2plus1d_34_clip8_ig65m_from_scratch-9bae36ae.pth", "torchvision_video_resnet",
+                             repo="ig65m", default=True, description=_IG65M_SCRATCH_DESC),),
+          description="R(2+1)D-34, 8-frame clips, IG-65M from scratch (hashtag head) (VMZ weights via ig65m-pytorch).")
+_register("r2plus1d_34_8_kinetics", input=_IG65M_8_INPUT,
+          weights=(published("r2plus1d_34_clip8_ft_kinetics_from_ig65m-0aa0550b.pth", "torchvision_video_resnet",
+                             repo="ig65m", default=True, description=_IG65M_KINETICS_DESC),),
+          description=("R(2+1)D-34, 8-frame clips, IG-65M pretrained, Kinetics-400 fine-tuned (VMZ weights via "
+                       "ig65m-pytorch)."))
+_register("r3d_18_kinetics400", builder=r3d_18, source="torchvision",
+          weights=(published("r3d_18-b3b3357e.pth", "torchvision_video_resnet", 63.2, 83.479, repo="torchvision",
+                             protocol="video-level, frame_rate=15, clips_per_video=5, clip_len=16", default=True,
+                             description="torchvision R3D_18_Weights.KINETICS400_V1"),),
+          description="R3D-18 (3x3x3 convolutions), Kinetics-400, torchvision's weights.")

@@ -160,9 +160,7 @@ def x3d(num_classes: int, depth_factor: float = 2.2, base_depths: tuple[int, ...
     return X3D(num_classes, depths=depths, **kwargs)
 
 
-# params / GFLOPs per view counted with torch.utils.flop_counter (2 FLOPs per multiply-add)
-for _name, _frames, _step, _crop, _gflops in (("x3d_xs", 4, 12, 160, 1.227), ("x3d_s", 13, 6, 160, 3.978),
-                                              ("x3d_m", 16, 5, 224, 9.591)):
+for _name, _frames, _step, _crop in (("x3d_xs", 4, 12, 160), ("x3d_s", 13, 6, 160), ("x3d_m", 16, 5, 224)):
     register_model(
         _name,
         x3d,
@@ -174,6 +172,4 @@ for _name, _frames, _step, _crop, _gflops in (("x3d_xs", 4, 12, 160, 1.227), ("x
                         note="X3D sizes share the network; they differ in frames, frame step and crop"),
         description=f"X3D-{_name[4:].upper()} (depthwise 3x3x3 inverted bottlenecks, SE, Swish); no weights.",
         source="zoo",
-        params_m=3.8,
-        gflops=_gflops,
     )

@@ -1,0 +1,64 @@
+"""Where upstream projects publish weights, and :func:`published`, the one helper that describes such a file.
+
+Family files list each weights file next to the name it belongs to.  The hub resolves the URLs;
+``ZOO_REPO_URL_<KEY>`` overrides a base URL (``ZOO_REPO_URL_GLUONCV``, ``ZOO_REPO_URL_TORCHVISION``,
+``ZOO_REPO_URL_IG65M``), e.g. to point at a mirror or a local folder of the files.
+
+Where two upstreams publish weights of the same network under one name (GluonCV's MXNet and PyTorch
+zoos), both are entries of that name, the first-published one the default (``pretrained="<tag>"``
+picks the other).  Where the model interface differs (GluonCV-PyTorch SlowFast takes the Fast clip
+only), the second is a separate name (``<name>_torch``) in the same family file.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..hub import register_repo
+from ..registry import Accuracy, WeightsEntry
+
+__all__ = ["published", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+
+register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
+register_repo("torchvision", "https://download.pytorch.org/models/")
+register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/download/v1.0.0/")
+
+#: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
+GLUONCV_LOGS = "https://raw.githubusercontent.com/dmlc/web-data/master/gluoncv/logs/action_recognition/"
+GLUONCV_CONFIGS = "https://raw.githubusercontent.com/dmlc/gluon-cv/master/scripts/action-recognition/configuration/"
+
+#: repo -> (licence, who reports the accuracy)
+_UPSTREAM = {
+    "gluoncv": ("Apache-2.0 (GluonCV model zoo)", "GluonCV model zoo"),
+    "torchvision": ("BSD-3-Clause (torchvision)", "torchvision"),
+    "ig65m": ("MIT (moabitcoin/ig65m-pytorch; weights converted from facebookresearch/VMZ)", "ig65m-pytorch / VMZ"),
+}
+
+
+def published(file: str, converter: str | None, top1: float | None = None, top5: float | None = None, *,
+              repo: str = "gluoncv", sha1: str = "", protocol: str = "", **fields: Any) -> WeightsEntry:
+    """The weights file ``file`` published by ``repo``, cited with its published top-1/top-5.
+
+    * ``gluoncv``: ``<name>-<sha1[:8]>.params`` (MXNet zoo, served zipped as ``gluon/models/<name>-<tag>.zip``)
+      or ``.pth`` (PyTorch zoo, ``torch/models/<file>``), checked by ``sha1``: the full SHA-1 of the
+      file, or the 8-hex hashtag where GluonCV publishes no more.
+    * ``torchvision`` / ``ig65m``: torch.hub names ``<name>-<sha256[:8]>.pth``, checked by that SHA-256 prefix.
+
+    ``fields`` are further :class:`WeightsEntry` fields (``default``, ``description``, ``num_classes``,
+    ``pretraining``, ``recipe``, ``input``).
+    """
+    stem, _, ext = file.rpartition(".")
+    tag = stem.rpartition("-")[2].lower()
+    if "-" not in stem or len(tag) < 8 or any(c not in "0123456789abcdef" for c in tag):
+        raise ValueError(f"{file!r} does not end in '-<hash prefix>.<ext>'")
+    license, reported_by = _UPSTREAM[repo]
+    if repo == "gluoncv":
+        if not sha1.startswith(tag):
+            raise ValueError(f"{file!r}: its hashtag is not the start of sha1 {sha1!r}")
+        reported_by += " (MXNet)" if ext == "params" else " (PyTorch)"
+        url = f"gluon/models/{stem}.zip" if ext == "params" else f"torch/models/{file}"
+        checks = {"sha1": sha1}
+    else:
+        url, checks = file, {"sha1": "", "sha256": tag}
+    accuracy = Accuracy(top1, top5, reported_by=reported_by, protocol=protocol) if top1 is not None else None
+    return WeightsEntry(file=file, url=url, repo=repo, format=ext, converter=converter, accuracy=accuracy,
+                        license=license, **checks, **fields)
