@@ -1,10 +1,9 @@
 """2D backbones shared by the per-frame video families (two-stream, LRCN, TSM/TAM) and flow helpers.
 
 * :class:`ResNet2d`: ResNet v1b built from :mod:`._backbones2d`'s blocks, with configurable widths,
-  input channels and stem.  With the defaults its parameter names and shapes are those of
-  :class:`._backbones2d.ResNetV1bTrunk` (``conv1``, ``bn1``, ``layer1.0.conv1`` ...), so ImageNet /
-  TSN ResNet weights load into it; ``widths=(16, 32, 64, 128), stem="small"`` is a CPU-sized
-  variant used on the synthetic dataset.
+  input channels and stem.  With the defaults it is GluonCV's ``resnet*_v1b`` trunk of the TSN
+  family (``conv1``, ``bn1``, ``layer1.0.conv1`` ...), so ImageNet / TSN ResNet weights load into it;
+  ``widths=(16, 32, 64, 128), stem="small"`` is a CPU-sized variant used on the synthetic dataset.
 * :class:`Xception`: a compact Xception (Chollet 2017): entry flow, ``middle_blocks`` middle-flow
   blocks, exit flow, all with depthwise-separable convolutions and residual shortcuts.
 * :func:`flow_conv_weight`: the cross-modality initialisation of the two-stream papers, turning an
