@@ -13,15 +13,18 @@
 * ``reset_classifier(num_classes)``: a new classifier of that width; every other weight is kept.
 * ``num_features``: the width of the features.
 
-Also here: the average over views (:func:`segment_consensus`) and TSN's partial BatchNorm
-(:func:`apply_partial_bn`), each written once for every family and the training engine.
+Also here: the average over views (:func:`segment_consensus`), TSN's partial BatchNorm
+(:func:`apply_partial_bn`) and the initialisation the families start from (:func:`init_conv_bn`),
+each written once for every family and the training engine.
 """
 from __future__ import annotations
+
+from typing import Collection
 
 import torch
 import torch.nn as nn
 
-__all__ = ["VideoClassifier", "segment_consensus", "apply_partial_bn"]
+__all__ = ["VideoClassifier", "segment_consensus", "apply_partial_bn", "init_conv_bn"]
 
 
 def segment_consensus(x: torch.Tensor, views: int) -> torch.Tensor:
@@ -48,6 +51,27 @@ def apply_partial_bn(model: nn.Module) -> None:
         norm.eval()
         for p in norm.parameters():
             p.requires_grad_(False)
+
+
+def init_conv_bn(model: nn.Module, *, linear_std: float | None = None, keep: Collection[nn.Module] = ()) -> None:
+    """Kaiming-normal (fan-out) convolutions with zero bias, BatchNorm scale 1 and shift 0, in module order.
+
+    With ``linear_std``, linear layers get N(0, linear_std) weights and zero bias (else they keep
+    PyTorch's default); modules in ``keep`` are left alone.
+    """
+    for m in model.modules():
+        if m in keep:
+            continue
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear) and linear_std is not None:
+            nn.init.normal_(m.weight, std=linear_std)
+            nn.init.zeros_(m.bias)
 
 
 class VideoClassifier(nn.Module):

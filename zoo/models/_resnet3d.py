@@ -51,7 +51,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._interface import VideoClassifier, segment_consensus
+from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
 __all__ = [
     "Triple",
@@ -578,16 +578,7 @@ def init_weights(model: nn.Module, *, zero_init_residual: bool = False) -> None:
     """
     if any(p.is_meta for p in model.parameters()):
         return  # shapes only: nothing to initialise
-    nonlocal_bns = {id(m.bn) for m in model.modules() if isinstance(m, NonLocal3d)}
-    for m in model.modules():
-        if isinstance(m, nn.Conv3d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and id(m) not in nonlocal_bns:
-            if m.weight is not None:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+    init_conv_bn(model, keep=[m.bn for m in model.modules() if isinstance(m, NonLocal3d)])
     if zero_init_residual:
         for m in model.modules():
             if isinstance(m, (BasicBlock3d, Bottleneck3d)) and isinstance(m.last_bn(), nn.BatchNorm3d):

@@ -26,8 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
-from ._backbones_small import init_conv_bn
-from ._interface import VideoClassifier
+from ._interface import VideoClassifier, init_conv_bn
 
 __all__ = ["FusionTower", "FusionCNN", "fusion_cnn", "FUSIONS"]
 

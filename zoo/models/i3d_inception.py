@@ -17,7 +17,7 @@ import torch.nn as nn
 from ..registry import InputSpec, register_converter, register_model
 from ..sources import gluoncv_mxnet_weights
 from ._backbones2d import ConvBN, V3_GLUON_NAMES, inception_v1_block, inception_v3_layers
-from ._interface import VideoClassifier, segment_consensus
+from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
 __all__ = ["I3DInception", "i3d_inceptionv1", "i3d_inceptionv3"]
 
@@ -80,14 +80,7 @@ class I3DInception(VideoClassifier):
         self.features = nn.Sequential(layers)
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(self.num_features, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.fc.weight, std=init_std)
-        nn.init.zeros_(self.fc.bias)
+        init_conv_bn(self, linear_std=init_std)
 
     @property
     def gluon_names(self) -> dict[str, str]:

@@ -33,7 +33,7 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ._backbones2d import INCEPTION_V1_MIXED, inception_v1_block
-from ._interface import VideoClassifier
+from ._interface import VideoClassifier, init_conv_bn
 from ._resnet3d import ConvBNAct, batch_norm3d
 from ._upstream_keys import remap_state
 from .s3d import SepConv3d, SepInception3d
@@ -108,20 +108,7 @@ class IBMInception3d(VideoClassifier):
         self.features = nn.Sequential(layers)
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(1024, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """IBM's initialisation (before its ImageNet inflation): He fan-out convs, unit BN, N(0, 1e-3) fc."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.fc.weight, std=self.init_std)
-        nn.init.zeros_(self.fc.bias)
+        init_conv_bn(self, linear_std=self.init_std)  # IBM's (before its ImageNet inflation): N(0, 1e-3) fc
 
     def forward_map(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W) -> (N, 1024, T', H/32, W/32)`` (``T'`` as in the class docstring)."""

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_model
-from ._interface import VideoClassifier
+from ._interface import VideoClassifier, init_conv_bn
 
 __all__ = ["Simple3D", "simple3d"]
 
@@ -48,15 +48,7 @@ class Simple3D(VideoClassifier):
         self.dropout = nn.Dropout(dropout_ratio)
         self.num_features = in_ch
         self.fc = nn.Linear(in_ch, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self, linear_std=0.01)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``(N, 3, T, H, W)`` -> pooled features ``(N, num_features)``."""

@@ -32,7 +32,7 @@ from ._backbones2d import (
     vgg16_features,
 )
 from ._backbones_small import ResNet2d
-from ._interface import VideoClassifier, segment_consensus
+from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
 __all__ = ["TSN", "TSNResNetV1b", "TSNVGG16", "TSNInceptionV1", "TSNInceptionV3", "tsn_resnet_v1b", "tsn_vgg16", "tsn_inceptionv1", "tsn_inceptionv3"]
 
@@ -72,17 +72,7 @@ class TSN(VideoClassifier):
         """Create ``fc`` last, so it is the last 2-D weight of the state dict, and init everything."""
         self.num_features = num_features
         self.fc = nn.Linear(num_features, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self, linear_std=0.01)
         nn.init.normal_(self.fc.weight, std=self.init_std)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_model
-from ._interface import VideoClassifier
+from ._interface import VideoClassifier, init_conv_bn
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d, make_stage
 
 __all__ = ["X3D", "X3DBlock", "SqueezeExcite3d", "x3d"]
@@ -130,17 +130,7 @@ class X3D(VideoClassifier):
         self.dropout = nn.Dropout(dropout_ratio)
         self.num_features = head_width
         self.fc = nn.Linear(head_width, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self, linear_std=0.01)
         for block in self.modules():
             if isinstance(block, X3DBlock):  # residual branches start near zero
                 nn.init.zeros_(block.last_bn().weight)
