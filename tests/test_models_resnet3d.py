@@ -153,13 +153,13 @@ def test_partial_bn_bn_frozen_and_frozen_stages():
     with torch.device("meta"):
         model = i3d_resnet(num_classes=3, layers=SMALL, partial_bn=True).train()
         assert model.stem.bn.training and not model.layer1[0].bn1.training and not model.layer4[0].bn3.training
+        assert model.stem.bn.weight.requires_grad and not model.layer1[0].bn1.weight.requires_grad
         model = i3d_resnet(num_classes=3, layers=SMALL, bn_frozen=True).train()
         assert not model.stem.bn.training and not model.stem.bn.weight.requires_grad
         assert model.stem.conv.weight.requires_grad
         model = i3d_resnet(num_classes=3, layers=SMALL, frozen_stages=1).train()
         assert not model.layer1[0].conv1.weight.requires_grad and not model.layer1[0].bn1.training
         assert model.layer2[0].conv1.weight.requires_grad and model.layer2[0].bn1.training
-        assert not model.layer1[0].bn1.weight.requires_grad and model.stem.bn.weight.requires_grad
         sf = SlowFast(num_classes=3, layers=SMALL, partial_bn=True).train()
         # TSN's partial BN: all but the first BatchNorm (the Fast stem's, built first)
         assert sf.fast_stem.bn.training and not sf.slow_stem.bn.training
