@@ -50,7 +50,7 @@ class ParityCase:
         layout: ``"3d"`` or ``"tsn2d"``.
         gluon_kwargs: extra keyword arguments of the GluonCV factory (``nclass`` defaults to its own).
         our_kwargs: extra keyword arguments of ``zoo.get_model``.
-        output: ``"logits"`` or ``"features"`` (``feat_ext=True``).
+        output: ``"logits"`` or ``"features"`` (GluonCV's ``feat_ext=True``, zoo's ``forward_features``).
         weights_from: id of the case whose weights this one reuses (same ``.params``), or ``None``.
         seed: seed of the random weights and inputs.
     """
@@ -145,7 +145,8 @@ def _build_cases() -> tuple[ParityCase, ...]:
         shape, layout = _base_shape(name)
         ours = {"num_segments": 1, "num_crop": 1} if layout == "tsn2d" else {}
         cases.append(ParityCase(id=name, name=name, input_shape=shape, layout=layout, our_kwargs=ours, seed=1000 + i))
-    # feat_ext=True: one model of each 3D family, reusing that case's weights and input size.
+    # GluonCV's feat_ext=True against zoo's forward_features: one model of each 3D family, reusing that
+    # case's weights and input size.
     for name in (
         "c3d_kinetics400", "p3d_resnet50_kinetics400", "r2plus1d_resnet18_kinetics400",
         "i3d_resnet50_v1_kinetics400", "i3d_inceptionv1_kinetics400", "slowfast_4x16_resnet50_kinetics400",
@@ -154,7 +155,7 @@ def _build_cases() -> tuple[ParityCase, ...]:
         shape, layout = _base_shape(name)
         cases.append(ParityCase(
             id=f"{name}-feat", name=name, input_shape=shape, layout=layout, gluon_kwargs={"feat_ext": True},
-            our_kwargs={"feat_ext": True}, output="features", weights_from=name, seed=2000 + len(cases),
+            output="features", weights_from=name, seed=2000 + len(cases),
         ))
     # Segmental consensus: TSN 2D (3 segments x 2 crops = 6 frames per video) and a 3D model
     # (2 segments x 2 crops = 4 clips per video, batch 2 * 4).

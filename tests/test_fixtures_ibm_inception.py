@@ -92,10 +92,9 @@ def test_shapes(name, without_t_stride, pooling):
     x = torch.empty(2, 3, 16, 64, 96, device="meta")
     # S3D's last pool is 2x2x2 without padding: with stride 1 in time it drops one frame (as IBM's does).
     t_out = (16 - (name == "ibm_s3d_kinetics400")) if without_t_stride else 2
-    assert tuple(model.forward_features(x).shape) == (2, 1024, t_out, 2, 3)
+    assert tuple(model.forward_map(x).shape) == (2, 1024, t_out, 2, 3)
     assert tuple(model(x).shape) == (2, 400)
-    model.feat_ext = True
-    assert tuple(model(x).shape) == (2, 1024)
+    assert tuple(model.forward_features(x).shape) == (2, 1024)
 
 
 def test_variants_differ_where_ibm_does():

@@ -136,7 +136,8 @@ def test_forward_skips_aux_head_and_training_outputs():
     expected = 0.5 * torch.nn.functional.cross_entropy(aux, torch.tensor([0, 3]))
     assert torch.isfinite(loss) and torch.allclose(loss, expected)
 
-    features = _run(get_model("tpn_resnet50_f8s8_kinetics400", feat_ext=True), x)
+    with torch.no_grad():
+        features = get_model("tpn_resnet50_f8s8_kinetics400").eval().forward_features(x)
     assert features.shape == (2, 2048)
 
 

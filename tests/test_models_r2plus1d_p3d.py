@@ -97,10 +97,10 @@ def test_p3d_forward_backward_and_frame_check():
         model(_clip(1, 8, 32))
 
 
-def test_feat_ext():
-    model = get_model("r2plus1d_resnet18_kinetics400", feat_ext=True).eval()
+def test_forward_features():
+    model = get_model("r2plus1d_resnet18_kinetics400").eval()
     with torch.no_grad():
-        feat = model(_clip(2, 8, 32))
+        feat = model.forward_features(_clip(2, 8, 32))
     assert feat.shape == (2, 512)
     assert (feat >= 0).all()  # pooled post-ReLU activations
 
@@ -113,8 +113,7 @@ def test_consensus_averages_consecutive_clips():
     x = _clip(8, 8, 32, seed=1)  # 2 videos x (2 segments x 2 crops)
     with torch.no_grad():
         out = multi(x)
-        single.head.feat_ext = True
-        feats = single(x).reshape(2, 4, -1).mean(1)
+        feats = single.forward_features(x).reshape(2, 4, -1).mean(1)
         expected = single.head.fc(feats)
     assert out.shape == (2, 6)
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)

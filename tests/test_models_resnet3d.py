@@ -81,7 +81,7 @@ def test_i3d_nonlocal_forward_backward_and_shapes():
     assert model.stem.conv.weight.grad is not None and model.stem.conv.weight.grad.abs().sum() > 0
     assert model.layer2[1].nonlocal_block.theta.weight.grad is not None
     with torch.no_grad():
-        feats = model.eval().forward_features(x)
+        feats = model.eval().forward_stages(x)
     # 8 frames: stem /2, pool1 /2, pool2 after layer1 /2 -> 1 frame; 32 px -> 8, 4, 2, 1
     assert [tuple(f.shape[1:]) for f in feats] == [(256, 2, 8, 8), (512, 1, 4, 4), (1024, 1, 2, 2), (2048, 1, 1, 1)]
 
@@ -107,19 +107,19 @@ def test_i3d_names_follow_gluoncv_patterns():
     (i3d_slow_resnet, {"layers": SMALL}, 4, 2048),
     (SlowFast, {"layers": SMALL, "slow_frames": 4, "fast_frames": 16, "alpha": 4}, 20, 2304),
 ])
-def test_feat_ext_shapes(builder, kwargs, t, dim):
-    model = builder(num_classes=7, feat_ext=True, **kwargs).eval()
+def test_feature_shapes(builder, kwargs, t, dim):
+    model = builder(num_classes=7, **kwargs).eval()
     with torch.no_grad():
-        assert model(_clip(t=t, s=16)).shape == (2, dim)
+        assert model.forward_features(_clip(t=t, s=16)).shape == (2, dim)
 
 
 def test_segmental_consensus_averages_views():
-    plain = i3d_resnet(num_classes=4, layers=SMALL, feat_ext=True).eval()
-    views = i3d_resnet(num_classes=4, layers=SMALL, num_segments=2, num_crop=2, feat_ext=True).eval()
+    plain = i3d_resnet(num_classes=4, layers=SMALL).eval()
+    views = i3d_resnet(num_classes=4, layers=SMALL, num_segments=2, num_crop=2).eval()
     views.load_state_dict(plain.state_dict())
     x = _clip(n=8, t=8, s=16)
     with torch.no_grad():
-        per_clip, grouped = plain(x), views(x)
+        per_clip, grouped = plain.forward_features(x), views.forward_features(x)
         assert grouped.shape == (2, 2048)
         torch.testing.assert_close(grouped, per_clip.reshape(2, 4, -1).mean(1), rtol=1e-5, atol=1e-5)
         with pytest.raises(ValueError, match="num_segments \\* num_crop = 4"):
@@ -153,6 +153,7 @@ def test_partial_bn_bn_frozen_and_frozen_stages():
     with torch.device("meta"):
         model = i3d_resnet(num_classes=3, layers=SMALL, partial_bn=True).train()
         assert model.stem.bn.training and not model.layer1[0].bn1.training and not model.layer4[0].bn3.training
+        assert model.stem.bn.weight.requires_grad and not model.layer1[0].bn1.weight.requires_grad
         model = i3d_resnet(num_classes=3, layers=SMALL, bn_frozen=True).train()
         assert not model.stem.bn.training and not model.stem.bn.weight.requires_grad
         assert model.stem.conv.weight.requires_grad
@@ -160,7 +161,9 @@ def test_partial_bn_bn_frozen_and_frozen_stages():
         assert not model.layer1[0].conv1.weight.requires_grad and not model.layer1[0].bn1.training
         assert model.layer2[0].conv1.weight.requires_grad and model.layer2[0].bn1.training
         sf = SlowFast(num_classes=3, layers=SMALL, partial_bn=True).train()
-        assert sf.slow_stem.bn.training and not sf.slow_layers[0][0].bn1.training and not sf.laterals[0].bn.training
+        # TSN's partial BN: all but the first BatchNorm (the Fast stem's, built first)
+        assert sf.fast_stem.bn.training and not sf.slow_stem.bn.training
+        assert not sf.slow_layers[0][0].bn1.training and not sf.laterals[0].bn.training
 
 
 # ---- converter error reports ------------------------------------------------------------------

@@ -103,28 +103,29 @@ def test_tsn_forward_backward_and_consensus() -> None:
 
 def test_3d_consensus_over_consecutive_clips() -> None:
     torch.manual_seed(0)
-    one = zoo.get_model("i3d_inceptionv1_kinetics400", num_classes=4, feat_ext=True).eval()
-    two = zoo.get_model("i3d_inceptionv1_kinetics400", num_classes=4, feat_ext=True, num_segments=2).eval()
+    one = zoo.get_model("i3d_inceptionv1_kinetics400", num_classes=4).eval()
+    two = zoo.get_model("i3d_inceptionv1_kinetics400", num_classes=4, num_segments=2).eval()
     two.load_state_dict(one.state_dict())
     clips = torch.randn(4, 3, 8, 32, 32)
     with torch.no_grad():
-        single = one(clips)
+        single = one.forward_features(clips)
         assert single.shape == (4, 1024)
-        torch.testing.assert_close(two(clips), single.reshape(2, 2, -1).mean(dim=1), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(two.forward_features(clips), single.reshape(2, 2, -1).mean(dim=1), rtol=1e-4, atol=1e-5)
 
 
 def test_feature_shapes() -> None:
-    def out_shape(name: str, shape: tuple[int, ...], **kwargs) -> tuple[int, ...]:
+    def out_shape(name: str, shape: tuple[int, ...], features: bool = False) -> tuple[int, ...]:
         with torch.device("meta"):
-            return tuple(_meta_model(name, **kwargs).eval()(torch.empty(shape)).shape)
+            model = _meta_model(name).eval()
+            return tuple((model.forward_features if features else model)(torch.empty(shape)).shape)
 
-    assert out_shape("c3d_kinetics400", (2, 3, 16, 112, 112), feat_ext=True) == (2, 4096)
+    assert out_shape("c3d_kinetics400", (2, 3, 16, 112, 112), features=True) == (2, 4096)
     assert out_shape("c3d_kinetics400", (2, 3, 16, 112, 112)) == (2, 400)
-    assert out_shape("i3d_inceptionv3_kinetics400", (1, 3, 8, 96, 96), feat_ext=True) == (1, 2048)
-    assert out_shape("inceptionv3_ucf101", (1, 3, 2, 299, 299), feat_ext=True) == (1, 2048)
-    assert out_shape("vgg16_kinetics400", (1, 3, 2, 224, 224), feat_ext=True) == (1, 4096)
+    assert out_shape("i3d_inceptionv3_kinetics400", (1, 3, 8, 96, 96), features=True) == (1, 2048)
+    assert out_shape("inceptionv3_ucf101", (1, 3, 2, 299, 299), features=True) == (1, 2048)
+    assert out_shape("vgg16_kinetics400", (1, 3, 2, 224, 224), features=True) == (1, 4096)
     assert out_shape("inceptionv1_hmdb51", (1, 3, 2, 224, 224)) == (1, 51)
-    assert out_shape("resnet152_v1b_sthsthv2", (1, 3, 2, 112, 112), feat_ext=True) == (1, 2048)
+    assert out_shape("resnet152_v1b_sthsthv2", (1, 3, 2, 112, 112), features=True) == (1, 2048)
     with pytest.raises(ValueError, match="16x112x112"):
         out_shape("c3d_kinetics400", (1, 3, 16, 128, 128))
 
@@ -144,7 +145,8 @@ def test_partial_bn_freezes_all_but_the_first_batchnorm() -> None:
     model = zoo.get_model("inceptionv1_ucf101").train()
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     assert norms[0].training and not any(m.training for m in norms[1:])
-    assert all(m.weight.requires_grad for m in norms)  # affine parameters still train, as in MXNet
+    # TSN's partial BN: the frozen BatchNorms' scale and shift are frozen too; the first one trains
+    assert norms[0].weight.requires_grad and not any(m.weight.requires_grad or m.bias.requires_grad for m in norms[1:])
     plain = zoo.get_model("resnet18_v1b_kinetics400").train()
     assert all(m.training for m in plain.modules() if isinstance(m, nn.BatchNorm2d))
 

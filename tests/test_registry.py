@@ -49,8 +49,8 @@ def test_card_is_frozen_and_complete():
 
 
 def test_builder_kwargs_pass_through():
-    net = zoo.get_model("simple3d_synthetic", dropout_ratio=0.0, feat_ext=True)
-    assert net(X).shape == (2, 128)
+    net = zoo.get_model("simple3d_synthetic", dropout_ratio=0.0, widths=(8, 8, 8, 16))
+    assert net.dropout.p == 0.0 and net.forward_features(X).shape == (2, 16)
     assert zoo.get_model("simple3d_synthetic", num_classes=3)(X).shape == (2, 3)
 
 

@@ -126,15 +126,8 @@ class Recognizer:
 
     @torch.no_grad()
     def features(self, clips: Sequence[np.ndarray]) -> np.ndarray:
-        """Pooled features ``(D,)`` averaged over views (the model's ``feat_ext`` path)."""
-        if not hasattr(self.model, "feat_ext"):
-            raise ValueError(f"{type(self.model).__name__} has no feat_ext switch; features are not available")
-        previous = self.model.feat_ext
-        self.model.feat_ext = True
-        try:
-            return self.model(self._views(clips)).float().mean(0).cpu().numpy()
-        finally:
-            self.model.feat_ext = previous
+        """Pooled features ``(D,)`` averaged over views (the model's ``forward_features``)."""
+        return self.model.forward_features(self._views(clips)).float().mean(0).cpu().numpy()
 
     def top_k(self, probs: np.ndarray, k: int) -> tuple[list[str], list[int], list[float]]:
         order = np.argsort(-probs)[: max(1, min(k, len(probs)))]

@@ -6,6 +6,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import torch.nn as nn
 
+from ..models._interface import apply_partial_bn
 from ..weights import get_model
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def apply_freeze(model: nn.Module) -> None:
     """Freeze what ``model.zoo_freeze`` names; call again after every ``model.train()``.
 
     Frozen modules get ``requires_grad=False`` and their BatchNorms run in eval mode; partial BN
-    freezes every BatchNorm but the first (statistics and affine).
+    freezes every BatchNorm but the first (statistics and affine: :func:`~zoo.models._interface.apply_partial_bn`).
     """
     spec: Optional[FreezeSpec] = getattr(model, "zoo_freeze", None)
     if spec is None:
@@ -82,9 +83,8 @@ def apply_freeze(model: nn.Module) -> None:
     for name, p in model.named_parameters():
         if _matches(name, spec.prefixes):
             p.requires_grad_(False)
-    bns = [(n, m) for n, m in model.named_modules() if isinstance(m, _BN)]
-    for index, (name, bn) in enumerate(bns):
-        if _matches(name, spec.prefixes) or (spec.partial_bn and index > 0):
+    for name, bn in model.named_modules():
+        if isinstance(bn, _BN) and _matches(name, spec.prefixes):
             bn.eval()
-            for p in bn.parameters():
-                p.requires_grad_(False)
+    if spec.partial_bn:
+        apply_partial_bn(model)

@@ -1,6 +1,7 @@
 """Building blocks shared by the TSN (2D) and I3D-Inception families, and GluonCV key mapping.
 
-* ResNet v1b (ResNet-18/34/50/101/152 with the stride on the 3x3 conv) and the VGG-16 trunk.
+* ResNet v1b blocks (ResNet-18/34/50/101/152 with the stride on the 3x3 conv; the trunk is
+  :class:`zoo.models._backbones_small.ResNet2d`) and the VGG-16 trunk.
 * The Inception v1 (GoogLeNet-BN) and Inception v3 blocks, written once for 2D and 3D: each conv
   is specified by its 2D kernel/stride/padding and *inflated* when ``dim == 3`` the way GluonCV's
   I3D-Inception models do it: a ``kh x kw`` kernel becomes ``max(kh, kw) x kh x kw`` with "same"
@@ -36,11 +37,8 @@ __all__ = [
     "V3_NAMES",
     "V3_GLUON_NAMES",
     "pool_nd",
-    "ResNetV1bTrunk",
     "vgg16_features",
-    "set_partial_bn",
     "gluon_rules",
-    "tsn_consensus",
     "fixed_avg_pool",
 ]
 
@@ -366,28 +364,6 @@ def add_resnet_stages(
     return in_ch
 
 
-class ResNetV1bTrunk(nn.Module):
-    """ResNet v1b up to global average pooling: ``(N, 3, H, W)`` -> ``(N, feat_dim)``.
-
-    BatchNorm uses eps 1e-5 (MXNet's default), as GluonCV's ``resnet*_v1b``.
-    """
-
-    def __init__(self, depth: int) -> None:
-        super().__init__()
-        if depth not in RESNET_V1B_SPECS:
-            raise ValueError(f"ResNet v1b depth must be one of {sorted(RESNET_V1B_SPECS)}, got {depth}")
-        block, layers = RESNET_V1B_SPECS[depth]
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.feat_dim = add_resnet_stages(self, block, layers, (64, 128, 256, 512), 64)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(F.relu(self.bn1(self.conv1(x)), inplace=True))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return x.mean(dim=(2, 3))
-
-
 def vgg16_features() -> nn.Sequential:
     """VGG-16 convolutions: 13 ``3x3 conv (bias) + ReLU`` in 5 stages, each ending in a 2x2 max pool.
 
@@ -404,20 +380,7 @@ def vgg16_features() -> nn.Sequential:
 
 
 # ---------------------------------------------------------------------------------------------
-# Training helpers and GluonCV key mapping
-
-
-def set_partial_bn(model: nn.Module, mode: bool) -> None:
-    """In training mode, put every BatchNorm but the first in eval mode (GluonCV's ``partial_bn``).
-
-    MXNet's ``use_global_stats=True`` normalises with, and does not update, the running statistics;
-    the affine parameters still train.  Call after ``nn.Module.train``.
-    """
-    if not mode:
-        return
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in norms[1:]:
-        m.eval()
+# GluonCV key mapping
 
 
 _BN_NAMES = {"weight": "gamma", "bias": "beta", "running_mean": "running_mean", "running_var": "running_var"}
@@ -468,13 +431,6 @@ def gluon_rules(model: nn.Module, top: Mapping[str, str], aliases: Mapping[str, 
     for alias, target in (aliases or {}).items():
         to_ours[alias] = to_ours[target]
     return [Rule(re.escape(gluon_key), our_key) for gluon_key, our_key in to_ours.items()]
-
-
-def tsn_consensus(x: torch.Tensor, segments: int) -> torch.Tensor:
-    """Average ``(N * segments, D)`` over consecutive groups of ``segments`` -> ``(N, D)``."""
-    if x.shape[0] % segments:
-        raise ValueError(f"batch of {x.shape[0]} is not a multiple of num_segments * num_crop = {segments}")
-    return x.reshape(-1, segments, x.shape[-1]).mean(dim=1)
 
 
 def fixed_avg_pool(x: torch.Tensor, kernel: int) -> torch.Tensor:

@@ -1,10 +1,9 @@
 """2D backbones shared by the per-frame video families (two-stream, LRCN, TSM/TAM) and flow helpers.
 
 * :class:`ResNet2d`: ResNet v1b built from :mod:`._backbones2d`'s blocks, with configurable widths,
-  input channels and stem.  With the defaults its parameter names and shapes are those of
-  :class:`._backbones2d.ResNetV1bTrunk` (``conv1``, ``bn1``, ``layer1.0.conv1`` ...), so ImageNet /
-  TSN ResNet weights load into it; ``widths=(16, 32, 64, 128), stem="small"`` is a CPU-sized
-  variant used on the synthetic dataset.
+  input channels and stem.  With the defaults it is GluonCV's ``resnet*_v1b`` trunk of the TSN
+  family (``conv1``, ``bn1``, ``layer1.0.conv1`` ...), so ImageNet / TSN ResNet weights load into it;
+  ``widths=(16, 32, 64, 128), stem="small"`` is a CPU-sized variant used on the synthetic dataset.
 * :class:`Xception`: a compact Xception (Chollet 2017): entry flow, ``middle_blocks`` middle-flow
   blocks, exit flow, all with depthwise-separable convolutions and residual shortcuts.
 * :func:`flow_conv_weight`: the cross-modality initialisation of the two-stream papers, turning an
@@ -21,8 +20,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._backbones2d import RESNET_V1B_SPECS, add_resnet_stages
+from ._interface import init_conv_bn
 
-__all__ = ["ResNet2d", "Xception", "build_trunk", "flow_conv_weight", "first_conv", "init_conv_bn"]
+__all__ = ["ResNet2d", "Xception", "build_trunk", "flow_conv_weight", "first_conv"]
 
 
 class ResNet2d(nn.Module):
@@ -194,15 +194,3 @@ def flow_conv_weight(rgb_weight: torch.Tensor, in_channels: int) -> torch.Tensor
     if rgb_weight.ndim != 4 or rgb_weight.shape[1] != 3:
         raise ValueError(f"expected an RGB conv weight (O, 3, kh, kw), got {tuple(rgb_weight.shape)}")
     return rgb_weight.mean(dim=1, keepdim=True).expand(-1, in_channels, -1, -1).clone()
-
-
-def init_conv_bn(model: nn.Module) -> None:
-    """Kaiming-normal convs, unit/zero BatchNorm (no pretrained weights are published here)."""
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)

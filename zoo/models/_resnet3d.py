@@ -25,15 +25,17 @@ How a family plugs in
 4. **Stems**: :class:`Stem3d` (``conv(kt x 7 x 7) -> BN -> ReLU -> optional max-pool``), or any
    module for exotic stems.
 5. **Network**: :class:`ResNet3d` = stem + ``layer1..layerK`` (+ optional pooling after given
-   stages, I3D's ``pool2``) + :class:`ClassifierHead3d`.  Its ``forward_features`` returns every
+   stages, I3D's ``pool2``) + :class:`ClassifierHead3d`.  Its ``forward_stages`` returns every
    stage's output for feature pyramids (TPN).  Families with two pathways (SlowFast) compose stems,
    stages and the head themselves.
-6. **Head**: :class:`ClassifierHead3d` pools globally, averages ``num_segments * num_crop``
-   consecutive batch items (GluonCV's segmental consensus), then dropout and ``fc``.
+6. **Head**: :class:`ClassifierHead3d` pools globally and averages ``num_segments * num_crop``
+   consecutive batch items (GluonCV's segmental consensus) for ``forward_features``, then applies
+   dropout and ``fc`` for ``forward_head``.
 
 BatchNorm: GluonCV MXNet uses ``eps=1e-5, momentum=0.9`` (running = 0.9 running + 0.1 batch), which is
 PyTorch's ``momentum=0.1``: :func:`batch_norm3d` is that default.  :func:`set_bn_eval` /
-:func:`freeze_modules` implement ``partial_bn``/``bn_frozen``/``frozen_stages`` at ``train()`` time.
+:func:`freeze_modules` implement ``bn_frozen``/``frozen_stages`` at ``train()`` time (``partial_bn``
+is :func:`zoo.models._interface.apply_partial_bn`).
 
 Parameter names are those of the modules here: ``stem.conv.weight``, ``stem.bn.weight``,
 ``layer1.0.conv1.weight``, ``layer1.0.bn1.running_mean``, ``layer1.0.downsample.conv.weight``,
@@ -47,6 +49,8 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
 __all__ = [
     "Triple",
@@ -64,6 +68,7 @@ __all__ = [
     "per_block",
     "Stem3d",
     "ClassifierHead3d",
+    "HeadedClassifier",
     "segment_consensus",
     "ResNet3d",
     "init_weights",
@@ -432,24 +437,12 @@ class Stem3d(nn.Module):
         return self.pool(self.relu(self.bn(self.conv(x))))
 
 
-def segment_consensus(x: torch.Tensor, views: int) -> torch.Tensor:
-    """Average ``views`` consecutive batch items: ``(N * views, F) -> (N, F)`` (GluonCV consensus)."""
-    if views == 1:
-        return x
-    if x.shape[0] % views:
-        raise ValueError(
-            f"batch of {x.shape[0]} is not a multiple of num_segments * num_crop = {views}; "
-            "the input batch must hold N * num_segments * num_crop clips"
-        )
-    return x.reshape(-1, views, x.shape[1]).mean(dim=1)
-
-
 class ClassifierHead3d(nn.Module):
-    """Global average pool, segmental consensus, dropout, ``fc``.
+    """Global average pool and segmental consensus (:meth:`pool`), then dropout and ``fc`` (``forward``).
 
-    ``forward``: ``(N * S * K, F, T, H, W)`` or already pooled ``(N * S * K, F)`` ->
-    logits ``(N, num_classes)``, or features ``(N, F)`` when ``feat_ext``.  ``S = num_segments``,
-    ``K = num_crop``; the consensus averages each group of ``S * K`` consecutive items.
+    :meth:`pool`: ``(N * S * K, F, T, H, W)`` or already pooled ``(N * S * K, F)`` -> features
+    ``(N, F)``; ``S = num_segments``, ``K = num_crop``, the consensus averages each group of
+    ``S * K`` consecutive items.  ``forward``: features ``(N, F)`` -> logits ``(N, num_classes)``.
     """
 
     def __init__(
@@ -460,34 +453,48 @@ class ClassifierHead3d(nn.Module):
         dropout_ratio: float = 0.5,
         num_segments: int = 1,
         num_crop: int = 1,
-        feat_ext: bool = False,
         init_std: float = 0.01,
     ) -> None:
         super().__init__()
         self.in_features = in_features
         self.num_segments = num_segments
         self.num_crop = num_crop
-        self.feat_ext = feat_ext
+        self.init_std = init_std
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(in_features, num_classes)
         nn.init.normal_(self.fc.weight, std=init_std)
         nn.init.zeros_(self.fc.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 5:
             x = F.adaptive_avg_pool3d(x, 1).flatten(1)
-        x = segment_consensus(x, self.num_segments * self.num_crop)
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
+        return segment_consensus(x, self.num_segments * self.num_crop)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(features))
 
 
-class ResNet3d(nn.Module):
+class HeadedClassifier(VideoClassifier):
+    """A :class:`~zoo.models._interface.VideoClassifier` whose dropout and classifier are a
+    :class:`ClassifierHead3d` named ``head`` (``head.fc``)."""
+
+    classifier_name = "head.fc"
+
+    @property
+    def init_std(self) -> float:  # type: ignore[override]
+        return self.head.init_std
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """``(N, num_features)`` -> logits ``(N, num_classes)``: dropout, ``head.fc``."""
+        return self.head(features)
+
+
+class ResNet3d(HeadedClassifier):
     """Stem, stages ``layer1..layerK``, optional pooling after given stages, classifier head.
 
-    ``forward``: ``(N * S * K, 3, T, H, W) -> (N, num_classes)`` (or ``(N, F)`` features when the
-    head has ``feat_ext``).  ``forward_features`` returns the list of stage outputs
-    ``[(B, C_i, T_i, H_i, W_i)]``.
+    ``forward``: ``(N * S * K, 3, T, H, W) -> (N, num_classes)``; ``forward_features`` gives the
+    pooled ``(N, F)`` features the head classifies, :meth:`forward_stages` the list of stage
+    outputs ``[(B, C_i, T_i, H_i, W_i)]``.
 
     Args:
         stem: a :class:`Stem3d` (or any module).
@@ -501,7 +508,7 @@ class ResNet3d(nn.Module):
         self,
         stem: nn.Module,
         stages: Sequence[nn.Module],
-        head: nn.Module,
+        head: ClassifierHead3d,
         stage_pools: Mapping[int, nn.Module] | None = None,
         *,
         partial_bn: bool = False,
@@ -515,6 +522,7 @@ class ResNet3d(nn.Module):
             self.add_module(f"layer{i + 1}", stage)
         self.stage_pools = nn.ModuleDict({str(k): v for k, v in (stage_pools or {}).items()})
         self.head = head
+        self.num_features = head.in_features
         self.partial_bn = partial_bn
         self.bn_frozen = bn_frozen
         self.frozen_stages = frozen_stages
@@ -529,24 +537,22 @@ class ResNet3d(nn.Module):
     def train(self, mode: bool = True) -> "ResNet3d":
         """Train mode, except the BatchNorms that ``partial_bn`` / ``bn_frozen`` / ``frozen_stages`` keep in eval mode.
 
-        ``partial_bn``: every BN of the stages (not the stem's) normalises with running statistics
-        (GluonCV's ``use_global_stats``); ``bn_frozen``: every BN, and their scale/shift get no
-        gradient; ``frozen_stages = k``: the stem and ``layer1..layerk`` are frozen (mmaction's
-        convention; ``-1`` freezes nothing).
+        ``partial_bn``: every BN but the first (the stem's) is frozen, as TSN defines it
+        (:func:`~zoo.models._interface.apply_partial_bn`); ``bn_frozen``: every BN normalises with
+        running statistics and their scale/shift get no gradient; ``frozen_stages = k``: the stem and
+        ``layer1..layerk`` are frozen (mmaction's convention; ``-1`` freezes nothing).
         """
         super().train(mode)
         if mode:
             if self.bn_frozen:
                 set_bn_eval([self])
-            elif self.partial_bn:
-                set_bn_eval(self.stages())
             set_bn_eval(self._frozen())
         return self
 
     def stages(self) -> list[nn.Module]:
         return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
 
-    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``(B, 3, T, H, W)`` -> every stage's output (before any ``stage_pools``)."""
         x = self.stem(x)
         outs = []
@@ -557,8 +563,9 @@ class ResNet3d(nn.Module):
                 x = self.stage_pools[str(i)](x)
         return outs
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.forward_features(x)[-1])
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N * S * K, 3, T, H, W)`` -> pooled features ``(N, num_features)`` (views averaged)."""
+        return self.head.pool(self.forward_stages(x)[-1])
 
 
 def init_weights(model: nn.Module, *, zero_init_residual: bool = False) -> None:
@@ -569,16 +576,7 @@ def init_weights(model: nn.Module, *, zero_init_residual: bool = False) -> None:
     """
     if any(p.is_meta for p in model.parameters()):
         return  # shapes only: nothing to initialise
-    nonlocal_bns = {id(m.bn) for m in model.modules() if isinstance(m, NonLocal3d)}
-    for m in model.modules():
-        if isinstance(m, nn.Conv3d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and id(m) not in nonlocal_bns:
-            if m.weight is not None:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+    init_conv_bn(model, keep=[m.bn for m in model.modules() if isinstance(m, NonLocal3d)])
     if zero_init_residual:
         for m in model.modules():
             if isinstance(m, (BasicBlock3d, Bottleneck3d)) and isinstance(m.last_bn(), nn.BatchNorm3d):
@@ -588,8 +586,7 @@ def init_weights(model: nn.Module, *, zero_init_residual: bool = False) -> None:
 def set_bn_eval(modules: Iterable[nn.Module]) -> None:
     """Put every BatchNorm inside ``modules`` in eval mode (normalise with, and keep, running stats).
 
-    Call from a model's ``train()`` override: GluonCV's ``partial_bn`` (all BN but the stem's)
-    and ``bn_frozen`` (all BN) are this.
+    Call from a model's ``train()`` override: ``bn_frozen`` (all BN) and ``frozen_stages`` use it.
     """
     for module in modules:
         for m in module.modules():

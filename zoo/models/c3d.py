@@ -12,12 +12,13 @@ import torch.nn.functional as F
 from ..registry import InputSpec, register_converter, register_model
 from ._published import GLUONCV_LOGS, published
 from ..convert.keys import convert
-from ._backbones2d import gluon_rules, tsn_consensus
+from ._backbones2d import gluon_rules
+from ._interface import VideoClassifier, segment_consensus
 
 __all__ = ["C3D", "c3d"]
 
 
-class C3D(nn.Module):
+class C3D(VideoClassifier):
     """C3D: conv1, conv2, conv3a/b, conv4a/b, conv5a/b (3x3x3, with bias, ReLU), max pools, fc6-fc7-fc.
 
     Pooling is 1x2x2 after conv1 and 2x2x2 after every later stage; pool5 pads H and W by 1, so a
@@ -27,18 +28,21 @@ class C3D(nn.Module):
         num_classes: classifier width.
         dropout_ratio: dropout after fc6 and fc7.
         num_segments, num_crop: clips per sample; their pool5 features are averaged.
-        feat_ext: return the 4096-d fc6 features (after ReLU and dropout), as GluonCV does.
         init_std: std of the normal init of the fc layers.
+
+    ``forward_features`` gives the 4096-d fc6 features (after ReLU), GluonCV's ``feat_ext`` output;
+    ``forward_head`` is dropout, fc7, ReLU, dropout, ``fc``.
     """
 
     FEAT_DIM = 8192
     GLUON_NAMES = {"fc": "fc8"}
 
-    def __init__(self, num_classes: int, dropout_ratio: float = 0.5, num_segments: int = 1, num_crop: int = 1, feat_ext: bool = False, init_std: float = 0.001) -> None:
+    def __init__(self, num_classes: int, dropout_ratio: float = 0.5, num_segments: int = 1, num_crop: int = 1, init_std: float = 0.001) -> None:
         super().__init__()
         self.num_segments = num_segments
         self.num_crop = num_crop
-        self.feat_ext = feat_ext
+        self.init_std = init_std
+        self.num_features = 4096
         widths = [("conv1", 3, 64), ("conv2", 64, 128), ("conv3a", 128, 256), ("conv3b", 256, 256), ("conv4a", 256, 512), ("conv4b", 512, 512), ("conv5a", 512, 512), ("conv5b", 512, 512)]
         for name, c_in, c_out in widths:
             setattr(self, name, nn.Conv3d(c_in, c_out, 3, padding=1))
@@ -57,8 +61,8 @@ class C3D(nn.Module):
                 nn.init.normal_(m.weight, std=init_std)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N*S*K, 3, 16, 112, 112)`` -> logits ``(N, num_classes)`` (or fc6 features ``(N, 4096)``)."""
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N*S*K, 3, 16, 112, 112)`` -> fc6 features ``(N, 4096)`` (pool5 averaged over the clips of a sample)."""
         x = self.pool1(F.relu(self.conv1(x)))
         x = self.pool(F.relu(self.conv2(x)))
         x = self.pool(F.relu(self.conv3b(F.relu(self.conv3a(x)))))
@@ -67,16 +71,17 @@ class C3D(nn.Module):
         x = x.flatten(1)
         if x.shape[1] != self.FEAT_DIM:
             raise ValueError(f"C3D needs 16x112x112 clips (pool5 gives 8192 features); this input gave {x.shape[1]}")
-        x = tsn_consensus(x, self.num_segments * self.num_crop)
-        x = self.dropout(F.relu(self.fc6(x)))
-        if self.feat_ext:
-            return x
-        x = self.dropout(F.relu(self.fc7(x)))
+        x = segment_consensus(x, self.num_segments * self.num_crop)
+        return F.relu(self.fc6(x))
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """fc6 features ``(N, 4096)`` -> logits ``(N, num_classes)``."""
+        x = self.dropout(F.relu(self.fc7(self.dropout(features))))
         return self.fc(x)
 
 
 def c3d(num_classes: int, **kwargs) -> C3D:
-    """Builder of :class:`C3D` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``, ``feat_ext``, ``init_std``)."""
+    """Builder of :class:`C3D` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``, ``init_std``)."""
     return C3D(num_classes, **kwargs)
 
 

@@ -35,8 +35,8 @@ def depthwise_conv(in_planes: int, out_planes: int, *, stride: Triple = (1, 1, 1
 class IrCSN(ResNet3d):
     """ir-CSN ResNet-50/101/152.
 
-    ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips -> logits ``(N, num_classes)``, or
-    features ``(N, 2048)`` with ``feat_ext`` (``S``/``K``: ``num_segments``/``num_crop`` consecutive
+    ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips -> logits ``(N, num_classes)``;
+    ``forward_features`` gives ``(N, 2048)`` (``S``/``K``: ``num_segments``/``num_crop`` consecutive
     clips per video, averaged).  GluonCV's ir-CSN-152 takes 32 frames at 224x224.
     """
 
@@ -48,7 +48,6 @@ class IrCSN(ResNet3d):
         dropout_ratio: float = 0.0,
         num_segments: int = 1,
         num_crop: int = 1,
-        feat_ext: bool = False,
         init_std: float = 0.01,
         partial_bn: bool = False,
         bn_eps: float = 1e-3,
@@ -65,7 +64,7 @@ class IrCSN(ResNet3d):
             )
             in_planes = planes * Bottleneck3d.expansion
         head = ClassifierHead3d(
-            in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, feat_ext=feat_ext, init_std=init_std
+            in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, init_std=init_std
         )
         super().__init__(stem, stages, head, partial_bn=partial_bn)
         self.depth = depth
@@ -73,7 +72,7 @@ class IrCSN(ResNet3d):
 
 
 def ircsn_resnet(num_classes: int = 400, depth: int = 152, **kwargs) -> IrCSN:
-    """Builder of :class:`IrCSN` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``, ``feat_ext``,
+    """Builder of :class:`IrCSN` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``,
     ``init_std``, ``partial_bn``, ``bn_eps``)."""
     return IrCSN(num_classes=num_classes, depth=depth, **kwargs)
 

@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
-from ._backbones_small import init_conv_bn
+from ._interface import VideoClassifier, init_conv_bn
 
 __all__ = ["FusionTower", "FusionCNN", "fusion_cnn", "FUSIONS"]
 
@@ -86,7 +86,7 @@ class FusionTower(nn.Module):
         return x.mean(dim=(3, 4)).flatten(1)
 
 
-class FusionCNN(nn.Module):
+class FusionCNN(VideoClassifier):
     """Karpathy et al.'s fusion models: ``(N, 3, T, H, W)`` -> ``(N, num_classes)``.
 
     Args:
@@ -97,7 +97,7 @@ class FusionCNN(nn.Module):
             half the side at full resolution) instead of one.
         widths, kernels, conv1_stride: the conv tower (paper: 96-256-384-384-256, 11-5-3-3-3, 3).
         fc_width: width of fc6 and fc7 (paper: 4096).
-        dropout_ratio, feat_ext: classifier options (``feat_ext`` returns fc7's ``(N, fc_width)``).
+        dropout_ratio: dropout after fc6 and fc7.  ``forward_features`` gives fc7's ``(N, fc_width)``.
     """
 
     def __init__(
@@ -111,11 +111,10 @@ class FusionCNN(nn.Module):
         conv1_stride: int = 3,
         fc_width: int = 4096,
         dropout_ratio: float = 0.5,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         temporal, tower_frames = _temporal_layout(fusion, num_frames)
-        self.fusion, self.num_frames, self.multires, self.feat_ext = fusion, num_frames, multires, feat_ext
+        self.fusion, self.num_frames, self.multires = fusion, num_frames, multires
         streams = ("context", "fovea") if multires else ("tower",)
         for name in streams:
             self.add_module(name, FusionTower(temporal, tower_frames, widths, kernels, conv1_stride))
@@ -123,6 +122,7 @@ class FusionCNN(nn.Module):
         self.streams = streams
         self.fc6 = nn.Sequential(nn.Linear(in_features, fc_width), nn.ReLU(inplace=True), nn.Dropout(dropout_ratio))
         self.fc7 = nn.Sequential(nn.Linear(fc_width, fc_width), nn.ReLU(inplace=True), nn.Dropout(dropout_ratio))
+        self.num_features = fc_width
         self.fc = nn.Linear(fc_width, num_classes)
         init_conv_bn(self)
 
@@ -152,10 +152,13 @@ class FusionCNN(nn.Module):
         as_clip = lambda f: f.reshape(n, t, c, *f.shape[-2:]).transpose(1, 2)  # noqa: E731
         return torch.cat([self.context(as_clip(context)), self.fovea(as_clip(fovea))], dim=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W)`` -> ``(N, num_classes)``."""
-        x = self.fc7(self.fc6(self.features(x)))
-        return x if self.feat_ext else self.fc(x)
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> fc7's output ``(N, num_features)`` (its dropout included, as fc6's)."""
+        return self.fc7(self.fc6(self.features(x)))
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """``(N, num_features)`` -> ``(N, num_classes)`` (fc7 already ends in dropout)."""
+        return self.fc(features)
 
 
 def fusion_cnn(num_classes: int, **kwargs) -> FusionCNN:

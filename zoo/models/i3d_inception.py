@@ -20,7 +20,8 @@ from ..convert.keys import convert
 from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
 from ._published import GLUONCV_LOGS, published
-from ._backbones2d import ConvBN, V3_GLUON_NAMES, gluon_rules, inception_v1_block, inception_v3_layers, set_partial_bn, tsn_consensus
+from ._backbones2d import ConvBN, V3_GLUON_NAMES, gluon_rules, inception_v1_block, inception_v3_layers
+from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
 __all__ = ["I3DInception", "i3d_inceptionv1", "i3d_inceptionv3"]
 
@@ -54,68 +55,50 @@ _V1_GLUON_NAMES = {
 }
 
 
-class I3DInception(nn.Module):
+class I3DInception(VideoClassifier):
     """Inflated Inception v1 (``version=1``, 1024-d) or v3 (``version=3``, 2048-d).
 
     Args:
         num_classes: classifier width.
         version: 1 (GoogLeNet-BN) or 3 (Inception v3).
-        num_segments, num_crop: clips per sample, averaged after global pooling.
-        feat_ext: return the averaged pooled features instead of logits.
+        num_segments, num_crop: clips per sample, averaged after global pooling (``forward_features``).
         dropout_ratio: dropout before the classifier.
         init_std: std of the normal init of the classifier.
-        partial_bn: in training, every BatchNorm but the first keeps its running statistics.
+        partial_bn: in training, every BatchNorm but the first is frozen (TSN's partial BN).
     """
 
-    def __init__(self, num_classes: int, version: int = 1, num_segments: int = 1, num_crop: int = 1, feat_ext: bool = False, dropout_ratio: float = 0.5, init_std: float = 0.01, partial_bn: bool = False) -> None:
+    def __init__(self, num_classes: int, version: int = 1, num_segments: int = 1, num_crop: int = 1, dropout_ratio: float = 0.5, init_std: float = 0.01, partial_bn: bool = False) -> None:
         super().__init__()
         if version == 1:
-            layers, self.feat_dim = _v1_layers(), 1024
+            layers, self.num_features = _v1_layers(), 1024
         elif version == 3:
             pool = lambda: nn.MaxPool3d(3, (1, 2, 2), (1, 0, 0))  # noqa: E731
-            layers, self.feat_dim = inception_v3_layers(3, (pool(), pool())), 2048
+            layers, self.num_features = inception_v3_layers(3, (pool(), pool())), 2048
         else:
             raise ValueError(f"I3D-Inception version must be 1 or 3, got {version}")
         self.version = version
         self.num_segments = num_segments
         self.num_crop = num_crop
-        self.feat_ext = feat_ext
+        self.init_std = init_std
         self.partial_bn = partial_bn
         self.features = nn.Sequential(layers)
         self.dropout = nn.Dropout(dropout_ratio)
-        self.fc = nn.Linear(self.feat_dim, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.fc.weight, std=init_std)
-        nn.init.zeros_(self.fc.bias)
+        self.fc = nn.Linear(self.num_features, num_classes)
+        init_conv_bn(self, linear_std=init_std)
 
     @property
     def gluon_names(self) -> dict[str, str]:
         return {"fc": "output", **(_V1_GLUON_NAMES if self.version == 1 else V3_GLUON_NAMES)}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N*S*K, 3, T, H, W)`` -> logits ``(N, num_classes)`` (or features ``(N, feat_dim)``)."""
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N*S*K, 3, T, H, W)`` -> pooled features averaged over the clips of a sample ``(N, num_features)``."""
         if x.dim() != 5:
             raise ValueError(f"expected (N, C, T, H, W) clips, got shape {tuple(x.shape)}")
-        x = self.features(x).mean(dim=(2, 3, 4))
-        x = tsn_consensus(x, self.num_segments * self.num_crop)
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
-
-    def train(self, mode: bool = True) -> "I3DInception":
-        super().train(mode)
-        if self.partial_bn:
-            set_partial_bn(self, mode)
-        return self
+        return segment_consensus(self.features(x).mean(dim=(2, 3, 4)), self.num_segments * self.num_crop)
 
 
 def i3d_inceptionv1(num_classes: int, **kwargs) -> I3DInception:
-    """Builder of the inflated Inception v1 (kwargs: ``num_segments``, ``num_crop``, ``feat_ext``,
+    """Builder of the inflated Inception v1 (kwargs: ``num_segments``, ``num_crop``,
     ``dropout_ratio``, ``init_std``, ``partial_bn``)."""
     return I3DInception(num_classes, version=1, **kwargs)
 

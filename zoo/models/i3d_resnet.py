@@ -77,7 +77,6 @@ def i3d_resnet(
     init_std: float = 0.01,
     num_segments: int = 1,
     num_crop: int = 1,
-    feat_ext: bool = False,
     partial_bn: bool = False,
     bn_frozen: bool = False,
     frozen_stages: int = -1,
@@ -96,10 +95,11 @@ def i3d_resnet(
         conv1_kernel_t, conv1_stride_t, pool1_kernel_t, pool1_stride_t: the stem's temporal shape.
         temporal_pool2: GluonCV's ``2x1x1`` max-pool (stride 2) after ``layer1``.
         num_segments, num_crop: views per video averaged by the head (GluonCV consensus).
-        feat_ext: return the pooled ``(N, 2048)`` features instead of logits.
-        partial_bn: every BN after the stem uses running statistics while training.
+        partial_bn: every BN but the stem's is frozen while training (TSN's partial BN).
         bn_frozen: every BN uses running statistics and has a frozen scale/shift.
         frozen_stages: freeze the stem and ``layer1..layerK`` (``-1``: none).
+
+    ``forward_features`` gives the pooled ``(N, 2048)`` features.
     """
     if depth not in (50, 101, 152):
         raise ValueError(f"I3D ResNet depth must be 50, 101 or 152, got {depth}")
@@ -127,7 +127,7 @@ def i3d_resnet(
         in_planes = planes * Bottleneck3d.expansion
     head = ClassifierHead3d(
         in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments,
-        num_crop=num_crop, feat_ext=feat_ext, init_std=init_std,
+        num_crop=num_crop, init_std=init_std,
     )
     pools = {0: nn.MaxPool3d((2, 1, 1), (2, 1, 1))} if temporal_pool2 else None
     model = ResNet3d(stem, stages, head, pools, partial_bn=partial_bn, bn_frozen=bn_frozen, frozen_stages=frozen_stages)

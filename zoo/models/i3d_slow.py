@@ -40,7 +40,7 @@ def i3d_slow_resnet(num_classes: int, depth: int = 50, **kwargs: Any) -> ResNet3
     """Slow-only ResNet: ``(N * num_segments * num_crop, 3, T, H, W)`` -> logits ``(N, num_classes)``.
 
     ``kwargs`` are :func:`zoo.models.i3d_resnet.i3d_resnet`'s (``dropout_ratio``, ``num_segments``,
-    ``num_crop``, ``feat_ext``, ``partial_bn``, ``bn_frozen``, ``frozen_stages``, and the layout
+    ``num_crop``, ``partial_bn``, ``bn_frozen``, ``frozen_stages``, and the layout
     arguments, whose defaults here are :data:`SLOW_ONLY`).
     """
     return i3d_resnet(num_classes, depth, **{**SLOW_ONLY, **kwargs})

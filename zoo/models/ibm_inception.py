@@ -33,6 +33,7 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ._backbones2d import INCEPTION_V1_MIXED, inception_v1_block
+from ._interface import VideoClassifier, init_conv_bn
 from ._resnet3d import ConvBNAct, batch_norm3d
 from ..convert.keys import KEEP, convert
 from .s3d import SepConv3d, SepInception3d
@@ -53,10 +54,10 @@ def _pool(method: str, kernel, stride, padding=0) -> nn.Module:
     raise ValueError(f"pooling_method must be 'max' or 'avg', got {method!r}")
 
 
-class IBMInception3d(nn.Module):
+class IBMInception3d(VideoClassifier):
     """IBM's S3D (``separable=True``) or inflated Inception I3D (``separable=False``).
 
-    ``(N, 3, T, H, W) -> logits (N, num_classes)`` (features ``(N, 1024)`` with ``feat_ext``).
+    ``(N, 3, T, H, W) -> logits (N, num_classes)``; ``forward_features``: ``(N, 1024)``.
     Total spatial stride 32.  With ``without_t_stride`` ``T`` is kept (``T' = T``), except that S3D's
     unpadded ``2x2x2`` last pool drops one frame (``T' = T - 1``, so ``T >= 2``); otherwise the
     temporal stride is 8.
@@ -68,7 +69,6 @@ class IBMInception3d(nn.Module):
         without_t_stride: keep ``T`` through the network (IBM's ``--without_t_stride``).
         pooling_method: ``"max"`` or ``"avg"`` for the four between-stage pools (``--pooling_method``);
             the pools inside the inception blocks are always max.
-        feat_ext: return the pooled features instead of logits.
     """
 
     def __init__(
@@ -78,7 +78,6 @@ class IBMInception3d(nn.Module):
         dropout_ratio: float = 0.5,
         without_t_stride: bool = True,
         pooling_method: str = "max",
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         ts = 1 if without_t_stride else 2
@@ -104,41 +103,26 @@ class IBMInception3d(nn.Module):
         layers["pool4"] = last_pool
         layers.update((name, block(name)) for name in _STAGE_5)
         self.separable = separable
-        self.feat_ext = feat_ext
+        self.init_std = 0.001
+        self.num_features = 1024
         self.features = nn.Sequential(layers)
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(1024, num_classes)
-        self._init_weights()
+        init_conv_bn(self, linear_std=self.init_std)  # IBM's (before its ImageNet inflation): N(0, 1e-3) fc
 
-    def _init_weights(self) -> None:
-        """IBM's initialisation (before its ImageNet inflation): He fan-out convs, unit BN, N(0, 1e-3) fc."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.fc.weight, std=0.001)
-        nn.init.zeros_(self.fc.bias)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_map(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W) -> (N, 1024, T', H/32, W/32)`` (``T'`` as in the class docstring)."""
         return self.features(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W)`` -> logits ``(N, num_classes)`` (or features ``(N, 1024)``)."""
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> pooled features ``(N, 1024)``."""
         if x.dim() != 5:
             raise ValueError(f"expected (N, C, T, H, W) clips, got shape {tuple(x.shape)}")
-        x = self.forward_features(x).mean(dim=(2, 3, 4))
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
+        return self.forward_map(x).mean(dim=(2, 3, 4))
 
 
 def ibm_s3d(num_classes: int = 400, **kwargs) -> IBMInception3d:
-    """IBM S3D (kwargs: ``dropout_ratio``, ``without_t_stride``, ``pooling_method``, ``feat_ext``)."""
+    """IBM S3D (kwargs: ``dropout_ratio``, ``without_t_stride``, ``pooling_method``)."""
     return IBMInception3d(num_classes, separable=True, **kwargs)
 
 

@@ -29,24 +29,12 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ._published import published
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, init_weights, make_stage
 from ..convert.keys import KEEP, Rule, convert
 from .r2plus1d import Conv2Plus1d
+from .tsm import TemporalAggregation3d
 
-__all__ = ["TemporalAggregation", "TAMBottleneck3d", "ibm_i3d_resnet", "ibm_r2plus1d_resnet", "ibm_tam_resnet"]
-
-
-class TemporalAggregation(nn.Module):
-    """TAM: ``(N, C, T, H, W) -> relu(depthwise 3x1x1 conv)``, mixing each frame with its neighbours."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0), groups=channels, bias=False)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.conv(x))
+__all__ = ["TAMBottleneck3d", "ibm_i3d_resnet", "ibm_r2plus1d_resnet", "ibm_tam_resnet"]
 
 
 class TAMBottleneck3d(Bottleneck3d):
@@ -54,7 +42,7 @@ class TAMBottleneck3d(Bottleneck3d):
 
     def __init__(self, in_planes: int, planes: int, **kwargs: Any) -> None:
         super().__init__(in_planes, planes, **kwargs)
-        self.tam = TemporalAggregation(in_planes)
+        self.tam = TemporalAggregation3d(in_planes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -67,7 +55,7 @@ def _separable_builder(in_planes: int, out_planes: int, *, stride: Triple, kerne
     return Conv2Plus1d(in_planes, out_planes, out_planes, stride=stride, kernel_t=kernel_t)
 
 
-def _ibm_resnet(num_classes: int, depth: int, kind: str, dropout_ratio: float, feat_ext: bool) -> ResNet3d:
+def _ibm_resnet(num_classes: int, depth: int, kind: str, dropout_ratio: float) -> ResNet3d:
     if depth not in RESNET_DEPTHS or depth < 50:
         raise ValueError(f"IBM ResNets here are bottleneck depths 50, 101, 152; got {depth}")
     kt = 1 if kind in ("tam", "tsn") else 3
@@ -81,25 +69,25 @@ def _ibm_resnet(num_classes: int, depth: int, kind: str, dropout_ratio: float, f
         stride = (1, 1, 1) if i == 0 else (1, 2, 2)  # --without_t_stride: T is kept
         stages.append(make_stage(block, in_planes, planes, num_blocks, stride=stride, block_kwargs=block_kwargs))
         in_planes = planes * 4
-    head = ClassifierHead3d(in_planes, num_classes, dropout_ratio=dropout_ratio, feat_ext=feat_ext, init_std=0.001)
+    head = ClassifierHead3d(in_planes, num_classes, dropout_ratio=dropout_ratio, init_std=0.001)
     model = ResNet3d(stem, stages, head)
     init_weights(model)
     return model
 
 
-def ibm_i3d_resnet(num_classes: int = 400, depth: int = 50, dropout_ratio: float = 0.5, feat_ext: bool = False) -> ResNet3d:
+def ibm_i3d_resnet(num_classes: int = 400, depth: int = 50, dropout_ratio: float = 0.5) -> ResNet3d:
     """IBM I3D-ResNet: ``(N, 3, T, H, W) -> (N, num_classes)``, T kept through the network."""
-    return _ibm_resnet(num_classes, depth, "i3d", dropout_ratio, feat_ext)
+    return _ibm_resnet(num_classes, depth, "i3d", dropout_ratio)
 
 
-def ibm_r2plus1d_resnet(num_classes: int = 400, depth: int = 50, dropout_ratio: float = 0.5, feat_ext: bool = False) -> ResNet3d:
+def ibm_r2plus1d_resnet(num_classes: int = 400, depth: int = 50, dropout_ratio: float = 0.5) -> ResNet3d:
     """IBM R(2+1)D-ResNet (``s3d_resnet``): separable ``1x3x3`` + ``3x1x1`` bottleneck convs."""
-    return _ibm_resnet(num_classes, depth, "r2plus1d", dropout_ratio, feat_ext)
+    return _ibm_resnet(num_classes, depth, "r2plus1d", dropout_ratio)
 
 
-def ibm_tam_resnet(num_classes: int = 400, depth: int = 50, tam: bool = True, dropout_ratio: float = 0.5, feat_ext: bool = False) -> ResNet3d:
+def ibm_tam_resnet(num_classes: int = 400, depth: int = 50, tam: bool = True, dropout_ratio: float = 0.5) -> ResNet3d:
     """IBM TAM-ResNet (``tam=False``: TSN ResNet) on ``(N, 3, T, H, W)``; any ``T`` (frames are the T axis)."""
-    return _ibm_resnet(num_classes, depth, "tam" if tam else "tsn", dropout_ratio, feat_ext)
+    return _ibm_resnet(num_classes, depth, "tam" if tam else "tsn", dropout_ratio)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,15 +23,16 @@ import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
 from ._backbones_small import build_trunk
+from ._interface import VideoClassifier
 
 __all__ = ["LRCN", "lrcn", "lrcn_step_loss"]
 
 
-class LRCN(nn.Module):
+class LRCN(VideoClassifier):
     """Per-frame CNN -> LSTM -> per-step classifier.
 
     ``forward``: ``(N, 3, T, H, W)`` -> ``(N, num_classes)`` (the average over steps, or the last
-    step), and stores ``per_step_logits`` ``(N, T, num_classes)``; with ``feat_ext`` returns the
+    step), and stores ``per_step_logits`` ``(N, T, num_classes)``; ``forward_features`` gives the
     LSTM output averaged over steps (or the last one), ``(N, hidden_size)``.
 
     Args:
@@ -50,15 +51,15 @@ class LRCN(nn.Module):
         num_layers: int = 1,
         predict: str = "average",
         dropout_ratio: float = 0.5,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         if predict not in ("average", "last"):
             raise ValueError(f"predict must be 'average' or 'last', got {predict!r}")
-        self.predict, self.feat_ext = predict, feat_ext
+        self.predict = predict
         self.cnn = build_trunk(backbone, **(backbone_kwargs or {}))
         self.dropout = nn.Dropout(dropout_ratio)
         self.lstm = nn.LSTM(self.cnn.feat_dim, hidden_size, num_layers, batch_first=True)
+        self.num_features = hidden_size
         self.fc = nn.Linear(hidden_size, num_classes)
         self.per_step_logits: torch.Tensor | None = None
 
@@ -72,11 +73,13 @@ class LRCN(nn.Module):
     def _reduce(self, steps: torch.Tensor) -> torch.Tensor:
         return steps.mean(dim=1) if self.predict == "average" else steps[:, -1]
 
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> the LSTM outputs averaged over steps (or the last), ``(N, num_features)``."""
+        return self._reduce(self.forward_steps(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W)`` -> ``(N, num_classes)``; sets ``self.per_step_logits`` ``(N, T, num_classes)``."""
         out = self.forward_steps(x)
-        if self.feat_ext:
-            return self._reduce(out)
         self.per_step_logits = self.fc(self.dropout(out))
         return self._reduce(self.per_step_logits)
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from ..registry import InputSpec, register_converter, register_model
 from ._published import published
 from ..convert.keys import KEEP, convert
+from ._interface import VideoClassifier
 
 __all__ = ["MViT", "MViTBlockSpec", "mvit_v1_b", "mvit_v2_s"]
 
@@ -228,11 +229,13 @@ class MultiScaleBlock(nn.Module):
         return x + _drop_path(self.mlp(x_norm), self.drop_path, self.training), new_thw
 
 
-class MViT(nn.Module):
+class MViT(VideoClassifier):
     """MViT for clips ``(N, 3, T, H, W)`` of the size it was built for -> logits ``(N, num_classes)``.
 
-    ``feat_ext=True`` returns the final class-token features ``(N, dim)``.
+    ``forward_features`` gives the final class-token features ``(N, dim)``.
     """
+
+    init_std = 0.02  # a new classifier starts like the constructor's (truncated) normal
 
     def __init__(
         self,
@@ -246,7 +249,6 @@ class MViT(nn.Module):
         proj_after_attn: bool = False,
         dropout_ratio: float = 0.5,
         drop_path: float = 0.0,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         dim = blocks[0].dim_in
@@ -267,8 +269,8 @@ class MViT(nn.Module):
                 thw = tuple(s // st for s, st in zip(thw, spec.stride_q))  # type: ignore[assignment]
         self.norm = _LayerNorm(blocks[-1].dim_out)
         self.dropout = nn.Dropout(dropout_ratio)
+        self.num_features = blocks[-1].dim_out
         self.fc = nn.Linear(blocks[-1].dim_out, num_classes)
-        self.feat_ext = feat_ext
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -298,15 +300,13 @@ class MViT(nn.Module):
             x = x + torch.cat([self.pos_embed_cls[None], pos], dim=0)[None]
         return x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> the class token after the last block and norm, ``(N, num_features)``."""
         x = self._embed(x)
         thw = self.input_thw
         for block in self.blocks:
             x, thw = block(x, thw)
-        x = self.norm(x)[:, 0]
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
+        return self.norm(x)[:, 0]
 
 
 def _block_specs(depth: int, q_pool_blocks: tuple[int, ...], *, widen_before_pool: bool, pool_q_everywhere: bool, base_dim: int = 96) -> list[MViTBlockSpec]:
@@ -339,7 +339,7 @@ def _block_specs(depth: int, q_pool_blocks: tuple[int, ...], *, widen_before_poo
 
 
 def mvit_v1_b(num_classes: int = 400, **kwargs) -> MViT:
-    """MViT-B 16x4 (torchvision ``mvit_v1_b``); kwargs: ``temporal_size``, ``spatial_size``, ``dropout_ratio``, ``drop_path``, ``feat_ext``."""
+    """MViT-B 16x4 (torchvision ``mvit_v1_b``); kwargs: ``temporal_size``, ``spatial_size``, ``dropout_ratio``, ``drop_path``."""
     kwargs.setdefault("drop_path", 0.2)
     specs = _block_specs(16, (1, 3, 14), widen_before_pool=True, pool_q_everywhere=False)
     return MViT(specs, num_classes, **kwargs)

@@ -89,13 +89,13 @@ class P3D(ResNet3d):
     """P3D ResNet-50/101/152 as in GluonCV (MXNet).
 
     ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips, ``16 <= T < 32`` (``S = num_segments``,
-    ``K = num_crop`` consecutive batch items per video) -> logits ``(N, num_classes)``, or features
-    ``(N, 2048)`` with ``feat_ext``.
+    ``K = num_crop`` consecutive batch items per video) -> logits ``(N, num_classes)``;
+    ``forward_features`` gives ``(N, 2048)``.
 
     Args:
         depth: 50, 101 or 152.
         block_design: the designs cycled over the network's 3D blocks.
-        partial_bn: in ``train()``, every BatchNorm outside the stem normalises with running stats.
+        partial_bn: in ``train()``, every BatchNorm but the first is frozen (TSN's partial BN).
     """
 
     def __init__(
@@ -107,7 +107,6 @@ class P3D(ResNet3d):
         dropout_ratio: float = 0.5,
         num_segments: int = 1,
         num_crop: int = 1,
-        feat_ext: bool = False,
         init_std: float = 0.001,
         partial_bn: bool = False,
     ) -> None:
@@ -126,25 +125,25 @@ class P3D(ResNet3d):
         temporal_pool = nn.MaxPool3d((2, 1, 1), (2, 1, 1))
         pools = {0: temporal_pool, 1: temporal_pool, 2: temporal_pool}
         head = ClassifierHead3d(
-            2048, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, feat_ext=feat_ext, init_std=init_std
+            2048, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, init_std=init_std
         )
         super().__init__(stem, stages, head, stage_pools=pools, partial_bn=partial_bn)
         self.depth = depth
         init_weights(self)
 
-    def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``(B, 3, T, H, W)``, ``16 <= T < 32`` -> every stage's output (stage 4's has ``T = 1``)."""
         if not 16 <= x.shape[2] < 32:
             raise ValueError(
                 f"P3D takes clips of 16 to 31 frames (got {x.shape[2]}): its temporal pooling must leave "
                 "exactly one frame for the 2D stage 4 (GluonCV uses 16)"
             )
-        return super().forward_features(x)
+        return super().forward_stages(x)
 
 
 def p3d_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> P3D:
     """Builder of :class:`P3D` (kwargs: ``block_design``, ``dropout_ratio``, ``num_segments``,
-    ``num_crop``, ``feat_ext``, ``init_std``, ``partial_bn``)."""
+    ``num_crop``, ``init_std``, ``partial_bn``)."""
     return P3D(num_classes=num_classes, depth=depth, **kwargs)
 
 

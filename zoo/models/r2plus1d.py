@@ -111,13 +111,13 @@ class R2Plus1D(ResNet3d):
     """R(2+1)D ResNet-18/34/50/101/152 as in GluonCV.
 
     ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips (``S = num_segments``, ``K = num_crop``
-    consecutive batch items per video) -> logits ``(N, num_classes)``, or features ``(N, F)`` with
-    ``feat_ext`` (``F = 512`` for depths 18/34, 2048 otherwise).  Stages 2-4 halve ``T``, so
+    consecutive batch items per video) -> logits ``(N, num_classes)``; ``forward_features`` gives
+    ``(N, F)`` (``F = 512`` for depths 18/34, 2048 otherwise).  Stages 2-4 halve ``T``, so
     ``T >= 8`` keeps every stage non-empty (GluonCV uses 16 frames at 112x112).
 
     Args:
         depth: 18, 34 (basic blocks), 50, 101, 152 (bottlenecks).
-        partial_bn: in ``train()``, every BatchNorm outside the stem normalises with running stats.
+        partial_bn: in ``train()``, every BatchNorm but the first is frozen (TSN's partial BN).
         mid_from_input: size each block's (2+1)D convs from the block's input width (GluonCV's
             ``R2Plus1D``); ``False`` sizes them from the block's own width (the VMZ layout of
             GluonCV's ``r2plus1d_v2``).
@@ -132,7 +132,6 @@ class R2Plus1D(ResNet3d):
         dropout_ratio: float = 0.5,
         num_segments: int = 1,
         num_crop: int = 1,
-        feat_ext: bool = False,
         init_std: float = 0.001,
         partial_bn: bool = False,
         mid_from_input: bool = True,
@@ -150,7 +149,7 @@ class R2Plus1D(ResNet3d):
             stages.append(stage)
             in_planes = planes * block.expansion
         head = ClassifierHead3d(
-            in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, feat_ext=feat_ext, init_std=init_std
+            in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments, num_crop=num_crop, init_std=init_std
         )
         super().__init__(stem, stages, head, partial_bn=partial_bn)
         self.depth = depth
@@ -159,7 +158,7 @@ class R2Plus1D(ResNet3d):
 
 def r2plus1d_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> R2Plus1D:
     """Builder of :class:`R2Plus1D` (kwargs: ``dropout_ratio``, ``num_segments``, ``num_crop``,
-    ``feat_ext``, ``init_std``, ``partial_bn``, ``mid_from_input``, ``bn_eps``)."""
+    ``init_std``, ``partial_bn``, ``mid_from_input``, ``bn_eps``)."""
     return R2Plus1D(num_classes=num_classes, depth=depth, **kwargs)
 
 

@@ -13,6 +13,8 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ._published import published
+from ._backbones2d import INCEPTION_V1_MIXED
+from ._interface import VideoClassifier
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d
 from ..convert.keys import KEEP, Rule, convert
 
@@ -72,28 +74,19 @@ class SepInception3d(nn.Module):
         )
 
 
-# (in, b0, b1_mid, b1, b2_mid, b2, b3) of the mixed blocks, GoogLeNet's widths.
-_MIXED = {
-    "mixed_3b": (192, 64, 96, 128, 16, 32, 32),
-    "mixed_3c": (256, 128, 128, 192, 32, 96, 64),
-    "mixed_4b": (480, 192, 96, 208, 16, 48, 64),
-    "mixed_4c": (512, 160, 112, 224, 24, 64, 64),
-    "mixed_4d": (512, 128, 128, 256, 24, 64, 64),
-    "mixed_4e": (512, 112, 144, 288, 32, 64, 64),
-    "mixed_4f": (528, 256, 160, 320, 32, 128, 128),
-    "mixed_5b": (832, 256, 160, 320, 32, 128, 128),
-    "mixed_5c": (832, 384, 192, 384, 48, 128, 128),
-}
+# GoogLeNet's widths of the nine mixed blocks, under torchvision's S3D names (3b, 3c, 4b..4f, 5b, 5c).
+_S3D_NAMES = ("mixed_3b", "mixed_3c", "mixed_4b", "mixed_4c", "mixed_4d", "mixed_4e", "mixed_4f", "mixed_5b", "mixed_5c")
+_MIXED = dict(zip(_S3D_NAMES, INCEPTION_V1_MIXED.values()))
 
 
-class S3D(nn.Module):
-    """S3D for clips ``(N, 3, T, H, W)`` -> logits ``(N, num_classes)`` (features ``(N, 1024)`` with ``feat_ext``).
+class S3D(VideoClassifier):
+    """S3D for clips ``(N, 3, T, H, W)`` -> logits ``(N, num_classes)``; ``forward_features``: ``(N, 1024)``.
 
     Total stride is ``(8, 32, 32)``; the head averages ``2x7x7`` windows (stride 1) and then all
     window positions, so ``T >= 9`` and ``H, W >= 193`` are needed (16x224x224 gives one window).
     """
 
-    def __init__(self, num_classes: int = 400, dropout_ratio: float = 0.2, feat_ext: bool = False, norm_layer=_NORM) -> None:
+    def __init__(self, num_classes: int = 400, dropout_ratio: float = 0.2, norm_layer=_NORM) -> None:
         super().__init__()
         self.conv1 = SepConv3d(3, 64, 7, stride=2, norm_layer=norm_layer)
         self.pool1 = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
@@ -113,10 +106,10 @@ class S3D(nn.Module):
         self.mixed_5c = SepInception3d(*_MIXED["mixed_5c"], norm_layer=norm_layer)
         self.avgpool = nn.AvgPool3d((2, 7, 7), stride=1)
         self.dropout = nn.Dropout(dropout_ratio)
+        self.num_features = 1024
         self.fc = nn.Linear(1024, num_classes)
-        self.feat_ext = feat_ext
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_map(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W) -> (N, 1024, T/8, H/32, W/32)``."""
         x = self.pool1(self.conv1(x))
         x = self.conv3(self.conv2(x))
@@ -128,17 +121,15 @@ class S3D(nn.Module):
         x = self.pool4(x)
         return self.mixed_5c(self.mixed_5b(x))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> ``(N, 1024)``: the ``2x7x7`` window averages, averaged over all windows."""
         # The classifier is linear, so averaging the 2x7x7 windows before it equals averaging the
         # per-window logits (torchvision applies a 1x1x1 conv per window, then the mean).
-        x = self.avgpool(self.forward_features(x)).mean(dim=(2, 3, 4))
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
+        return self.avgpool(self.forward_map(x)).mean(dim=(2, 3, 4))
 
 
 def s3d(num_classes: int = 400, **kwargs) -> S3D:
-    """Builder of :class:`S3D` (kwargs: ``dropout_ratio``, ``feat_ext``)."""
+    """Builder of :class:`S3D` (kwargs: ``dropout_ratio``)."""
     return S3D(num_classes=num_classes, **kwargs)
 
 

@@ -9,15 +9,16 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_model
+from ._interface import VideoClassifier, init_conv_bn
 
 __all__ = ["Simple3D", "simple3d"]
 
 
-class Simple3D(nn.Module):
+class Simple3D(VideoClassifier):
     """Stacked ``conv-BN-ReLU`` stages with pooling, global average pooling and a linear head.
 
-    Input ``(N, 3, T, H, W)``; output logits ``(N, num_classes)``, or features ``(N, C)`` when
-    ``feat_ext`` is set.
+    Input ``(N, 3, T, H, W)``; output logits ``(N, num_classes)``; ``forward_features`` gives the
+    pooled ``(N, widths[-1])``.
     """
 
     def __init__(
@@ -26,7 +27,6 @@ class Simple3D(nn.Module):
         widths: tuple[int, ...] = (32, 64, 128, 256),
         temporal_kernel: int = 3,
         dropout_ratio: float = 0.3,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         kt = temporal_kernel
@@ -46,28 +46,17 @@ class Simple3D(nn.Module):
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(dropout_ratio)
+        self.num_features = in_ch
         self.fc = nn.Linear(in_ch, num_classes)
-        self.feat_ext = feat_ext
-        self._init_weights()
+        init_conv_bn(self, linear_std=0.01)
 
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: ``(N, 3, T, H, W)`` -> logits ``(N, num_classes)``."""
-        x = self.pool(self.features(x)).flatten(1)
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``(N, 3, T, H, W)`` -> pooled features ``(N, num_features)``."""
+        return self.pool(self.features(x)).flatten(1)
 
 
 def simple3d(num_classes: int, **kwargs) -> Simple3D:
-    """Builder of :class:`Simple3D` (kwargs: ``widths``, ``temporal_kernel``, ``dropout_ratio``, ``feat_ext``)."""
+    """Builder of :class:`Simple3D` (kwargs: ``widths``, ``temporal_kernel``, ``dropout_ratio``)."""
     return Simple3D(num_classes=num_classes, **kwargs)
 
 

@@ -29,6 +29,7 @@ from ._resnet3d import (
     Bottleneck3d,
     ClassifierHead3d,
     ConvBNAct,
+    HeadedClassifier,
     Stem3d,
     freeze_bn_affine,
     freeze_modules,
@@ -45,7 +46,7 @@ def _temporal_kernels(num_blocks: int, head_kernel_t: int, limit: int | None) ->
     return [{"conv1_kernel_t": head_kernel_t if limit is None or i < limit else 1} for i in range(num_blocks)]
 
 
-class SlowFast(nn.Module):
+class SlowFast(HeadedClassifier):
     """SlowFast ResNet: ``(N * num_segments * num_crop, 3, T, H, W)`` -> logits ``(N, num_classes)``.
 
     ``T = fast_frames + slow_frames`` (Fast frames first) for ``input_layout="fast_slow"``;
@@ -61,9 +62,9 @@ class SlowFast(nn.Module):
         slow_frames, fast_frames: frames of each pathway.
         num_block_temp_kernel_fast / _slow: in ``layer3`` only the first this-many blocks keep
             the ``3x1x1`` reduce conv (GluonCV's ``*_50_50`` variant: 6), ``None``: all.
-        dropout_ratio, init_std, num_segments, num_crop, feat_ext: head settings (see
-            :class:`~zoo.models._resnet3d.ClassifierHead3d`); features are ``(N, 2304)``.
-        partial_bn: every BN except the two stems' uses running statistics while training.
+        dropout_ratio, init_std, num_segments, num_crop: head settings (see
+            :class:`~zoo.models._resnet3d.ClassifierHead3d`); ``forward_features`` gives ``(N, 2304)``.
+        partial_bn: every BN but the first (the Fast stem's) is frozen while training (TSN's partial BN).
         bn_frozen: every BN uses running statistics and has a frozen scale/shift.
         frozen_stages: freeze the stems, the first lateral and stages ``1..K`` of both pathways
             (with their laterals); ``-1`` freezes nothing.
@@ -88,7 +89,6 @@ class SlowFast(nn.Module):
         init_std: float = 0.01,
         num_segments: int = 1,
         num_crop: int = 1,
-        feat_ext: bool = False,
         partial_bn: bool = False,
         bn_frozen: bool = False,
         frozen_stages: int = -1,
@@ -127,10 +127,10 @@ class SlowFast(nn.Module):
         self.laterals = nn.ModuleList(laterals)
         self.fast_layers = nn.ModuleList(fast_stages)
         self.slow_layers = nn.ModuleList(slow_stages)
-        self.feat_dim = slow_in + fast_in
+        self.num_features = slow_in + fast_in
         self.head = ClassifierHead3d(
-            self.feat_dim, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments,
-            num_crop=num_crop, feat_ext=feat_ext, init_std=init_std,
+            self.num_features, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments,
+            num_crop=num_crop, init_std=init_std,
         )
         init_weights(self, zero_init_residual=True)
         if bn_frozen:
@@ -150,8 +150,6 @@ class SlowFast(nn.Module):
         if mode:
             if self.bn_frozen:
                 set_bn_eval([self])
-            elif self.partial_bn:
-                set_bn_eval([self.laterals, self.fast_layers, self.slow_layers])
             set_bn_eval(self._frozen())
         return self
 
@@ -168,17 +166,14 @@ class SlowFast(nn.Module):
         return x[:, :, : self.fast_frames], x[:, :, self.fast_frames :]
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, T, H, W)`` -> pooled ``(B, 2304)`` = [Slow 2048, Fast 256] (before the consensus)."""
+        """``(N * S * K, 3, T, H, W)`` -> pooled ``(N, 2304)`` = [Slow 2048, Fast 256], views averaged."""
         fast, slow = self.split_pathways(x)
         fast, slow = self.fast_stem(fast), self.slow_stem(slow)
         for lateral, fast_stage, slow_stage in zip(self.laterals, self.fast_layers, self.slow_layers):
             slow = slow_stage(torch.cat([slow, lateral(fast)], dim=1))
             fast = fast_stage(fast)
         pool = nn.functional.adaptive_avg_pool3d
-        return torch.cat([pool(slow, 1).flatten(1), pool(fast, 1).flatten(1)], dim=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.forward_features(x))
+        return self.head.pool(torch.cat([pool(slow, 1).flatten(1), pool(fast, 1).flatten(1)], dim=1))
 
 
 def slowfast_resnet(num_classes: int, depth: int = 50, **kwargs) -> SlowFast:

@@ -21,6 +21,7 @@ from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
 from ._published import published
 from ..convert.keys import KEEP, convert
+from ._interface import VideoClassifier
 from .mvit import Mlp, _drop_path
 
 __all__ = ["SwinTransformer3d", "WindowAttention3d", "swin3d_t", "swin3d_s", "swin3d_b"]
@@ -172,8 +173,10 @@ class PatchEmbed3d(nn.Module):
         return self.norm(self.proj(x).permute(0, 2, 3, 4, 1))
 
 
-class SwinTransformer3d(nn.Module):
-    """Video Swin for ``(N, 3, T, H, W)`` -> logits ``(N, num_classes)`` (features ``(N, 8C)`` with ``feat_ext``)."""
+class SwinTransformer3d(VideoClassifier):
+    """Video Swin for ``(N, 3, T, H, W)`` -> logits ``(N, num_classes)``; ``forward_features``: ``(N, 8C)``."""
+
+    init_std = 0.02  # a new classifier starts like the constructor's (truncated) normal
 
     def __init__(
         self,
@@ -186,7 +189,6 @@ class SwinTransformer3d(nn.Module):
         patch: Thw = (2, 4, 4),
         drop_path: float = 0.1,
         dropout_ratio: float = 0.0,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         self.patch_embed = PatchEmbed3d(patch, embed_dim)
@@ -207,24 +209,22 @@ class SwinTransformer3d(nn.Module):
                 dim *= 2
         self.norm = _LayerNorm(dim)
         self.dropout = nn.Dropout(dropout_ratio)
+        self.num_features = dim
         self.fc = nn.Linear(dim, num_classes)
-        self.feat_ext = feat_ext
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.trunc_normal_(m.weight, std=0.02)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> the normalised tokens averaged over ``(T, H, W)``, ``(N, num_features)``."""
         x = self.patch_embed(x)
         for i, stage in enumerate(self.stages):
             x = stage(x)
             if i < len(self.merges):
                 x = self.merges[i](x)
-        x = self.norm(x).mean(dim=(1, 2, 3))
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
+        return self.norm(x).mean(dim=(1, 2, 3))
 
 
 def swin3d_t(num_classes: int = 400, **kwargs) -> SwinTransformer3d:

@@ -246,8 +246,8 @@ class AuxHead(nn.Module):
 class TPNet(ResNet3d):
     """Slow-only ResNet + :class:`TPNNeck` + classifier head; :class:`AuxHead` kept for training.
 
-    ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips -> logits ``(N, num_classes)``, or
-    pooled features ``(N, 2048)`` with ``feat_ext``.  GluonCV's TPN takes ``T`` = 8, 16 or 32 frames
+    ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips -> logits ``(N, num_classes)``;
+    ``forward_features`` gives the pooled neck output ``(N, 2048)``.  GluonCV's TPN takes ``T`` = 8, 16 or 32 frames
     at 224x224 (its consensus over ``S = num_segments``, ``K = num_crop`` is 1 view).
 
     The auxiliary head is never run by ``forward``; :meth:`forward_with_aux` gives
@@ -271,14 +271,13 @@ class TPNet(ResNet3d):
         init_std: float = 0.01,
         num_segments: int = 1,
         num_crop: int = 1,
-        feat_ext: bool = False,
         partial_bn: bool = False,
         bn_frozen: bool = False,
         frozen_stages: int = -1,
     ) -> None:
         backbone = i3d_slow_resnet(
             num_classes, depth, dropout_ratio=dropout_ratio, init_std=init_std, num_segments=num_segments,
-            num_crop=num_crop, feat_ext=feat_ext,
+            num_crop=num_crop,
         )
         super().__init__(
             backbone.stem, backbone.stages(), backbone.head,
@@ -294,14 +293,19 @@ class TPNet(ResNet3d):
         if bn_frozen:
             freeze_bn_affine([self.neck, self.aux_head])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.forward_features(x)
-        return self.head(self.neck(features[-2:]))
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N * S * K, 3, T, H, W)`` -> the pooled neck output ``(N, 2048)``, views averaged."""
+        return self.head.pool(self.neck(self.forward_stages(x)[-2:]))
 
     def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, T, H, W)`` -> ``(logits (N, num_classes), aux_logits (B, num_classes))`` for training."""
-        features = self.forward_features(x)
-        return self.head(self.neck(features[-2:])), self.aux_head(features[-2])
+        stages = self.forward_stages(x)
+        return self.head(self.head.pool(self.neck(stages[-2:]))), self.aux_head(stages[-2])
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """New classifier and auxiliary classifier of ``num_classes`` outputs; every other weight stays."""
+        super().reset_classifier(num_classes)
+        self.aux_head.fc = self._new_classifier(self.aux_head.fc, num_classes, init_std=0.01)
 
     def aux_loss(self, aux_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """``aux_loss_weight * cross_entropy(aux_logits, target)`` (GluonCV's ``loss_aux``)."""
@@ -311,7 +315,7 @@ class TPNet(ResNet3d):
 def tpn_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> TPNet:
     """Builder of :class:`TPNet` (kwargs: ``temporal_rates``, ``downsample_scale``, ``fusion_pool_scales``,
     ``upsample_scale``, ``aux_loss_weight``, ``dropout_ratio``, ``init_std``, ``num_segments``, ``num_crop``,
-    ``feat_ext``, ``partial_bn``, ``bn_frozen``, ``frozen_stages``)."""
+    ``partial_bn``, ``bn_frozen``, ``frozen_stages``)."""
     if depth not in (50, 101):
         raise ValueError(f"TPN depth must be 50 or 101 (GluonCV's TPN backbones), got {depth}")
     return TPNet(num_classes=num_classes, depth=depth, **kwargs)

@@ -5,14 +5,14 @@
   one frame forward (zero-padded at the clip ends).  The shift costs no parameters or FLOPs; the
   following 2D convolutions then mix neighbouring frames.
 * **TAM** (Fan et al., "More Is Less", NeurIPS 2019; IBM's bLVNet-TAM): the same insertion point,
-  but a learned depthwise temporal aggregation: three per-channel ``1x1`` convs weight the previous,
-  current and next frame, the weighted maps are summed and rectified.
+  but a learned depthwise temporal aggregation: per channel, the previous, current and next frame
+  are weighted, summed and rectified (:func:`temporal_aggregation`, also IBM's TAM-ResNet's).
 * **C2D** (Wang et al., "Non-local Neural Networks", 2018): ResNet-50 with ``1 x k x k`` kernels
   only (a per-frame 2D network) on a 3D tensor, with temporal max-pooling in the stem and after
   ``res2``; time is modelled only by those pools and the final average.
 
 TSM/TAM input ``(N, 3, T, H, W)``: the ``T`` frames are the segments (``num_segments = T``);
-per-frame logits are averaged (TSN consensus).  All return ``(N, num_classes)``.
+per-frame features are averaged (TSN consensus).  All return ``(N, num_classes)``.
 """
 from __future__ import annotations
 
@@ -24,9 +24,13 @@ import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
 from ._backbones_small import ResNet2d
+from ._interface import VideoClassifier, segment_consensus
 from ._resnet3d import Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, init_weights, make_stage
 
-__all__ = ["temporal_shift", "TemporalShift", "TemporalAggregation", "TemporalResNet", "tsm_resnet", "tam_resnet", "c2d_resnet"]
+__all__ = [
+    "temporal_shift", "TemporalShift", "temporal_aggregation", "TemporalAggregation", "TemporalAggregation3d",
+    "TemporalResNet", "tsm_resnet", "tam_resnet", "c2d_resnet",
+]
 
 
 def temporal_shift(x: torch.Tensor, num_segments: int, fold_div: int = 8) -> torch.Tensor:
@@ -61,11 +65,32 @@ class TemporalShift(nn.Module):
         return self.net(temporal_shift(x, self.num_segments, self.fold_div))
 
 
-class TemporalAggregation(nn.Module):
-    """TAM: ``relu(w_prev * x[t-1] + w_cur * x[t] + w_next * x[t+1])`` then ``net``.
+def temporal_aggregation(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """TAM: ``relu(k[0] * x[t-1] + k[1] * x[t] + k[2] * x[t+1])`` per channel, zeros beyond the clip ends.
 
-    ``w_*`` are per-channel weights (depthwise ``1x1`` convs ``prev``, ``current``, ``next``);
-    missing neighbours at the clip ends count as zero.  ``(N * T, C, H, W)`` -> ``net``'s output.
+    ``x``: ``(N, C, T, H, W)``; ``kernel``: ``(C, 1, 3, 1, 1)`` (previous, current, next frame per
+    channel, a depthwise ``3x1x1`` conv weight).  Returns ``(N, C, T, H, W)``.
+    """
+    return F.relu(F.conv3d(x, kernel, padding=(1, 0, 0), groups=x.shape[1]))
+
+
+class TemporalAggregation3d(nn.Module):
+    """TAM on clips: ``(N, C, T, H, W) -> (N, C, T, H, W)``, :func:`temporal_aggregation` with the
+    depthwise ``3x1x1`` weight ``conv.weight`` (IBM's TAM-ResNet layout)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0), groups=channels, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return temporal_aggregation(x, self.conv.weight)
+
+
+class TemporalAggregation(nn.Module):
+    """TAM on frames folded into the batch, then ``net``: ``(N * T, C, H, W)`` -> ``net``'s output.
+
+    :func:`temporal_aggregation` with per-channel weights held as three depthwise ``1x1`` convs
+    ``prev``, ``current``, ``next`` (the parameter layout of :class:`TemporalResNet`).
     """
 
     def __init__(self, net: nn.Module, num_segments: int, channels: int) -> None:
@@ -86,26 +111,24 @@ class TemporalAggregation(nn.Module):
         t = self.num_segments
         if nt % t:
             raise ValueError(f"batch of {nt} frames is not a multiple of num_segments={t}")
-        prev = self.prev(x).view(-1, t, c, h, w)
-        nxt = self.next(x).view(-1, t, c, h, w)
-        out = self.current(x).view(-1, t, c, h, w).clone()
-        out[:, 1:] += prev[:, :-1]  # frame t receives frame t-1
-        out[:, :-1] += nxt[:, 1:]  # frame t receives frame t+1
-        return self.net(F.relu(out.view(nt, c, h, w)))
+        kernel = torch.stack([self.prev.weight, self.current.weight, self.next.weight], dim=2)  # (C, 1, 3, 1, 1)
+        clips = x.view(-1, t, c, h, w).transpose(1, 2)
+        out = temporal_aggregation(clips, kernel).transpose(1, 2).reshape(nt, c, h, w)
+        return self.net(out)
 
 
-class TemporalResNet(nn.Module):
+class TemporalResNet(VideoClassifier):
     """A per-frame 2D ResNet whose residual branches get a temporal module (TSM, TAM or none).
 
-    Input ``(N, 3, T, H, W)`` (``T == num_segments``); output logits ``(N, num_classes)`` (the mean
-    of the per-frame logits), or features ``(N, F)`` when ``feat_ext``.
+    Input ``(N, 3, T, H, W)`` (``T == num_segments``); output logits ``(N, num_classes)``;
+    ``forward_features`` gives the mean of the per-frame features ``(N, F)``.
 
     Args:
         temporal: ``"shift"`` (TSM), ``"tam"`` or ``"none"`` (plain TSN).
         depth, widths, stem: the :class:`ResNet2d` trunk.
         num_segments: frames per clip the temporal modules assume (checked on every call).
         fold_div: TSM shifts ``2/fold_div`` of the channels.
-        dropout_ratio, feat_ext: classifier options.
+        dropout_ratio: dropout before the classifier.
     """
 
     def __init__(
@@ -118,14 +141,12 @@ class TemporalResNet(nn.Module):
         widths: Sequence[int] = (64, 128, 256, 512),
         stem: str = "imagenet",
         dropout_ratio: float = 0.5,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         if temporal not in ("shift", "tam", "none"):
             raise ValueError(f"temporal must be 'shift', 'tam' or 'none', got {temporal!r}")
         self.temporal = temporal
         self.num_segments = num_segments
-        self.feat_ext = feat_ext
         self.backbone = ResNet2d(depth, widths, stem=stem)
         for block in self.backbone.blocks():
             conv1 = block.conv1
@@ -133,22 +154,20 @@ class TemporalResNet(nn.Module):
                 block.conv1 = TemporalShift(conv1, num_segments, fold_div)
             elif temporal == "tam":
                 block.conv1 = TemporalAggregation(conv1, num_segments, conv1.in_channels)
+        self.num_features = self.backbone.feat_dim
         self.dropout = nn.Dropout(dropout_ratio)
-        self.fc = nn.Linear(self.backbone.feat_dim, num_classes)
+        self.fc = nn.Linear(self.num_features, num_classes)
         nn.init.normal_(self.fc.weight, std=0.01)
         nn.init.zeros_(self.fc.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W)`` -> ``(N, num_classes)``."""
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> the per-frame features averaged over ``T``, ``(N, num_features)``."""
         n, c, t, h, w = x.shape
         if t != self.num_segments:
             raise ValueError(f"{type(self).__name__} was built for {self.num_segments} frames, got T={t}; "
                              f"pass num_segments={t} to get_model")
         frames = x.transpose(1, 2).reshape(n * t, c, h, w)
-        feats = self.backbone(frames).view(n, t, -1)
-        if self.feat_ext:
-            return feats.mean(dim=1)
-        return self.fc(self.dropout(feats)).mean(dim=1)
+        return segment_consensus(self.backbone(frames), t)
 
 
 def tsm_resnet(num_classes: int, depth: int = 50, **kwargs) -> TemporalResNet:
@@ -168,7 +187,6 @@ def c2d_resnet(
     stem_width: int = 64,
     temporal_pools: bool = True,
     dropout_ratio: float = 0.5,
-    feat_ext: bool = False,
 ) -> ResNet3d:
     """C2D ResNet: ``(N, 3, T, H, W)`` -> ``(N, num_classes)``.
 
@@ -187,7 +205,7 @@ def c2d_resnet(
         stages.append(make_stage(Bottleneck3d, in_planes, planes, count, stride=stride))
         in_planes = planes * Bottleneck3d.expansion
     pools = {0: nn.MaxPool3d((2, 1, 1), (2, 1, 1))} if temporal_pools else None
-    head = ClassifierHead3d(in_planes, num_classes, dropout_ratio=dropout_ratio, feat_ext=feat_ext)
+    head = ClassifierHead3d(in_planes, num_classes, dropout_ratio=dropout_ratio)
     model = ResNet3d(stem, stages, head, pools)
     init_weights(model)
     return model

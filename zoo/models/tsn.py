@@ -9,6 +9,7 @@ weights load through the ``gluoncv_tsn`` converter and give the same logits.
 Input: ``(N, 3, T, H, W)``, ``T`` = the frames of one video (one per segment and crop), which are
 folded into the batch; or ``(N * num_segments * num_crop, 3, H, W)`` frames, GluonCV's own layout,
 averaged over consecutive groups of ``num_segments * num_crop`` (one frame per sample by default).
+``forward_features`` gives the frame features averaged per sample, ``(N, num_features)``.
 """
 from __future__ import annotations
 
@@ -27,92 +28,80 @@ from ..registry import InputSpec, register_converter, register_model
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ._backbones2d import (
     ConvBN,
-    ResNetV1bTrunk,
     gluon_rules,
     fixed_avg_pool,
     V3_GLUON_NAMES,
     inception_v1_block,
     inception_v3_layers,
     pool_nd,
-    set_partial_bn,
-    tsn_consensus,
     vgg16_features,
 )
+from ._backbones_small import ResNet2d
+from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
 __all__ = ["TSN", "TSNResNetV1b", "TSNVGG16", "TSNInceptionV1", "TSNInceptionV3", "tsn_resnet_v1b", "tsn_vgg16", "tsn_inceptionv1", "tsn_inceptionv3"]
 
 logger = logging.getLogger(__name__)
 
 
-class TSN(nn.Module):
+class TSN(VideoClassifier):
     """Segmental consensus over a 2D backbone; subclasses define :meth:`frame_features`.
 
     Per frame: backbone features -> dropout; then the mean over the frames of a sample, then the
-    linear classifier ``fc`` (GluonCV averages before its ``output`` layer).
+    linear classifier ``fc`` (GluonCV averages before its ``output`` layer).  ``forward_features``
+    is that mean without the dropout; in training ``forward`` drops each frame's features, as GluonCV.
 
     Args:
         num_classes: classifier width.
         dropout_ratio: dropout on the per-frame features (VGG-16: also after fc6).
         init_std: std of the normal init of ``fc``.
         num_segments, num_crop: frames per sample when the input is 4-D ``(N*S*K, 3, H, W)``.
-        partial_bn: in training, every BatchNorm but the first uses (and keeps) its running
-            statistics, as GluonCV's ``partial_bn``.
-        feat_ext: return the averaged features ``(N, feat_dim)`` instead of logits.
+        partial_bn: in training, every BatchNorm but the first is frozen (statistics, scale and
+            shift), TSN's partial BN.
     """
 
     #: GluonCV names of our top-level modules, for :func:`gluon_rules`.
     GLUON_NAMES: dict[str, str] = {"fc": "output"}
 
-    def __init__(self, num_classes: int, *, dropout_ratio: float, init_std: float, num_segments: int = 1, num_crop: int = 1, partial_bn: bool = False, feat_ext: bool = False) -> None:
+    def __init__(self, num_classes: int, *, dropout_ratio: float, init_std: float, num_segments: int = 1, num_crop: int = 1, partial_bn: bool = False) -> None:
         super().__init__()
         if num_segments < 1 or num_crop < 1:
             raise ValueError(f"num_segments and num_crop must be >= 1, got {num_segments} and {num_crop}")
         self.num_segments = num_segments
         self.num_crop = num_crop
         self.partial_bn = partial_bn
-        self.feat_ext = feat_ext
         self.init_std = init_std
         self.dropout = nn.Dropout(dropout_ratio)
 
-    def _make_head(self, feat_dim: int, num_classes: int) -> None:
+    def _make_head(self, num_features: int, num_classes: int) -> None:
         """Create ``fc`` last, so it is the last 2-D weight of the state dict, and init everything."""
-        self.feat_dim = feat_dim
-        self.fc = nn.Linear(feat_dim, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
+        self.num_features = num_features
+        self.fc = nn.Linear(num_features, num_classes)
+        init_conv_bn(self, linear_std=0.01)
         nn.init.normal_(self.fc.weight, std=self.init_std)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` frames -> ``(B, feat_dim)`` features (before dropout)."""
+        """``(B, 3, H, W)`` frames -> ``(B, num_features)`` features (before dropout)."""
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W)`` or ``(N*S*K, 3, H, W)`` -> logits ``(N, num_classes)`` (or features)."""
+    def _frames(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """``(N, 3, T, H, W)`` or ``(N*S*K, 3, H, W)`` -> frames ``(B, 3, H, W)`` and frames per sample."""
         if x.dim() == 5:
             n, c, t, h, w = x.shape
-            frames = x.transpose(1, 2).reshape(n * t, c, h, w)
-            per_sample = t
-        elif x.dim() == 4:
-            frames, per_sample = x, self.num_segments * self.num_crop
-        else:
-            raise ValueError(f"expected (N, C, T, H, W) clips or (N, C, H, W) frames, got shape {tuple(x.shape)}")
-        feats = tsn_consensus(self.dropout(self.frame_features(frames)), per_sample)
-        return feats if self.feat_ext else self.fc(feats)
+            return x.transpose(1, 2).reshape(n * t, c, h, w), t
+        if x.dim() == 4:
+            return x, self.num_segments * self.num_crop
+        raise ValueError(f"expected (N, C, T, H, W) clips or (N, C, H, W) frames, got shape {tuple(x.shape)}")
 
-    def train(self, mode: bool = True) -> "TSN":
-        super().train(mode)
-        if self.partial_bn:
-            set_partial_bn(self, mode)
-        return self
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` or ``(N*S*K, 3, H, W)`` -> frame features averaged per sample ``(N, num_features)``."""
+        frames, per_sample = self._frames(x)
+        return segment_consensus(self.frame_features(frames), per_sample)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` or ``(N*S*K, 3, H, W)`` -> logits ``(N, num_classes)``."""
+        frames, per_sample = self._frames(x)
+        return self.fc(segment_consensus(self.dropout(self.frame_features(frames)), per_sample))
 
 
 class TSNResNetV1b(TSN):
@@ -122,7 +111,7 @@ class TSNResNetV1b(TSN):
 
     def __init__(self, num_classes: int, depth: int = 50, dropout_ratio: float = 0.5, init_std: float = 0.01, **kwargs) -> None:
         super().__init__(num_classes, dropout_ratio=dropout_ratio, init_std=init_std, **kwargs)
-        self.backbone = ResNetV1bTrunk(depth)
+        self.backbone = ResNet2d(depth)
         self._make_head(self.backbone.feat_dim, num_classes)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -204,7 +193,7 @@ class TSNInceptionV3(TSN):
 
 def tsn_resnet_v1b(num_classes: int, depth: int = 50, **kwargs) -> TSNResNetV1b:
     """Builder of :class:`TSNResNetV1b` (kwargs: ``dropout_ratio``, ``init_std``, ``num_segments``,
-    ``num_crop``, ``partial_bn``, ``feat_ext``)."""
+    ``num_crop``, ``partial_bn``)."""
     return TSNResNetV1b(num_classes, depth=depth, **kwargs)
 
 

@@ -31,6 +31,7 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_model
 from ._backbones_small import build_trunk, flow_conv_weight
+from ._interface import VideoClassifier, segment_consensus
 
 __all__ = ["TwoStream", "two_stream", "split_two_stream_input"]
 
@@ -56,11 +57,12 @@ def split_two_stream_input(x, modalities: Sequence[str]) -> dict[str, torch.Tens
     raise TypeError(f"cannot read a {type(x).__name__} as input for streams {tuple(modalities)}")
 
 
-class TwoStream(nn.Module):
+class TwoStream(VideoClassifier):
     """Spatial (RGB) and/or temporal (stacked flow) 2D streams with average or LSTM fusion.
 
-    ``forward``: see the module docstring -> logits ``(N, num_classes)``; with ``feat_ext`` the fused
-    features (``(N, sum of feat dims)`` averaged over segments, or the LSTM output).
+    ``forward``: see the module docstring -> logits ``(N, num_classes)``; ``forward_features`` gives the
+    fused features: the streams' features averaged over segments and concatenated in ``modalities``
+    order, ``(N, sum of feat dims)``, or the LSTM's last output ``(N, hidden_size)``.
 
     Args:
         backbone: ``"resnet18"``, ``"resnet50"``, ``"xception"``...; ``backbone_kwargs`` go to the trunk.
@@ -85,7 +87,6 @@ class TwoStream(nn.Module):
         cross_modality_init: bool = True,
         hidden_size: int = 256,
         dropout_ratio: float = 0.5,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         if fusion not in ("average", "lstm"):
@@ -94,7 +95,7 @@ class TwoStream(nn.Module):
         if not modalities or any(m not in MODALITIES for m in modalities):
             raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {modalities}")
         self.modalities, self.fusion = modalities, fusion
-        self.flow_len, self.num_segments, self.feat_ext = flow_len, num_segments, feat_ext
+        self.flow_len, self.num_segments = flow_len, num_segments
         kwargs = backbone_kwargs or {}
         if "rgb" in modalities:
             self.rgb = build_trunk(backbone, in_channels=3, **kwargs)
@@ -102,9 +103,13 @@ class TwoStream(nn.Module):
             self.flow = build_trunk(backbone, in_channels=2 * flow_len, **kwargs)
         self.dropout = nn.Dropout(dropout_ratio)
         dims = {m: getattr(self, m).feat_dim for m in modalities}
+        self.stream_dims = dims
+        self.classifier_name = "heads" if fusion == "average" else "fc"
         if fusion == "average":
+            self.num_features = sum(dims.values())
             self.heads = nn.ModuleDict({m: nn.Linear(d, num_classes) for m, d in dims.items()})
         else:
+            self.num_features = hidden_size
             self.lstm = nn.LSTM(sum(dims.values()), hidden_size, batch_first=True)
             self.fc = nn.Linear(hidden_size, num_classes)
         if cross_modality_init and len(modalities) == 2:
@@ -132,21 +137,32 @@ class TwoStream(nn.Module):
         # (N, 2, S*L, H, W) -> (N*S, L*2, H, W): channels x0, y0, x1, y1, ...
         return x.view(n, 2, s, self.flow_len, h, w).permute(0, 2, 3, 1, 4, 5).reshape(n * s, 2 * self.flow_len, h, w)
 
-    def forward(self, x) -> torch.Tensor:
-        """``(rgb, flow)`` or ``{"rgb", "flow"}`` (see the module docstring) -> ``(N, num_classes)``."""
+    def forward_features(self, x) -> torch.Tensor:
+        """``(rgb, flow)`` or ``{"rgb", "flow"}`` (see the module docstring) -> ``(N, num_features)``."""
         inputs = split_two_stream_input(x, self.modalities)
-        feats = {}
-        for m in self.modalities:
-            f = getattr(self, m)(self._frames(m, inputs[m]))
-            feats[m] = f.view(-1, self.num_segments, f.shape[-1])  # (N, S, F)
+        feats = [getattr(self, m)(self._frames(m, inputs[m])) for m in self.modalities]  # (N * S, F_m) each
         if self.fusion == "average":
-            if self.feat_ext:
-                return torch.cat([f.mean(dim=1) for f in feats.values()], dim=1)
-            logits = [self.heads[m](self.dropout(f)).mean(dim=1) for m, f in feats.items()]
-            return torch.stack(logits).mean(dim=0)
-        out, _ = self.lstm(self.dropout(torch.cat(list(feats.values()), dim=2)))
-        last = out[:, -1]
-        return last if self.feat_ext else self.fc(self.dropout(last))
+            return torch.cat([segment_consensus(f, self.num_segments) for f in feats], dim=1)
+        per_segment = [f.view(-1, self.num_segments, f.shape[-1]) for f in feats]  # (N, S, F_m)
+        out, _ = self.lstm(self.dropout(torch.cat(per_segment, dim=2)))
+        return out[:, -1]
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """``(N, num_features)`` -> ``(N, num_classes)``: each stream's classifier on its part of the
+        features, logits averaged (``"average"``), or the classifier on the LSTM output (``"lstm"``)."""
+        features = self.dropout(features)
+        if self.fusion == "lstm":
+            return self.fc(features)
+        parts = features.split(list(self.stream_dims.values()), dim=1)
+        return torch.stack([self.heads[m](part) for m, part in zip(self.stream_dims, parts)]).mean(dim=0)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """New classifiers of ``num_classes`` outputs (one per stream, or the LSTM's); the rest stays."""
+        if self.fusion == "lstm":
+            super().reset_classifier(num_classes)
+            return
+        for m in self.stream_dims:
+            self.heads[m] = self._new_classifier(self.heads[m], num_classes)
 
 
 def two_stream(num_classes: int, backbone: str = "resnet18", **kwargs) -> TwoStream:

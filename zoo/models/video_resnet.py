@@ -76,7 +76,6 @@ class VideoResNet(ResNet3d):
         bn_eps: float = 1e-5,
         per_conv_mid: bool = False,
         dropout_ratio: float = 0.0,
-        feat_ext: bool = False,
     ) -> None:
         if variant not in _VARIANTS:
             raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
@@ -101,14 +100,14 @@ class VideoResNet(ResNet3d):
                 per_block = [{"kernel_t": 1 if spatial_only else 3}] * num_blocks
             stages.append(make_stage(BasicBlock3d, in_planes, planes, num_blocks, stride=stride, block_kwargs=per_block, norm_layer=norm))
             in_planes = planes
-        head = ClassifierHead3d(512, num_classes, dropout_ratio=dropout_ratio, feat_ext=feat_ext)
+        head = ClassifierHead3d(512, num_classes, dropout_ratio=dropout_ratio)
         super().__init__(stem, stages, head)
         self.variant = variant
         init_weights(self)
 
 
 def video_resnet(num_classes: int = 400, **kwargs) -> VideoResNet:
-    """Builder of :class:`VideoResNet` (kwargs: ``variant``, ``depth``, ``bn_eps``, ``per_conv_mid``, ``dropout_ratio``, ``feat_ext``)."""
+    """Builder of :class:`VideoResNet` (kwargs: ``variant``, ``depth``, ``bn_eps``, ``per_conv_mid``, ``dropout_ratio``)."""
     return VideoResNet(num_classes=num_classes, **kwargs)
 
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_model
+from ._interface import VideoClassifier, init_conv_bn
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d, make_stage
 
 __all__ = ["X3D", "X3DBlock", "SqueezeExcite3d", "x3d"]
@@ -86,15 +87,15 @@ class X3DBlock(nn.Module):
         return self.relu(self.conv3(out) + identity)
 
 
-class X3D(nn.Module):
-    """X3D network: ``(N, 3, T, H, W)`` -> logits ``(N, num_classes)`` (``(N, head_width)`` with ``feat_ext``).
+class X3D(VideoClassifier):
+    """X3D network: ``(N, 3, T, H, W)`` -> logits ``(N, num_classes)``; ``forward_features``: ``(N, head_width)``.
 
     Args:
         depths: blocks per stage (base 1, 2, 5, 3 times the depth factor 2.2).
         width_factor: stem/stage widths are ``round_width(12, width_factor) * 2**i``.
         bottleneck_factor: inner width of a block relative to its output.
         head_width: width of the last ``fc`` before the classifier.
-        dropout_ratio, feat_ext: classifier options.
+        dropout_ratio: dropout before the classifier.
     """
 
     def __init__(
@@ -105,7 +106,6 @@ class X3D(nn.Module):
         bottleneck_factor: float = 2.25,
         head_width: int = 2048,
         dropout_ratio: float = 0.5,
-        feat_ext: bool = False,
     ) -> None:
         super().__init__()
         norm = batch_norm3d()
@@ -128,30 +128,17 @@ class X3D(nn.Module):
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.fc1 = nn.Linear(conv5_width, head_width)
         self.dropout = nn.Dropout(dropout_ratio)
+        self.num_features = head_width
         self.fc = nn.Linear(head_width, num_classes)
-        self.feat_ext = feat_ext
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self, linear_std=0.01)
         for block in self.modules():
             if isinstance(block, X3DBlock):  # residual branches start near zero
                 nn.init.zeros_(block.last_bn().weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W)`` -> ``(N, num_classes)``."""
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> ``(N, head_width)`` (after ``fc1`` and its ReLU)."""
         x = self.conv5(self.stages(self.stem(x)))
-        x = torch.relu(self.fc1(self.pool(x).flatten(1)))
-        if self.feat_ext:
-            return x
-        return self.fc(self.dropout(x))
+        return torch.relu(self.fc1(self.pool(x).flatten(1)))
 
 
 def x3d(num_classes: int, depth_factor: float = 2.2, base_depths: tuple[int, ...] = (1, 2, 5, 3), **kwargs) -> X3D:
