@@ -99,14 +99,14 @@ def test_recipes_are_our_configs_and_exist():
     mapping = tables.recipe_configs()
     assert mapping["simple3d_synthetic"].name == "simple3d_synthetic.yaml"
     assert mapping["simple2d_synthetic"].name == "simple2d_synthetic.yaml"
-    assert "simple3d" not in mapping  # a family gets a recipe from a finetune_*.yaml only
+    assert "simple3d" not in mapping  # a family gets a recipe from a *_finetune.yaml only
 
 
 def test_a_finetune_config_is_the_recipe_of_its_family(tmp_path):
-    (tmp_path / "finetune_simple.yaml").write_text("model:\n  name: simple3d_synthetic\n")
+    (tmp_path / "simple_finetune.yaml").write_text("model:\n  name: simple3d_synthetic\n")
     (tmp_path / "broken.yaml").write_text("model:\n  name: no_such_model\n")
     mapping = tables.recipe_configs(tmp_path)
-    assert mapping == {"simple3d_synthetic": tmp_path / "finetune_simple.yaml", "simple3d": tmp_path / "finetune_simple.yaml"}
+    assert mapping == {"simple3d_synthetic": tmp_path / "simple_finetune.yaml", "simple3d": tmp_path / "simple_finetune.yaml"}
 
 
 def test_clip_length_names_span_step_and_segments():

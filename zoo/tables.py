@@ -129,13 +129,16 @@ def recipe_configs(folder: Path | None = None) -> dict[str, Path]:
     """Our training configs by the model they train: ``{model name or family: configs/<file>.yaml}``.
 
     A config trains ``model.name`` (after ``_base_`` inheritance) and is the recipe of that name; a
-    fine-tuning config (``finetune_*.yaml``) is also the recipe of every name of that model's family.
+    fine-tuning config (``*_finetune.yaml``) is also the recipe of every name of that model's family.
+    A shared base (``*_base.yaml``) trains no model of its own and is no recipe.
     """
     from .engine.config import ConfigError, load_config
     from .registry import UnknownModelError, model_card
 
     out: dict[str, Path] = {}
     for path in sorted((folder or REPO_ROOT / "configs").glob("*.yaml")):
+        if path.stem.endswith("_base"):
+            continue
         try:
             name = load_config(path)["model"]["name"]
             family = model_card(name).family
@@ -143,7 +146,7 @@ def recipe_configs(folder: Path | None = None) -> dict[str, Path]:
             logger.warning("%s is not a recipe of a registered model: %s", path.name, err)
             continue
         out.setdefault(name, path)
-        if path.stem.startswith("finetune_"):
+        if path.stem.endswith("_finetune"):
             out.setdefault(family, path)
     return out
 

@@ -202,7 +202,6 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
             break
         row: dict[str, Any] = {"epoch": run.epoch + 1, "step": run.global_step, "lr": optimizer.param_groups[0]["lr"],
                                **stats}
-        is_best = False
         every = int(t["val_every"])
         if val_loader is not None and ((run.epoch + 1) % every == 0 or run.epoch + 1 == int(t["epochs"])):
             result = evaluate(net, val_loader, info.device, num_classes, amp_dtype=amp_dtype, input_fn=run.input_fn,
@@ -210,7 +209,7 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
             last_val = result.summary()
             row.update({f"val_{k}": v for k, v in last_val.items() if k != "num_videos"})
             if result.top1 > run.best_top1:
-                run.best_top1, run.best_epoch, is_best = result.top1, run.epoch + 1, True
+                run.best_top1, run.best_epoch = result.top1, run.epoch + 1
         row["bad_videos"] = _bad_count(train_set)
         row["epoch_seconds"] = round(time.time() - started, 2)
         run.epoch += 1
