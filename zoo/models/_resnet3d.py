@@ -50,6 +50,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ._gapped_conv import GappedConv3d, gapped_axes
 from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
 __all__ = [
@@ -119,11 +120,13 @@ def conv3d(
 ) -> nn.Conv3d:
     """A ``Conv3d`` whose padding defaults to "same" for stride 1: ``dilation * (k - 1) // 2`` per axis.
 
-    ``(N, in_channels, T, H, W) -> (N, out_channels, T', H', W')``.
+    ``(N, in_channels, T, H, W) -> (N, out_channels, T', H', W')``.  A stride two or more past the kernel
+    (SlowFast's laterals) gives a :class:`GappedConv3d`, which runs where oneDNN's AMX bf16 kernel crashes.
     """
-    k, d = triple(kernel), triple(dilation)
+    k, s, d = triple(kernel), triple(stride), triple(dilation)
     pad = tuple(di * (ki - 1) // 2 for ki, di in zip(k, d)) if padding is None else triple(padding)
-    return nn.Conv3d(in_channels, out_channels, k, stride=triple(stride), padding=pad, dilation=d, groups=groups, bias=bias)
+    kind = GappedConv3d if gapped_axes(k, s, d) else nn.Conv3d
+    return kind(in_channels, out_channels, k, stride=s, padding=pad, dilation=d, groups=groups, bias=bias)
 
 
 def batch_norm3d(eps: float = 1e-5, momentum: float = 0.1) -> NormLayer:

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from ..registry import InputSpec, register_converter, register_model
 from ._published import published
 from ..convert.keys import KEEP, convert
+from ._gapped_conv import GappedConv3d
 from ._interface import VideoClassifier
 
 __all__ = ["MViT", "MViTBlockSpec", "mvit_v1_b", "mvit_v2_s"]
@@ -81,7 +82,7 @@ class TokenPool(nn.Module):
 
 
 def _pool_conv(head_dim: int, kernel: tuple[int, ...], stride: tuple[int, ...]) -> TokenPool:
-    conv = nn.Conv3d(head_dim, head_dim, kernel, stride=stride, padding=[k // 2 for k in kernel], groups=head_dim, bias=False)
+    conv = GappedConv3d(head_dim, head_dim, kernel, stride=stride, padding=[k // 2 for k in kernel], groups=head_dim, bias=False)
     return TokenPool(conv, _LayerNorm(head_dim))
 
 
