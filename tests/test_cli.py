@@ -106,3 +106,15 @@ def test_publish_with_escaping_name_is_refused(tmp_path):
 def test_three_hex_tag_is_a_one_line_error():
     proc = run_cli("download", "i3d_resnet50_v1_kinetics400", "--tag", "185")
     assert proc.returncode == 1 and "4 or more hex" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_identify_names_the_models_a_file_fits(tmp_path, capsys):
+    net = zoo.get_model("simple3d_synthetic", num_classes=5)
+    path = tmp_path / "mine.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    assert main(["identify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("these weights fit ") and "simple3d_synthetic" in out
+    save_file({"nothing.weight": torch.zeros(3, 3)}, str(tmp_path / "other.safetensors"))
+    assert main(["identify", str(tmp_path / "other.safetensors")]) == 1
+    assert "no registered model takes these weights" in capsys.readouterr().err

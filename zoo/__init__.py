@@ -7,6 +7,7 @@ True
 """
 from __future__ import annotations
 
+from .catalogue import get_model_list, list_datasets, model_card
 from .export import export
 from .hub import list_cache, purge
 from .optimize import optimize_for_inference
@@ -18,9 +19,6 @@ from .registry import (
     UnknownModelError,
     UnknownTagError,
     WeightsEntry,
-    get_model_list,
-    list_datasets,
-    model_card,
     register_converter,
     register_model,
 )

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 from .optimize import optimize_for_inference
-from .registry import model_card
+from .catalogue import model_card
 from .tables import count_model
 
 __all__ = ["Timing", "time_callable", "matmul_limit", "benchmark_model", "loading_ratio", "machine_line", "cpu_isa"]

@@ -14,22 +14,16 @@ import json
 import logging
 import os
 import sys
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Sequence
 
-from . import hub, pins
+from . import hub
 from .manifest import publish
-from .registry import get_model_list, model_card
+from .catalogue import get_model_list, model_card
+from .state import format_of, read_weights
+from .weights import identify, write_lock
 
-__all__ = ["main", "build_parser", "register_command"]
-
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def register_command(add: Callable[[argparse._SubParsersAction], None]) -> Callable[[argparse._SubParsersAction], None]:
-    """Let another module add a sub-command: ``add(subparsers)`` sets ``func`` on its parser."""
-    _EXTRA_COMMANDS.append(add)
-    return add
-
+__all__ = ["main", "build_parser"]
 
 def _cmd_list(args: argparse.Namespace) -> int:
     pretrained = True if args.with_weights else None
@@ -132,12 +126,22 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 def _cmd_lock(args: argparse.Namespace) -> int:
     if args.names:
-        entries = pins.write_lock(args.names, args.output, progress=not args.quiet)
+        entries = write_lock(args.names, args.output, progress=not args.quiet)
     else:
-        entries = pins.lock_cached(args.output)
+        entries = hub.lock_cached(args.output)
     for file, pin in entries.items():
         print(f"{pin['sha256']}  {file}")
     print(f"pinned {len(entries)} file(s) in {args.output}; set ZOO_LOCK={args.output} to enforce the pins")
+    return 0
+
+
+def _cmd_identify(args: argparse.Namespace) -> int:
+    fmt = format_of(Path(args.file))
+    names = identify(read_weights(args.file, fmt), fmt)
+    if not names:
+        print(f"{args.file}: no registered model takes these weights (keys and shapes of {fmt} format)", file=sys.stderr)
+        return 1
+    print(f"these weights fit {', '.join(names)}")
     return 0
 
 
@@ -183,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_lock)
 
-    for add in _EXTRA_COMMANDS:
-        add(sub)
+    p = sub.add_parser("identify", help="name the registered models whose weights a file holds")
+    p.add_argument("file", help=".safetensors, .pth/.pt or .params")
+    p.set_defaults(func=_cmd_identify)
     return parser
 
 

@@ -9,6 +9,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .catalogue import model_card
+
 __all__ = ["export", "ExportError"]
 
 logger = logging.getLogger(__name__)
@@ -20,7 +22,6 @@ class ExportError(RuntimeError):
 
 def _example(model: nn.Module, shape: Sequence[int] | None) -> torch.Tensor:
     if shape is None and getattr(model, "zoo_name", None):
-        from .registry import model_card
 
         shape = model_card(model.zoo_name).input.example_shape()
     if shape is None:

@@ -44,7 +44,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from filelock import FileLock
 
@@ -760,3 +760,14 @@ def purge(name: str | None = None) -> list[Path]:
         for leftover in cache_dir().glob(".tmp-*") if cache_dir().is_dir() else []:
             shutil.rmtree(leftover, ignore_errors=True)
     return removed
+
+
+def lock_cached(out: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Pin every weights file in the cache into the lock file ``out``; returns the entries written."""
+    entries = {
+        item.name: {"sha256": sha256sum(item.path), "revision": "", "source": "", "model": pins.model_of_file(item.name)}
+        for item in list_cache()
+        if item.path.parent == cache_dir()
+    }
+    pins.update(Path(out), entries)
+    return entries

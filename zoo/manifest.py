@@ -31,7 +31,9 @@ import torch.nn as nn
 
 from . import hub
 from .data.lists import read_class_names
+from .errors import WeightsError
 from .registry import InputSpec, WeightsEntry, _CARDS, model_card, register_model
+from .state import build_and_load, read_weights, unwrap_checkpoint
 
 __all__ = ["register_manifest", "load_env_manifests", "publish", "ManifestError"]
 
@@ -292,7 +294,6 @@ def _validated(
     The name must be plain and not built in, ``arch`` registered, the manifest readable, and the
     weights must fit ``arch`` built with ``kwargs`` (a classifier of any width).
     """
-    from .weights import _build_and_load
 
     _check_model_name(name, "publish")
     existing = _CARDS.get(name)
@@ -305,13 +306,12 @@ def _validated(
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     kwargs = dict(kwargs or {})
     width = num_classes or _rows_of_head(state) or base.num_classes
-    _build_and_load(base, state, width, {**base.kwargs, **kwargs}, f"publish {name}")
+    build_and_load(base, state, width, {**base.kwargs, **kwargs}, f"publish {name}")
     return state, width, kwargs
 
 
 def _read_source(path: Path) -> tuple[dict[str, torch.Tensor], dict | None]:
     """The weights of a file, and the resolved config a training checkpoint stores (else ``None``)."""
-    from .weights import WeightsError, _unwrap_checkpoint, read_weights
 
     if path.suffix.lower() not in (".pth", ".pt"):
         return read_weights(path), None
@@ -325,7 +325,7 @@ def _read_source(path: Path) -> tuple[dict[str, torch.Tensor], dict | None]:
             "(torch.load weights_only=True)"
         ) from None
     config = obj.get("config") if isinstance(obj, dict) and isinstance(obj.get("config"), dict) else None
-    return _unwrap_checkpoint(obj, path), config
+    return unwrap_checkpoint(obj, path), config
 
 
 # training-config ``data`` keys -> the InputSpec fields they set

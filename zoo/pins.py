@@ -20,11 +20,11 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from filelock import FileLock
 
-__all__ = ["LockFileError", "lock_path", "read_lock", "pinned_sha256", "record", "write_lock"]
+__all__ = ["LockFileError", "lock_path", "read_lock", "pinned_sha256", "record"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,45 +87,3 @@ def update(path: Path, entries: dict[str, dict[str, Any]]) -> None:
 def model_of_file(file: str) -> str:
     """The model name a weights file belongs to: ``i3d-0123abcd.pth(.part)`` -> ``i3d``."""
     return file.rsplit("-", 1)[0] if "-" in file else file.split(".")[0]
-
-
-def write_lock(names: Iterable[str], out: str | os.PathLike, progress: bool | None = None) -> dict[str, dict[str, Any]]:
-    """Pin the default weights of ``names`` (``NAME:TAG`` picks a version) into the lock file ``out``.
-
-    Each file is fetched (downloaded once if needed, checked against its source's digest and any
-    pin already in ``out``) and its full SHA-256 recorded.  Returns the entries written.
-    """
-    from . import hub
-    from .registry import model_card
-
-    out = Path(out)
-    pinned = read_lock(out)
-    entries = {}
-    for spec in names:
-        name, _, tag = spec.partition(":")
-        card = model_card(name)
-        entry = card.find_weights(tag) if tag else card.default_weights()
-        if entry is None:
-            raise LockFileError(f"{name} has no published weights to pin")
-        path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo, progress=progress)
-        got = hub.sha256sum(path)
-        old = pinned.get(entry.file)
-        if old and old["sha256"] != got:
-            raise hub.ChecksumError(f"{entry.file}: sha256 {got} differs from its pin {old['sha256']} in {out}")
-        source = hub.resolve_url(entry.url, entry.repo, entry.file)
-        entries[entry.file] = {"sha256": got, "revision": "", "source": source, "model": name}
-    update(out, entries)
-    return entries
-
-
-def lock_cached(out: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """Pin every weights file in the cache into the lock file ``out``; returns the entries written."""
-    from . import hub
-
-    entries = {
-        item.name: {"sha256": hub.sha256sum(item.path), "revision": "", "source": "", "model": model_of_file(item.name)}
-        for item in hub.list_cache()
-        if item.path.parent == hub.cache_dir()
-    }
-    update(Path(out), entries)
-    return entries

@@ -4,6 +4,9 @@ A *builder* is a plain function in a family module (``zoo/models/<family>.py``) 
 ``nn.Module``.  A *model card* binds a public name to a builder, the keyword arguments to call it
 with, the dataset it was trained on, its input specification and its published weights.  The
 registry knows nothing about any particular architecture; the hub knows nothing about models.
+
+The registry only stores and looks up what was registered: :mod:`zoo.catalogue` is what registers the
+built-in families and the user's manifests before a look-up.
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ __all__ = [
     "model_card",
     "get_model_list",
     "list_datasets",
+    "all_cards",
+    "close_names",
 ]
 
 KINETICS_MEAN = (0.485, 0.456, 0.406)
@@ -312,19 +317,10 @@ def register_converter(name: str, fn: Callable[..., dict] | None = None):
 
 
 def get_converter(name: str) -> Callable[..., dict]:
-    _ensure_loaded()
     try:
         return _CONVERTERS[name]
     except KeyError:
         raise KeyError(f"no converter named {name!r}; known: {', '.join(sorted(_CONVERTERS))}") from None
-
-
-def _ensure_loaded() -> None:
-    """Import the model families (they register themselves) and the user manifests."""
-    from . import models  # noqa: F401  (registration side effect)
-    from .manifest import load_env_manifests
-
-    load_env_manifests()
 
 
 def close_names(name: str, n: int = 5) -> list[str]:
@@ -340,7 +336,6 @@ def close_names(name: str, n: int = 5) -> list[str]:
 
 def model_card(name: str) -> ModelCard:
     """The :class:`ModelCard` of ``name``; raises :class:`UnknownModelError` with suggestions."""
-    _ensure_loaded()
     try:
         return _CARDS[name]
     except KeyError:
@@ -368,7 +363,6 @@ def get_model_list(
         pretrained: ``True`` keeps names with weights, ``False`` names without.
         family: keep one architecture family (``"i3d"``, ``"slowfast"``, ...).
     """
-    _ensure_loaded()
     out = []
     for name, card in _CARDS.items():
         if pattern and not fnmatch.fnmatchcase(name, pattern):
@@ -384,10 +378,8 @@ def get_model_list(
 
 
 def list_datasets() -> list[str]:
-    _ensure_loaded()
     return sorted({c.dataset for c in _CARDS.values() if c.dataset})
 
 
 def all_cards() -> Iterable[ModelCard]:
-    _ensure_loaded()
     return [(_CARDS[n]) for n in sorted(_CARDS)]

@@ -18,7 +18,8 @@ from typing import Iterable
 
 import torch
 
-from .registry import ModelCard, WeightsEntry, all_cards
+from .catalogue import all_cards, model_card
+from .registry import ModelCard, UnknownModelError, WeightsEntry
 
 __all__ = ["DATASET_TABLES", "count_model", "model_stats", "table_rows", "detail_rows", "render_tables", "write_tables",
            "stale_tables", "recipe_configs", "recipe_of", "use_line", "clip_length"]
@@ -133,7 +134,6 @@ def recipe_configs(folder: Path | None = None) -> dict[str, Path]:
     A shared base (``*_base.yaml``) trains no model of its own and is no recipe.
     """
     from .engine.config import ConfigError, load_config
-    from .registry import UnknownModelError, model_card
 
     out: dict[str, Path] = {}
     for path in sorted((folder or REPO_ROOT / "configs").glob("*.yaml")):

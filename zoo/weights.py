@@ -7,22 +7,22 @@ keyed by the source file's SHA-1.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 import torch.nn as nn
 
-from . import hub
-from .convert.keys import key_report
+from . import hub, pins
 from .errors import WeightsError
-from .registry import ModelCard, WeightsEntry, all_cards, get_converter, model_card
+from .state import build_and_load, format_of, read_weights, skip_init
+from .catalogue import all_cards, get_converter, get_model_list, model_card
+from .registry import ModelCard, WeightsEntry
 
-__all__ = ["get_model", "read_weights", "identify", "WeightsError"]
+__all__ = ["get_model", "read_weights", "identify", "write_lock", "WeightsError"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
         return model
     try:
         state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
-        model = _build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
+        model = build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
     except WeightsError as err:
         local = isinstance(pretrained, (str, os.PathLike)) and Path(pretrained).expanduser().is_file()
         raise (_fits_elsewhere(card, Path(pretrained).expanduser()) if local else None) or err from None
@@ -119,7 +119,7 @@ def _meta_model(card: ModelCard, num_classes: int, build: tuple) -> nn.Module | 
     if build in _META_MODELS:
         return _META_MODELS[build]
     try:
-        with torch.device("meta"), _skip_init():
+        with torch.device("meta"), skip_init():
             model = card.builder(num_classes=num_classes, **card.kwargs)
     except Exception as err:  # a builder that cannot run on meta is no candidate
         logger.debug("identify: %s not built on meta (%s)", card.name, err)
@@ -142,7 +142,7 @@ def _accepts(meta_state: Mapping[str, torch.Tensor], model: nn.Module, converter
 
 def _fits_elsewhere(card: ModelCard, path: Path) -> WeightsError | None:
     """An error naming the registered names ``path``'s weights fit, when ``card`` is not one of them."""
-    fits = identify(read_weights(path), _format_of(path))
+    fits = identify(read_weights(path), format_of(path))
     if not fits or card.name in fits:
         return None
     return WeightsError(f"{path} does not fit {card.name}; these weights fit {', '.join(fits)} "
@@ -150,7 +150,6 @@ def _fits_elsewhere(card: ModelCard, path: Path) -> WeightsError | None:
 
 
 def _no_weights_message(card: ModelCard) -> str:
-    from .registry import get_model_list
 
     with_weights = get_model_list(pretrained=True)
     import difflib
@@ -209,7 +208,7 @@ def _write_converted(path: Path, state: Mapping[str, torch.Tensor], source_sha1:
 
 
 def _local_state(card: ModelCard, path: Path, build_kwargs: dict) -> dict[str, torch.Tensor]:
-    fmt = _format_of(path)
+    fmt = format_of(path)
     state = read_weights(path, fmt)
     if fmt == "safetensors" and "params" not in card.converters:
         return state
@@ -235,62 +234,6 @@ def _convert(card: ModelCard, state: dict, converter: str | None, build_kwargs: 
     return get_converter(converter)(state, model)
 
 
-def _format_of(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix == ".safetensors":
-        return "safetensors"
-    if suffix in (".pth", ".pt", ".bin", ".ckpt", ".tar"):  # IBM releases end in .pth.tar
-        return "pth"
-    if suffix == ".params":
-        return "params"
-    raise WeightsError(f"{path}: unknown weights format {suffix!r}; use .safetensors, .pth/.pt or .params")
-
-
-def read_weights(path: str | os.PathLike, fmt: str | None = None) -> dict[str, torch.Tensor]:
-    """Read a weights file into a flat ``{key: tensor}`` dict, safely.
-
-    ``.pth`` files are read with ``torch.load(weights_only=True)``: a pickle that would run code
-    is refused.  Checkpoint dicts (``{"state_dict": ...}``, ``{"model": ...}``) are unwrapped and a
-    DDP ``module.`` prefix removed.
-    """
-    path = Path(path)
-    fmt = fmt or _format_of(path)
-    if fmt == "safetensors":
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path))
-        except Exception as err:
-            raise WeightsError(f"{path}: not a readable safetensors file ({err})") from None
-    if fmt == "pth":
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise WeightsError(
-                f"{path}: refused or unreadable .pth ({type(err).__name__}: {str(err).splitlines()[0]}). "
-                "zoo only loads plain tensors (torch.load weights_only=True); re-save the state dict, "
-                "or convert it to safetensors"
-            ) from None
-        return _unwrap_checkpoint(obj, path)
-    if fmt == "params":
-        from .convert.mxnet_params import load_params
-
-        return {k: torch.from_numpy(v.copy()) for k, v in load_params(path).items()}
-    raise WeightsError(f"{path}: unknown weights format {fmt!r}")
-
-
-def _unwrap_checkpoint(obj: Any, path: Path) -> dict[str, torch.Tensor]:
-    for key in ("state_dict", "model_state", "model", "module"):
-        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(f"{path}: expected a state dict of tensors")
-    if obj and all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
-    return dict(obj)
-
-
 def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], default: int | None = None) -> int:
     """Classifier width of a state dict: rows of the last 2-D weight whose name looks like a head."""
     heads = [k for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 2]
@@ -299,70 +242,27 @@ def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], defaul
     return default or card.num_classes
 
 
-_INIT_FUNCTIONS = (
-    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
-    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
-)
+def write_lock(names: Iterable[str], out: str | os.PathLike, progress: bool | None = None) -> dict[str, dict[str, Any]]:
+    """Pin the default weights of ``names`` (``NAME:TAG`` picks a version) into the lock file ``out``.
 
-
-@contextlib.contextmanager
-def _skip_init():
-    """Make ``torch.nn.init`` a no-op: a module built to receive weights need not draw random ones."""
-    saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS if hasattr(nn.init, name)}
-    try:
-        for name in saved:
-            setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(nn.init, name, fn)
-
-
-def _assign_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Make ``state``'s tensors the model's own, as ``load_state_dict(assign=True)`` does.
-
-    The caller has checked keys and shapes.  Torch's loader filters the whole state dict once per
-    module; for a SlowFast (330 modules, 662 tensors) a cached ``get_model`` measured 1.35-1.45x
-    the bare file read plus ``load_state_dict`` into a built model with it, 1.00-1.15x without.
+    Each file is fetched (downloaded once if needed, checked against its source's digest and any
+    pin already in ``out``) and its full SHA-256 recorded.  Returns the entries written.
     """
-    modules = dict(model.named_modules(remove_duplicate=False))
-    for key, tensor in state.items():
-        prefix, _, attr = key.rpartition(".")
-        module = modules[prefix]
-        old = module._parameters.get(attr)
-        if old is not None:
-            module._parameters[attr] = nn.Parameter(tensor, requires_grad=old.requires_grad)
-        else:
-            module._buffers[attr] = tensor
-
-
-def _build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs: dict, source: str) -> nn.Module:
-    with torch.device("meta"), _skip_init():
-        probe = card.builder(num_classes=num_classes, **build_kwargs)
-    ours = probe.state_dict()
-    state = dict(state)
-    for k, v in ours.items():  # counters the source format does not carry
-        if k.endswith("num_batches_tracked") and k not in state:
-            state[k] = torch.zeros((), dtype=torch.long)
-    missing = [k for k in ours if k not in state]
-    unexpected = [k for k in state if k not in ours]
-    mismatched = [k for k in ours if k in state and state[k].shape != ours[k].shape]
-    # Only a classifier may differ, and only in its class axis (num_classes asked for, not the file's).
-    not_classes = [f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}" for k in mismatched
-                   if ours[k].shape[:1] != (num_classes,) or state[k].shape[1:] != ours[k].shape[1:]]
-    if missing or unexpected or not_classes:
-        raise WeightsError(f"{source}: " + key_report(missing, unexpected, not_classes)
-                           + " (weights of another architecture or configuration?)")
-    if mismatched:
-        logger.info("%s: num_classes=%d differs from the weights; dropped %s and started a new classifier",
-                    card.name, num_classes, ", ".join(mismatched))
-        model = card.builder(num_classes=num_classes, **build_kwargs)
-        model.load_state_dict({k: v for k, v in state.items() if k not in mismatched}, strict=False)
-        return model
-    _assign_state(probe, state)
-    if any(t.is_meta for t in list(probe.parameters()) + list(probe.buffers())):
-        # a non-persistent buffer has no value in any file: build for real instead
-        model = card.builder(num_classes=num_classes, **build_kwargs)
-        model.load_state_dict(state, strict=True)
-        return model
-    return probe
+    out = Path(out)
+    pinned = pins.read_lock(out)
+    entries = {}
+    for spec in names:
+        name, _, tag = spec.partition(":")
+        card = model_card(name)
+        entry = card.find_weights(tag) if tag else card.default_weights()
+        if entry is None:
+            raise pins.LockFileError(f"{name} has no published weights to pin")
+        path = hub.fetch(entry.file, entry.checksum, entry.url, entry.repo, progress=progress)
+        got = hub.sha256sum(path)
+        old = pinned.get(entry.file)
+        if old and old["sha256"] != got:
+            raise hub.ChecksumError(f"{entry.file}: sha256 {got} differs from its pin {old['sha256']} in {out}")
+        source = hub.resolve_url(entry.url, entry.repo, entry.file)
+        entries[entry.file] = {"sha256": got, "revision": "", "source": source, "model": name}
+    pins.update(out, entries)
+    return entries
