@@ -36,6 +36,8 @@ def import_graph() -> dict[str, set[str]]:
                     source = node.module or ""
                 targets |= {f"{source}.{a.name}" if f"{source}.{a.name}" in modules else source for a in node.names}
         graph[name] = {t for t in targets if t in modules and t != name}
+    # zoo.models imports its family files by discovery (importlib), which no import statement shows
+    graph["zoo.models"] |= {m for m in modules if m.startswith("zoo.models.") and not m.rpartition(".")[2].startswith("_")}
     return graph
 
 
