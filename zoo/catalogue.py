@@ -7,54 +7,32 @@ only what is registered; everything above them (``get_model``, the engine, the C
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import functools
+from typing import Callable, ParamSpec, TypeVar
 
 from . import models  # noqa: F401  (each family registers its names on import)
 from . import registry
 from .manifest import load_env_manifests
-from .registry import ModelCard
 
 __all__ = ["model_card", "get_model_list", "list_datasets", "all_cards", "get_converter"]
 
-
-def model_card(name: str) -> ModelCard:
-    """The :class:`~zoo.registry.ModelCard` of ``name``; raises :class:`~zoo.registry.UnknownModelError`
-    naming close matches."""
-    load_env_manifests()
-    return registry.model_card(name)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def get_model_list(
-    pattern: str | None = None,
-    *,
-    dataset: str | None = None,
-    pretrained: bool | None = None,
-    family: str | None = None,
-) -> list[str]:
-    """Sorted registered names.
+def _after_manifests(lookup: Callable[P, R]) -> Callable[P, R]:
+    """``lookup`` (a registry look-up, same signature and docstring) run after ``ZOO_MANIFEST``'s files."""
 
-    Args:
-        pattern: fnmatch wildcard, e.g. ``"i3d_*"``.
-        dataset: keep names trained on this dataset (``"kinetics400"``, ``"ucf101"``, ...).
-        pretrained: ``True`` keeps names with weights, ``False`` names without.
-        family: keep one architecture family (``"i3d"``, ``"slowfast"``, ...).
-    """
-    load_env_manifests()
-    return registry.get_model_list(pattern, dataset=dataset, pretrained=pretrained, family=family)
+    @functools.wraps(lookup)
+    def look_up(*args: P.args, **kwargs: P.kwargs) -> R:
+        load_env_manifests()
+        return lookup(*args, **kwargs)
+
+    return look_up
 
 
-def list_datasets() -> list[str]:
-    """The datasets that registered names were trained on."""
-    load_env_manifests()
-    return registry.list_datasets()
-
-
-def all_cards() -> Iterable[ModelCard]:
-    """Every card, sorted by name."""
-    load_env_manifests()
-    return registry.all_cards()
-
-
-def get_converter(name: str) -> Callable[..., dict]:
-    """The key converter registered as ``name`` (by a family file)."""
-    return registry.get_converter(name)
+model_card = _after_manifests(registry.model_card)
+get_model_list = _after_manifests(registry.get_model_list)
+list_datasets = _after_manifests(registry.list_datasets)
+all_cards = _after_manifests(registry.all_cards)
+get_converter = registry.get_converter  # converters come from family files only
