@@ -16,7 +16,7 @@ BLOCK = re.compile(r"^\.\. code-block:: (?P<lang>\w+)\n\n(?P<body>(?: {3}.*\n|\s
 
 # what a CPU test changes: no Kinetics-400 download, 8-frame 32 px clips, one epoch, small synthetic data
 REDUCED = {
-    "configs/i3d_resnet50_finetune.yaml": ["model.pretrained=false", "data.new_length=8", "data.new_step=1",
+    "configs/i3d_resnet50_finetune.yaml": ["model.pretrained=false", "data.clip_len=8", "data.frame_step=1",
                                            "data.crop_size=32", "data.short_side=48", "train.epochs=1"],
     "configs/simple3d_synthetic.yaml": ["data.synthetic.num_train=16", "data.synthetic.num_val=8",
                                         "data.synthetic.workers=0", "data.batch_size=4", "data.num_workers=0"],

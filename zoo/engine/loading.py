@@ -14,7 +14,7 @@ import torch.nn as nn
 from ..registry import model_card
 from ..weights import WeightsError, get_model
 from .checkpoint import load_checkpoint
-from .config import DEFAULTS, merge
+from .config import DEFAULTS, card_protocol, merge, rename_deprecated
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +32,7 @@ class LoadedModel:
     classes: Optional[list[str]] = None
 
 
-def protocol_from_card(name: str) -> dict[str, Any]:
-    """``data`` config keys that match a card's :class:`~zoo.registry.InputSpec`."""
-    spec = model_card(name).input
-    return {"new_length": spec.clip_len, "new_step": spec.frame_step, "num_segments": spec.num_segments,
-            "crop_size": spec.crop_size, "short_side": spec.short_side, "mean": list(spec.mean), "std": list(spec.std),
-            "sampling": "tsn" if spec.num_segments > 1 else "dense"}
+protocol_from_card = card_protocol  # the one card -> data settings function, under its earlier name
 
 
 def _file_tag(path: Path) -> str:
@@ -80,6 +75,7 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
         saved = state.get("config")
         if not isinstance(saved, dict):
             raise ValueError(f"{checkpoint} has no saved config; load it as weights with --model NAME --weights FILE")
+        saved = rename_deprecated(saved, str(checkpoint))
         cfg = merge(cfg, saved, strict=False)
         name = name or saved["model"]["name"]
         build_kwargs = {**dict(saved["model"].get("kwargs") or {}), **dict(kwargs or {})}
@@ -88,7 +84,7 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
     else:
         if not name:
             raise ValueError("give a model name (--model) or a training checkpoint (--checkpoint)")
-        cfg["data"].update(protocol_from_card(name))
+        cfg["data"].update(card_protocol(name))
         build_kwargs = dict(kwargs or {})
         model = get_model(name, pretrained=pretrained, num_classes=num_classes, **build_kwargs)
         card = model_card(name)
