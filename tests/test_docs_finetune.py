@@ -75,3 +75,9 @@ def test_tutorial_trains_with_a_recipe_not_the_synthetic_config():
     train = [c for c in commands() if "train_recognizer.py" in c and "videos/train.txt" in c]
     assert train and all("configs/i3d_resnet50_finetune.yaml" in c for c in train)
     assert all("accumulate" not in c and "adamw" not in c for c in train)
+
+
+def test_tutorial_does_not_restate_card_fields():
+    """Clip length, step, segments and crop come from each model's card; the tutorial names none by hand."""
+    restated = re.findall(r"[1-9]\d*[ -](?:frames?|segments?|px)\b|every \d+(?:st|nd|rd|th)\b", TUTORIAL.read_text())
+    assert not restated, restated
