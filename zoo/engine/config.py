@@ -249,7 +249,10 @@ def load_config(path: str | os.PathLike | None = None, overrides: Iterable[str] 
     """
     overrides = list(overrides)
     file_cfg = _read_yaml(Path(path)) if path is not None else {}
-    name = apply_overrides(merge(DEFAULTS, file_cfg), overrides)["model"]["name"]
+    name = merge(DEFAULTS, file_cfg)["model"]["name"]
+    for text in overrides:
+        keys, value, _ = parse_override(text)
+        name = value if keys == ["model", "name"] else name
     base = merge(DEFAULTS, {"data": card_protocol(str(name))})
     return apply_overrides(merge(base, file_cfg), overrides)
 
