@@ -70,8 +70,8 @@ class DecodeOnly(Dataset):
 
         reader = decord.VideoReader(self.paths[index], width=self.width, height=self.height, num_threads=1)
         ds = self.dataset
-        clips = sample_clips(len(reader), strategy=ds.sampling, mode=ds.mode, new_length=ds.new_length,
-                             new_step=ds.new_step, num_segments=ds.num_segments)
+        clips = sample_clips(len(reader), strategy=ds.sampling, mode=ds.mode, new_length=ds.clip_len,
+                             new_step=ds.frame_step, num_segments=ds.num_segments)
         return torch.from_numpy(reader.get_batch([i for c in clips for i in c]).asnumpy())
 
 
@@ -181,7 +181,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="zoo_bench_"))
     list_file = Path(args.list) if args.list else default_list(work, args.repeat)
     height, width = args.decode_size
-    common = dict(mode="train", sampling="tsn", new_length=args.new_length, new_step=args.new_step,
+    common = dict(mode="train", sampling="tsn", clip_len=args.new_length, frame_step=args.new_step,
                   backend="decord", decode_width=width, decode_height=height, num_classes=1000)
     root = (args.root or None) if args.list else "/"
     ours = VideoClassificationDataset(list_file, root, transform=train_transforms(args.size, kind="multiscale"), **common)

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # 4-frame 32 px clips through a two-stage simple3d: a training step takes well under a second
 TINY = ["model.name=simple3d_synthetic", "model.kwargs.widths=[4,8]", "model.kwargs.dropout_ratio=0.0",
-        "data.new_length=4", "data.new_step=2", "data.crop_size=32", "data.short_side=32", "data.batch_size=2",
+        "data.clip_len=4", "data.frame_step=2", "data.crop_size=32", "data.short_side=32", "data.batch_size=2",
         "data.mean=[0.5,0.5,0.5]", "data.std=[0.25,0.25,0.25]", "data.train_crop=random", "train.optimizer=sgd",
         "train.lr=0.05", "train.progress=false", "train.val_every=0", "train.warmup_epochs=0.5"]
 

@@ -41,7 +41,7 @@ def _indices(clip: torch.Tensor) -> list:
 
 # ------------------------------------------------------------------ formats
 def test_gluoncv_list_with_classes_file(synthetic) -> None:
-    ds = VideoClassificationDataset(synthetic.train_list, new_length=8, new_step=2, sampling="dense",
+    ds = VideoClassificationDataset(synthetic.train_list, clip_len=8, frame_step=2, sampling="dense",
                                     transform=train_transforms(24, short_side=28))
     assert len(ds) == 16 and ds.classes == synthetic.classes and ds.num_classes == 8
     clip, label = ds[3]
@@ -53,18 +53,18 @@ def test_all_list_formats_read_the_same_samples(numbered: Path) -> None:
     (numbered / "csv.csv").write_text("path,label\na.mp4,b\n")
     (numbered / "two.txt").write_text("a 1\n")  # no extension -> video_ext
     for name in ("g.txt", "csv.csv", "two.txt"):
-        ds = VideoClassificationDataset(numbered / name, classes=["a", "b"], mode="val", new_length=3)
+        ds = VideoClassificationDataset(numbered / name, classes=["a", "b"], mode="val", clip_len=3)
         clip, label = ds[0]
         assert label == 1 and clip.shape == (3, 32, 48, 3)
 
 
 def test_range_format_samples_inside_the_range(numbered: Path) -> None:
     (numbered / "r4.txt").write_text("a.mp4 10 19 0\n")
-    ds = VideoClassificationDataset(numbered / "r4.txt", classes=["x"], mode="val", sampling="uniform", new_length=5)
+    ds = VideoClassificationDataset(numbered / "r4.txt", classes=["x"], mode="val", sampling="uniform", clip_len=5)
     assert all(10 <= i <= 19 for i in _indices(ds[0][0]))
     # 3-column test form: column 3 >= num_classes and >= column 2 -> unlabelled range
     (numbered / "r3.txt").write_text("a.mp4 2 20\na.mp4 0 15\n")
-    ds = VideoClassificationDataset(numbered / "r3.txt", classes=["x", "y"], mode="val", sampling="uniform", new_length=4)
+    ds = VideoClassificationDataset(numbered / "r3.txt", classes=["x", "y"], mode="val", sampling="uniform", clip_len=4)
     clip, label = ds[0]
     assert label == -1 and all(2 <= i <= 20 for i in _indices(clip))
     forced = VideoClassificationDataset(numbered / "r3.txt", list_format="gluoncv",
@@ -77,7 +77,7 @@ def test_folder_per_class(tmp_path: Path) -> None:
         (tmp_path / cls).mkdir()
         write_video(tmp_path / cls / "v1.mp4", numbered_frames(6, 32, 32))
     (tmp_path / "run" / "notes.txt").write_text("ignored")
-    ds = VideoClassificationDataset(root=tmp_path, mode="val", new_length=2)
+    ds = VideoClassificationDataset(root=tmp_path, mode="val", clip_len=2)
     assert ds.classes == ["jump", "run"] and ds.labels == [0, 1]
     assert ds[1][0].shape == (2, 32, 32, 3)
 
@@ -85,21 +85,21 @@ def test_folder_per_class(tmp_path: Path) -> None:
 def test_frame_folders_gluoncv_style(tmp_path: Path) -> None:
     write_jpeg_folder(tmp_path / "vid1", numbered_frames(12, 32, 32))
     (tmp_path / "list.txt").write_text("vid1 12 0\n")
-    ds = VideoClassificationDataset(tmp_path / "list.txt", mode="val", sampling="dense", new_length=4, new_step=2)
+    ds = VideoClassificationDataset(tmp_path / "list.txt", mode="val", sampling="dense", clip_len=4, frame_step=2)
     assert _indices(ds[0][0]) == [2, 4, 6, 8]
     write_jpeg_folder(tmp_path / "ssv2", numbered_frames(6, 32, 32), pattern="%06d.jpg")  # SSv2 naming
     (tmp_path / "ssv2.txt").write_text("ssv2 6 0\n")
-    ds = VideoClassificationDataset(tmp_path / "ssv2.txt", mode="val", sampling="dense", new_length=2,
+    ds = VideoClassificationDataset(tmp_path / "ssv2.txt", mode="val", sampling="dense", clip_len=2,
                                     name_pattern="%06d.jpg")
     assert _indices(ds[0][0]) == [2, 3]
 
 
 # ------------------------------------------------------------------ options
 def test_tsn_segments_and_multi_view_shapes(synthetic) -> None:
-    tsn = VideoClassificationDataset(synthetic.val_list, mode="val", num_segments=3, new_length=1,
+    tsn = VideoClassificationDataset(synthetic.val_list, mode="val", num_segments=3, clip_len=1,
                                      transform=eval_transforms(24, short_side=28))
     assert tsn[0][0].shape == (3, 3, 1, 24, 24)
-    views = VideoClassificationDataset(synthetic.val_list, mode="test", sampling="dense", new_length=4, num_clips=2,
+    views = VideoClassificationDataset(synthetic.val_list, mode="test", sampling="dense", clip_len=4, num_clips=2,
                                        num_crops=3, transform=eval_transforms(24, short_side=28, num_crops=3))
     clip, _ = views[0]
     assert clip.shape == (6, 3, 4, 24, 24)  # (V = clips x crops, C, T, H, W)
@@ -117,7 +117,7 @@ def test_tsn_segments_and_multi_view_shapes(synthetic) -> None:
 
 def test_view_order_is_clip_major(numbered: Path) -> None:
     (numbered / "v.txt").write_text("a.mp4 25 0\n")
-    ds = VideoClassificationDataset(numbered / "v.txt", mode="test", sampling="dense", new_length=2, num_clips=3)
+    ds = VideoClassificationDataset(numbered / "v.txt", mode="test", sampling="dense", clip_len=2, num_clips=3)
     clip, _ = ds[0]
     assert clip.shape == (3, 2, 32, 48, 3)
     middle = int(round((25 - 2) / 2))
@@ -126,7 +126,7 @@ def test_view_order_is_clip_major(numbered: Path) -> None:
 
 def test_slowfast_concat_and_pair(numbered: Path) -> None:
     (numbered / "s.txt").write_text("a.mp4 25 0\n")
-    kwargs = dict(mode="val", sampling="dense", new_length=16, slowfast=True, slow_temporal_stride=8, fast_temporal_stride=2)
+    kwargs = dict(mode="val", sampling="dense", clip_len=16, slowfast=True, slow_temporal_stride=8, fast_temporal_stride=2)
     concat = VideoClassificationDataset(numbered / "s.txt", **kwargs)[0][0]
     start = (25 - 16) // 2
     fast = [start + p for p in (1, 3, 5, 7, 9, 11, 13, 15)]
@@ -136,17 +136,17 @@ def test_slowfast_concat_and_pair(numbered: Path) -> None:
                                                       transform=eval_transforms(24), **kwargs)[0][0]
     assert slow_clip.shape == (3, 2, 24, 24) and fast_clip.shape == (3, 8, 24, 24)
     with pytest.raises(ValueError, match="slowfast"):
-        VideoClassificationDataset(numbered / "s.txt", slowfast=True, new_step=2)
+        VideoClassificationDataset(numbered / "s.txt", slowfast=True, frame_step=2)
 
 
 def test_temporal_jitter_and_short_video(numbered: Path) -> None:
     (numbered / "j.txt").write_text("a.mp4 25 0\n")
     torch.manual_seed(0)
-    ds = VideoClassificationDataset(numbered / "j.txt", sampling="dense", new_length=4, new_step=3, temporal_jitter=True)
+    ds = VideoClassificationDataset(numbered / "j.txt", sampling="dense", clip_len=4, frame_step=3, temporal_jitter=True)
     assert len({tuple(_indices(ds[0][0])) for _ in range(6)}) > 1
-    pad = VideoClassificationDataset(numbered / "j.txt", mode="val", sampling="dense", new_length=20, new_step=2)
+    pad = VideoClassificationDataset(numbered / "j.txt", mode="val", sampling="dense", clip_len=20, frame_step=2)
     assert _indices(pad[0][0])[-3:] == [24, 24, 24]
-    loop = VideoClassificationDataset(numbered / "j.txt", mode="val", sampling="dense", new_length=20, new_step=2,
+    loop = VideoClassificationDataset(numbered / "j.txt", mode="val", sampling="dense", clip_len=20, frame_step=2,
                                       short_video="loop")
     assert _indices(loop[0][0])[12:15] == [24, 1, 3]
 
@@ -169,7 +169,7 @@ def with_bad_files(synthetic, tmp_path: Path) -> Path:
 
 
 def test_on_error_raise_names_the_file(with_bad_files: Path) -> None:
-    ds = VideoClassificationDataset(with_bad_files, new_length=4)
+    ds = VideoClassificationDataset(with_bad_files, clip_len=4)
     with pytest.raises(VideoDecodeError, match="missing.mp4"):
         ds[1]
     with pytest.raises(VideoDecodeError, match="empty.mp4"):
@@ -178,7 +178,7 @@ def test_on_error_raise_names_the_file(with_bad_files: Path) -> None:
 
 def test_on_error_skip_replaces_logs_once_and_counts(with_bad_files: Path, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="zoo.data.dataset")
-    ds = VideoClassificationDataset(with_bad_files, new_length=4, on_error="skip")
+    ds = VideoClassificationDataset(with_bad_files, clip_len=4, on_error="skip")
     for _ in range(2):
         for i in range(len(ds)):
             clip, label = ds[i]
@@ -190,7 +190,7 @@ def test_on_error_skip_replaces_logs_once_and_counts(with_bad_files: Path, caplo
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_bad_count_survives_dataloader_workers(with_bad_files: Path, start_method: str) -> None:
-    ds = VideoClassificationDataset(with_bad_files, new_length=4, on_error="skip")
+    ds = VideoClassificationDataset(with_bad_files, clip_len=4, on_error="skip")
     loader = DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context=start_method)
     labels = torch.cat([y for _, y in loader])
     assert len(labels) == 6
@@ -198,7 +198,7 @@ def test_bad_count_survives_dataloader_workers(with_bad_files: Path, start_metho
 
 
 def test_worker_errors_reach_the_main_process(with_bad_files: Path) -> None:
-    ds = VideoClassificationDataset(with_bad_files, new_length=4)
+    ds = VideoClassificationDataset(with_bad_files, clip_len=4)
     with pytest.raises(VideoDecodeError, match="missing.mp4"):
         list(DataLoader(ds, batch_size=1, num_workers=1))
 

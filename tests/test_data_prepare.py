@@ -114,5 +114,5 @@ def test_check_videos_function_and_cli(tmp_path: Path) -> None:
     assert result.returncode == 1 and "2 bad video(s)" in result.stdout
     assert [line.split("\t")[0] for line in out.read_text().splitlines()] == ["bad.mp4", "missing.mp4"]
     assert "checking list.txt" in result.stderr  # tqdm progress bar
-    ds = VideoClassificationDataset(tmp_path / "list.txt", on_error="skip", new_length=2)
+    ds = VideoClassificationDataset(tmp_path / "list.txt", on_error="skip", clip_len=2)
     assert ds[1][0].shape[0] == 2 and ds.num_bad == 1

@@ -142,7 +142,7 @@ def test_a_folder_given_as_the_list_is_a_folder_per_class_dataset(tmp_path):
     for name in ("jump", "run"):
         (tmp_path / "videos" / name).mkdir(parents=True)
         write_video(tmp_path / "videos" / name / "v.mp4", numbered_frames(6, 32, 32))
-    dataset = VideoClassificationDataset(tmp_path / "videos", mode="val", new_length=2)
+    dataset = VideoClassificationDataset(tmp_path / "videos", mode="val", clip_len=2)
     assert dataset.classes == ["jump", "run"] and dataset.labels == [0, 1]
     with pytest.raises(ListFileError, match="is a folder, not a list file"):
         parse_list_file(tmp_path / "videos")

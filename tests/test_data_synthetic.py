@@ -76,7 +76,7 @@ def test_rendered_clip_moves_the_object() -> None:
 
 
 def test_dataset_reads_the_synthetic_lists(small) -> None:
-    ds = VideoClassificationDataset(small.train_list, sampling="dense", new_length=8)
+    ds = VideoClassificationDataset(small.train_list, sampling="dense", clip_len=8)
     clip, label = ds[5]
     assert clip.shape == (8, 32, 48, 3) and label == 5 and ds.classes == list(SYNTHETIC_CLASSES)
 

@@ -56,7 +56,7 @@ def test_override_errors_name_the_key():
 
 def test_base_inheritance_of_config_files():
     cfg = load_config(ROOT / "configs" / "simple2d_synthetic.yaml")
-    assert cfg["model"]["name"] == "simple2d_synthetic" and cfg["data"]["new_length"] == 1
+    assert cfg["model"]["name"] == "simple2d_synthetic" and cfg["data"]["clip_len"] == 1
     assert cfg["train"]["optimizer"] == "adamw"  # inherited from simple3d_synthetic.yaml
 
 

@@ -92,7 +92,7 @@ def test_bf16_training_of_i3d_saves_finite_weights(tmp_path, tiny):
     """Through the trainer, 8-frame 32 px clips; partial BN, as batch statistics over a 1x1 ``layer4`` of two clips
     blow up in fp32 as well."""
     common = ["model.name=i3d_resnet50_v1_kinetics400", "model.kwargs={}", "model.partial_bn=true",
-              "data.new_length=8", "data.new_step=1", "train.stop_after_steps=1", "train.lr=0.01",
+              "data.clip_len=8", "data.frame_step=1", "train.stop_after_steps=1", "train.lr=0.01",
               "train.deterministic=true"]
     torch.manual_seed(0)
     initial = build_model({"name": "i3d_resnet50_v1_kinetics400"}, 8).state_dict()

@@ -7,17 +7,17 @@ import torch
 from _engine_helpers import ROOT, make_tiny_dataset
 from zoo.engine import load_config, train
 from zoo.engine.checkpoint import load_checkpoint
-from zoo.engine.loading import protocol_from_card
+from zoo.engine.config import card_protocol
 
 RECIPES = sorted(p.name for p in (ROOT / "configs").glob("*_finetune.yaml"))
 # reduced input per recipe: the tiny data has 8-frame 32 px clips
 REDUCED = {
-    "i3d_resnet50_finetune.yaml": ["data.new_length=8", "data.new_step=1"],
-    "r2plus1d_resnet50_finetune.yaml": ["data.new_length=8", "data.new_step=1"],
-    "slowfast_4x16_resnet50_finetune.yaml": ["data.new_length=8", "data.new_step=1", "model.kwargs.fast_frames=8",
+    "i3d_resnet50_finetune.yaml": ["data.clip_len=8", "data.frame_step=1"],
+    "r2plus1d_resnet50_finetune.yaml": ["data.clip_len=8", "data.frame_step=1"],
+    "slowfast_4x16_resnet50_finetune.yaml": ["data.clip_len=8", "data.frame_step=1", "model.kwargs.fast_frames=8",
                                              "model.kwargs.slow_frames=1"],
     "tsn_resnet50_finetune.yaml": ["data.num_segments=2"],
-    "x3d_m_finetune.yaml": ["data.new_length=4", "data.new_step=2"],
+    "x3d_m_finetune.yaml": ["data.clip_len=4", "data.frame_step=2"],
 }
 
 
@@ -33,7 +33,7 @@ def test_every_family_has_a_recipe():
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_recipe_holds_the_card_protocol_and_an_sgd_recipe(recipe):
     cfg = load_config(ROOT / "configs" / recipe)
-    card = protocol_from_card(cfg["model"]["name"])
+    card = card_protocol(cfg["model"]["name"])
     assert {k: cfg["data"][k] for k in card} == card  # nothing of the synthetic demo's protocol
     assert cfg["data"]["temporal_centering"] is False and cfg["data"]["synthetic"] is None
     assert cfg["model"]["pretrained"] is True and cfg["model"]["num_classes"] is None
@@ -42,7 +42,7 @@ def test_recipe_holds_the_card_protocol_and_an_sgd_recipe(recipe):
     assert cfg["model"]["partial_bn"] == recipe.startswith("tsn")  # partial BN is TSN's (2D) recipe
     # another model on the command line brings its own card's protocol
     other = load_config(ROOT / "configs" / recipe, ["model.name=r2plus1d_v1_resnet18_kinetics400"])
-    assert other["data"]["crop_size"] == 112 and other["data"]["new_length"] == 16
+    assert other["data"]["crop_size"] == 112 and other["data"]["clip_len"] == 16
 
 
 @pytest.mark.parametrize("recipe", RECIPES)

@@ -6,7 +6,7 @@ Quick start::
 
     from zoo.data import VideoClassificationDataset, make_synthetic_dataset, train_transforms
     train_list, val_list, classes = make_synthetic_dataset("/tmp/synthetic", num_train=160, num_val=48)
-    ds = VideoClassificationDataset(train_list, sampling="dense", new_length=8, new_step=2,
+    ds = VideoClassificationDataset(train_list, sampling="dense", clip_len=8, frame_step=2,
                                     transform=train_transforms(56, short_side=64), on_error="skip")
     clip, label = ds[0]          # clip: (C, T, H, W) float32
 """

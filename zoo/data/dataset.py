@@ -10,7 +10,7 @@ Output of ``dataset[i]`` is ``(clip, label)`` with ``label`` an ``int``
   of the ``V`` views (``logits.view(N, V, -1).mean(1)``).
 * with ``transform=None``: raw uint8 ``(T, H, W, C)`` (or ``(V, T, H, W, C)``)
   so a batch can be augmented on the GPU with the same transforms.
-* ``T = new_length``; SlowFast ``slowfast_output="concat"``: ``T = T_fast +
+* ``T = clip_len``; SlowFast ``slowfast_output="concat"``: ``T = T_fast +
   T_slow``, fast frames first then slow frames (GluonCV MXNet SlowFast
   layout); ``slowfast_output="pair"``: ``clip`` is ``[slow, fast]`` (two
   tensors, PySlowFast order).
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
@@ -48,6 +49,15 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
 
 
+def _deprecated_alias(old: str, old_value: Optional[int], new: str, new_value: int) -> int:
+    """The value of a renamed argument: ``old_value`` (with a warning) when the old name was given."""
+    if old_value is None:
+        return new_value
+    warnings.warn(f"VideoClassificationDataset({old}=...) is deprecated, use {new}=... (the model card's name)",
+                  FutureWarning, stacklevel=3)
+    return old_value
+
+
 class VideoClassificationDataset(Dataset):
     """Video clips and labels from a list file or a ``root/<class>/<video>`` tree.
 
@@ -61,13 +71,14 @@ class VideoClassificationDataset(Dataset):
         mode: ``"train"`` (random sampling), ``"val"`` (centred) or ``"test"``
             (deterministic multi-view).
         sampling: ``"tsn"``, ``"dense"`` or ``"uniform"`` (see :mod:`zoo.data.sampling`).
-        new_length, new_step: frames per clip and the stride between them.
+        clip_len, frame_step: frames per clip and the stride between them (the names of
+            :class:`~zoo.registry.InputSpec`; GluonCV's ``new_length`` / ``new_step`` still work, deprecated).
         num_segments: TSN segments (one clip per segment).
         num_clips: temporal clips per video (test-time multi-view).
         num_crops: spatial crops made by ``transform`` (1, 3 or 10); checked.
-        temporal_jitter: random per-frame offset in ``[0, new_step)``.
+        temporal_jitter: random per-frame offset in ``[0, frame_step)``.
         slowfast, slow_temporal_stride, fast_temporal_stride, slowfast_output:
-            SlowFast sampling inside a ``new_length`` window (``"concat"`` or ``"pair"``).
+            SlowFast sampling inside a ``clip_len`` window (``"concat"`` or ``"pair"``).
         video_ext: appended to list paths that have no extension and do not exist as is.
         name_pattern, frames_start_index: frame-folder file names.
         backend: reader backend (``"auto"``, ``"decord"``, ``"pyav"``, ``"frames"``).
@@ -92,8 +103,8 @@ class VideoClassificationDataset(Dataset):
         list_format: str = "auto",
         mode: str = "train",
         sampling: str = "tsn",
-        new_length: int = 1,
-        new_step: int = 1,
+        clip_len: int = 1,
+        frame_step: int = 1,
         num_segments: int = 1,
         num_clips: int = 1,
         num_crops: int = 1,
@@ -115,11 +126,15 @@ class VideoClassificationDataset(Dataset):
         short_video: str = "pad",
         num_classes: Optional[int] = None,
         timeout: Optional[float] = None,
+        new_length: Optional[int] = None,
+        new_step: Optional[int] = None,
     ) -> None:
+        clip_len = _deprecated_alias("new_length", new_length, "clip_len", clip_len)
+        frame_step = _deprecated_alias("new_step", new_step, "frame_step", frame_step)
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        if slowfast and (temporal_jitter or new_step != 1):
-            raise ValueError("slowfast sampling needs temporal_jitter=False and new_step=1 (as in GluonCV)")
+        if slowfast and (temporal_jitter or frame_step != 1):
+            raise ValueError("slowfast sampling needs temporal_jitter=False and frame_step=1 (as in GluonCV)")
         if slowfast_output not in ("concat", "pair"):
             raise ValueError(f"slowfast_output must be 'concat' or 'pair', got {slowfast_output!r}")
         if num_crops not in (1, 3, 10):
@@ -132,14 +147,14 @@ class VideoClassificationDataset(Dataset):
         self.root = Path(root) if root is not None else (self.list_file.parent if self.list_file else Path("."))
         self.classes, self.records = self._load(classes, list_format, num_classes)
         self.mode, self.sampling = mode, sampling
-        self.new_length, self.new_step = new_length, new_step
+        self.clip_len, self.frame_step = clip_len, frame_step
         self.num_segments, self.num_clips, self.num_crops = num_segments, num_clips, num_crops
         self.temporal_jitter, self.short_video = temporal_jitter, short_video
         self.slowfast, self.slowfast_output = slowfast, slowfast_output
         self.fast_positions: Optional[List[int]] = None
         self.slow_positions: Optional[List[int]] = None
         if slowfast:
-            self.fast_positions, self.slow_positions = slowfast_positions(new_length, slow_temporal_stride, fast_temporal_stride)
+            self.fast_positions, self.slow_positions = slowfast_positions(clip_len, slow_temporal_stride, fast_temporal_stride)
         self.video_ext, self.name_pattern, self.frames_start_index = video_ext, name_pattern, frames_start_index
         self.backend = backend
         self.decode_size = dict(width=decode_width, height=decode_height, short_side=decode_short_side)
@@ -255,8 +270,8 @@ class VideoClassificationDataset(Dataset):
         start = min(record.start, total - 1)
         end = min(record.end if record.end is not None else total - 1, total - 1)
         positions = self.fast_positions + self.slow_positions if self.slowfast else None
-        clips = sample_clips(end - start + 1, strategy=self.sampling, mode=self.mode, new_length=self.new_length,
-                             new_step=self.new_step, num_segments=self.num_segments, num_clips=self.num_clips,
+        clips = sample_clips(end - start + 1, strategy=self.sampling, mode=self.mode, new_length=self.clip_len,
+                             new_step=self.frame_step, num_segments=self.num_segments, num_clips=self.num_clips,
                              temporal_jitter=self.temporal_jitter, short_video=self.short_video, positions=positions)
         flat = [start + i for clip in clips for i in clip]
         return reader.get_batch(flat), len(clips[0])
@@ -293,5 +308,5 @@ class VideoClassificationDataset(Dataset):
 
     def __repr__(self) -> str:
         return (f"VideoClassificationDataset({len(self)} samples, {self.num_classes} classes, mode={self.mode!r}, "
-                f"sampling={self.sampling!r}, new_length={self.new_length}, new_step={self.new_step}, "
+                f"sampling={self.sampling!r}, clip_len={self.clip_len}, frame_step={self.frame_step}, "
                 f"num_segments={self.num_segments})")

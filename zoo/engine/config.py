@@ -9,10 +9,17 @@ may name another file under ``_base_`` to inherit from) and then applies command
 Override values are parsed as YAML (``1e-3`` -> float, ``[8, 16]`` -> list, ``null`` -> None,
 ``true`` -> bool); unknown keys are an error unless they sit under a free-form mapping
 (``model.kwargs``) or the override starts with ``+`` (``+train.note=x``).
+
+The input protocol (``data.clip_len``, ``frame_step``, ``num_segments``, ``crop_size``, ``short_side``,
+``mean``, ``std`` and ``sampling``) comes from the card of ``model.name`` (:func:`card_protocol`): a config
+file or an override sets one of these keys only to differ from the card. The keys are the card's own names
+(:class:`~zoo.registry.InputSpec`); GluonCV's ``new_length`` / ``new_step`` are read as ``clip_len`` /
+``frame_step`` with a deprecation warning.
 """
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
 from pathlib import Path
@@ -20,7 +27,17 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-__all__ = ["DEFAULTS", "ConfigError", "load_config", "merge", "parse_override", "apply_overrides", "save_config"]
+from ..catalogue import model_card
+from ..registry import UnknownModelError
+from .checkpoint import write_text_atomic
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULTS", "ConfigError", "card_protocol", "load_config", "merge", "parse_override", "apply_overrides",
+           "save_config"]
+
+# GluonCV's names of two card fields, still read (with a warning) in config files, overrides and saved checkpoints
+DEPRECATED_DATA_KEYS = {"new_length": "clip_len", "new_step": "frame_step"}
 
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$")
 
@@ -46,13 +63,14 @@ DEFAULTS: dict[str, Any] = {
         "classes": None,                # class-name file (default: classes.txt beside the list)
         "synthetic": None,              # {root, num_train, num_val, seed, frames, size}: generate first
         "backend": "auto",
+        # the input protocol: these seven and sampling come from the card of model.name (card_protocol)
         "sampling": "dense",            # tsn | dense | uniform
-        "new_length": 16,
-        "new_step": 1,
+        "clip_len": 16,                 # frames per clip
+        "frame_step": 1,                # stride between sampled frames
         "num_segments": 1,
-        "temporal_jitter": False,
         "crop_size": 112,
         "short_side": 128,
+        "temporal_jitter": False,
         "train_crop": "multiscale",     # multiscale | random_resized | random
         "flip": True,
         "flip_labels": True,            # mirror "left"/"right" class names with the frames
@@ -64,7 +82,6 @@ DEFAULTS: dict[str, Any] = {
         "on_error": "skip",             # bad videos: skip (counted) or raise
         "timeout": 300,                 # seconds a video (or a worker's batch) may take to load; then an error naming it
         "temporal_centering": False,    # subtract each pixel's mean over a clip's frames (model input)
-        "from_card": False,             # the model card's input protocol under this config (see load_config)
     },
     "train": {
         "epochs": 10,
@@ -114,6 +131,40 @@ class ConfigError(ValueError):
     """A config file or override that cannot be used."""
 
 
+def card_protocol(name: str, tag: str = "") -> dict[str, Any]:
+    """The ``data`` settings of a model card's :class:`~zoo.registry.InputSpec` (of its weights ``tag`` where that
+    version was trained with another input): what training, testing and inference read clips with, before a
+    config's overrides (``{"clip_len", "frame_step", "num_segments", "crop_size", "short_side", "mean", "std",
+    "sampling", "temporal_centering"}``)."""
+    try:
+        card = model_card(name)
+    except UnknownModelError as error:
+        raise ConfigError(f"model.name: {error.args[0]}") from None
+    spec = card.input_for(card.find_weights(tag) if tag else None)
+    return {"clip_len": spec.clip_len, "frame_step": spec.frame_step, "num_segments": spec.num_segments,
+            "crop_size": spec.crop_size, "short_side": spec.short_side, "mean": list(spec.mean), "std": list(spec.std),
+            "sampling": "tsn" if spec.num_segments > 1 else "dense", "temporal_centering": spec.temporal_centering}
+
+
+def rename_deprecated(cfg: Mapping[str, Any], where: str = "config") -> dict[str, Any]:
+    """A copy of ``cfg`` with ``data.new_length`` / ``data.new_step`` renamed ``clip_len`` / ``frame_step``
+    (warned once per key); ``data.from_card`` (the card now always applies) is dropped."""
+    out = dict(cfg)
+    data = out.get("data")
+    if not isinstance(data, Mapping):
+        return out
+    data = dict(data)
+    for old, new in DEPRECATED_DATA_KEYS.items():
+        if old in data:
+            logger.warning("%s: data.%s is deprecated, use data.%s (the model card's name)", where, old, new)
+            value = data.pop(old)
+            data.setdefault(new, value)
+    if data.pop("from_card", None) is not None:
+        logger.warning("%s: data.from_card is no longer needed: the model card's input protocol always applies", where)
+    out["data"] = data
+    return out
+
+
 def merge(base: Mapping[str, Any], update: Mapping[str, Any], path: str = "", strict: bool = True) -> dict[str, Any]:
     """Deep merge ``update`` into a copy of ``base``; with ``strict``, unknown keys raise :class:`ConfigError`."""
     out = copy.deepcopy(dict(base))
@@ -155,6 +206,10 @@ def apply_overrides(cfg: Mapping[str, Any], overrides: Iterable[str]) -> dict[st
     out = copy.deepcopy(dict(cfg))
     for text in overrides:
         keys, value, allow_new = parse_override(text)
+        if keys[0] == "data" and len(keys) == 2 and keys[1] in DEPRECATED_DATA_KEYS:
+            logger.warning("override %s: data.%s is deprecated, use data.%s (the model card's name)",
+                           text, keys[1], DEPRECATED_DATA_KEYS[keys[1]])
+            keys = ["data", DEPRECATED_DATA_KEYS[keys[1]]]
         node = out
         for depth, key in enumerate(keys[:-1]):
             prefix = ".".join(keys[: depth + 1])
@@ -182,6 +237,7 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config file must hold a mapping, got {type(data).__name__}")
+    data = rename_deprecated(data, str(path))
     base = data.pop("_base_", None)
     if base:
         parent = _read_yaml((path.parent / base), seen + (path,))
@@ -190,26 +246,23 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Defaults <- YAML file (with ``_base_`` inheritance) <- overrides.
+    """Defaults <- the input protocol of ``model.name``'s card <- YAML file (with ``_base_``) <- overrides.
 
-    With ``data.from_card: true`` the input protocol of ``model.name``'s card (clip length, frame step,
-    segments, crop, short side, mean/std, sampling) comes between the defaults and the file, so a recipe
-    holds only what differs from the card, and ``model.name=...`` on the command line brings its own.
+    The card is the one of the final ``model.name`` (``model.name=...`` on the command line brings its own
+    protocol), so a config holds only what differs from it.
     """
     overrides = list(overrides)
     file_cfg = _read_yaml(Path(path)) if path is not None else {}
-    cfg = apply_overrides(merge(DEFAULTS, file_cfg), overrides)
-    if not cfg["data"].get("from_card"):
-        return cfg
-    from .loading import protocol_from_card  # the registry: only when asked for
-
-    base = merge(DEFAULTS, {"data": protocol_from_card(str(cfg["model"]["name"]))})
+    name = merge(DEFAULTS, file_cfg)["model"]["name"]
+    for text in overrides:
+        keys, value, _ = parse_override(text)
+        name = value if keys == ["model", "name"] else name
+    base = merge(DEFAULTS, {"data": card_protocol(str(name))})
     return apply_overrides(merge(base, file_cfg), overrides)
 
 
 def save_config(cfg: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write the resolved config as YAML (the run's own copy), atomically."""
-    from .checkpoint import write_text_atomic
 
     return write_text_atomic(path, yaml.safe_dump(_plain(cfg), sort_keys=False))
 

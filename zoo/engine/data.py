@@ -160,7 +160,7 @@ def class_names_of(cfg: Mapping[str, Any], list_file: str) -> Optional[list[str]
     return read_class_names(beside) if beside.is_file() else None
 
 
-_COUNTS = (("data", "new_length"), ("data", "new_step"), ("data", "num_segments"), ("data", "batch_size"),
+_COUNTS = (("data", "clip_len"), ("data", "frame_step"), ("data", "num_segments"), ("data", "batch_size"),
            ("test", "num_clips"))
 
 
@@ -197,7 +197,7 @@ def build_dataset(cfg: Mapping[str, Any], split: str, num_classes: Optional[int]
         mode = "test" if split == "test" else "val"
     return VideoClassificationDataset(
         list_file, data.get("root"), classes=classes, mode=mode, sampling=sampling,
-        new_length=data["new_length"], new_step=data["new_step"], num_segments=data["num_segments"],
+        clip_len=data["clip_len"], frame_step=data["frame_step"], num_segments=data["num_segments"],
         num_clips=num_clips, num_crops=num_crops, temporal_jitter=data["temporal_jitter"] and split == "train",
         backend=data["backend"], transform=transform, on_error=data["on_error"], num_classes=num_classes,
         decode_short_side=data["short_side"], timeout=data.get("timeout"))

@@ -98,7 +98,7 @@ class Recognizer:
         checkpoint's class file, else the card's dataset (``zoo.data.class_names``), else indices."""
         data = loaded.cfg["data"]
         names = _resolve_classes(loaded, classes)
-        return cls(loaded.model, names, new_length=data["new_length"], new_step=data["new_step"],
+        return cls(loaded.model, names, new_length=data["clip_len"], new_step=data["frame_step"],
                    num_segments=data["num_segments"], crop_size=data["crop_size"], short_side=data["short_side"],
                    mean=data["mean"], std=data["std"], num_crops=num_crops, device=device,
                    temporal_centering=bool(data.get("temporal_centering")), timeout=data.get("timeout"))

@@ -11,10 +11,10 @@ from typing import Any, Mapping, Optional
 
 import torch.nn as nn
 
-from ..registry import model_card
+from ..catalogue import model_card
 from ..weights import WeightsError, get_model
 from .checkpoint import load_checkpoint
-from .config import DEFAULTS, merge
+from .config import DEFAULTS, card_protocol, merge, parse_override, rename_deprecated
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +32,7 @@ class LoadedModel:
     classes: Optional[list[str]] = None
 
 
-def protocol_from_card(name: str, tag: str = "") -> dict[str, Any]:
-    """``data`` config keys that match the :class:`~zoo.registry.InputSpec` of a card (of its weights ``tag``
-    where that version was trained with another input)."""
-    card = model_card(name)
-    spec = card.input_for(card.find_weights(tag) if tag else None)
-    return {"new_length": spec.clip_len, "new_step": spec.frame_step, "num_segments": spec.num_segments,
-            "crop_size": spec.crop_size, "short_side": spec.short_side, "mean": list(spec.mean), "std": list(spec.std),
-            "sampling": "tsn" if spec.num_segments > 1 else "dense", "temporal_centering": spec.temporal_centering}
+protocol_from_card = card_protocol  # the one card -> data settings function, under its earlier name
 
 
 def _file_tag(path: Path) -> str:
@@ -82,6 +75,7 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
         saved = state.get("config")
         if not isinstance(saved, dict):
             raise ValueError(f"{checkpoint} has no saved config; load it as weights with --model NAME --weights FILE")
+        saved = rename_deprecated(saved, str(checkpoint))
         cfg = merge(cfg, saved, strict=False)
         name = name or saved["model"]["name"]
         build_kwargs = {**dict(saved["model"].get("kwargs") or {}), **dict(kwargs or {})}
@@ -99,7 +93,7 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
         elif isinstance(pretrained, str) and pretrained and not Path(pretrained).is_file():
             entry = card.find_weights(pretrained)
         tag = entry.tag if entry else _file_tag(Path(pretrained)) if isinstance(pretrained, str) and pretrained else "random"
-        cfg["data"].update(protocol_from_card(name, entry.tag if entry else ""))
+        cfg["data"].update(card_protocol(name, entry.tag if entry else ""))
     cfg["model"].update(name=name, kwargs=build_kwargs)
     return LoadedModel(model=model, name=name, tag=tag, cfg=cfg, classes=list(model_card(name).class_names) or None)
 
@@ -107,8 +101,6 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
 def split_model_kwargs(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
     """Pull ``model.kwargs.<key>=value`` out of overrides (they shape the model, so they are needed
     before it is built); returns ``(kwargs, other overrides)``."""
-    from .config import parse_override
-
     kwargs, rest = {}, []
     for text in overrides:
         keys, value, _ = parse_override(text)

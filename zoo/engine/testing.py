@@ -44,7 +44,7 @@ def test_protocol(cfg: Mapping[str, Any], list_file: str) -> dict[str, Any]:
     data, test = cfg["data"], cfg["test"]
     return {"num_clips": int(test["num_clips"]), "num_crops": int(test["num_crops"]),
             "views": int(test["num_clips"]) * int(test["num_crops"]) * int(data["num_segments"]),
-            "new_length": int(data["new_length"]), "new_step": int(data["new_step"]),
+            "new_length": int(data["clip_len"]), "new_step": int(data["frame_step"]),
             "num_segments": int(data["num_segments"]), "crop_size": data["crop_size"], "short_side": data["short_side"],
             "sampling": test.get("sampling") or data["sampling"], "average": test["average"],
             "mean": list(data["mean"]), "std": list(data["std"]),
