@@ -9,7 +9,7 @@ REF_PY := $(REF_VENV)/bin/python
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: all venv ref-venv test test-fast demo docs tables benchmark clean
+.PHONY: all venv ref-venv test test-heavy test-fast demo docs tables benchmark clean
 
 all: test
 
@@ -29,9 +29,14 @@ $(REF_VENV)/.installed: requirements-ref.txt
 	$(REF_PY) -m pip install -q -r requirements-ref.txt
 	touch $@
 
+# The default run leaves out the `heavy` doc commands (full-size training runs of many minutes each);
+# `make test-heavy` runs those.
 test: venv ref-venv
 	ZOO_GLUONCV_PYTHON=$(CURDIR)/$(REF_PY) ZOO_REQUIRE_REFERENCE=1 \
-		$(PY) -m pytest -n $(JOBS) -q $(PYTEST_ARGS) tests
+		$(PY) -m pytest -n $(JOBS) -q -m "not heavy" $(PYTEST_ARGS) tests
+
+test-heavy: venv
+	$(PY) -m pytest -n $(JOBS) -q -m heavy $(PYTEST_ARGS) tests
 
 test-fast: venv
 	$(PY) -m pytest -n $(JOBS) -q -m "not slow and not parity" $(PYTEST_ARGS) tests
