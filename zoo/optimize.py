@@ -24,7 +24,7 @@ import torch.nn as nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 __all__ = ["optimize_for_inference", "fold_batchnorm", "InferenceModel", "PRECISIONS", "cpu_has_bf16",
-           "agreement"]
+           "agreement", "serve_on", "describe_precision"]
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +329,38 @@ def optimize_for_inference(
     if precision == "auto":
         return _optimize_auto(model, probe, calibration, channels_last, compile)
     return _optimize_float(model, probe, precision, channels_last, compile)
+
+
+def serve_on(model: nn.Module, device: torch.device | str, precision: str = "auto", example=None,
+             calibration=None) -> nn.Module:
+    """``model`` ready to serve on ``device``: the fast path on a CPU, the model as built elsewhere.
+
+    The fast path is tuned for CPUs (oneDNN); on another device only ``"auto"`` and ``"fp32"`` apply and
+    the model runs as built.  ``example`` and ``calibration`` are as in :func:`optimize_for_inference`.
+
+    Raises:
+        ValueError: an unknown precision, int8 without calibration clips, or bf16/int8 off the CPU.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    device = torch.device(device)
+    if device.type != "cpu":
+        if precision not in ("auto", "fp32"):
+            raise ValueError(f"precision {precision!r} is the CPU fast path's; on {device} use auto or fp32")
+        return model.to(device).eval()
+    return optimize_for_inference(model.cpu().eval(), example, precision, calibration=calibration)
+
+
+def describe_precision(served: nn.Module) -> str:
+    """One line for a user: which precision runs, on which path, and how close it came to fp32."""
+    if not isinstance(served, InferenceModel):
+        return "fp32 (the model as built; the fast path is for CPUs)"
+    line = f"{served.precision} (fast path"
+    if served.zoo_agreement:
+        line += (f"; top-1 agreement with fp32 {served.zoo_agreement['top1']:.2f}, logits within "
+                 f"{served.zoo_agreement['relative_error']:.1%} of the largest")
+    auto = [reason for reason in served.zoo_skipped if reason.startswith(("auto:", "int8 does not apply"))]
+    return line + (f"; {auto[0]}" if auto else "") + ")"
 
 
 def cpu_has_bf16() -> bool:
