@@ -441,20 +441,23 @@ def _optimize_int8(model, probe, calibration, channels_last: bool, compile: bool
     eager = _copy_module(model).eval()
     try:
         quantized = quantize_int8(eager, batches)
-    except Int8Error as err:
+        # the quantised kernels pick their own layout: the input is passed as given
+        served = InferenceModel(quantized, torch.float32, channels_last=False)
+        served.zoo_agreement = _compare(eager, served, _check_inputs(probe, batches))
+    except (Int8Error, RuntimeError) as err:
+        # RuntimeError: a quantised kernel that fails on this input; torch 2.13's quantised mean does on
+        # a 1x1 feature map (LRCN-ResNet18 at 32 px: "required rank 4 tensor to use channels_last format")
         served = _optimize_float(model, probe, "fp32", channels_last, compile=False)
-        reason = f"int8 does not apply ({err}); running fp32"
+        reason = f"int8 does not apply ({str(err).splitlines()[0]}); running fp32"
         served.zoo_skipped.append(reason)
         logger.warning("%s: %s", type(model).__name__, reason)
         return served
-    served = InferenceModel(quantized, torch.float32, channels_last)
     served.precision = "int8"
     served.zoo_int8 = quantized.zoo_int8  # type: ignore[attr-defined]
     left = quantized.zoo_int8["float_layers"]
     if left:
         served.zoo_skipped.append(f"{len(left)} convolution/linear layer(s) stay fp32, not traceable for int8 "
                                   f"(first: {left[0]})")
-    served.zoo_agreement = _compare(eager, served, _check_inputs(probe, batches))
     logger.info("%s int8: top-1 agreement with fp32 %.2f, logits off by %.1f%% of the largest (probe and %d "
                 "calibration batch(es))", type(model).__name__, served.zoo_agreement["top1"],
                 100 * served.zoo_agreement["relative_error"], len(batches))
