@@ -71,10 +71,13 @@ def compare(model: torch.nn.Module, precision: str, calibration: list[torch.Tens
     return served, zoo.optimize.agreement(reference, output)
 
 
-def layer_counts(served) -> tuple[int, int]:
-    """Convolution/linear layers running int8, and those left in fp32."""
-    int8 = sum(1 for m in served.modules() if ".quantized" in type(m).__module__ and callable(getattr(m, "weight", None)))
-    return int8, len(getattr(served, "zoo_int8", {}).get("float_layers", []))
+def layer_counts(served, model: torch.nn.Module) -> tuple[int, int]:
+    """Convolution/linear layers of ``model`` running int8 in ``served``, and those left in fp32."""
+    from zoo.convert.quantize import _QUANTIZABLE
+
+    total = sum(1 for m in model.modules() if isinstance(m, _QUANTIZABLE))
+    left = len(getattr(served, "zoo_int8", {}).get("float_layers", [])) if served.precision == "int8" else total
+    return total - left, left
 
 
 def trained_simple3d(train: tuple[torch.Tensor, torch.Tensor], epochs: int) -> torch.nn.Module:
@@ -106,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", nargs="*", help="only these families (default: all)")
     parser.add_argument("--epochs", type=int, default=12, help="simple3d training epochs")
     parser.add_argument("--eval-clips", type=int, default=12, help="validation clips per family (random weights)")
+    parser.add_argument("--no-trained", action="store_true", help="skip the trained simple3d row")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     warnings.filterwarnings("ignore")
@@ -116,18 +120,20 @@ def main(argv: list[str] | None = None) -> int:
         splits = make_synthetic_dataset(tmp, num_train=160, num_val=48, frames=16, size=64, seed=0)
         root = Path(tmp)
         train, val = load_clips(splits.train_list, root), load_clips(splits.val_list, root)
-    started = time.monotonic()
-    model = trained_simple3d(train, args.epochs)
-    x = normalise(val[0][:, :, ::2, 4:60, 4:60])
-    with torch.no_grad():
-        accuracy = float((model(x).argmax(1) == val[1]).float().mean())
-    logger.info("simple3d fp32 top-1 on the validation split: %.2f", accuracy)
-    calibration, evaluation = batches(x[:8], 4), batches(x, 8)
-    int8, int8_agree = compare(model, "int8", calibration, evaluation)
-    _, bf16_agree = compare(model, "bf16", calibration, evaluation)
-    rows.append(_row("simple3d", "simple3d_synthetic", x.shape, f"trained (fp32 top-1 {accuracy:.2f})", int8,
-                     int8_agree, bf16_agree, 8, len(x), started))
-    print(rows[-1], flush=True)
+    if not args.no_trained:
+        started = time.monotonic()
+        model = trained_simple3d(train, args.epochs)
+        x = normalise(val[0][:, :, ::2, 4:60, 4:60])
+        with torch.no_grad():
+            accuracy = float((model(x).argmax(1) == val[1]).float().mean())
+        logger.info("simple3d fp32 top-1 on the validation split: %.2f", accuracy)
+        calibration, evaluation = batches(x[:8], 4), batches(x, 8)
+        int8, int8_agree = compare(model, "int8", calibration, evaluation)
+        _, bf16_agree = compare(model, "bf16", calibration, evaluation)
+        rows.append(_row("simple3d", "simple3d_synthetic", x.shape, f"trained (fp32 top-1 {accuracy:.2f})",
+                         layer_counts(int8, model), int8_agree, bf16_agree, 8, len(x), started))
+        print(rows[-1], flush=True)
+        _write(rows, args.out)
     for family in args.families or sorted(FAMILIES):
         name, started = FAMILIES[family], time.monotonic()
         try:
@@ -138,22 +144,27 @@ def main(argv: list[str] | None = None) -> int:
             calibration, evaluation = batches(clips[:4], 2), batches(clips[4:], 2)
             int8, int8_agree = compare(model, "int8", calibration, evaluation)
             _, bf16_agree = compare(model, "bf16", calibration, evaluation)
-            rows.append(_row(family, name, shape, "random", int8, int8_agree, bf16_agree, 4, len(clips) - 4, started))
+            rows.append(_row(family, name, shape, "random", layer_counts(int8, model), int8_agree, bf16_agree, 4,
+                             len(clips) - 4, started))
         except Exception as err:  # noqa: BLE001 - one family failing is a result to record, not a stop
             rows.append({"family": family, "model": name, "weights": f"error: {type(err).__name__}: {err}"[:200]})
         print(rows[-1], flush=True)
-    out = Path(args.out)
+        _write(rows, args.out)  # after every family: a long run that is stopped keeps what it measured
+    print(f"written: {args.out}")
+    return 0
+
+
+def _write(rows: list[dict], path: str) -> None:
+    out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    print(f"written: {out}")
-    return 0
 
 
-def _row(family, name, shape, weights, int8, int8_agree, bf16_agree, calibration, evaluation, started) -> dict:
-    quantized, left = layer_counts(int8)
+def _row(family, name, shape, weights, layers, int8_agree, bf16_agree, calibration, evaluation, started) -> dict:
+    quantized, left = layers
     return {"family": family, "model": name, "input": "x".join(map(str, shape)), "weights": weights,
             "int8_layers": quantized, "fp32_layers": left, "calibration_clips": calibration, "eval_clips": evaluation,
             "int8_top1_agreement": f"{int8_agree['top1']:.3f}", "int8_relative_error": f"{int8_agree['relative_error']:.4f}",
