@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     loaded.cfg = apply_overrides(loaded.cfg, overrides)
     recognizer = Recognizer.from_loaded(loaded, args.classes, num_crops=args.num_crops, device=_device(args.device),
                                         precision=args.precision, calibration_videos=videos[: args.calibration_videos])
-    print(f"precision: {describe_precision(recognizer.model)}", file=sys.stderr)
+    print(f"precision: {describe_precision(recognizer.model)}")
     if _bulk_mode(args):
         return _bulk(recognizer, videos, args)
     if args.live:

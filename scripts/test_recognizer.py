@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         result, protocol, names = run_test(loaded, cfg, info, args.out, progress=not args.quiet and info.is_main,
                                            precision=precision)
         if info.is_main:
-            print(f"precision: {protocol['precision']}", file=sys.stderr)
+            print(f"precision: {protocol['precision']}")
             print(f"{loaded.name} [{args.tag or loaded.tag}], {protocol['num_clips']} clip(s) x "
                   f"{protocol['num_crops']} crop(s): {result.describe()}")
             print(f"results: {Path(args.out) / 'result.json'}, {Path(args.out) / 'confusion.png'}")

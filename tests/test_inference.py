@@ -142,13 +142,13 @@ def test_scripts_default_to_the_fast_path_and_print_the_precision(tmp_path, samp
     out = tmp_path / "auto.json"
     assert _main([str(sample_video), *_common(weights), "--out", str(out)]) == 0
     expected = "bf16" if cpu_has_bf16() else "fp32"
-    assert f"precision: {expected} (fast path" in capsys.readouterr().err
+    assert f"precision: {expected} (fast path" in capsys.readouterr().out
     reference = tmp_path / "fp32.json"
     assert _main([str(sample_video), *_common(weights), "--precision", "fp32", "--out", str(reference)]) == 0
-    assert "precision: fp32 (fast path" in capsys.readouterr().err
+    assert "precision: fp32 (fast path" in capsys.readouterr().out
     int8 = tmp_path / "int8.json"
     assert _main([str(sample_video), *_common(weights), "--precision", "int8", "--out", str(int8)]) == 0
-    assert "precision: int8 (fast path; top-1 agreement with fp32" in capsys.readouterr().err
+    assert "precision: int8 (fast path; top-1 agreement with fp32" in capsys.readouterr().out
     rows = {name: json.loads((tmp_path / f"{name}.json").read_text())[0] for name in ("auto", "fp32", "int8")}
     assert rows["auto"]["scores"] == pytest.approx(rows["fp32"]["scores"], abs=0.01)
     assert rows["int8"]["scores"] == pytest.approx(rows["fp32"]["scores"], abs=0.02)

@@ -170,7 +170,7 @@ def test_precision_runs_the_fast_path_and_is_recorded(tmp_path, tiny, weights, c
         flag = [] if precision == "auto" else ["--precision", precision]
         assert _script().main([*args, *flag, "--out", str(out)]) == 0
         results[precision] = json.loads((out / "result.json").read_text())
-        assert "precision: " in capsys.readouterr().err
+        assert "precision: " in capsys.readouterr().out
     assert results["auto"]["protocol"]["precision"] == ("bf16" if cpu_has_bf16() else "fp32")
     assert results["int8"]["protocol"]["precision"] == "int8"
     assert results["as-built"]["protocol"]["precision"] == "as built"
