@@ -112,7 +112,7 @@ def bf16_agreement(loaded: LoadedModel, classes: list[str], lists: list[Path], e
     from zoo.engine.inference import Recognizer
 
     fast = zoo.optimize_for_inference(loaded.model, example, precision="bf16")
-    fp32 = Recognizer.from_loaded(loaded, classes)
+    fp32 = Recognizer.from_loaded(loaded, classes, precision="fp32")
     bf16 = Recognizer.from_loaded(LoadedModel(model=fast, name=loaded.name, tag=loaded.tag, cfg=loaded.cfg), classes)
     agree = total = 0
     for list_file in lists:

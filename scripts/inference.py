@@ -9,6 +9,14 @@
     python scripts/inference.py --model NAME --live 0 --every 8 --output-video annotated.mp4
     # features: one .npy per video
     python scripts/inference.py --model NAME videos/ --feat-ext --out features/
+    # bulk: a list over N processes into a folder; a rerun resumes, the end merges (predictions.jsonl)
+    torchrun --nproc_per_node 4 scripts/inference.py --model NAME big_list.txt --out preds/
+    python scripts/inference.py --merge --out preds/ big_list.txt   # merge what the parts hold so far
+
+The model runs on the CPU fast path: ``--precision auto`` (default) is bf16 where the CPU has bf16
+instructions and bf16 agrees with fp32 on a probe clip, else fp32; ``fp32``, ``bf16`` or ``int8``
+choose (int8 calibrates on clips of the first ``--calibration-videos`` input videos). The precision
+that ran is printed.
 
 Class names come from ``--classes FILE``, else the checkpoint's dataset, else the card's dataset.
 Protocol overrides are ``key=value`` arguments, as in the other scripts (``data.new_length=32``;
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -30,8 +39,9 @@ import numpy as np  # noqa: E402
 from zoo.data import VideoDecodeError  # noqa: E402
 from zoo.engine.cli_errors import UsageError, positive_int, run_cli  # noqa: E402
 from zoo.engine.config import apply_overrides  # noqa: E402
-from zoo.engine.inference import (Recognizer, VideoWriter, collect_videos, draw_label, frame_source,  # noqa: E402
-                                  write_predictions)
+from zoo.engine.inference import (BulkOutput, Recognizer, VideoWriter, collect_videos, draw_label,  # noqa: E402
+                                  frame_source, write_predictions)
+from zoo.optimize import PRECISIONS, describe_precision  # noqa: E402
 from zoo.engine.loading import load_model, split_model_kwargs  # noqa: E402
 
 logger = logging.getLogger("inference")
@@ -77,7 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-frames", type=positive_int, help="live: stop after this many frames")
     parser.add_argument("--output-video", help="live: write the frames with the prediction drawn on them")
     parser.add_argument("--feat-ext", action="store_true", help="write one feature vector (.npy) per video to --out")
-    parser.add_argument("--out", help="predictions file (.json or .csv), or the folder for --feat-ext")
+    parser.add_argument("--out", help="predictions file (.json or .csv); a folder for --feat-ext, or for resumable "
+                        "bulk inference (per-rank parts merged into predictions.jsonl; always under torchrun)")
+    parser.add_argument("--merge", action="store_true", help="only merge the per-rank parts in the --out folder")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="auto (bf16 where the CPU has it and it agrees with fp32, else fp32), fp32, bf16, int8")
+    parser.add_argument("--calibration-videos", type=positive_int, default=4, metavar="N",
+                        help="int8: calibrate on one clip of each of the first N input videos")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help=argparse.SUPPRESS)
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--quiet", action="store_true")
@@ -85,7 +101,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _world() -> tuple[int, int]:
+    """``(rank, world size)`` from torchrun's environment (``(0, 1)`` without it)."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _bulk_mode(args: argparse.Namespace) -> bool:
+    """Resumable bulk inference: predictions (not live, not features) into a folder, or any torchrun run."""
+    into_folder = bool(args.out) and Path(args.out).suffix.lower() not in (".json", ".csv")
+    return not args.live and not args.feat_ext and (into_folder or _world()[1] > 1)
+
+
 def _check_flags(args: argparse.Namespace) -> None:
+    if args.merge:
+        if not args.out or Path(args.out).suffix:
+            raise UsageError("--merge merges the per-rank parts of an --out FOLDER; give --out FOLDER")
+        return
+    if _world()[1] > 1 and (args.live or args.feat_ext or not args.out or Path(args.out).suffix.lower() in (".json", ".csv")):
+        raise UsageError("under torchrun, inference.py classifies videos into an --out FOLDER (per-rank parts, "
+                         "merged at the end); --live, --feat-ext and a single output file are for one process")
+    if args.precision == "int8" and args.live:
+        raise UsageError("--precision int8 calibrates on the input videos, and --live has none; use auto, fp32 or bf16")
     if not args.model and not args.checkpoint:
         raise UsageError("give a model name (--model NAME) or a training checkpoint (--checkpoint PATH)")
     if not args.inputs and not args.live:
@@ -109,14 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.set:
         logger.warning("--set is an older spelling; give overrides as key=value arguments")
     _check_flags(args)
+    videos = collect_videos(args.inputs) if args.inputs else []
+    if args.merge:
+        return _merge(BulkOutput(args.out), videos or None)
     weights = {"true": True, "false": False}.get(str(args.weights).lower(), args.weights)
     model_kwargs, overrides = split_model_kwargs(overrides + list(args.set))
-    videos = collect_videos(args.inputs) if args.inputs else []
     loaded = load_model(args.model, pretrained=weights, checkpoint=args.checkpoint, kwargs=model_kwargs)
     if loaded.tag == "random":
         logger.warning("%s has random weights (--weights false): its predictions mean nothing", loaded.name)
     loaded.cfg = apply_overrides(loaded.cfg, overrides)
-    recognizer = Recognizer.from_loaded(loaded, args.classes, num_crops=args.num_crops, device=_device(args.device))
+    recognizer = Recognizer.from_loaded(loaded, args.classes, num_crops=args.num_crops, device=_device(args.device),
+                                        precision=args.precision, calibration_videos=videos[: args.calibration_videos])
+    print(f"precision: {describe_precision(recognizer.model)}")
+    if _bulk_mode(args):
+        return _bulk(recognizer, videos, args)
     if args.live:
         return _live(recognizer, args)
     if args.feat_ext:
@@ -190,12 +232,59 @@ def _features(recognizer: Recognizer, videos: list[Path], args: argparse.Namespa
     return _report_skipped(len(videos), skipped, "have features")
 
 
-def _predict(recognizer: Recognizer, videos: list[Path], args: argparse.Namespace) -> int:
+def _predictions_of(recognizer: Recognizer, args: argparse.Namespace):
+    """``video -> [Prediction, ...]``: sliding windows with ``--stride``, else one prediction per video."""
     if args.stride:
-        results, skipped = _each_video(videos, lambda video: recognizer.sliding_windows(video, args.stride, k=args.topk))
-    else:
-        results, skipped = _each_video(videos, lambda video: [recognizer.predict_video(video, k=args.topk,
-                                                                                       num_clips=args.num_clips)])
+        return lambda video: recognizer.sliding_windows(video, args.stride, k=args.topk)
+    return lambda video: [recognizer.predict_video(video, k=args.topk, num_clips=args.num_clips)]
+
+
+def _bulk(recognizer: Recognizer, videos: list[Path], args: argparse.Namespace) -> int:
+    """This rank's share into its part file (skipping what is done); rank 0 merges once all have finished."""
+    from tqdm import tqdm
+
+    rank, world = _world()
+    out = BulkOutput(args.out, rank, world)
+    todo = out.todo(videos)
+    share = len(videos[rank::world])
+    print(f"rank {rank} of {world}: {share - len(todo)} of its {share} videos already done, {len(todo)} to classify",
+          file=sys.stderr)
+    predict = _predictions_of(recognizer, args)
+    for video in tqdm(todo, desc=f"rank {rank}", disable=args.quiet, dynamic_ncols=True):
+        try:
+            out.record(video, predict(video))
+        except VideoDecodeError as error:
+            reason = str(error).split(f"'{video}': ", 1)[-1]
+            logger.warning("skipping %s: %s", video, reason)
+            out.record(video, error=reason)
+    if world > 1:
+        _wait_for_all_ranks()
+    return _merge(out, videos) if rank == 0 else 0
+
+
+def _wait_for_all_ranks() -> None:
+    """Join a gloo group only now, as the barrier before the merge (ranks may finish hours apart)."""
+    import datetime
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", timeout=datetime.timedelta(days=7))
+    try:
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def _merge(out: BulkOutput, videos: list[Path] | None) -> int:
+    path, done, missing = out.merge(videos)
+    print(f"predictions: {path} ({done} videos; {missing} without a prediction, see {out.folder / out.FAILED} "
+          "for those that could not be decoded; rerun to retry them)" if missing else
+          f"predictions: {path} ({done} videos)")
+    return 1 if done == 0 else 0
+
+
+def _predict(recognizer: Recognizer, videos: list[Path], args: argparse.Namespace) -> int:
+    results, skipped = _each_video(videos, _predictions_of(recognizer, args))
     predictions = [p for _, found in results for p in found]
     if predictions:
         print(_table(predictions, args.topk))

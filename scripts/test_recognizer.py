@@ -9,6 +9,10 @@ Writes ``result.json`` (metrics + the exact protocol), ``confusion.csv``/``confu
 ``--out``; ``--reproduced`` records the accuracy under ``csv_tables/reproduced/`` for the tables.
 Under ``torchrun --nproc_per_node N`` every rank tests a shard and each video is counted once.
 Any config key can be overridden (``data.crop_size=224 test.average=logit``).
+The model runs on the CPU fast path: ``--precision auto`` (default) is bf16 where the CPU has bf16
+instructions and bf16 agrees with fp32 on the list's first clips, else fp32; ``fp32``, ``bf16`` or
+``int8`` (calibrated on the list's first clips) choose; ``--precision as-built`` runs the model as
+built (with the config's ``train.amp``). The precision that ran is printed and kept in ``result.json``.
 
 A video that cannot be decoded is in no metric: the summary says on how many videos the metrics
 were computed and lists the skipped ones (also in ``result.json``); ``--reproduced`` refuses such a
@@ -29,6 +33,7 @@ from zoo.engine.config import apply_overrides, merge, _read_yaml  # noqa: E402
 from zoo.engine.distributed import cleanup, init_distributed  # noqa: E402
 from zoo.engine.loading import load_model, split_model_kwargs  # noqa: E402
 from zoo.engine.testing import run_test, write_reproduced  # noqa: E402
+from zoo.optimize import PRECISIONS  # noqa: E402
 from zoo.registry import model_card  # noqa: E402
 
 logger = logging.getLogger("test_recognizer")
@@ -54,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="let --reproduced record a run in which some videos could not be decoded")
     parser.add_argument("--tag", help="weights tag to record (default: the hub tag, or file-<sha1[:8]>)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto", choices=(*PRECISIONS, "as-built"),
+                        help="auto (bf16 where the CPU has it and it agrees with fp32, else fp32), fp32, bf16, int8, "
+                        "or as-built (the model as built, with train.amp)")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_intermixed_args(argv)
@@ -83,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     extra += [f"test.batch_size={args.batch_size}"] if args.batch_size else []
     cfg = apply_overrides(cfg, extra + overrides)
     try:
-        result, protocol, names = run_test(loaded, cfg, info, args.out, progress=not args.quiet and info.is_main)
+        precision = None if args.precision == "as-built" else args.precision
+        result, protocol, names = run_test(loaded, cfg, info, args.out, progress=not args.quiet and info.is_main,
+                                           precision=precision)
         if info.is_main:
+            print(f"precision: {protocol['precision']}")
             print(f"{loaded.name} [{args.tag or loaded.tag}], {protocol['num_clips']} clip(s) x "
                   f"{protocol['num_crops']} crop(s): {result.describe()}")
             print(f"results: {Path(args.out) / 'result.json'}, {Path(args.out) / 'confusion.png'}")

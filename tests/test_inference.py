@@ -133,3 +133,39 @@ def test_temporal_centering_removes_what_does_not_move():
     np.testing.assert_allclose(rec.scores([static]), expected, rtol=1e-5, atol=1e-6)
     clips = torch.randn(2, 3, 3, 4, 5, 5)  # (N, views, C, T, H, W)
     assert torch.allclose(center_time(clips).mean(dim=-3), torch.zeros(2, 3, 3, 5, 5), atol=1e-6)
+
+
+def test_scripts_default_to_the_fast_path_and_print_the_precision(tmp_path, sample_video, weights, capsys):
+    from zoo.engine.cli_errors import run_cli
+    from zoo.optimize import cpu_has_bf16
+
+    out = tmp_path / "auto.json"
+    assert _main([str(sample_video), *_common(weights), "--out", str(out)]) == 0
+    expected = "bf16" if cpu_has_bf16() else "fp32"
+    assert f"precision: {expected} (fast path" in capsys.readouterr().out
+    reference = tmp_path / "fp32.json"
+    assert _main([str(sample_video), *_common(weights), "--precision", "fp32", "--out", str(reference)]) == 0
+    assert "precision: fp32 (fast path" in capsys.readouterr().out
+    int8 = tmp_path / "int8.json"
+    assert _main([str(sample_video), *_common(weights), "--precision", "int8", "--out", str(int8)]) == 0
+    assert "precision: int8 (fast path; top-1 agreement with fp32" in capsys.readouterr().out
+    rows = {name: json.loads((tmp_path / f"{name}.json").read_text())[0] for name in ("auto", "fp32", "int8")}
+    assert rows["auto"]["scores"] == pytest.approx(rows["fp32"]["scores"], abs=0.01)
+    assert rows["int8"]["scores"] == pytest.approx(rows["fp32"]["scores"], abs=0.02)
+    spec = importlib.util.spec_from_file_location("inference_script", ROOT / "scripts" / "inference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert run_cli(module.main, ["--live", str(sample_video), *_common(weights), "--precision", "int8"]) == 2
+    assert "int8 calibrates on the input videos" in capsys.readouterr().err
+
+
+def test_recognizer_int8_needs_calibration_videos_and_keeps_features(sample_video):
+    model = zoo.get_model("simple3d_synthetic", widths=[4, 8]).eval()
+    protocol = dict(new_length=4, new_step=2, crop_size=32, short_side=32)
+    with pytest.raises(ValueError, match="int8 needs calibration clips"):
+        Recognizer(model, [str(i) for i in range(8)], precision="int8", **protocol)
+    rec = Recognizer(model, [str(i) for i in range(8)], precision="int8", calibration_videos=[sample_video], **protocol)
+    fp32 = Recognizer(model, [str(i) for i in range(8)], precision="fp32", **protocol)
+    assert rec.precision == "int8" and fp32.precision == "fp32"
+    # features come from the fp32 model when the int8 graph has no feature switch
+    np.testing.assert_allclose(rec.video_features(sample_video), fp32.video_features(sample_video), rtol=1e-3, atol=1e-4)

@@ -233,3 +233,49 @@ def test_compiled_fast_path_matches_eager():
     assert fast.compiled and fast.zoo_onednn == 0  # inductor picks its own kernels
     out = fast(x)
     assert float((out - ref).abs().max()) <= 1e-4 * max(1.0, float(ref.abs().max()))
+
+
+def _tiny_simple3d():
+    torch.manual_seed(0)
+    model = zoo.get_model("simple3d_synthetic", widths=(8, 16, 16, 32)).eval()
+    _randomize_bn(model)
+    return model, torch.randn(2, 3, 8, 32, 32).cumsum(-1) / 8
+
+
+def test_auto_precision_is_bf16_where_the_cpu_has_it_and_it_agrees(monkeypatch):
+    from zoo import optimize
+
+    model, x = _tiny_simple3d()
+    served = zoo.optimize_for_inference(model, x, precision="auto")
+    assert served.precision == ("bf16" if optimize.cpu_has_bf16() else "fp32"), served.zoo_skipped
+    if served.precision == "bf16":
+        assert served.zoo_agreement["top1"] == 1.0
+        assert served.zoo_agreement["relative_error"] <= optimize.AUTO_BF16_TOLERANCE
+        assert "bf16 (fast path; top-1 agreement with fp32 1.00" in optimize.describe_precision(served)
+    monkeypatch.setattr(optimize, "cpu_has_bf16", lambda: False)
+    served = zoo.optimize_for_inference(model, x, precision="auto")
+    assert served.precision == "fp32" and "no bf16 instructions" in served.zoo_skipped[-1]
+    assert "no bf16 instructions" in optimize.describe_precision(served)
+
+
+def test_auto_precision_falls_back_to_fp32_when_bf16_disagrees(monkeypatch):
+    from zoo import optimize
+
+    model, x = _tiny_simple3d()
+    monkeypatch.setattr(optimize, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(optimize, "AUTO_BF16_TOLERANCE", 0.0)  # bf16 never lands exactly on fp32
+    served = zoo.optimize_for_inference(model, x, precision="auto")
+    assert served.precision == "fp32" and served.dtype == torch.float32
+    assert "bf16 disagrees with fp32" in served.zoo_skipped[-1], served.zoo_skipped
+    with torch.no_grad():
+        assert float((served(x) - model(x)).abs().max()) <= 1e-4 * max(1.0, float(model(x).abs().max()))
+
+
+def test_serve_on_leaves_other_devices_to_the_model_as_built():
+    from zoo.optimize import InferenceModel, serve_on
+
+    model, x = _tiny_simple3d()
+    assert isinstance(serve_on(model, "cpu", "fp32", x), InferenceModel)
+    assert serve_on(model, "meta", "auto", x) is model
+    with pytest.raises(ValueError, match="CPU fast path"):
+        serve_on(model, "meta", "bf16", x)

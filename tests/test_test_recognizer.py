@@ -156,3 +156,24 @@ def test_an_unlabelled_list_is_refused_for_metrics(tmp_path, tiny, weights, caps
 def test_metrics_refuse_labels_outside_the_classes():
     with pytest.raises(ValueError, match="labels must lie in 0..2"):
         compute_metrics(np.full((2, 3), 1 / 3), np.array([0, -1]), 3)
+
+
+def test_precision_runs_the_fast_path_and_is_recorded(tmp_path, tiny, weights, capsys):
+    """--precision auto is the default; int8 calibrates on the list's first clips; as-built is the old path."""
+    from zoo.optimize import cpu_has_bf16
+
+    args = ["--model", "simple3d_synthetic", "--weights", str(weights), "--list", str(tiny.val_list), "--quiet",
+            *PROTOCOL]
+    results = {}
+    for precision in ("auto", "int8", "as-built"):
+        out = tmp_path / precision
+        flag = [] if precision == "auto" else ["--precision", precision]
+        assert _script().main([*args, *flag, "--out", str(out)]) == 0
+        results[precision] = json.loads((out / "result.json").read_text())
+        assert "precision: " in capsys.readouterr().out
+    assert results["auto"]["protocol"]["precision"] == ("bf16" if cpu_has_bf16() else "fp32")
+    assert results["int8"]["protocol"]["precision"] == "int8"
+    assert results["as-built"]["protocol"]["precision"] == "as built"
+    for precision in ("auto", "int8"):
+        assert results[precision]["num_videos"] == results["as-built"]["num_videos"] == 5
+        assert results[precision]["loss"] == pytest.approx(results["as-built"]["loss"], rel=0.05)

@@ -5,23 +5,34 @@ bf16 (recurrent layers, and modules whose kernels have no bf16 version, kept in 
 checked against the eager model on a probe input: a step that would change the output beyond
 ``1e-4 * max(1, max|logits|)`` is not applied, and the reason is logged (and kept in
 ``served.zoo_skipped``).
+
+Precisions: ``"fp32"``, ``"bf16"``, ``"int8"`` (static post-training quantisation calibrated on clips the
+caller gives, :mod:`zoo.convert.quantize`; the x86 backend runs VNNI/AMX int8 kernels where the CPU has
+them) and ``"auto"`` (bf16 where the CPU has bf16 instructions and the bf16 model agrees with fp32 on
+the probe, else fp32).  ``served.precision`` says which one runs and ``served.zoo_agreement`` how
+close a reduced precision came to fp32.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import logging
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import torch
 import torch.nn as nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-__all__ = ["optimize_for_inference", "fold_batchnorm", "InferenceModel"]
+__all__ = ["optimize_for_inference", "fold_batchnorm", "InferenceModel", "PRECISIONS", "cpu_has_bf16",
+           "agreement", "serve_on", "describe_precision"]
 
 logger = logging.getLogger(__name__)
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+# "auto" keeps bf16 only when its logits stay within this fraction of fp32's largest |logit|
+# (bf16 keeps 8 significant bits; a network usually lands within 1-3 %).
+AUTO_BF16_TOLERANCE = 0.05
 _BNS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
@@ -38,6 +49,8 @@ class InferenceModel(nn.Module):
         self.dtype = dtype
         self.channels_last = channels_last
         self.zoo_skipped: list[str] = []
+        self.zoo_agreement: dict[str, float] = {}
+        self.precision = "fp32" if dtype == torch.float32 else "bf16"
         self.zoo_folded = 0
         self.zoo_onednn = 0
         self.compiled = False
@@ -284,6 +297,7 @@ def optimize_for_inference(
     precision: str = "fp32",
     channels_last: bool = True,
     compile: bool = False,
+    calibration: torch.Tensor | Iterable[torch.Tensor] | None = None,
 ) -> InferenceModel:
     """A copy of ``model`` prepared for serving.
 
@@ -291,18 +305,169 @@ def optimize_for_inference(
         model: any zoo model (left unchanged).
         example: a probe input ``(N, C, T, H, W)`` (a tuple of tensors for multi-input models) or its
             shape (default: the model's card input, else ``(1, 3, 16, 112, 112)``).
-        precision: ``"fp32"`` or ``"bf16"`` (weights and activations in bfloat16).
+        precision: ``"fp32"``, ``"bf16"`` (weights and activations in bfloat16), ``"int8"`` (needs
+            ``calibration``) or ``"auto"`` (bf16 where the CPU has bf16 instructions and the bf16
+            model agrees with fp32 on the probe and the calibration clips, else fp32).
         channels_last: use the channels-last (3D) memory layout.
         compile: wrap the result in ``torch.compile`` (inductor with weight freezing; the first call
-            compiles, 10-30 s for a ResNet-50 on two CPU cores).
+            compiles, 10-30 s for a ResNet-50 on two CPU cores).  Not with ``"int8"``.
+        calibration: input batches ``(N, C, T, H, W)`` preprocessed like the model's input (a few
+            real clips of the target data): int8 takes its activation ranges from them, ``"auto"``
+            checks bf16's agreement on them too.
 
     Returns:
-        An :class:`InferenceModel`; ``zoo_folded`` counts folded BatchNorms, ``zoo_onednn`` the
-        convolutions moved to oneDNN (none with ``compile``), ``zoo_skipped`` lists steps not applied and why.
+        An :class:`InferenceModel`; ``precision`` is the one that runs, ``zoo_folded`` counts folded
+        BatchNorms, ``zoo_onednn`` the convolutions moved to oneDNN (none with ``compile``),
+        ``zoo_skipped`` lists steps not applied and why, ``zoo_agreement`` compares a reduced
+        precision with fp32 (:func:`agreement`).
     """
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be 'fp32' or 'bf16', not {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     probe = _probe(model, example)
+    if precision == "int8":
+        return _optimize_int8(model, probe, calibration, channels_last, compile)
+    if precision == "auto":
+        return _optimize_auto(model, probe, calibration, channels_last, compile)
+    return _optimize_float(model, probe, precision, channels_last, compile)
+
+
+def serve_on(model: nn.Module, device: torch.device | str, precision: str = "auto", example=None,
+             calibration=None) -> nn.Module:
+    """``model`` ready to serve on ``device``: the fast path on a CPU, the model as built elsewhere.
+
+    The fast path is tuned for CPUs (oneDNN); on another device only ``"auto"`` and ``"fp32"`` apply and
+    the model runs as built.  ``example`` and ``calibration`` are as in :func:`optimize_for_inference`.
+
+    Raises:
+        ValueError: an unknown precision, int8 without calibration clips, or bf16/int8 off the CPU.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    device = torch.device(device)
+    if device.type != "cpu":
+        if precision not in ("auto", "fp32"):
+            raise ValueError(f"precision {precision!r} is the CPU fast path's; on {device} use auto or fp32")
+        return model.to(device).eval()
+    return optimize_for_inference(model.cpu().eval(), example, precision, calibration=calibration)
+
+
+def describe_precision(served: nn.Module) -> str:
+    """One line for a user: which precision runs, on which path, and how close it came to fp32."""
+    if not isinstance(served, InferenceModel):
+        return "fp32 (the model as built; the fast path is for CPUs)"
+    line = f"{served.precision} (fast path"
+    if served.zoo_agreement:
+        line += (f"; top-1 agreement with fp32 {served.zoo_agreement['top1']:.2f}, logits within "
+                 f"{served.zoo_agreement['relative_error']:.1%} of the largest")
+    auto = [reason for reason in served.zoo_skipped if reason.startswith(("auto:", "int8 does not apply"))]
+    return line + (f"; {auto[0]}" if auto else "") + ")"
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
+    caps = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}
+    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16"))
+
+
+def agreement(reference: torch.Tensor, output: torch.Tensor) -> dict[str, float]:
+    """How close ``output`` logits ``(N, K)`` are to ``reference`` ones.
+
+    Returns ``top1`` (fraction of rows with the same arg-max) and ``relative_error`` (largest
+    absolute difference over the largest absolute reference logit).
+    """
+    reference, output = reference.float().reshape(len(reference), -1), output.float().reshape(len(output), -1)
+    top1 = float((reference.argmax(1) == output.argmax(1)).float().mean())
+    scale = max(float(reference.abs().max()), 1e-12)
+    return {"top1": top1, "relative_error": float((output - reference).abs().max()) / scale}
+
+
+def _check_inputs(probe, calibration) -> list:
+    """The probe and the calibration batches: what a reduced precision is compared with fp32 on."""
+    return [probe, *_calibration_batches(calibration)]
+
+
+def _calibration_batches(calibration) -> list:
+    if calibration is None:
+        return []
+    if isinstance(calibration, torch.Tensor):
+        return [calibration.float()]
+    return [_map_tensors(torch.Tensor.float, batch) for batch in calibration]
+
+
+def _compare(eager: nn.Module, served: nn.Module, inputs: list) -> dict[str, float]:
+    """:func:`agreement` of ``served`` with ``eager`` over all ``inputs`` (rows pooled)."""
+    with torch.no_grad():
+        reference = torch.cat([eager(x).float() for x in inputs])
+        output = torch.cat([served(x).float() for x in inputs])
+    return agreement(reference, output)
+
+
+def _optimize_auto(model, probe, calibration, channels_last: bool, compile: bool) -> InferenceModel:
+    """bf16 where the CPU has bf16 instructions and bf16 agrees with fp32, else fp32 (the reason kept)."""
+    if not cpu_has_bf16():
+        served = _optimize_float(model, probe, "fp32", channels_last, compile)
+        served.zoo_skipped.append("auto: this CPU has no bf16 instructions (AVX512-BF16 / AMX); running fp32")
+        return served
+    served = _optimize_float(model, probe, "bf16", channels_last, compile=False)
+    if served.dtype == torch.bfloat16:
+        eager = _copy_module(model).eval()
+        served.zoo_agreement = _compare(eager, served, _check_inputs(probe, calibration))
+        if served.zoo_agreement["relative_error"] <= AUTO_BF16_TOLERANCE and served.zoo_agreement["top1"] == 1.0:
+            if compile:
+                served.model = torch.compile(served.model)  # type: ignore[assignment]
+                served.compiled = True
+            return served
+        reason = (f"auto: bf16 disagrees with fp32 (top-1 agreement {served.zoo_agreement['top1']:.2f}, logits off by "
+                  f"{served.zoo_agreement['relative_error']:.1%} of the largest); running fp32")
+    else:
+        reason = "auto: bf16 does not apply to this model; running fp32"
+    fp32 = _optimize_float(model, probe, "fp32", channels_last, compile)
+    fp32.zoo_skipped.append(reason)
+    logger.warning("%s: %s", type(model).__name__, reason)
+    return fp32
+
+
+def _optimize_int8(model, probe, calibration, channels_last: bool, compile: bool) -> InferenceModel:
+    """int8 through :func:`zoo.convert.quantize.quantize_int8`; parts it cannot quantise stay fp32."""
+    from .convert.quantize import Int8Error, quantize_int8
+
+    batches = _calibration_batches(calibration)
+    if not batches:
+        raise ValueError("precision='int8' needs calibration clips: pass calibration=[batch, ...], a few input "
+                         "batches (N, C, T, H, W) of your own data preprocessed like the model's input")
+    if compile:
+        raise ValueError("compile=True does not apply to int8 (the quantised kernels are already oneDNN/fbgemm); "
+                         "drop compile or use precision='bf16'")
+    eager = _copy_module(model).eval()
+    try:
+        quantized = quantize_int8(eager, batches)
+        # the quantised kernels pick their own layout: the input is passed as given
+        served = InferenceModel(quantized, torch.float32, channels_last=False)
+        served.zoo_agreement = _compare(eager, served, _check_inputs(probe, batches))
+    except (Int8Error, RuntimeError) as err:
+        # RuntimeError: a quantised kernel that fails on this input; torch 2.13's quantised mean does on
+        # a 1x1 feature map (LRCN-ResNet18 at 32 px: "required rank 4 tensor to use channels_last format")
+        served = _optimize_float(model, probe, "fp32", channels_last, compile=False)
+        reason = f"int8 does not apply ({str(err).splitlines()[0]}); running fp32"
+        served.zoo_skipped.append(reason)
+        logger.warning("%s: %s", type(model).__name__, reason)
+        return served
+    served.precision = "int8"
+    served.zoo_int8 = quantized.zoo_int8  # type: ignore[attr-defined]
+    left = quantized.zoo_int8["float_layers"]
+    if left:
+        served.zoo_skipped.append(f"{len(left)} convolution/linear layer(s) stay fp32, not traceable for int8 "
+                                  f"(first: {left[0]})")
+    logger.info("%s int8: top-1 agreement with fp32 %.2f, logits off by %.1f%% of the largest (probe and %d "
+                "calibration batch(es))", type(model).__name__, served.zoo_agreement["top1"],
+                100 * served.zoo_agreement["relative_error"], len(batches))
+    for reason in served.zoo_skipped:
+        logger.warning("%s: %s", type(model).__name__, reason)
+    return served
+
+
+def _optimize_float(model: nn.Module, probe, precision: str, channels_last: bool, compile: bool) -> InferenceModel:
+    """The fp32 / bf16 fast path (see :func:`optimize_for_inference`)."""
     eager = _copy_module(model).eval()
     with torch.no_grad():
         reference = eager(probe)

@@ -13,6 +13,10 @@ Models whose ``forward`` branches on tensor shapes (the TSN fold of ``T`` into t
 that pick a path by input size) cannot be traced as a whole; then every largest traceable submodule
 that holds a convolution or linear layer is quantised on its own (float in, float out), and what
 cannot be traced stays fp32.  ``model.zoo_int8`` lists which submodules are int8.
+
+This is the mechanism of the fast path's int8 for every model,
+``zoo.optimize_for_inference(model, precision="int8", calibration=clips)``, which also compares the
+result with fp32 and falls back to fp32 (saying why) when int8 does not apply.
 """
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from ..data import VideoDecodeError, VideoReader, class_names, eval_transforms, 
 from ..data.lists import VIDEO_EXTENSIONS
 from ..data.readers import output_size
 from ..data.transforms import ResizeShortSide
+from ..optimize import InferenceModel, describe_precision, serve_on
 from ..registry import model_card
 from .data import center_time
 from .loading import LoadedModel
@@ -33,7 +34,7 @@ from .loading import LoadedModel
 logger = logging.getLogger(__name__)
 
 __all__ = ["Recognizer", "Prediction", "WindowPrediction", "LivePrediction", "VIDEO_EXTENSIONS", "collect_videos",
-           "frame_source", "draw_label", "VideoWriter", "write_predictions"]
+           "frame_source", "draw_label", "VideoWriter", "write_predictions", "BulkOutput"]
 
 
 @dataclass
@@ -75,33 +76,69 @@ class Recognizer:
         temporal_centering: subtract each pixel's mean over the clip (``data.temporal_centering``).
         timeout: seconds one clip may take to decode before it is a
             :class:`~zoo.data.VideoDecodeError` naming the video (``data.timeout``; ``None``: no limit).
+        precision: ``"auto"`` (default: the CPU fast path in bf16 where the CPU has bf16 instructions
+            and bf16 agrees with fp32, else fp32), ``"fp32"``, ``"bf16"`` or ``"int8"``
+            (:func:`zoo.optimize_for_inference`; off the CPU the model runs as built).
+        calibration_videos: videos of the user's data whose clips calibrate int8 (a few are enough).
     """
 
     def __init__(self, model: nn.Module, classes: Sequence[str], *, new_length: int, new_step: int = 1,
                  num_segments: int = 1, crop_size: int = 224, short_side: Optional[int] = 256,
                  mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
                  num_crops: int = 1, device: Union[str, torch.device] = "cpu", temporal_centering: bool = False,
-                 timeout: Optional[float] = None) -> None:
+                 timeout: Optional[float] = None, precision: str = "auto",
+                 calibration_videos: Sequence[Union[str, os.PathLike]] = ()) -> None:
         self.temporal_centering, self.timeout = temporal_centering, timeout
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.eager_model = model.to(self.device).eval()
         self.classes = list(classes)
         self.new_length, self.new_step, self.num_segments = int(new_length), int(new_step), int(num_segments)
         self.short_side = short_side
+        self.crop_size = crop_size
         self.transform = eval_transforms(crop_size, short_side, num_crops=num_crops, mean=mean, std=std)
         self.sampling = "tsn" if self.num_segments > 1 else "dense"
+        self.model = self._serve(precision, calibration_videos)
+        self.precision = getattr(self.model, "precision", "fp32")
+        logger.info("%s runs in %s", type(model).__name__, describe_precision(self.model))
+
+    def _serve(self, precision: str, calibration_videos: Sequence[Union[str, os.PathLike]]) -> nn.Module:
+        """The model on its serving path (:func:`zoo.optimize.serve_on`), probed with this protocol's input."""
+        if isinstance(self.eager_model, InferenceModel):  # already prepared by the caller
+            return self.eager_model
+        calibration = None
+        if precision == "int8":
+            if not calibration_videos:
+                raise ValueError("int8 needs calibration clips: give a few videos of your data "
+                                 "(calibration_videos=[...]), or use precision 'auto', 'fp32' or 'bf16'")
+            calibration = [self._video_views(video) for video in calibration_videos]
+        return serve_on(self.eager_model, self.device, precision, self._probe(), calibration)
+
+    def _probe(self) -> torch.Tensor:
+        """Views ``(V, 3, T, h, w)`` of one clip of seeded random frames: the input shape this protocol feeds."""
+        crop = max(self.crop_size) if isinstance(self.crop_size, (tuple, list)) else int(self.crop_size)
+        side = self.short_side or crop
+        frames = np.random.default_rng(0).integers(0, 256, (self.new_length * self.num_segments, side, side, 3),
+                                                   dtype=np.uint8)
+        return self._views([frames])
+
+    def _video_views(self, path: Union[str, os.PathLike]) -> torch.Tensor:
+        with self.open_video(path) as reader:
+            return self._views(self._clips_of(reader, 1))
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, classes: Union[None, str, os.PathLike, Sequence[str]] = None,
-                    num_crops: int = 1, device: Union[str, torch.device] = "cpu") -> "Recognizer":
+                    num_crops: int = 1, device: Union[str, torch.device] = "cpu", precision: str = "auto",
+                    calibration_videos: Sequence[Union[str, os.PathLike]] = ()) -> "Recognizer":
         """From :func:`~zoo.engine.loading.load_model`; classes from ``classes`` (list or file), else the
-        checkpoint's class file, else the card's dataset (``zoo.data.class_names``), else indices."""
+        checkpoint's class file, else the card's dataset (``zoo.data.class_names``), else indices.
+        ``precision`` and ``calibration_videos`` as in the constructor."""
         data = loaded.cfg["data"]
         names = _resolve_classes(loaded, classes)
         return cls(loaded.model, names, new_length=data["clip_len"], new_step=data["frame_step"],
                    num_segments=data["num_segments"], crop_size=data["crop_size"], short_side=data["short_side"],
                    mean=data["mean"], std=data["std"], num_crops=num_crops, device=device,
-                   temporal_centering=bool(data.get("temporal_centering")), timeout=data.get("timeout"))
+                   temporal_centering=bool(data.get("temporal_centering")), timeout=data.get("timeout"),
+                   precision=precision, calibration_videos=calibration_videos)
 
     @property
     def window(self) -> int:
@@ -126,8 +163,10 @@ class Recognizer:
 
     @torch.no_grad()
     def features(self, clips: Sequence[np.ndarray]) -> np.ndarray:
-        """Pooled features ``(D,)`` averaged over views (the model's ``forward_features``)."""
-        return self.model.forward_features(self._views(clips)).float().mean(0).cpu().numpy()
+        """Pooled features ``(D,)`` averaged over views (the model's ``forward_features``).
+
+        The fast path serves logits only (an int8 graph keeps nothing else): features come from the model as built."""
+        return self.eager_model.forward_features(self._views(clips)).float().mean(0).cpu().numpy()
 
     def top_k(self, probs: np.ndarray, k: int) -> tuple[list[str], list[int], list[float]]:
         order = np.argsort(-probs)[: max(1, min(k, len(probs)))]
@@ -388,3 +427,79 @@ def write_predictions(predictions: Sequence[Prediction], path: Union[str, os.Pat
             for rank_, (label, index, score) in enumerate(zip(p.labels, p.indices, p.scores), 1):
                 writer.writerow([p.source, *[p.extra.get(k, "") for k in extra_keys], rank_, label, index, f"{score:.6f}"])
     return path
+
+
+class BulkOutput:
+    """Resumable bulk inference into a folder: one JSON-lines part file per rank, merged at the end.
+
+    Every finished video is one line ``{"source", "predictions": [row, ...]}`` (or ``{"source", "error"}``
+    when it could not be decoded), flushed as soon as it is written, so a killed process loses at most the
+    video it was on.  A rerun reads every part (whatever world size wrote it) and skips the videos that
+    already have predictions; videos that failed are tried again.  :meth:`merge` writes
+    ``predictions.jsonl`` (one line per video, in input order) and ``failed.jsonl``.
+    """
+
+    PREDICTIONS, FAILED = "predictions.jsonl", "failed.jsonl"
+
+    def __init__(self, folder: Union[str, os.PathLike], rank: int = 0, world_size: int = 1) -> None:
+        self.folder = Path(folder)
+        self.rank, self.world_size = int(rank), int(world_size)
+        self.part = self.folder / f"part-rank{self.rank:05d}.jsonl"
+        self._torn_checked = False
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """The latest line of every video in all part files (a prediction outranks an error)."""
+        found: dict[str, dict[str, Any]] = {}
+        for part in sorted(self.folder.glob("part-rank*.jsonl")):
+            with open(part, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:  # the line a killed process was writing
+                        continue
+                    if "predictions" in row or "predictions" not in found.get(row["source"], {}):
+                        found[row["source"]] = row
+        return found
+
+    def todo(self, videos: Sequence[Union[str, os.PathLike]]) -> list[Path]:
+        """This rank's share of ``videos`` (every ``world_size``-th from ``rank``) without those already done."""
+        done = {source for source, row in self.read().items() if "predictions" in row}
+        return [Path(v) for v in list(videos)[self.rank:: self.world_size] if str(v) not in done]
+
+    def record(self, source: Union[str, os.PathLike], predictions: Optional[Sequence[Prediction]] = None,
+               error: Optional[str] = None) -> None:
+        """Append one video's predictions (or its error) to this rank's part file, flushed."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        row: dict[str, Any] = {"source": str(source)}
+        if predictions is not None:
+            row["predictions"] = [p.row() for p in predictions]
+        else:
+            row["error"] = error or "failed"
+        torn = not self._torn_checked and self._ends_torn()
+        self._torn_checked = True
+        with open(self.part, "a", encoding="utf-8") as f:
+            f.write(("\n" if torn else "") + json.dumps(row) + "\n")
+            f.flush()
+
+    def _ends_torn(self) -> bool:
+        """Whether this rank's part ends in the middle of a line (its last writer was killed)."""
+        if not self.part.is_file() or self.part.stat().st_size == 0:
+            return False
+        with open(self.part, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+
+    def merge(self, videos: Optional[Sequence[Union[str, os.PathLike]]] = None) -> tuple[Path, int, int]:
+        """Write ``predictions.jsonl`` and ``failed.jsonl`` from the parts.
+
+        Returns ``(predictions path, videos with predictions, videos of ``videos`` still without one)``.
+        """
+        rows = self.read()
+        order = [str(v) for v in videos] if videos is not None else sorted(rows)
+        done = [rows[s] for s in order if "predictions" in rows.get(s, {})]
+        failed = [rows[s] for s in order if s in rows and "predictions" not in rows[s]]
+        target = self.folder / self.PREDICTIONS
+        for path, selected in ((target, done), (self.folder / self.FAILED, failed)):
+            with open(path, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(row) + "\n" for row in selected)
+        return target, len(done), len(order) - len(done)

@@ -23,7 +23,8 @@ from typing import Any, Mapping, Optional
 
 import torch
 
-from ..data import ListFileError
+from ..data import ListFileError, VideoDecodeError
+from ..optimize import describe_precision, serve_on
 from .data import build_dataset, class_names_of, eval_loader, input_fn
 from .distributed import DistInfo
 from .evaluate import EvalResult, evaluate, write_confusion, write_result_json
@@ -52,12 +53,16 @@ def test_protocol(cfg: Mapping[str, Any], list_file: str) -> dict[str, Any]:
 
 
 def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[str | Path] = None,
-             progress: bool = False) -> tuple[EvalResult, dict[str, Any], list[str]]:
+             progress: bool = False, precision: Optional[str] = None) -> tuple[EvalResult, dict[str, Any], list[str]]:
     """Evaluate ``loaded.model`` on ``cfg.data.test_list`` with ``test.num_clips x test.num_crops`` views.
 
     Every rank evaluates its shard; results are gathered so each video counts once. A video that cannot
     be decoded is in no metric: it is listed in ``result.skipped`` (and ``result.json``). Rank 0 writes
     ``result.json``, ``confusion.csv`` and ``confusion.png`` into ``out_dir``.
+
+    ``precision`` (``"auto"``, ``"fp32"``, ``"bf16"``, ``"int8"``) serves the model on the CPU fast path
+    (:func:`zoo.optimize.serve_on`), probed and calibrated on the list's first clips (the same on every
+    rank); ``None`` runs it as built, with the config's ``train.amp``.  The protocol records which ran.
 
     Returns:
         ``(result, protocol, class_names)``.
@@ -75,10 +80,16 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
     names = class_names_of(cfg, cfg["data"]["test_list"]) or loaded.classes or dataset.classes
     model = loaded.model.to(info.device).eval()
     amp_dtype, _ = amp_settings(cfg["train"].get("amp", "none"), info.device) if cfg["train"].get("amp") != "fp16" else (torch.float16, False)
+    if precision is not None:
+        clips = _first_clips(dataset, input_fn(cfg))
+        model = serve_on(model, info.device, precision, clips[0] if clips else None, clips)
+        amp_dtype = None
+        logger.info("%s runs in %s", loaded.name, describe_precision(model))
     loader = eval_loader(dataset, cfg, info, cfg["test"].get("batch_size"))
     result = evaluate(model, loader, info.device, len(names), average=cfg["test"]["average"], amp_dtype=amp_dtype,
                       progress=progress, desc="test", input_fn=input_fn(cfg))
     protocol = test_protocol(cfg, cfg["data"]["test_list"])
+    protocol["precision"] = getattr(model, "precision", "fp32") if precision is not None else "as built"
     if info.is_main and out_dir is not None:
         out = Path(out_dir)
         write_confusion(result, names, out)
@@ -88,6 +99,25 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
         logger.warning("%d test video(s) could not be decoded and are in no metric: %s", result.num_skipped,
                        ", ".join(s["path"] for s in result.skipped[:10]))
     return result, protocol, names
+
+
+def _first_clips(dataset, transform, count: int = 4) -> list:
+    """Input batches ``(V, C, T, H, W)`` of the first ``count`` decodable videos (probe and calibration)."""
+    from torch.utils.data import default_collate
+
+    load = getattr(dataset, "load_sample", dataset.__getitem__)
+    clips = []
+    for index in range(len(dataset)):
+        if len(clips) == count:
+            break
+        try:
+            batch = default_collate([load(index)[0]])
+        except VideoDecodeError:
+            continue
+        if isinstance(batch, torch.Tensor) and batch.dim() == 6:  # (1, views, C, T, H, W)
+            batch = batch.flatten(0, 1)
+        clips.append(transform(batch) if transform is not None else batch)
+    return clips
 
 
 def write_reproduced(result: EvalResult, protocol: Mapping[str, Any], model: str, tag: str, dataset: str,
