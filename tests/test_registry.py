@@ -87,7 +87,7 @@ def test_unknown_and_ambiguous_tags(two_versions):
 
 def test_num_classes_change_keeps_backbone_and_logs(two_versions, caplog):
     a, b, ea, eb = two_versions
-    with caplog.at_level(logging.INFO, logger="zoo.weights"):
+    with caplog.at_level(logging.INFO, logger="zoo.state"):
         net = zoo.get_model("vnet", pretrained=True, num_classes=3)
     assert "fc.weight" in caplog.text and "fc.bias" in caplog.text
     assert net.fc.out_features == 3
