@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 
 import zoo
-from zoo.convert.quantize import Int8Error, get_int8_model, int8_builder, int8_twin, quantize_int8
+from zoo.convert.quantize import Int8Error, int8_builder, int8_twin, quantize_int8
+from zoo.weights import get_int8_model
 
 
 def _clips(seed: int, n: int = 4, t: int = 8, size: int = 32) -> torch.Tensor:

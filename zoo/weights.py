@@ -17,12 +17,13 @@ import torch
 import torch.nn as nn
 
 from . import hub, pins
+from .convert.quantize import int8_twin, quantize_int8
 from .errors import WeightsError
 from .state import build_and_load, format_of, read_weights, skip_init
 from .catalogue import all_cards, get_converter, get_model_list, model_card
 from .registry import ModelCard, WeightsEntry
 
-__all__ = ["get_model", "read_weights", "identify", "write_lock", "WeightsError"]
+__all__ = ["get_model", "get_int8_model", "read_weights", "identify", "write_lock", "WeightsError"]
 
 logger = logging.getLogger(__name__)
 
@@ -266,3 +267,10 @@ def write_lock(names: Iterable[str], out: str | os.PathLike, progress: bool | No
         entries[entry.file] = {"sha256": got, "revision": "", "source": source, "model": name}
     pins.update(out, entries)
     return entries
+
+
+def get_int8_model(name: str, calibration_inputs: Iterable[torch.Tensor], pretrained: bool | str = True,
+                   backend: str = "x86", **kwargs: Any) -> nn.Module:
+    """``quantize_int8(get_model(fp32 twin of name, pretrained, **kwargs).eval(), calibration_inputs)``."""
+    fp32 = get_model(int8_twin(name), pretrained=pretrained, **kwargs).eval()
+    return quantize_int8(fp32, calibration_inputs, backend=backend)

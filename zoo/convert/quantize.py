@@ -28,7 +28,9 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.nn as nn
 
-__all__ = ["Int8Error", "quantize_int8", "get_int8_model", "int8_builder", "int8_twin"]
+from ..registry import model_card
+
+__all__ = ["Int8Error", "quantize_int8", "int8_builder", "int8_twin"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,16 @@ def _capture_inputs(model: nn.Module, example: torch.Tensor) -> dict[nn.Module, 
     return seen
 
 
+def _own_methods(module: nn.Module) -> list[str]:
+    """Public methods that ``module``'s classes add besides ``forward`` (others may call them)."""
+    own = set()
+    for cls in type(module).__mro__:
+        if cls in (nn.Module, object) or not issubclass(cls, nn.Module) or cls.__module__.startswith("torch."):
+            continue
+        own |= {k for k, v in vars(cls).items() if callable(v) and not k.startswith("_") and k != "forward"}
+    return sorted(own)
+
+
 def _prepare_parts(module: nn.Module, path: str, inputs: dict[nn.Module, tuple], qconfig_mapping: Any,
                   prepared: list[tuple[nn.Module, str, str]]) -> None:
     """Replace, inside ``module``, the largest traceable children holding conv/linear layers by observed graphs."""
@@ -72,6 +84,9 @@ def _prepare_parts(module: nn.Module, path: str, inputs: dict[nn.Module, tuple],
     for name, child in list(module.named_children()):
         child_path = f"{path}.{name}" if path else name
         if not _has_quantizable(child) or child not in inputs:
+            continue
+        if _own_methods(child):  # a graph keeps only forward: a head whose .pool() the model calls stays a module
+            _prepare_parts(child, child_path, inputs, qconfig_mapping, prepared)
             continue
         try:
             graph = prepare_fx(child, qconfig_mapping, example_inputs=inputs[child])
@@ -156,19 +171,8 @@ def _quantize(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn
     return quantized
 
 
-def get_int8_model(name: str, calibration_inputs: Iterable[torch.Tensor], pretrained: bool | str = True,
-                   backend: str = "x86", **kwargs: Any) -> nn.Module:
-    """``quantize_int8(get_model(fp32 twin of name, pretrained, **kwargs).eval(), calibration_inputs)``."""
-    from ..weights import get_model
-
-    fp32 = get_model(int8_twin(name), pretrained=pretrained, **kwargs).eval()
-    return quantize_int8(fp32, calibration_inputs, backend=backend)
-
-
 def _stand_in_clips(fp32_name: str, batches: int = 2) -> list[torch.Tensor]:
     """Smooth random clips ``(1, C, T, H, W)`` of the twin's card input: activation ranges, not data."""
-    from ..registry import model_card
-
     shape = model_card(fp32_name).input.example_shape(1)
     gen = torch.Generator().manual_seed(0)
     return [torch.randn(shape, generator=gen).cumsum(-1).cumsum(-2) / shape[-1] for _ in range(batches)]
@@ -188,11 +192,9 @@ def int8_builder(fp32_name: str) -> Callable[..., nn.Module]:
             calibration = _stand_in_clips(fp32_name)
             logger.warning(
                 "%s_int8: calibrated on stand-in clips (no calibration= given); for real use quantise with clips of "
-                "your data: zoo.convert.quantize.get_int8_model(%r, clips) (pretrained fp32 weights), or use the fp32 "
+                "your data: zoo.weights.get_int8_model(%r, clips) (pretrained fp32 weights), or use the fp32 "
                 "model %r", fp32_name, fp32_name, fp32_name,
             )
-        from ..registry import model_card
-
         card = model_card(fp32_name)
         model = card.builder(num_classes=num_classes, **{**card.kwargs, **kwargs}).eval()
         return quantize_int8(model, calibration)

@@ -486,7 +486,7 @@ _register("vgg16_ucf101", builder=tsn_vgg16, dataset="ucf101", num_classes=101, 
 _INT8_NOTE = (
     "int8: static post-training quantisation of the fp32 twin with PyTorch (FX graph mode, x86 backend; "
     "conv/linear in int8, BatchNorm and ReLU fused), calibrated on clips the user gives: "
-    "zoo.convert.quantize.get_int8_model('{twin}', clips). On the parity weights every conv/linear ran in int8 "
+    "zoo.weights.get_int8_model('{twin}', clips). On the parity weights every conv/linear ran in int8 "
     "and top-1 agreed with fp32 on 8/8 parity clips (max |logit change| 3-7 % of the largest logit)."
 )
 
