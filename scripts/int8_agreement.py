@@ -1,6 +1,6 @@
 """How close int8 (and bf16) come to fp32, per family, on the synthetic validation clips.
 
-    python scripts/int8_agreement.py --out benchmarks/results/int8_agreement.csv
+    python scripts/int8_agreement.py --out benchmarks/int8_agreement.csv
 
 Two measurements, both on clips of ``zoo.data.make_synthetic_dataset``:
 
@@ -105,7 +105,7 @@ def batches(x: torch.Tensor, size: int) -> list[torch.Tensor]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="benchmarks/results/int8_agreement.csv")
+    parser.add_argument("--out", default="benchmarks/int8_agreement.csv")
     parser.add_argument("--families", nargs="*", help="only these families (default: all)")
     parser.add_argument("--epochs", type=int, default=12, help="simple3d training epochs")
     parser.add_argument("--eval-clips", type=int, default=12, help="validation clips per family (random weights)")

@@ -49,14 +49,14 @@ def published(tmp_path_factory):
 def card_with_weights(published, monkeypatch):
     """The case's card, temporarily publishing the reference file as its default GluonCV weights."""
     from conftest import reregister
-    from zoo.models._published import published
+    from zoo.models._published import published as weights_entry
     from zoo.registry import model_card
 
     case, _, _, _, _, sha1 = published
     card = model_card(case.name)
     converter = card.converters.get("params") or next((w.converter for w in card.weights if w.format == "params"), None)
     assert converter, f"{case.name} has no converter for GluonCV .params files"
-    reregister(case.name, weights=(published(f"{case.name}-{sha1[:8]}.params", converter, sha1=sha1, default=True),))
+    reregister(case.name, weights=(weights_entry(f"{case.name}-{sha1[:8]}.params", converter, sha1=sha1, default=True),))
     return model_card(case.name)
 
 

@@ -160,7 +160,7 @@ def test_fast_path_int8_agrees_with_fp32(name, kwargs, size):
     fp32 logit, and the same top-1 on every clip that is not a near tie (top-2 gap above twice the largest
     logit change).  Random weights are a hard case: many clips are near ties that any rounding may flip,
     and the deep Inception's logits move by up to ~15 % (3-6 % for the ResNets; the trained simple3d's
-    figures are in benchmarks/results/int8_agreement.csv)."""
+    figures are in benchmarks/int8_agreement.csv)."""
     torch.manual_seed(0)
     model = zoo.get_model(name, **kwargs).eval()
     _randomize_bn(model)

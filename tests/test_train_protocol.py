@@ -73,11 +73,13 @@ def test_an_unknown_model_name_is_one_config_error():
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_configs_hold_overrides_only(config):
-    """No config file restates a protocol value its model's card already gives."""
+    """No config file restates a protocol value its model's card already gives (setting back a value its
+    ``_base_`` changed is an override)."""
     raw = yaml.safe_load((ROOT / "configs" / config).read_text()) or {}
     name = load_config(ROOT / "configs" / config)["model"]["name"]
     card = card_protocol(name)
-    restated = {k: v for k, v in (raw.get("data") or {}).items() if k in card and v == card[k]}
+    base = load_config(ROOT / "configs" / raw["_base_"], [f"model.name={name}"])["data"] if "_base_" in raw else card
+    restated = {k: v for k, v in (raw.get("data") or {}).items() if k in card and v == card[k] == base.get(k)}
     assert not restated, f"{config} restates {name}'s card: {restated}"
     assert not {"new_length", "new_step", "from_card"} & set(raw.get("data") or {})
 

@@ -328,16 +328,19 @@ def _read_source(path: Path) -> tuple[dict[str, torch.Tensor], dict | None]:
     return unwrap_checkpoint(obj, path), config
 
 
-# training-config ``data`` keys -> the InputSpec fields they set
-_PROTOCOL_KEYS = {"new_length": "clip_len", "new_step": "frame_step", "num_segments": "num_segments",
-                  "crop_size": "crop_size", "short_side": "short_side", "mean": "mean", "std": "std",
-                  "temporal_centering": "temporal_centering"}
+# training-config ``data`` keys -> the InputSpec fields they set (the same names; checkpoints saved before the
+# config used the card's names say new_length / new_step)
+_PROTOCOL_KEYS = {**{f: f for f in ("clip_len", "frame_step", "num_segments", "crop_size", "short_side", "mean", "std",
+                                    "temporal_centering")}, "new_length": "clip_len", "new_step": "frame_step"}
 
 
 def _protocol_entry(config: Mapping[str, Any], class_names: Sequence[str] | None, num_classes: int, name: str) -> dict:
     """The manifest's ``input`` (from the config's ``data`` section) and ``classes`` of a published model."""
     data = config.get("data") or {}
-    spec = {field: data[key] for key, field in _PROTOCOL_KEYS.items() if key in data}
+    spec: dict[str, Any] = {}
+    for key, field in _PROTOCOL_KEYS.items():
+        if key in data:
+            spec.setdefault(field, data[key])
     for field in ("mean", "std"):
         if field in spec:
             spec[field] = [float(x) for x in spec[field]]
