@@ -38,6 +38,9 @@ __all__ = [
     "list_datasets",
     "all_cards",
     "close_names",
+    "HubArchitecture",
+    "register_hub_architecture",
+    "hub_architecture",
 ]
 
 KINETICS_MEAN = (0.485, 0.456, 0.406)
@@ -321,6 +324,47 @@ def get_converter(name: str) -> Callable[..., dict]:
         return _CONVERTERS[name]
     except KeyError:
         raise KeyError(f"no converter named {name!r}; known: {', '.join(sorted(_CONVERTERS))}") from None
+
+
+@dataclass(frozen=True)
+class HubArchitecture:
+    """How a Hugging Face Hub repo of architecture ``name`` (its ``config.json`` ``architectures[0]``,
+    e.g. ``"VideoMAEForVideoClassification"``) becomes a zoo model.
+
+    Attributes:
+        name: the transformers class name.
+        family: the zoo family file that owns it.
+        builder: the family's builder.
+        config_to_kwargs: ``config.json`` (as a dict) -> builder keyword arguments (``num_classes`` included).
+        converter: the registered converter from the Hub's key layout to ours.
+        input_from_config: ``(config, preprocessor_config or {}) -> InputSpec``.
+    """
+
+    name: str
+    family: str
+    builder: Callable[..., nn.Module] = field(repr=False)
+    config_to_kwargs: Callable[[Mapping[str, Any]], dict] = field(repr=False)
+    converter: str
+    input_from_config: Callable[[Mapping[str, Any], Mapping[str, Any]], InputSpec] | None = field(
+        default=None, repr=False)
+
+
+_HUB_ARCHITECTURES: dict[str, HubArchitecture] = {}
+
+
+def register_hub_architecture(arch: HubArchitecture) -> HubArchitecture:
+    """Declare that Hub repos whose ``config.json`` names ``arch.name`` can be built by zoo."""
+    _HUB_ARCHITECTURES[arch.name] = arch
+    return arch
+
+
+def hub_architecture(name: str) -> HubArchitecture:
+    """The registered :class:`HubArchitecture` ``name``; :class:`KeyError` naming the known ones if absent."""
+    try:
+        return _HUB_ARCHITECTURES[name]
+    except KeyError:
+        known = ", ".join(sorted(_HUB_ARCHITECTURES)) or "none"
+        raise KeyError(f"zoo cannot build Hub architecture {name!r}; it builds: {known}") from None
 
 
 def close_names(name: str, n: int = 5) -> list[str]:

@@ -16,10 +16,11 @@ from typing import Any
 from ..hub import register_repo
 from ..registry import Accuracy, WeightsEntry
 
-__all__ = ["published", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+__all__ = ["published", "hf_file", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
+register_repo("hf", "https://huggingface.co/")  # the hub lets HF_ENDPOINT override this, as the Hub's tools do
 register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/download/v1.0.0/")
 
 #: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
@@ -62,3 +63,20 @@ def published(file: str, converter: str | None, top1: float | None = None, top5:
     accuracy = Accuracy(top1, top5, reported_by=reported_by, protocol=protocol) if top1 is not None else None
     return WeightsEntry(file=file, url=url, repo=repo, format=ext, converter=converter, accuracy=accuracy,
                         license=license, **checks, **fields)
+
+
+def hf_file(repo_id: str, revision: str, file: str = "model.safetensors", *, converter: str | None,
+            sha256: str = "", size: int | None = None, top1: float | None = None, top5: float | None = None,
+            reported_by: str = "", protocol: str = "", license: str = "", **fields: Any) -> WeightsEntry:
+    """The file ``file`` of the Hugging Face Hub repo ``repo_id`` at ``revision`` (a commit hash).
+
+    Its URL is ``{endpoint}/{repo_id}/resolve/{revision}/{file}``; it is cached as
+    ``{owner}--{repo}--{revision[:8]}--{file}`` so that files of the same name from different repos
+    never meet.  ``sha256`` is the LFS object's digest the Hub reports (its ETag), checked in full.
+    """
+    url = f"{repo_id}/resolve/{revision}/{file}"
+    cache_name = f"{repo_id.replace('/', '--')}--{revision[:8]}--{file}"
+    accuracy = Accuracy(top1, top5, reported_by=reported_by, protocol=protocol) if top1 is not None else None
+    return WeightsEntry(sha1="", sha256=sha256, file=cache_name, url=url, repo="hf",
+                        format=file.rpartition(".")[2], converter=converter, accuracy=accuracy,
+                        license=license, size=size, **fields)
