@@ -107,7 +107,7 @@ def test_converter_names_bad_keys(shared_dir):
     upstream = {k: torch.empty(shape, device="meta") for k, shape, _ in fx["state_dict"]}
     del upstream["TPN_neck.pyramid_fusion_op.0.weight"]
     upstream["TPN_neck.not_a_layer.weight"] = torch.empty(3, device="meta")
-    upstream["fc.weight"] = torch.empty(7, 2048, device="meta")
+    upstream["conv1.weight"] = torch.empty(64, 3, 1, 5, 5, device="meta")
     with torch.device("meta"):
         model = get_model("tpn_resnet50_f8s8_kinetics400")
     with pytest.raises(WeightsError) as err:
@@ -115,7 +115,7 @@ def test_converter_names_bad_keys(shared_dir):
     message = str(err.value)
     assert "neck.pyramid_fusion.conv.weight" in message  # missing
     assert "TPN_neck.not_a_layer.weight" in message  # unexpected
-    assert "head.fc.weight" in message  # mis-shaped
+    assert "stem.conv.weight (from conv1.weight)" in message  # mis-shaped
 
 
 def test_forward_skips_aux_head_and_training_outputs():

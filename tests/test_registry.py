@@ -1,6 +1,7 @@
 """Registry look-ups, wildcards, suggestions, tags, num_classes changes, manifests."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -43,7 +44,7 @@ def test_unknown_name_suggests_close_names():
 def test_card_is_frozen_and_complete():
     card = zoo.model_card("simple3d_synthetic")
     assert card.family == "simple3d" and card.num_classes == 8 and card.input.clip_len == 8
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         card.num_classes = 3  # type: ignore[misc]
     assert card.input.example_shape(2) == (2, 3, 8, 56, 56)
 
@@ -87,13 +88,30 @@ def test_unknown_and_ambiguous_tags(two_versions):
 
 def test_num_classes_change_keeps_backbone_and_logs(two_versions, caplog):
     a, b, ea, eb = two_versions
-    with caplog.at_level(logging.INFO, logger="zoo.state"):
+    with caplog.at_level(logging.INFO, logger="zoo.weights"):
         net = zoo.get_model("vnet", pretrained=True, num_classes=3)
     assert "fc.weight" in caplog.text and "fc.bias" in caplog.text
     assert net.fc.out_features == 3
     for key, value in b.state_dict().items():
         if not key.startswith("fc."):
             assert torch.equal(net.state_dict()[key], value), key
+
+
+def test_a_load_builds_the_model_once(two_versions, tmp_path):
+    a, b, ea, eb = two_versions
+    card, calls = zoo.model_card("vnet"), []
+
+    def counting_builder(**kwargs):
+        calls.append(kwargs)
+        return card.builder(**kwargs)
+
+    reregister("vnet", builder=counting_builder)
+    net = zoo.get_model("vnet", pretrained=True, num_classes=5)
+    assert len(calls) == 1 and net.fc.out_features == 5
+    path = tmp_path / "b.pth"
+    torch.save(b.state_dict(), path)
+    calls.clear()
+    assert torch.equal(_logits(zoo.get_model("vnet", pretrained=path)), _logits(b)) and len(calls) == 1
 
 
 def test_pretrained_without_weights_names_an_alternative():

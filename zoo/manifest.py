@@ -33,7 +33,7 @@ from . import hub
 from .data.lists import read_class_names
 from .errors import WeightsError
 from .registry import InputSpec, WeightsEntry, _CARDS, model_card, register_model
-from .state import build_and_load, read_weights, unwrap_checkpoint
+from .state import build_probe, classifier_width, load_into, read_weights, unwrap_checkpoint
 
 __all__ = ["register_manifest", "load_env_manifests", "publish", "ManifestError"]
 
@@ -305,8 +305,13 @@ def _validated(
     state = source.state_dict() if isinstance(source, nn.Module) else dict(source)
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     kwargs = dict(kwargs or {})
-    width = num_classes or _rows_of_head(state) or base.num_classes
-    build_and_load(base, state, width, {**base.kwargs, **kwargs}, f"publish {name}")
+    build_kwargs = {**base.kwargs, **kwargs}
+    model = load_into(build_probe(base, build_kwargs), state, f"publish {name}",
+                      lambda: base.builder(num_classes=base.num_classes, **build_kwargs))
+    width = classifier_width(model)
+    if num_classes and num_classes != width:
+        raise ManifestError(f"publish {name}: num_classes={num_classes} but the weights' classifier has {width} "
+                            "classes; leave num_classes out or publish weights of that width")
     return state, width, kwargs
 
 
@@ -371,11 +376,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _rows_of_head(state: Mapping[str, torch.Tensor]) -> int | None:
-    heads = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
-    return int(heads[-1].shape[0]) if heads else None
 
 
 def _update_manifest(

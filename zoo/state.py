@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn as nn
@@ -19,7 +19,8 @@ from .convert.keys import key_report
 from .errors import WeightsError
 from .registry import ModelCard
 
-__all__ = ["format_of", "read_weights", "unwrap_checkpoint", "skip_init", "assign_state", "build_and_load"]
+__all__ = ["format_of", "read_weights", "unwrap_checkpoint", "skip_init", "assign_state", "build_probe", "classifier_width",
+           "fit_classifier", "load_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,38 +118,48 @@ def assign_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
             module._buffers[attr] = tensor
 
 
-def build_and_load(card: ModelCard, state: dict, num_classes: int, build_kwargs: dict, source: str) -> nn.Module:
-    """``card``'s model with ``state`` loaded, built once on the meta device where possible.
-
-    Keys and shapes must match, except a classifier's class axis when ``num_classes`` differs from the
-    state's (that classifier starts fresh); otherwise :class:`~zoo.errors.WeightsError` names the keys.
-    """
+def build_probe(card: ModelCard, build_kwargs: dict, num_classes: int | None = None) -> nn.Module:
+    """``card``'s model on the meta device, without initialisation: the one build a load needs."""
     with torch.device("meta"), skip_init():
-        probe = card.builder(num_classes=num_classes, **build_kwargs)
+        return card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
+
+
+def classifier_width(model: nn.Module) -> int:
+    """Number of classes ``model`` predicts (rows of its classifier)."""
+    return int(model.get_submodule(model.classifier_names[0]).weight.shape[0])
+
+
+def fit_classifier(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Give ``model`` a classifier as wide as ``state``'s (``reset_classifier``), when that is all that differs."""
+    key = f"{model.classifier_names[0]}.weight"
+    if key in state and state[key].ndim == 2 and state[key].shape[0] != classifier_width(model):
+        model.reset_classifier(int(state[key].shape[0]))
+
+
+def load_into(probe: nn.Module, state: dict[str, torch.Tensor], source: str, build: Callable[[], nn.Module]) -> nn.Module:
+    """``probe`` (built on meta) holding ``state``, its classifier fitted to the state's width.
+
+    Keys and shapes must then match exactly; otherwise :class:`~zoo.errors.WeightsError` names the keys.
+    ``build`` makes a real model, used only where the probe has buffers no file carries.
+    """
+    fit_classifier(probe, state)
     ours = probe.state_dict()
     state = dict(state)
-    for k, v in ours.items():  # counters the source format does not carry
+    for k in ours:  # counters the source format does not carry
         if k.endswith("num_batches_tracked") and k not in state:
             state[k] = torch.zeros((), dtype=torch.long)
     missing = [k for k in ours if k not in state]
     unexpected = [k for k in state if k not in ours]
-    mismatched = [k for k in ours if k in state and state[k].shape != ours[k].shape]
-    # Only a classifier may differ, and only in its class axis (num_classes asked for, not the file's).
-    not_classes = [f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}" for k in mismatched
-                   if ours[k].shape[:1] != (num_classes,) or state[k].shape[1:] != ours[k].shape[1:]]
-    if missing or unexpected or not_classes:
-        raise WeightsError(f"{source}: " + key_report(missing, unexpected, not_classes)
+    bad = [f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}" for k in ours
+           if k in state and state[k].shape != ours[k].shape]
+    if missing or unexpected or bad:
+        raise WeightsError(f"{source}: " + key_report(missing, unexpected, bad)
                            + " (weights of another architecture or configuration?)")
-    if mismatched:
-        logger.info("%s: num_classes=%d differs from the weights; dropped %s and started a new classifier",
-                    card.name, num_classes, ", ".join(mismatched))
-        model = card.builder(num_classes=num_classes, **build_kwargs)
-        model.load_state_dict({k: v for k, v in state.items() if k not in mismatched}, strict=False)
-        return model
     assign_state(probe, state)
     if any(t.is_meta for t in list(probe.parameters()) + list(probe.buffers())):
         # a non-persistent buffer has no value in any file: build for real instead
-        model = card.builder(num_classes=num_classes, **build_kwargs)
+        model = build()
+        fit_classifier(model, state)
         model.load_state_dict(state, strict=True)
         return model
     return probe

@@ -19,7 +19,7 @@ import torch.nn as nn
 from . import hub, pins
 from .convert.quantize import int8_twin, quantize_int8
 from .errors import WeightsError
-from .state import build_and_load, format_of, read_weights, skip_init
+from .state import build_probe, classifier_width, format_of, load_into, read_weights
 from .catalogue import all_cards, get_converter, get_model_list, model_card
 from .registry import ModelCard, WeightsEntry
 
@@ -39,7 +39,7 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
             hex characters (one weights version), or a path to a local weights file
             (``.safetensors``, ``.pth``/``.pt``, ``.params``).
         num_classes: classifier width; when it differs from the weights', every other weight is
-            kept and the classifier starts fresh (the dropped keys are logged).
+            kept and ``reset_classifier`` starts a new classifier.
         **kwargs: passed to the builder (``dropout_ratio``, ``num_segments``, ...).
 
     Returns:
@@ -51,35 +51,40 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
         model = card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
         model.zoo_name = card.name  # type: ignore[attr-defined]
         return model
+    probe = build_probe(card, build_kwargs)  # the one build: on meta, the weights then become its own
     try:
-        state, source, weights_classes = _resolve_state(card, pretrained, build_kwargs)
-        model = build_and_load(card, state, num_classes or weights_classes, build_kwargs, source)
+        state, source = _resolve_state(card, pretrained, probe)
+        model = load_into(probe, state, source, lambda: card.builder(num_classes=card.num_classes, **build_kwargs))
     except WeightsError as err:
         local = isinstance(pretrained, (str, os.PathLike)) and Path(pretrained).expanduser().is_file()
         raise (_fits_elsewhere(card, Path(pretrained).expanduser()) if local else None) or err from None
+    if num_classes and num_classes != classifier_width(model):
+        dropped = [k for k in model.state_dict() if k.startswith(tuple(f"{n}." for n in model.classifier_names))]
+        logger.info("%s: num_classes=%d differs from the weights' %d; dropped %s and started a new classifier",
+                    card.name, num_classes, classifier_width(model), ", ".join(dropped))
+        model.reset_classifier(num_classes)
     model.zoo_weights = source  # type: ignore[attr-defined]
     model.zoo_name = card.name  # type: ignore[attr-defined]
     return model
 
 
-def _resolve_state(card: ModelCard, pretrained: bool | str | os.PathLike, build_kwargs: dict) -> tuple[dict[str, torch.Tensor], str, int]:
-    """The state dict that ``pretrained`` names, where it came from, and its classifier width."""
+def _resolve_state(card: ModelCard, pretrained: bool | str | os.PathLike, probe: nn.Module) -> tuple[dict[str, torch.Tensor], str]:
+    """The state dict that ``pretrained`` names, in our keys (converted against ``probe``), and where it came from."""
     if pretrained is True:
         entry = card.default_weights()
         if entry is None:
             raise WeightsError(_no_weights_message(card))
-        return _entry_state(card, entry, build_kwargs), f"{card.name}:{entry.tag}", entry.num_classes or card.num_classes
+        return _entry_state(entry, probe), f"{card.name}:{entry.tag}"
     if isinstance(pretrained, (str, os.PathLike)):
         text = os.fspath(pretrained)
         path = Path(text).expanduser()
         if path.exists():
-            state = _local_state(card, path, build_kwargs)
-            return state, str(path), _classifier_width(card, state)
+            return _local_state(card, path, probe), str(path)
         if _HEX.match(text) and os.sep not in text:
             if not card.weights:
                 raise WeightsError(_no_weights_message(card))
             entry = card.find_weights(text)
-            return _entry_state(card, entry, build_kwargs), f"{card.name}:{entry.tag}", entry.num_classes or card.num_classes
+            return _entry_state(entry, probe), f"{card.name}:{entry.tag}"
         if any(text.endswith(ext) for ext in hub.WEIGHT_EXTENSIONS) or os.sep in text:
             raise FileNotFoundError(f"weights file {text!r} does not exist")
         tags = ", ".join(w.tag for w in card.weights) or "none"
@@ -100,9 +105,8 @@ def identify(state: Mapping[str, torch.Tensor], fmt: str | None = None) -> list[
     for card in all_cards():
         if card.int8:  # quantised on build, from its fp32 twin's weights: the twin is the candidate
             continue
-        num_classes = _classifier_width(card, state)
-        build = (card.builder, repr(sorted(card.kwargs.items())), num_classes)
-        model = _meta_model(card, num_classes, build)
+        build = (card.builder, repr(sorted(card.kwargs.items())), card.num_classes)
+        model = _meta_model(card, build)
         if model is None:
             continue
         converters = {None, *(c for f, c in card.converters.items() if fmt in (None, f)),
@@ -116,12 +120,11 @@ def identify(state: Mapping[str, torch.Tensor], fmt: str | None = None) -> list[
 _META_MODELS: dict[tuple, nn.Module | None] = {}
 
 
-def _meta_model(card: ModelCard, num_classes: int, build: tuple) -> nn.Module | None:
+def _meta_model(card: ModelCard, build: tuple) -> nn.Module | None:
     if build in _META_MODELS:
         return _META_MODELS[build]
     try:
-        with torch.device("meta"), skip_init():
-            model = card.builder(num_classes=num_classes, **card.kwargs)
+        model = build_probe(card, dict(card.kwargs))
     except Exception as err:  # a builder that cannot run on meta is no candidate
         logger.debug("identify: %s not built on meta (%s)", card.name, err)
         model = None
@@ -138,7 +141,10 @@ def _accepts(meta_state: Mapping[str, torch.Tensor], model: nn.Module, converter
     ours = model.state_dict()
     wanted = {k for k in ours if not k.endswith("num_batches_tracked")}
     given = {k for k in state if not k.endswith("num_batches_tracked")}
-    return wanted == given and all(state[k].shape == ours[k].shape for k in wanted)
+    classes = tuple(f"{name}." for name in model.classifier_names)
+    return wanted == given and all(state[k].shape == ours[k].shape
+                                   or (k.startswith(classes) and state[k].shape[1:] == ours[k].shape[1:])
+                                   for k in wanted)
 
 
 def _fits_elsewhere(card: ModelCard, path: Path) -> WeightsError | None:
@@ -160,14 +166,16 @@ def _no_weights_message(card: ModelCard) -> str:
     return f"{card.name} has no published weights; use pretrained=False or a local weights file.{hint}"
 
 
-def _entry_state(card: ModelCard, entry: WeightsEntry, build_kwargs: dict) -> dict[str, torch.Tensor]:
+def _entry_state(entry: WeightsEntry, probe: nn.Module) -> dict[str, torch.Tensor]:
     if entry.converter is None and entry.format == "safetensors":
         return _fetch_and_read(entry)
     converted = hub.zoo_home() / "converted" / (Path(entry.file).stem + ".safetensors")
     cached = _read_converted(converted, entry.checksum)
     if cached is not None:
         return cached
-    state = _convert(card, _fetch_and_read(entry), entry.converter, build_kwargs, entry.num_classes)
+    state = _fetch_and_read(entry)
+    if entry.converter is not None:
+        state = get_converter(entry.converter)(state, probe)
     _write_converted(converted, state, entry.checksum)
     return state
 
@@ -208,39 +216,16 @@ def _write_converted(path: Path, state: Mapping[str, torch.Tensor], source_sha1:
     os.replace(tmp, path)
 
 
-def _local_state(card: ModelCard, path: Path, build_kwargs: dict) -> dict[str, torch.Tensor]:
+def _local_state(card: ModelCard, path: Path, probe: nn.Module) -> dict[str, torch.Tensor]:
     fmt = format_of(path)
     state = read_weights(path, fmt)
     if fmt == "safetensors" and "params" not in card.converters:
         return state
     converter = card.converters.get(fmt)
-    if converter is None or _looks_native(card, state, build_kwargs):
+    ours = {k for k in probe.state_dict() if not k.endswith("num_batches_tracked")}
+    if converter is None or ours <= set(state):  # already our keys (e.g. a checkpoint zoo itself wrote)
         return state
-    return _convert(card, state, converter, build_kwargs, None)
-
-
-def _looks_native(card: ModelCard, state: Mapping[str, Any], build_kwargs: dict) -> bool:
-    """Whether ``state`` already has our key names (e.g. a checkpoint zoo itself wrote)."""
-    with torch.device("meta"):
-        ours = card.builder(num_classes=card.num_classes, **build_kwargs).state_dict()
-    wanted = {k for k in ours if not k.endswith("num_batches_tracked")}
-    return wanted <= set(state)
-
-
-def _convert(card: ModelCard, state: dict, converter: str | None, build_kwargs: dict, num_classes: int | None) -> dict[str, torch.Tensor]:
-    if converter is None:
-        return state
-    with torch.device("meta"):
-        model = card.builder(num_classes=num_classes or _classifier_width(card, state, default=card.num_classes), **build_kwargs)
-    return get_converter(converter)(state, model)
-
-
-def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], default: int | None = None) -> int:
-    """Classifier width of a state dict: rows of the last 2-D weight whose name looks like a head."""
-    heads = [k for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 2]
-    if heads:
-        return int(state[heads[-1]].shape[0])
-    return default or card.num_classes
+    return get_converter(converter)(state, probe)
 
 
 def write_lock(names: Iterable[str], out: str | os.PathLike, progress: bool | None = None) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,8 @@ key on purpose.  Policies, the same for every converter:
   ``moving_var``) to PyTorch's after the rule applied;
 * a tensor is reshaped to our shape only where its rule says ``reshape=True`` and the element
   count agrees;
+* a classifier (the model's ``classifier_names``) may have another number of classes than the
+  model; :func:`zoo.state.load_into` then fits the model's classifier to it;
 * BatchNorm ``num_batches_tracked`` counters the source lacks start at 0, and those our model
   lacks are dropped.
 
@@ -134,9 +136,12 @@ def convert(
     missing = [k for k in ours if k not in out]
     unexpected += [f"{k} (converted name)" for k in out if k not in ours]
     bad = []
+    classes = tuple(f"{name}." for name in getattr(model, "classifier_names", ()))
     for key, mine in ours.items():
         if key not in out or out[key].shape == mine.shape:
             continue
+        if key.startswith(classes) and out[key].shape[1:] == mine.shape[1:]:
+            continue  # a classifier of another width: the loader fits the model's to it
         if key in reshapable and out[key].numel() == mine.numel():
             out[key] = out[key].reshape(mine.shape)
         else:

@@ -24,7 +24,8 @@ from typing import Collection
 import torch
 import torch.nn as nn
 
-__all__ = ["VideoClassifier", "segment_consensus", "apply_partial_bn", "init_conv_bn"]
+__all__ = ["VideoClassifier", "segment_consensus", "apply_partial_bn", "init_conv_bn", "set_bn_eval",
+           "freeze_bn_affine", "freeze_modules"]
 
 
 def segment_consensus(x: torch.Tensor, views: int) -> torch.Tensor:
@@ -50,6 +51,30 @@ def apply_partial_bn(model: nn.Module) -> None:
     for norm in norms[1:]:
         norm.eval()
         for p in norm.parameters():
+            p.requires_grad_(False)
+
+
+def _norms(modules: Collection[nn.Module]):
+    return (m for module in modules for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+
+
+def set_bn_eval(modules: Collection[nn.Module]) -> None:
+    """Put every BatchNorm inside ``modules`` in eval mode (normalise with, and keep, running stats)."""
+    for norm in _norms(modules):
+        norm.eval()
+
+
+def freeze_bn_affine(modules: Collection[nn.Module]) -> None:
+    """Stop gradients to the scale and shift of every BatchNorm inside ``modules``."""
+    for norm in _norms(modules):
+        for p in norm.parameters():
+            p.requires_grad_(False)
+
+
+def freeze_modules(modules: Collection[nn.Module]) -> None:
+    """Stop gradients to every parameter of ``modules`` (``frozen_stages``); pair with :func:`set_bn_eval`."""
+    for module in modules:
+        for p in module.parameters():
             p.requires_grad_(False)
 
 
@@ -89,6 +114,10 @@ class VideoClassifier(nn.Module):
     init_std: float = 0.01
     #: TSN's partial BatchNorm while training (see :func:`apply_partial_bn`).
     partial_bn: bool = False
+    #: Every BatchNorm normalises with running statistics and has a frozen scale/shift (see :meth:`freeze`).
+    bn_frozen: bool = False
+    #: The stem and the first ``frozen_stages`` stages are frozen (mmaction's convention; -1: none).
+    frozen_stages: int = -1
     num_features: int
 
     def forward_features(self, x) -> torch.Tensor:
@@ -107,9 +136,16 @@ class VideoClassifier(nn.Module):
         """The final classifier layer."""
         return self.get_submodule(self.classifier_name)
 
+    @property
+    def classifier_names(self) -> tuple[str, ...]:
+        """Dotted names of every ``nn.Linear`` whose outputs are the classes (what :meth:`reset_classifier`
+        replaces); the first is the one :meth:`forward_head` ends with."""
+        return (self.classifier_name,)
+
     def reset_classifier(self, num_classes: int) -> None:
-        """Replace the classifier by a new one of ``num_classes`` outputs; every other weight stays."""
-        self.set_submodule(self.classifier_name, self._new_classifier(self.get_classifier(), num_classes))
+        """Replace the classifiers by new ones of ``num_classes`` outputs; every other weight stays."""
+        for name in self.classifier_names:
+            self.set_submodule(name, self._new_classifier(self.get_submodule(name), num_classes))
 
     def _new_classifier(self, old: nn.Module, num_classes: int, init_std: float | None = None) -> nn.Linear:
         """A ``Linear(old's inputs, num_classes)`` on ``old``'s device and dtype, initialised N(0, init_std)."""
@@ -124,8 +160,24 @@ class VideoClassifier(nn.Module):
         nn.init.zeros_(new.bias)
         return new
 
+    def frozen_modules(self) -> list[nn.Module]:
+        """The stem and first ``frozen_stages`` stages (a family with stages overrides this)."""
+        return []
+
+    def freeze(self, bn_frozen: bool = False, frozen_stages: int = -1) -> None:
+        """Call at the end of ``__init__``: stop the gradients that ``bn_frozen``/``frozen_stages`` freeze."""
+        self.bn_frozen, self.frozen_stages = bn_frozen, frozen_stages
+        if bn_frozen:
+            freeze_bn_affine([self])
+        if frozen_stages >= 0:
+            freeze_modules(self.frozen_modules())
+
     def train(self, mode: bool = True) -> "VideoClassifier":
+        """Train mode, except the BatchNorms that ``partial_bn``, ``bn_frozen`` and ``frozen_stages`` keep in
+        eval mode (partial BN: every BN but the first, as TSN defines it)."""
         super().train(mode)
-        if mode and self.partial_bn:
-            apply_partial_bn(self)
+        if mode:
+            if self.partial_bn:
+                apply_partial_bn(self)
+            set_bn_eval([self] if self.bn_frozen else self.frozen_modules())
         return self

@@ -33,9 +33,8 @@ How a family plugs in
    dropout and ``fc`` for ``forward_head``.
 
 BatchNorm: GluonCV MXNet uses ``eps=1e-5, momentum=0.9`` (running = 0.9 running + 0.1 batch), which is
-PyTorch's ``momentum=0.1``: :func:`batch_norm3d` is that default.  :func:`set_bn_eval` /
-:func:`freeze_modules` implement ``bn_frozen``/``frozen_stages`` at ``train()`` time (``partial_bn``
-is :func:`zoo.models._interface.apply_partial_bn`).
+PyTorch's ``momentum=0.1``: :func:`batch_norm3d` is that default.  ``bn_frozen``, ``frozen_stages`` and ``partial_bn``
+are :class:`zoo.models._interface.VideoClassifier`'s.
 
 Parameter names are those of the modules here: ``stem.conv.weight``, ``stem.bn.weight``,
 ``layer1.0.conv1.weight``, ``layer1.0.bn1.running_mean``, ``layer1.0.downsample.conv.weight``,
@@ -44,7 +43,7 @@ Parameter names are those of the modules here: ``stem.conv.weight``, ``stem.bn.w
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import torch
 import torch.nn as nn
@@ -73,9 +72,6 @@ __all__ = [
     "segment_consensus",
     "ResNet3d",
     "init_weights",
-    "set_bn_eval",
-    "freeze_modules",
-    "freeze_bn_affine",
     "RESNET_DEPTHS",
 ]
 
@@ -527,30 +523,10 @@ class ResNet3d(HeadedClassifier):
         self.head = head
         self.num_features = head.in_features
         self.partial_bn = partial_bn
-        self.bn_frozen = bn_frozen
-        self.frozen_stages = frozen_stages
-        if bn_frozen:
-            freeze_bn_affine([self])
-        if frozen_stages >= 0:
-            freeze_modules(self._frozen())
+        self.freeze(bn_frozen, frozen_stages)
 
-    def _frozen(self) -> list[nn.Module]:
+    def frozen_modules(self) -> list[nn.Module]:
         return [self.stem, *self.stages()[: self.frozen_stages]] if self.frozen_stages >= 0 else []
-
-    def train(self, mode: bool = True) -> "ResNet3d":
-        """Train mode, except the BatchNorms that ``partial_bn`` / ``bn_frozen`` / ``frozen_stages`` keep in eval mode.
-
-        ``partial_bn``: every BN but the first (the stem's) is frozen, as TSN defines it
-        (:func:`~zoo.models._interface.apply_partial_bn`); ``bn_frozen``: every BN normalises with
-        running statistics and their scale/shift get no gradient; ``frozen_stages = k``: the stem and
-        ``layer1..layerk`` are frozen (mmaction's convention; ``-1`` freezes nothing).
-        """
-        super().train(mode)
-        if mode:
-            if self.bn_frozen:
-                set_bn_eval([self])
-            set_bn_eval(self._frozen())
-        return self
 
     def stages(self) -> list[nn.Module]:
         return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
@@ -584,30 +560,3 @@ def init_weights(model: nn.Module, *, zero_init_residual: bool = False) -> None:
         for m in model.modules():
             if isinstance(m, (BasicBlock3d, Bottleneck3d)) and isinstance(m.last_bn(), nn.BatchNorm3d):
                 nn.init.zeros_(m.last_bn().weight)
-
-
-def set_bn_eval(modules: Iterable[nn.Module]) -> None:
-    """Put every BatchNorm inside ``modules`` in eval mode (normalise with, and keep, running stats).
-
-    Call from a model's ``train()`` override: ``bn_frozen`` (all BN) and ``frozen_stages`` use it.
-    """
-    for module in modules:
-        for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
-
-
-def freeze_bn_affine(modules: Iterable[nn.Module]) -> None:
-    """Stop gradients to the scale and shift of every BatchNorm inside ``modules``."""
-    for module in modules:
-        for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                for p in m.parameters():
-                    p.requires_grad_(False)
-
-
-def freeze_modules(modules: Iterable[nn.Module]) -> None:
-    """Stop gradients to every parameter of ``modules`` (``frozen_stages``); pair with :func:`set_bn_eval`."""
-    for module in modules:
-        for p in module.parameters():
-            p.requires_grad_(False)

@@ -31,11 +31,8 @@ from ._resnet3d import (
     ConvBNAct,
     HeadedClassifier,
     Stem3d,
-    freeze_bn_affine,
-    freeze_modules,
     init_weights,
     make_stage,
-    set_bn_eval,
 )
 
 __all__ = ["SlowFast", "slowfast_resnet", "convert_gluoncv_slowfast"]
@@ -98,7 +95,7 @@ class SlowFast(HeadedClassifier):
             raise ValueError(f"input_layout must be 'fast_slow' or 'fast', got {input_layout!r}")
         self.alpha, self.slow_frames, self.fast_frames = alpha, slow_frames, fast_frames
         self.input_layout = input_layout
-        self.partial_bn, self.bn_frozen, self.frozen_stages = partial_bn, bn_frozen, frozen_stages
+        self.partial_bn = partial_bn
         fast_width = width_per_group // beta_inv
         self.fast_stem = Stem3d(3, fast_width, (5, 7, 7), (1, 2, 2), pool_kernel=(1, 3, 3), pool_stride=(1, 2, 2))
         self.slow_stem = Stem3d(3, width_per_group, (1, 7, 7), (1, 2, 2), pool_kernel=(1, 3, 3), pool_stride=(1, 2, 2))
@@ -133,25 +130,13 @@ class SlowFast(HeadedClassifier):
             num_crop=num_crop, init_std=init_std,
         )
         init_weights(self, zero_init_residual=True)
-        if bn_frozen:
-            freeze_bn_affine([self])
-        if frozen_stages >= 0:
-            freeze_modules(self._frozen())
+        self.freeze(bn_frozen, frozen_stages)
 
-    def _frozen(self) -> list[nn.Module]:
+    def frozen_modules(self) -> list[nn.Module]:
         if self.frozen_stages < 0:
             return []
         k = self.frozen_stages
         return [self.fast_stem, self.slow_stem, *self.laterals[: k + 1], *self.fast_layers[:k], *self.slow_layers[:k]]
-
-    def train(self, mode: bool = True) -> "SlowFast":
-        """Train mode, except the BatchNorms ``partial_bn`` / ``bn_frozen`` / ``frozen_stages`` keep in eval mode."""
-        super().train(mode)
-        if mode:
-            if self.bn_frozen:
-                set_bn_eval([self])
-            set_bn_eval(self._frozen())
-        return self
 
     def split_pathways(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, T, H, W)`` -> (fast ``(B, 3, T_f, H, W)``, slow ``(B, 3, T_s, H, W)``) per ``input_layout``."""

@@ -41,7 +41,8 @@ import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
 from ._published import GLUONCV_CONFIGS, published
-from ._resnet3d import ConvBNAct, ResNet3d, Triple, conv3d, freeze_bn_affine, init_weights, triple
+from ._interface import freeze_bn_affine
+from ._resnet3d import ConvBNAct, ResNet3d, Triple, conv3d, init_weights, triple
 from ..convert.keys import KEEP, Rule, convert
 from .i3d_slow import i3d_slow_resnet
 
@@ -302,10 +303,7 @@ class TPNet(ResNet3d):
         stages = self.forward_stages(x)
         return self.head(self.head.pool(self.neck(stages[-2:]))), self.aux_head(stages[-2])
 
-    def reset_classifier(self, num_classes: int) -> None:
-        """New classifier and auxiliary classifier of ``num_classes`` outputs; every other weight stays."""
-        super().reset_classifier(num_classes)
-        self.aux_head.fc = self._new_classifier(self.aux_head.fc, num_classes, init_std=0.01)
+    classifier_names = ("head.fc", "aux_head.fc")
 
     def aux_loss(self, aux_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """``aux_loss_weight * cross_entropy(aux_logits, target)`` (GluonCV's ``loss_aux``)."""

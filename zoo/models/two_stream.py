@@ -156,13 +156,10 @@ class TwoStream(VideoClassifier):
         parts = features.split(list(self.stream_dims.values()), dim=1)
         return torch.stack([self.heads[m](part) for m, part in zip(self.stream_dims, parts)]).mean(dim=0)
 
-    def reset_classifier(self, num_classes: int) -> None:
-        """New classifiers of ``num_classes`` outputs (one per stream, or the LSTM's); the rest stays."""
-        if self.fusion == "lstm":
-            super().reset_classifier(num_classes)
-            return
-        for m in self.stream_dims:
-            self.heads[m] = self._new_classifier(self.heads[m], num_classes)
+    @property
+    def classifier_names(self) -> tuple[str, ...]:
+        """One classifier per stream (``heads.rgb``, ``heads.flow``), or the LSTM's ``fc``."""
+        return ("fc",) if self.fusion == "lstm" else tuple(f"heads.{m}" for m in self.stream_dims)
 
 
 def two_stream(num_classes: int, backbone: str = "resnet18", **kwargs) -> TwoStream:
