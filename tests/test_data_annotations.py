@@ -247,3 +247,24 @@ def test_cut_lists_classes_split_and_resume(tmp_path):
     assert (again.cut, again.skipped) == (1, 11)
     assert parse_list_file(again.train_list) == train
     assert not list(out.rglob("*.part.mp4"))
+
+
+def test_zoo_cut_command_and_its_one_line_errors(tmp_path, capsys):
+    from zoo.cli import main
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        write_video(videos / name, numbered_frames(50), fps=25)
+    annotations = _write(tmp_path / "ann.csv", "video,start,end,label\na.mp4,0.2,0.6,run\nb.mp4,1.0,1.5,walk\n")
+    (tmp_path / "labels.txt").write_text("walk\nrun\n")
+    args = ["cut", str(annotations), "--videos", str(videos), "--out", str(tmp_path / "out"), "--labels",
+            str(tmp_path / "labels.txt"), "--negatives", "1", "--min-gap", "0.1", "--val-fraction", "0.5", "-q"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "4 clips cut, 0 already there" in printed
+    assert read_class_names(tmp_path / "out" / "classes.txt") == ["walk", "run", "no_action"]
+    _write(annotations, "video,start,end,label\na.mp4,0.2,0.6,run\nb.mp4,1.0,1.5,dance\n")
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "ann.csv:3: unknown label 'dance'" in error
