@@ -324,8 +324,10 @@ def _write_segments(predictions, videos: list[Path], classes: list[str], args: a
     segments = merge_windows(windows, args.segment_threshold, args.min_segment, args.ignore_label)
     names = [video.name for video in videos]
     path = write_via_project(segments, args.segments_out, labels=classes, videos=names, name="predictions")
-    print(f"segments: {path} ({len(segments)} in {len(names)} video(s); review them with "
-          f"`zoo annotate FOLDER --labels CLASSES --out {path}` in the folder of the videos)")
+    folders = {str(video.parent) for video in videos}
+    folder = folders.pop() if len(folders) == 1 else "FOLDER"
+    print(f"segments: {path} ({len(segments)} in {len(names)} video(s)); review them: zoo annotate {folder} "
+          f"--labels {args.classes or 'CLASSES'} --out {path}")
 
 
 if __name__ == "__main__":

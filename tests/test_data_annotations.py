@@ -268,3 +268,24 @@ def test_zoo_cut_command_and_its_one_line_errors(tmp_path, capsys):
     assert main(args) == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "ann.csv:3: unknown label 'dance'" in error
+
+
+def test_long_synthetic_videos_and_their_ground_truth_cut_into_whole_motions(tmp_path):
+    import numpy as np
+
+    from zoo.data.synthetic import SYNTHETIC_CLASSES, make_long_videos, render_long_video
+
+    video, spans = render_long_video([2, 5], frames=6, gap=4, height=32, width=32, rng=np.random.default_rng(0))
+    assert video.shape == (4 + 6 + 4 + 6 + 4, 32, 32, 3)
+    assert spans == [(4, 9, 2), (14, 19, 5)]
+    assert (video[:4] == video[4]).all() and not (video[9] == video[10]).all()  # the shape waits, then moves
+    made = make_long_videos(tmp_path / "footage", num_videos=2, actions=3, frames=8, gap=10, size=32, fps=10)
+    segments = read_annotations(made.ground_truth, labels=SYNTHETIC_CLASSES, video_root=made.videos[0].parent)
+    assert [(s.video, s.start, s.end, s.label) for s in segments[:2]] == [
+        ("long_000.mp4", 1.0, 1.7, SYNTHETIC_CLASSES[0]), ("long_000.mp4", 2.8, 3.5, SYNTHETIC_CLASSES[1])]
+    assert len(segments) == 6 and read_class_names(made.classes_file) == list(SYNTHETIC_CLASSES)
+    splits = cut_clips(segments, made.videos[0].parent, tmp_path / "clips", labels=SYNTHETIC_CLASSES,
+                       val_fraction=0.5, progress=False)
+    rows = parse_list_file(splits.train_list) + parse_list_file(splits.val_list)
+    assert len(rows) == 6 and all(r.num_frames == 8 for r in rows)
+    assert make_long_videos(tmp_path / "footage", num_videos=2, actions=3, frames=8, gap=10, size=32, fps=10) == made

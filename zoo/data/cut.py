@@ -87,7 +87,7 @@ def negative_segments(
             # the last frame is the one on screen just before the slot ends
             out.append(Segment(video, round(start, 3), round(start + length - 2 * TIME_TOLERANCE, 3), label))
         if len(slots) < per_video:
-            logger.info("%s: room for %d of %d no-action clips of %.2f s", video, len(slots), per_video, length)
+            logger.debug("%s: room for %d of %d no-action clips of %.2f s", video, len(slots), per_video, length)
     return out
 
 
@@ -157,7 +157,12 @@ def cut_clips(
         durations = {video: video_duration(path) for video, path in files.items()}
         lengths = sorted(s.length for s in segments)
         length = negative_length or lengths[len(lengths) // 2]
-        all_segments += negative_segments(segments, durations, negatives_per_video, length, min_gap, negative_label, seed)
+        negatives = negative_segments(segments, durations, negatives_per_video, length, min_gap, negative_label, seed)
+        if len(negatives) < negatives_per_video * len(files):
+            logger.warning("only %d of %d %r clips of %.2f s fit in the unannotated spans (%.2f s from any segment); "
+                           "lower --min-gap or --negative-length for more", len(negatives),
+                           negatives_per_video * len(files), negative_label, length, min_gap)
+        all_segments += negatives
         if negative_label not in classes:
             classes.append(negative_label)
     index = {name: i for i, name in enumerate(classes)}
