@@ -96,6 +96,15 @@ def test_via_temporal_segments_csv_export(tmp_path):
     assert read_annotations(path) == EXPECTED
 
 
+def test_option_ids_of_the_temporal_segments_csv_get_a_hint(tmp_path):
+    path = _write(tmp_path / "ids.csv", """
+        # CSV_HEADER = metadata_id,file_list,temporal_segment_start,temporal_segment_end,metadata
+        "1_aB3dEf9h","[""walk.mp4""]",1.5,3.25,"{""action"":""1""}"
+        """)
+    with pytest.raises(ListFileError, match=r"ids.csv:2: unknown label '1' .*option id.*full CSV"):
+        read_annotations(path, labels=["walk", "run"])
+
+
 def test_plain_csv_with_and_without_header(tmp_path):
     rows = "walk.mp4,1.5,3.25,walk\nwalk.mp4,4,6,run\njump.mp4,0.2,0.9,jump\n"
     assert read_annotations(_write(tmp_path / "a.csv", "video,start,end,label\n" + rows)) == EXPECTED

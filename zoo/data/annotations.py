@@ -336,8 +336,10 @@ def check_segments(
                                "swap the times")
         if known is not None and s.label not in known:
             shown = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")
+            hint = (" (VIA's temporal-segments CSV writes a select attribute's option id, not its text: export "
+                    "VIA's full CSV or save the project instead)" if s.label.isdigit() else "")
             raise _at(s, path, f"unknown label {s.label!r} (known: {shown}); add it to the class list or fix "
-                               "the segment")
+                               f"the segment{hint}")
         duration = durations.get(s.video)
         if duration is None and video_root is not None:
             duration = durations[s.video] = _probe(s, path, video_root)
