@@ -23,7 +23,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["zoo", "zoo.*"]),
     include_package_data=True,
-    package_data={"zoo": ["model_stats.json", "py.typed"], "zoo.data": ["classes/*.txt"]},
+    package_data={"zoo": ["model_stats.json", "py.typed"], "zoo.data": ["classes/*.txt", "annotate_page.html"]},
     install_requires=[
         "torch>=2.1",
         "numpy",

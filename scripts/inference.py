@@ -5,6 +5,8 @@
     python scripts/inference.py --model i3d_resnet50_v1_kinetics400 video.mp4 --topk 5 --out preds.csv
     # long videos: a prediction per window of one clip span, every --stride frames
     python scripts/inference.py --model NAME long.mp4 --stride 16
+    # ... merged into segments (label, start, end, score) as a VIA project, to review in `zoo annotate`
+    python scripts/inference.py --model NAME long.mp4 --stride 8 --segments-out long_via.json --min-segment 1
     # live: a webcam index, a stream URL, or a file played at its frame rate (--realtime)
     python scripts/inference.py --model NAME --live 0 --every 8 --output-video annotated.mp4
     # features: one .npy per video
@@ -81,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-clips", type=positive_int, default=1, help="clips per video (scores averaged)")
     parser.add_argument("--num-crops", type=int, default=1, choices=(1, 3, 10))
     parser.add_argument("--stride", type=positive_int, help="sliding windows: a prediction every STRIDE frames")
+    parser.add_argument("--segments-out", metavar="FILE.json",
+                        help="with --stride: windows merged into segments (same top class, score >= "
+                             "--segment-threshold), written as a VIA 3 project for `zoo annotate` or VIA")
+    parser.add_argument("--segment-threshold", type=float, default=0.5, metavar="P",
+                        help="--segments-out: a window joins a segment when its top score is at least P (default 0.5)")
+    parser.add_argument("--min-segment", type=float, default=0.0, metavar="S",
+                        help="--segments-out: drop segments shorter than S seconds (default 0)")
+    parser.add_argument("--ignore-label", action="append", default=[], metavar="NAME",
+                        help="--segments-out: a class that makes no segment (a no-action class; repeatable)")
     parser.add_argument("--live", help="webcam index, stream URL, or a video file to play")
     parser.add_argument("--every", type=positive_int, default=8, help="live: predict every K frames")
     parser.add_argument("--realtime", action="store_true", help="live: play a file at its frame rate")
@@ -135,6 +146,12 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise UsageError("--output-video, --realtime and --max-frames are for --live")
     if args.stride and args.feat_ext:
         raise UsageError("--stride and --feat-ext cannot be combined")
+    if args.segments_out and not args.stride:
+        raise UsageError("--segments-out merges sliding windows; add --stride FRAMES")
+    if args.segments_out and Path(args.segments_out).suffix.lower() != ".json":
+        raise UsageError(f"--segments-out writes a VIA project (.json), not {Path(args.segments_out).suffix or 'a file without extension'}")
+    if args.segments_out and _bulk_mode(args):
+        raise UsageError("--segments-out is for one process writing --out FILE (or no --out), not bulk inference into a folder")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,7 +307,27 @@ def _predict(recognizer: Recognizer, videos: list[Path], args: argparse.Namespac
         print(_table(predictions, args.topk))
     if args.out:
         print(f"predictions: {write_predictions(predictions, args.out)}")
+    if args.segments_out:
+        _write_segments(predictions, [video for video, _ in results], recognizer.classes, args)
     return _report_skipped(len(videos), skipped, "classified")
+
+
+def _write_segments(predictions, videos: list[Path], classes: list[str], args: argparse.Namespace) -> None:
+    """Windows (top class of each) merged into segments, written as a VIA project of the videos' names."""
+    from zoo.data.annotations import merge_windows, write_via_project
+
+    windows = []
+    for p in predictions:
+        start_s, end_s = p.extra["start_s"], p.extra["end_s"]
+        frame = (end_s - start_s) / (p.extra["end_frame"] - p.extra["start_frame"] + 1)
+        windows.append((Path(p.source).name, start_s, round(end_s - frame, 3), p.labels[0], p.scores[0]))
+    segments = merge_windows(windows, args.segment_threshold, args.min_segment, args.ignore_label)
+    names = [video.name for video in videos]
+    path = write_via_project(segments, args.segments_out, labels=classes, videos=names, name="predictions")
+    folders = {str(video.parent) for video in videos}
+    folder = folders.pop() if len(folders) == 1 else "FOLDER"
+    print(f"segments: {path} ({len(segments)} in {len(names)} video(s)); review them: zoo annotate {folder} "
+          f"--labels {args.classes or 'CLASSES'} --out {path}")
 
 
 if __name__ == "__main__":

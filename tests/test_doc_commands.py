@@ -14,7 +14,8 @@ minutes on two cores); those marked slow in the docs take minutes each and also 
 the repository's ``scripts/``, ``configs/`` and ``benchmarks/results/`` (the scripts write under their own
 root, so nothing of the checkout is touched); ``video.mp4``, ``clip.mp4``, ``long.mp4`` and ``my_videos/``
 from ``../shared/data/videos``; ``videos/`` with train/val lists of tiny synthetic clips, made by the
-fine-tune tutorial's own Python block; small trained checkpoints where a command names ``runs/.../best.pth``
+fine-tune tutorial's own Python block; ``footage/`` and ``runs/footage/``, made by the footage
+tutorial's own commands; small trained checkpoints where a command names ``runs/.../best.pth``
 (and ``checkpoint.pth``); ``my_script.py``, a script that loads a model's default weights; ``$ZOO_HOME``
 inside the sandbox, with ``ZOO_OFFLINE=1`` (no connection is ever opened).
 
@@ -213,6 +214,14 @@ def _tutorial_clips_block() -> str:
     return "\n".join(line[3:] for line in m.group(1).splitlines())
 
 
+def _own_footage_setup() -> list[str]:
+    """The footage tutorial's commands that its later ones build on: the footage, the clips, a trained model."""
+    steps = ("zoo.data.synthetic --long", "zoo cut ", "--work-dir runs/footage")
+    found = [c.command for c in COMMANDS if "own_footage.rst" in c.where and any(s in c.command for s in steps)]
+    assert len(found) == len(steps), "own_footage.rst lost a command that the later ones need"
+    return found
+
+
 TRAIN_SMALL = ["train.progress=false", "train.threads=2", "data.num_workers=0", "train.epochs=1"]
 
 
@@ -242,6 +251,8 @@ def template(tmp_path_factory) -> tuple[Path, dict]:
           "data.train_list=videos/train.txt", "data.val_list=videos/val.txt", "data.batch_size=2", "data.clip_len=8",
           "data.frame_step=1", "data.crop_size=32", "data.short_side=48", "--work-dir", "runs/my_i3d", *TRAIN_SMALL],
          root, env)
+    for command in _own_footage_setup():  # footage/ and runs/footage/, made as the tutorial makes them
+        _run(["bash", "-c", command], root, env)
     (root / "my_script.py").write_text("import zoo\n\nzoo.get_model('i3d_resnet50_v1_kinetics400', pretrained=True)\n")
     previous = os.environ.get("ZOO_HOME")
     os.environ["ZOO_HOME"] = env["ZOO_HOME"]

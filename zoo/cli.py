@@ -6,6 +6,8 @@
     zoo cache [--purge [NAME]]
     zoo publish CHECKPOINT --name N [--arch A] [--hub DIR] [--num-classes K] [--url URL]
     zoo lock [NAME[:TAG] ...] [-o zoo.lock]
+    zoo annotate VIDEO_DIR --labels labels.txt [--out annotations.json] [--port P]
+    zoo cut ANNOTATIONS --videos DIR --out DIR [--labels labels.txt] [--negatives N] [--val-fraction F]
 """
 from __future__ import annotations
 
@@ -145,6 +147,45 @@ def _cmd_identify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_annotate(args: argparse.Namespace) -> int:
+    from .data.annotate_server import AnnotationServer, AnnotationSession
+    from .data.lists import read_class_names
+
+    output = Path(args.out) if args.out else Path(args.video_dir) / "annotations.json"
+    session = AnnotationSession(args.video_dir, read_class_names(args.labels), output)
+    server = AnnotationServer(session, port=args.port)
+    print(f"annotating {len(session.files)} videos of {args.video_dir}: open {server.url} "
+          f"(segments are saved to {output}; Ctrl+C stops)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("zoo annotate: stopped", file=sys.stderr)
+    finally:
+        server.close()
+    return 0
+
+
+def _cmd_cut(args: argparse.Namespace) -> int:
+    from .data.annotations import read_annotations
+    from .data.cut import cut_clips
+    from .data.lists import read_class_names
+
+    labels = read_class_names(args.labels) if args.labels else None
+    known = labels + [args.negative_label] if labels and args.negatives else labels
+    segments = read_annotations(args.annotations, labels=known, video_root=args.videos,
+                                label_attribute=args.label_attribute)
+    splits = cut_clips(segments, args.videos, args.out, labels=labels, negatives_per_video=args.negatives,
+                       negative_label=args.negative_label, negative_length=args.negative_length, min_gap=args.min_gap,
+                       val_fraction=args.val_fraction, seed=args.seed, progress=not args.quiet)
+    print(f"{splits.cut} clips cut, {splits.skipped} already there\ntrain list: {splits.train_list}\n"
+          f"val list:   {splits.val_list}\nclasses:    {splits.classes_file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A PyTorch model zoo for video action recognition.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
@@ -190,6 +231,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("identify", help="name the registered models whose weights a file holds")
     p.add_argument("file", help=".safetensors, .pth/.pt or .params")
     p.set_defaults(func=_cmd_identify)
+
+    p = sub.add_parser("annotate", help="mark actions in videos on a local page; saved as a VIA 3 project")
+    p.add_argument("video_dir", help="folder of videos")
+    p.add_argument("--labels", required=True, help="class names, one per line")
+    p.add_argument("--out", help="annotation file to load and save (default VIDEO_DIR/annotations.json)")
+    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free one; default 8000)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.set_defaults(func=_cmd_annotate)
+
+    p = sub.add_parser("cut", help="cut annotated segments into clips, with class and train/val list files")
+    p.add_argument("annotations", help="VIA 3 project or CSV export, video,start,end,label CSV, or ActivityNet JSON")
+    p.add_argument("--videos", required=True, help="folder of the annotated videos")
+    p.add_argument("--out", required=True, help="folder for clips/, classes.txt, train.txt and val.txt")
+    p.add_argument("--labels", help="class names, one per line (default: the labels found, sorted)")
+    p.add_argument("--negatives", type=int, default=0, metavar="N", help="no-action clips per video from unannotated spans")
+    p.add_argument("--negative-label", default="no_action", help="class name of those clips (default no_action)")
+    p.add_argument("--negative-length", type=float, metavar="S", help="their length in seconds (default: median segment)")
+    p.add_argument("--min-gap", type=float, default=1.0, metavar="S", help="seconds between a no-action clip and any segment")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="share of the videos (not clips) for validation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label-attribute", help="the VIA attribute holding the label, when a project has several")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_cut)
     return parser
 
 

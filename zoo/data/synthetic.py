@@ -19,8 +19,13 @@ Layout written under ``root``::
     classes.txt                one class name per line
     synthetic.json             generation parameters (reused if unchanged)
 
+Long videos with several motions in sequence, and their ground truth, come from
+:func:`make_long_videos`: ``videos/long_000.mp4 ...``, ``classes.txt`` and ``ground_truth.json``
+(a VIA 3 project: one segment per motion, from its first to its last frame).
+
 CLI: ``python -m zoo.data.synthetic --out DIR [--num-train N --num-val M
---seed S --frames F --size H [W] --fps R --workers K --overwrite]``.
+--seed S --frames F --size H [W] --fps R --workers K --overwrite]``;
+``python -m zoo.data.synthetic --out DIR --long N [--actions K --frames F --gap G]`` for long videos.
 """
 from __future__ import annotations
 
@@ -256,6 +261,78 @@ def make_synthetic_dataset(
     return splits
 
 
+class LongVideos(NamedTuple):
+    """Paths written by :func:`make_long_videos`."""
+
+    videos: List[Path]
+    classes_file: Path
+    ground_truth: Path
+
+
+def render_long_video(labels: Sequence[int], frames: int, gap: int, height: int, width: int,
+                      rng: np.random.Generator) -> Tuple[np.ndarray, List[Tuple[int, int, int]]]:
+    """One long video: for each label, ``gap`` still frames (the next shape waits) then its motion of
+    ``frames`` frames; ``gap`` still frames close it.
+
+    Returns:
+        uint8 ``(T, H, W, 3)`` RGB frames and ``[(first_frame, last_frame, label)]`` of the motions.
+    """
+    parts, spans, cursor = [], [], 0
+    for label in labels:
+        clip = render_clip(label, frames, height, width, rng)
+        parts += [np.repeat(clip[:1], gap, axis=0), clip]
+        spans.append((cursor + gap, cursor + gap + frames - 1, int(label)))
+        cursor += gap + frames
+    parts.append(np.repeat(parts[-1][-1:], gap, axis=0))
+    return np.concatenate(parts), spans
+
+
+def make_long_videos(
+    root: PathLike,
+    num_videos: int = 4,
+    actions: int = 6,
+    frames: int = 16,
+    gap: int = 16,
+    size: Union[int, Tuple[int, int]] = (64, 64),
+    fps: int = 15,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> LongVideos:
+    """Render ``num_videos`` long videos of ``actions`` motions each into ``root/videos`` and write
+    their ground truth as a VIA 3 project (``root/ground_truth.json``; segment times are the start
+    times of the motion's first and last frames) and the class list (``root/classes.txt``).
+
+    Labels run through the classes in turn, so every class appears about equally often. An
+    unchanged dataset in ``root`` is reused.
+    """
+    from .annotations import Segment, write_via_project
+
+    height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    root = Path(root)
+    out = LongVideos([root / "videos" / f"long_{i:03d}.mp4" for i in range(num_videos)], root / "classes.txt",
+                     root / "ground_truth.json")
+    params = dict(version=FORMAT_VERSION, kind="long", num_videos=num_videos, actions=actions, frames=frames,
+                  gap=gap, height=height, width=width, fps=fps, seed=seed)
+    meta = root / "synthetic_long.json"
+    if not overwrite and meta.is_file() and json.loads(meta.read_text()) == params and \
+            all(p.is_file() for p in [*out.videos, out.classes_file, out.ground_truth]):
+        logger.info("long synthetic videos in %s are up to date", root)
+        return out
+    (root / "videos").mkdir(parents=True, exist_ok=True)
+    segments = []
+    for index, path in enumerate(out.videos):
+        labels = [(index * actions + i) % len(SYNTHETIC_CLASSES) for i in range(actions)]
+        video, spans = render_long_video(labels, frames, gap, height, width, np.random.default_rng([seed, 7, index]))
+        write_video(path, video, fps)
+        segments += [Segment(path.name, round(first / fps, 3), round(last / fps, 3), SYNTHETIC_CLASSES[label])
+                     for first, last, label in spans]
+    out.classes_file.write_text("".join(f"{name}\n" for name in SYNTHETIC_CLASSES))
+    write_via_project(segments, out.ground_truth, labels=SYNTHETIC_CLASSES, name="synthetic ground truth")
+    meta.write_text(json.dumps(params))
+    logger.info("wrote %d long videos (%d motions each) to %s", num_videos, actions, root / "videos")
+    return out
+
+
 def _plan(root: Path, params: dict) -> Tuple[List[tuple], Dict[str, List[Tuple[str, int]]]]:
     jobs, lists = [], {}
     for split_code, (split, count) in enumerate((("train", params["num_train"]), ("val", params["num_val"]))):
@@ -297,9 +374,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--long", type=int, metavar="N", help="render N long videos of several motions and their "
+                        "ground truth instead (frames per motion: --frames)")
+    parser.add_argument("--actions", type=int, default=6, help="--long: motions per video")
+    parser.add_argument("--gap", type=int, default=16, help="--long: still frames before each motion")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     size = (args.size[0], args.size[-1])
+    if args.long:
+        long = make_long_videos(args.out, args.long, args.actions, args.frames, args.gap, size, args.fps, args.seed,
+                                args.overwrite)
+        print(f"videos:       {long.videos[0].parent} ({len(long.videos)})\nground truth: {long.ground_truth}\n"
+              f"classes:      {long.classes_file}")
+        return 0
     splits = make_synthetic_dataset(args.out, args.num_train, args.num_val, args.seed, args.frames, size,
                                     args.fps, args.workers, args.overwrite, progress=True)
     print(f"train list: {splits.train_list}\nval list:   {splits.val_list}\nclasses:    {splits.classes_file}")

@@ -26,6 +26,7 @@ from ..data import VideoDecodeError, VideoReader, class_names, eval_transforms, 
 from ..data.lists import VIDEO_EXTENSIONS
 from ..data.readers import output_size
 from ..data.transforms import ResizeShortSide
+from ..data.writers import VideoWriter  # noqa: F401  (re-exported: scripts import it from here)
 from ..optimize import InferenceModel, describe_precision, serve_on
 from ..registry import model_card
 from .data import center_time
@@ -372,44 +373,6 @@ def draw_label(frame: np.ndarray, text: str) -> np.ndarray:
     out[:band] = (out[:band] * 0.35).astype(np.uint8)
     cv2.putText(out, text, (4, band - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (255, 255, 255), 1, cv2.LINE_AA)
     return out
-
-
-class VideoWriter:
-    """Encode RGB frames to a video file with PyAV (H.264 when available, else MPEG-4)."""
-
-    def __init__(self, path: Union[str, os.PathLike], fps: float) -> None:
-        import av
-        from fractions import Fraction
-
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._av = av
-        self.container = av.open(str(self.path), "w")
-        codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-        self.stream = self.container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
-        self.stream.pix_fmt = "yuv420p"
-        self._open = False
-
-    def write(self, frame: np.ndarray) -> None:
-        if not self._open:
-            height, width = frame.shape[:2]
-            self.stream.width, self.stream.height = width - width % 2, height - height % 2
-            self._open = True
-        frame = frame[: self.stream.height, : self.stream.width]
-        for packet in self.stream.encode(self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
-            self.container.mux(packet)
-
-    def close(self) -> None:
-        if self._open:
-            for packet in self.stream.encode():
-                self.container.mux(packet)
-        self.container.close()
-
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def write_predictions(predictions: Sequence[Prediction], path: Union[str, os.PathLike]) -> Path:
