@@ -169,3 +169,30 @@ def test_recognizer_int8_needs_calibration_videos_and_keeps_features(sample_vide
     assert rec.precision == "int8" and fp32.precision == "fp32"
     # features come from the fp32 model when the int8 graph has no feature switch
     np.testing.assert_allclose(rec.video_features(sample_video), fp32.video_features(sample_video), rtol=1e-3, atol=1e-4)
+
+
+def _one_name_per_family() -> list:
+    """The cheapest registered name of each family (fewest counted GFLOPs), int8 twins left out; those
+    above 40 GFLOPs a clip are marked heavy (``make test-heavy``)."""
+    from zoo.catalogue import all_cards
+    from zoo.tables import model_stats
+
+    stats, cheapest = model_stats(), {}
+    for card in all_cards():
+        gflops = stats.get(card.name, {}).get("gflops") or float("inf")
+        if not card.int8 and (card.family not in cheapest or gflops < cheapest[card.family][1]):
+            cheapest[card.family] = (card.name, gflops)
+    return [pytest.param(name, marks=[pytest.mark.heavy] if gflops > 40 else []) for name, gflops in sorted(cheapest.values())]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _one_name_per_family())
+def test_feature_extraction_works_on_every_family(name, tmp_path, sample_video):
+    """``scripts/inference.py --feat-ext`` on one model of every family, at its card's input (flow computed for
+    the two-stream models): one ``(num_features,)`` vector per video."""
+    out = tmp_path / "feats"
+    assert _main([str(sample_video), "--model", name, "--weights", "false", "--precision", "fp32",
+                  "--feat-ext", "--out", str(out), "--quiet"]) == 0
+    feature = np.load(out / "arm_wrestling.npy")
+    num_features = zoo.get_model(name).num_features
+    assert feature.shape == (num_features,) and np.isfinite(feature).all()

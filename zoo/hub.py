@@ -185,22 +185,16 @@ def resolve_url(url: str, repo: str = "zoo", file: str = "") -> str:
     return repo_url(repo) + url
 
 
-def sha1sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+def sha1sum(path: str | os.PathLike) -> str:
     """Hex SHA-1 of a file."""
-    h = hashlib.sha1()
     with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha1").hexdigest()
 
 
-def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+def sha256sum(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file."""
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _no_published_hash(expected: str) -> bool:

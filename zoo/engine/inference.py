@@ -97,6 +97,9 @@ class Recognizer:
         self.short_side = short_side
         self.crop_size = crop_size
         self.transform = eval_transforms(crop_size, short_side, num_crops=num_crops, mean=mean, std=std)
+        self.mean, self.std = torch.tensor(mean).view(3, 1, 1, 1), torch.tensor(std).view(3, 1, 1, 1)
+        # two-stream models take flow: computed here from L + 1 frames per segment, as zoo.flow stores it
+        self.modalities = tuple(getattr(model, "modalities", ("rgb",)))
         self.sampling = "tsn" if self.num_segments > 1 else "dense"
         self.model = self._serve(precision, calibration_videos)
         self.precision = getattr(self.model, "precision", "fp32")
@@ -105,6 +108,9 @@ class Recognizer:
     def _serve(self, precision: str, calibration_videos: Sequence[Union[str, os.PathLike]]) -> nn.Module:
         """The model on its serving path (:func:`zoo.optimize.serve_on`), probed with this protocol's input."""
         if isinstance(self.eager_model, InferenceModel):  # already prepared by the caller
+            return self.eager_model
+        if "flow" in self.modalities:
+            logger.info("flow input: the model runs as built (fp32, eager)")
             return self.eager_model
         calibration = None
         if precision == "int8":
@@ -147,14 +153,35 @@ class Recognizer:
         return self.new_length * self.new_step * self.num_segments
 
     # ---------------------------------------------------------------- core
-    def _views(self, clips: Sequence[np.ndarray]) -> torch.Tensor:
-        """uint8 clips ``(T, H, W, 3)`` -> ``(V, 3, T, h, w)`` normalised views (clips x crops)."""
+    def _views(self, clips: Sequence[np.ndarray]) -> Any:
+        """uint8 clips ``(T, H, W, 3)`` -> ``(V, 3, T, h, w)`` normalised views (clips x crops); for a model
+        that takes flow, its input (see :meth:`_flow_views`)."""
+        if "flow" in self.modalities:
+            return self._flow_views(clips)
         views = []
         for clip in clips:
             x = self.transform(torch.from_numpy(np.ascontiguousarray(clip)))
             views.append(x if x.dim() == 5 else x.unsqueeze(0))
         views = torch.cat(views).to(self.device)
         return center_time(views) if self.temporal_centering else views
+
+    def _flow_views(self, clips: Sequence[np.ndarray]) -> Any:
+        """Clips of ``S * (L + 1)`` frames -> per clip the flow ``(2, S * L, c, c)`` in ``[-1, 1]`` and the RGB
+        frame in the middle of each segment's flow ``(3, S, c, c)``, batched; ``(rgb, flow)`` or one of them,
+        as :class:`zoo.flow.FlowClipDataset` gives them in training (resized to the crop size, no crops)."""
+        from ..flow.dataset import flow_tensor, resize_clip
+        from ..flow.extract import clip_flow
+
+        size = max(self.crop_size) if isinstance(self.crop_size, (tuple, list)) else int(self.crop_size)
+        views: dict[str, list[torch.Tensor]] = {"rgb": [], "flow": []}
+        for clip in clips:
+            segments = clip.reshape(self.num_segments, self.new_length + 1, *clip.shape[1:])
+            flow = np.concatenate([clip_flow(segment) for segment in segments])
+            views["flow"].append(resize_clip(flow_tensor(flow), size))
+            rgb = torch.from_numpy(np.ascontiguousarray(segments[:, self.new_length // 2])).permute(3, 0, 1, 2)
+            views["rgb"].append((resize_clip(rgb.float() / 255.0, size) - self.mean) / self.std)
+        batch = [torch.stack(views[m]).to(self.device) for m in self.modalities]
+        return tuple(batch) if len(batch) > 1 else batch[0]
 
     @torch.no_grad()
     def scores(self, clips: Sequence[np.ndarray]) -> np.ndarray:
@@ -181,7 +208,8 @@ class Recognizer:
 
     def _clips_of(self, reader: VideoReader, num_clips: int, start: int = 0, end: Optional[int] = None) -> list[np.ndarray]:
         end = len(reader) - 1 if end is None else end
-        picks = sample_clips(end - start + 1, strategy=self.sampling, mode="test", new_length=self.new_length,
+        length = self.new_length + ("flow" in self.modalities)  # L flow fields need L + 1 frames
+        picks = sample_clips(end - start + 1, strategy=self.sampling, mode="test", new_length=length,
                              new_step=self.new_step, num_segments=self.num_segments, num_clips=num_clips)
         per_view = self.num_segments
         flat = [[start + i for clip in picks[v: v + per_view] for i in clip] for v in range(0, len(picks), per_view)]

@@ -22,7 +22,7 @@ from .extract import DONE_FILE, flow_folder
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ["FlowStackReader", "FlowClipDataset"]
+__all__ = ["FlowStackReader", "FlowClipDataset", "flow_tensor", "resize_clip"]
 
 
 class FlowStackReader:
@@ -53,8 +53,7 @@ class FlowStackReader:
 
     def clip(self, indices: Sequence[int]) -> torch.Tensor:
         """Float ``(2, L, H, W)`` in ``[-1, 1]`` (channel 0 = x, 1 = y): the two-stream models' layout."""
-        images = torch.from_numpy(self.read(indices)).permute(3, 0, 1, 2).float()
-        return images / 127.5 - 1.0
+        return flow_tensor(self.read(indices))
 
     def stack(self, start: int, length: int) -> torch.Tensor:
         """``(2L, H, W)`` stack of ``length`` consecutive fields from ``start``: ``x0, y0, x1, y1, ...``."""
@@ -62,7 +61,12 @@ class FlowStackReader:
         return c.permute(1, 0, 2, 3).reshape(2 * length, *c.shape[-2:])
 
 
-def _resize(clip: torch.Tensor, size: Optional[int]) -> torch.Tensor:
+def flow_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 flow images ``(L, H, W, 2)`` -> float ``(2, L, H, W)`` in ``[-1, 1]`` (flow / bound)."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(3, 0, 1, 2).float() / 127.5 - 1.0
+
+
+def resize_clip(clip: torch.Tensor, size: Optional[int]) -> torch.Tensor:
     """``(C, T, H, W)`` -> ``(C, T, size, size)`` (bilinear); unchanged when ``size`` is None."""
     if size is None or clip.shape[-2:] == (size, size):
         return clip
@@ -126,11 +130,11 @@ class FlowClipDataset(Dataset):
         out = {}
         if "flow" in self.modalities:
             indices = [s + i for s in starts for i in range(self.flow_len)]
-            out["flow"] = _resize(flow.clip(indices), self.size)
+            out["flow"] = resize_clip(flow.clip(indices), self.size)
         if "rgb" in self.modalities:
             with VideoReader(self.root / record.path) as reader:
                 frames = reader.get_batch([s + self.flow_len // 2 for s in starts])
             rgb = torch.from_numpy(frames).permute(3, 0, 1, 2).float() / 255.0
-            out["rgb"] = (_resize(rgb, self.size) - self.mean) / self.std
+            out["rgb"] = (resize_clip(rgb, self.size) - self.mean) / self.std
         sample = tuple(out[m] for m in self.modalities)
         return (sample if len(sample) > 1 else sample[0]), record.label

@@ -64,6 +64,13 @@ def compute_flow(prev_gray: np.ndarray, next_gray: np.ndarray, method: str = "fa
     raise ValueError(f"unknown flow method {method!r}; choose one of {METHODS}")
 
 
+def clip_flow(frames: np.ndarray, method: str = "farneback", bound: float = 20.0) -> np.ndarray:
+    """uint8 RGB frames ``(T, H, W, 3)`` -> the quantised flow between consecutive frames, uint8 ``(T-1, H, W, 2)``."""
+    cv2 = _cv2()
+    gray = [cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY) for frame in frames]
+    return np.stack([quantize_flow(compute_flow(a, b, method), bound) for a, b in zip(gray, gray[1:])])
+
+
 def quantize_flow(flow: np.ndarray, bound: float = 20.0) -> np.ndarray:
     """Float flow ``(..., 2)`` -> uint8 ``(..., 2)``: clip to ``[-bound, bound]``, map to ``[0, 255]``."""
     scaled = (np.clip(flow, -bound, bound) + bound) * (255.0 / (2.0 * bound))
