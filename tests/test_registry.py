@@ -12,6 +12,7 @@ import zoo
 from conftest import reregister
 from zoo.registry import WeightsEntry
 
+from _engine_helpers import ROOT
 from _http import FaultyServer
 
 X = torch.linspace(-2, 2, 2 * 3 * 8 * 32 * 32).reshape(2, 3, 8, 32, 32).sin()
@@ -272,3 +273,16 @@ def test_audited_card_facts():
     assert entry.recipe.endswith("/resnet50_v1b_sthsthv2.yaml")
     r2p1d = zoo.model_card("r2plus1d_v2_resnet152_kinetics400")
     assert (r2p1d.input.clip_len, r2p1d.input.frame_step) == (32, 2)  # GluonCV's config (CLIP_LEN 32, FRAME_RATE 2)
+
+
+def test_every_builtin_name_is_written_literally_in_exactly_one_family_file():
+    """Grepping a name lands on the one family file that registers it."""
+    from zoo.catalogue import all_cards
+
+    families = {path.name: path.read_text() for path in (ROOT / "zoo" / "models").glob("*.py")}
+    for card in all_cards():
+        if card.source.startswith("manifest"):
+            continue
+        holders = [name for name, text in families.items() if f'"{card.name}"' in text]
+        assert len(holders) == 1, f"{card.name} is written in {holders or 'no family file'}"
+        assert holders[0] == f"{card.family}.py" or card.family in families[holders[0]], (card.name, holders)
