@@ -73,10 +73,11 @@ def hf_file(repo_id: str, revision: str, file: str = "model.safetensors", *, con
     Its URL is ``{endpoint}/{repo_id}/resolve/{revision}/{file}``; it is cached as
     ``{owner}--{repo}--{revision[:8]}--{file}`` so that files of the same name from different repos
     never meet.  ``sha256`` is the LFS object's digest the Hub reports (its ETag), checked in full.
+    A ``pytorch_model.bin`` is read as a ``.pth`` (``torch.load(weights_only=True)``).
     """
     url = f"{repo_id}/resolve/{revision}/{file}"
     cache_name = f"{repo_id.replace('/', '--')}--{revision[:8]}--{file}"
     accuracy = Accuracy(top1, top5, reported_by=reported_by, protocol=protocol) if top1 is not None else None
     return WeightsEntry(sha1="", sha256=sha256, file=cache_name, url=url, repo="hf",
-                        format=file.rpartition(".")[2], converter=converter, accuracy=accuracy,
+                        format="pth" if file.endswith(".bin") else file.rpartition(".")[2], converter=converter, accuracy=accuracy,
                         license=license, size=size, **fields)
