@@ -21,6 +21,7 @@ from .convert.quantize import int8_twin, quantize_int8
 from .errors import WeightsError
 from .state import build_and_load, format_of, read_weights, skip_init
 from .catalogue import all_cards, get_converter, get_model_list, model_card
+from .hub_repos import is_hub_id
 from .registry import ModelCard, WeightsEntry
 
 __all__ = ["get_model", "get_int8_model", "read_weights", "identify", "write_lock", "WeightsError"]
@@ -30,14 +31,17 @@ logger = logging.getLogger(__name__)
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 
 
-def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_classes: int | None = None, **kwargs: Any) -> nn.Module:
+def get_model(name: str, pretrained: bool | str | os.PathLike | None = None, num_classes: int | None = None,
+              **kwargs: Any) -> nn.Module:
     """Build a registered model, optionally with weights.
 
     Args:
-        name: a registered name (see :func:`zoo.get_model_list`).
+        name: a registered name (see :func:`zoo.get_model_list`), or a Hugging Face Hub repo
+            ``hf-hub:owner/repo`` (``@revision`` optional) of an architecture zoo builds.
         pretrained: ``False`` (random init), ``True`` (the default weights), a hash prefix of 4+
             hex characters (one weights version), or a path to a local weights file
-            (``.safetensors``, ``.pth``/``.pt``, ``.params``).
+            (``.safetensors``, ``.pth``/``.pt``, ``.params``).  Not given: ``True`` for an
+            ``hf-hub:`` id (its weights), else ``False``.
         num_classes: classifier width; when it differs from the weights', every other weight is
             kept and the classifier starts fresh (the dropped keys are logged).
         **kwargs: passed to the builder (``dropout_ratio``, ``num_segments``, ...).
@@ -47,7 +51,9 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
     """
     card = model_card(name)
     build_kwargs = {**card.kwargs, **kwargs}
-    if pretrained is False or pretrained is None:
+    if pretrained is None:
+        pretrained = is_hub_id(name)
+    if pretrained is False:
         model = card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
         model.zoo_name = card.name  # type: ignore[attr-defined]
         return model
