@@ -30,7 +30,7 @@ from .errors import UnknownModelError, WeightsError
 from .models._published import hf_file
 from .registry import HubArchitecture, InputSpec, ModelCard, WeightsEntry, hub_architecture
 
-__all__ = ["PREFIX", "is_hub_id", "parse_hub_id", "RepoSnapshot", "resolve", "fetch_file", "hub_card"]
+__all__ = ["PREFIX", "is_hub_id", "parse_hub_id", "RepoSnapshot", "resolve", "fetch_file", "hub_card", "companion_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -192,3 +192,18 @@ def _make_card(name: str) -> ModelCard:
         source=f"{hf_files.DEFAULT_ENDPOINT}{repo_id}", class_names=_class_names(config, num_classes),
         description=f"{config['architectures'][0]} from the Hugging Face Hub repo {repo_id}",
     )
+
+
+def companion_file(card: ModelCard, file: str) -> Path:
+    """A file beside a Hub model's weights (a tokenizer): of the repo of an ``hf-hub:`` id, or of the Hub
+    repo and revision that a registered name's default weights come from."""
+    name = card.name
+    if is_hub_id(name):
+        return fetch_file(resolve(*parse_hub_id(name)), file)
+    entry = card.default_weights()
+    hub_file = hf_files.parse_resolve_url(entry.url) if entry is not None and entry.repo == "hf" else None
+    if hub_file is None:
+        raise WeightsError(f"{name}: its weights do not come from the Hugging Face Hub, so zoo cannot fetch its {file}; "
+                           "give the file's path")
+    beside = hf_file(hub_file.repo_id, hub_file.revision, file, converter=None)
+    return hub.fetch(beside.file, beside.checksum, beside.url, beside.repo)

@@ -21,7 +21,7 @@ from .convert.quantize import int8_twin, quantize_int8
 from .errors import WeightsError
 from .state import build_and_load, format_of, read_weights, skip_init
 from .catalogue import all_cards, get_converter, get_model_list, model_card
-from .hub_repos import is_hub_id
+from .hub_repos import companion_file, is_hub_id
 from .registry import ModelCard, WeightsEntry
 
 __all__ = ["get_model", "get_int8_model", "read_weights", "identify", "write_lock", "WeightsError"]
@@ -65,6 +65,8 @@ def get_model(name: str, pretrained: bool | str | os.PathLike | None = None, num
         raise (_fits_elsewhere(card, Path(pretrained).expanduser()) if local else None) or err from None
     model.zoo_weights = source  # type: ignore[attr-defined]
     model.zoo_name = card.name  # type: ignore[attr-defined]
+    if getattr(model, "tokenizer_file", "") and not (isinstance(pretrained, (str, os.PathLike)) and Path(pretrained).exists()):
+        model.load_tokenizer(companion_file(card, model.tokenizer_file))  # type: ignore[attr-defined]
     return model
 
 
@@ -217,9 +219,7 @@ def _write_converted(path: Path, state: Mapping[str, torch.Tensor], source_sha1:
 def _local_state(card: ModelCard, path: Path, build_kwargs: dict) -> dict[str, torch.Tensor]:
     fmt = format_of(path)
     state = read_weights(path, fmt)
-    if fmt == "safetensors" and "params" not in card.converters:
-        return state
-    converter = card.converters.get(fmt)
+    converter = card.converters.get(fmt)  # a safetensors file is ours unless the card converts that format
     if converter is None or _looks_native(card, state, build_kwargs):
         return state
     return _convert(card, state, converter, build_kwargs, None)
