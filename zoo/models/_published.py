@@ -80,4 +80,4 @@ def hf_file(repo_id: str, revision: str, file: str = "model.safetensors", *, con
     accuracy = Accuracy(top1, top5, reported_by=reported_by, protocol=protocol) if top1 is not None else None
     return WeightsEntry(sha1="", sha256=sha256, file=cache_name, url=url, repo="hf",
                         format="pth" if file.endswith(".bin") else file.rpartition(".")[2], converter=converter, accuracy=accuracy,
-                        license=license, size=size, **fields)
+                        license=license, size=size, revision=revision, **fields)
