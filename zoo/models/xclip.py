@@ -277,7 +277,7 @@ class XClip(nn.Module):
 
     def logits(self, video: torch.Tensor, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Video embeddings ``(N, P)``, patch tokens ``(N, S, P)``, label embeddings ``(K, P)`` -> ``(N, K)``."""
-        text = labels.unsqueeze(0).expand(video.shape[0], -1, -1)
+        text = labels.unsqueeze(0).repeat(video.shape[0], 1, 1)  # a copy: module hooks refuse views of parameters
         visual = self.prompts_norm(tokens)
         prompt = text
         for block in self.prompts:
@@ -493,8 +493,8 @@ _register("xclip_base_patch32_8x_kinetics400", "microsoft/xclip-base-patch32", "
 _register("xclip_base_patch32_16x_kinetics400", "microsoft/xclip-base-patch32-16-frames", "main",
           file="pytorch_model.bin", dataset="kinetics400", num_classes=400, num_frames=16, patch_size=32,
           top1=81.1, top5=95.5)
-_register("xclip_base_patch16_8x_kinetics400", "microsoft/xclip-base-patch16", "main",
-          file="pytorch_model.bin", dataset="kinetics400", num_classes=400, num_frames=8, patch_size=16,
+_register("xclip_base_patch16_8x_kinetics400", "microsoft/xclip-base-patch16", "45912a83e977ce2c92ddfe581a6ba031879638cf",
+          file="model.safetensors", dataset="kinetics400", num_classes=400, num_frames=8, patch_size=16,
           top1=83.8, top5=95.7)
 _register("xclip_base_patch16_16x_kinetics400", "microsoft/xclip-base-patch16-16-frames", "main",
           file="pytorch_model.bin", dataset="kinetics400", num_classes=400, num_frames=16, patch_size=16,
