@@ -136,3 +136,18 @@ def test_videomae_reduced(tmp_path, layout, mean_pooling):
     rename = _videomae_hub_layout if layout == "hub" else (lambda k: k)
     _check("videomae_vit_b_kinetics400", "VideoMAEForVideoClassification", config, _clip(4, 32), tmp_path,
            rename=rename, **_hub_kwargs("VideoMAEForVideoClassification", config))
+
+
+# --- TimeSformer ------------------------------------------------------------------------------------------------
+
+def test_timesformer_base_real_size(tmp_path):
+    _check("timesformer_base_kinetics400", "TimesformerForVideoClassification", TIMESFORMER_BASE, _clip(8, 224, 1),
+           tmp_path)
+
+
+@pytest.mark.parametrize("attention_type", ["divided_space_time", "joint_space_time"])
+def test_timesformer_reduced(tmp_path, attention_type):
+    config = _tiny(TIMESFORMER_BASE, image_size=64, num_frames=4, attention_type=attention_type, num_labels=5)
+    _check("timesformer_base_kinetics400", "TimesformerForVideoClassification", config, _clip(4, 64), tmp_path,
+           **_hub_kwargs("TimesformerForVideoClassification", config))
+
