@@ -140,6 +140,7 @@ def test_videomae_reduced(tmp_path, layout, mean_pooling):
 
 # --- TimeSformer ------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_timesformer_base_real_size(tmp_path):
     _check("timesformer_base_kinetics400", "TimesformerForVideoClassification", TIMESFORMER_BASE, _clip(8, 224, 1),
            tmp_path)
@@ -151,3 +152,29 @@ def test_timesformer_reduced(tmp_path, attention_type):
     _check("timesformer_base_kinetics400", "TimesformerForVideoClassification", config, _clip(4, 64), tmp_path,
            **_hub_kwargs("TimesformerForVideoClassification", config))
 
+
+
+# --- ViViT ------------------------------------------------------------------------------------------------------
+
+def _vivit_hub_layout(key: str) -> str:
+    """transformers 5's ViViT names -> the Hub files' (``encoder.layer.N.attention.attention.query``, ...)."""
+    for new, old in (("layers.", "encoder.layer."), ("attention.q_proj", "attention.attention.query"),
+                     ("attention.k_proj", "attention.attention.key"), ("attention.v_proj", "attention.attention.value"),
+                     ("attention.o_proj", "attention.output.dense"), ("mlp.fc1", "intermediate.dense"),
+                     ("mlp.fc2", "output.dense")):
+        key = key.replace(new, old)
+    return key
+
+
+@pytest.mark.slow
+def test_vivit_b_real_size(tmp_path):
+    _check("vivit_b_16x2_kinetics400", "VivitForVideoClassification", VIVIT_B, _clip(32, 224, 1), tmp_path,
+           rename=_vivit_hub_layout)
+
+
+@pytest.mark.parametrize("layout", ["hub", "transformers5"])
+def test_vivit_reduced(tmp_path, layout):
+    config = _tiny(VIVIT_B, image_size=32, num_frames=4, num_labels=6)
+    _check("vivit_b_16x2_kinetics400", "VivitForVideoClassification", config, _clip(4, 32), tmp_path,
+           rename=_vivit_hub_layout if layout == "hub" else (lambda k: k),
+           **_hub_kwargs("VivitForVideoClassification", config))
