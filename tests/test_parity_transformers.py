@@ -178,3 +178,38 @@ def test_vivit_reduced(tmp_path, layout):
     _check("vivit_b_16x2_kinetics400", "VivitForVideoClassification", config, _clip(4, 32), tmp_path,
            rename=_vivit_hub_layout if layout == "hub" else (lambda k: k),
            **_hub_kwargs("VivitForVideoClassification", config))
+
+
+# --- V-JEPA 2 ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_vjepa2_vitl_real_size(tmp_path):
+    """ViT-L/16 at its SSv2 probe's size (16 frames, 256 px); the predictor in the file is dropped."""
+    _check("vjepa2_vitl_fpc16_256_sthsthv2", "VJEPA2ForVideoClassification", VJEPA2_VITL_SSV2, _clip(16, 256, 1), tmp_path)
+
+
+@pytest.mark.parametrize("head_dim", [16, 20])  # 20: rotary parts of 6 channels leave 2 channels unrotated
+def test_vjepa2_reduced(tmp_path, head_dim):
+    config = _tiny(VJEPA2_VITL_SSV2, hidden_size=3 * head_dim, num_attention_heads=3, crop_size=48, frames_per_clip=4,
+                   pred_hidden_size=24, pred_num_attention_heads=2, pred_num_hidden_layers=1, num_pooler_layers=2,
+                   mlp_ratio=48 / 11, num_labels=9)
+    _check("vjepa2_vitl_fpc16_256_sthsthv2", "VJEPA2ForVideoClassification", config, _clip(4, 48), tmp_path,
+           **_hub_kwargs("VJEPA2ForVideoClassification", config))
+
+
+def test_vjepa2_encoder_file_gets_a_fresh_probe(tmp_path):
+    """An encoder-only file (``VJEPA2Model``, encoder + predictor) loads; its tokens equal transformers'."""
+    config = _tiny(VJEPA2_VITL_SSV2, crop_size=32, frames_per_clip=4, pred_hidden_size=24, pred_num_attention_heads=2,
+                   pred_num_hidden_layers=1)
+    torch.manual_seed(0)
+    upstream = transformers.VJEPA2Model(transformers.VJEPA2Config(**config)).eval()
+    _randomise_norms(upstream)
+    path = _save(upstream, tmp_path / "encoder.safetensors")
+    ours = zoo.get_model("vjepa2_vitl_fpc64_256", pretrained=path, num_classes=5,
+                         **_hub_kwargs("VJEPA2ForVideoClassification", config)).eval()
+    clip = _clip(4, 32)
+    with torch.no_grad():
+        want = upstream(pixel_values_videos=clip.transpose(1, 2), skip_predictor=True).last_hidden_state
+        got = ours.encode(clip)
+        assert ours(clip).shape == (2, 5)
+    assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())

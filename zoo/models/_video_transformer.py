@@ -127,7 +127,6 @@ class Rotary3d(nn.Module):
         super().__init__()
         self.head_dim = head_dim
         self.part = 2 * ((head_dim // 3) // 2)
-        self.grid: tuple[int, int, int] = (1, 1, 1)
 
     def _tables(self, grid: tuple[int, int, int], device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
         """``cos, sin`` of shape ``(L, 3 * part)`` for the ``(t, h, w)``-ordered tokens of ``grid``."""
@@ -140,9 +139,9 @@ class Rotary3d(nn.Module):
         angles = torch.cat([torch.cat([f, f], dim=-1) for f in freqs], dim=-1)
         return angles.cos(), angles.sin()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Rotate ``(B, heads, L, head_dim)`` queries or keys of the tokens of :attr:`grid`."""
-        cos, sin = self._tables(self.grid, x.device, x.dtype)
+    def forward(self, x: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        """Rotate ``(B, heads, L, head_dim)`` queries or keys of the ``(t, h, w)``-ordered tokens of ``grid``."""
+        cos, sin = self._tables(grid, x.device, x.dtype)
         width = 3 * self.part
         rot, rest = x[..., :width], x[..., width:]
         pairs = rot.unflatten(-1, (-1, 2))
@@ -153,7 +152,8 @@ class Rotary3d(nn.Module):
 class Attention(nn.Module):
     """Multi-head self-attention, ``(B, L, dim) -> (B, L, dim)``, one fused ``qkv`` projection.
 
-    ``rotary`` (a :class:`Rotary3d`) rotates queries and keys by their token positions.
+    ``rotary=True`` rotates queries and keys by their token positions (:class:`Rotary3d`); ``forward``
+    then needs the token ``grid`` ``(T', H', W')``.
     """
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, attn_drop: float = 0.0,
@@ -168,11 +168,13 @@ class Attention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         self.rotary = Rotary3d(dim // num_heads) if rotary else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, grid: tuple[int, int, int] | None = None) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
         if self.rotary is not None:
-            q, k = self.rotary(q), self.rotary(k)
+            if grid is None:
+                raise ValueError("an attention with rotary position embedding needs the token grid (T, H, W)")
+            q, k = self.rotary(q, grid), self.rotary(k, grid)
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, d)))
 
@@ -225,8 +227,9 @@ class Block(nn.Module):
         self.mlp = Mlp(dim, mlp_hidden or int(dim * mlp_ratio), act, dropout)
         self.drop_path = drop_path
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + _drop_path(self.attn(self.norm1(x)), self.drop_path, self.training)
+    def forward(self, x: torch.Tensor, grid: tuple[int, int, int] | None = None) -> torch.Tensor:
+        """``(B, L, dim)`` -> ``(B, L, dim)``; ``grid`` is the token grid a rotary attention needs."""
+        x = x + _drop_path(self.attn(self.norm1(x), grid), self.drop_path, self.training)
         return x + _drop_path(self.mlp(self.norm2(x)), self.drop_path, self.training)
 
 
