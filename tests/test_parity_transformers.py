@@ -213,3 +213,43 @@ def test_vjepa2_encoder_file_gets_a_fresh_probe(tmp_path):
         got = ours.encode(clip)
         assert ours(clip).shape == (2, 5)
     assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+
+
+# --- through the Hub-architecture registry: config.json -> our model -> converted weights ------------------------
+
+HUB_CASES = {
+    "VideoMAEForVideoClassification": (_tiny(VIDEOMAE_BASE, image_size=32, num_frames=4), (4, 32)),
+    "TimesformerForVideoClassification": (_tiny(TIMESFORMER_BASE, image_size=32, num_frames=4), (4, 32)),
+    "VivitForVideoClassification": (_tiny(VIVIT_B, image_size=32, num_frames=4), (4, 32)),
+    "VJEPA2ForVideoClassification": (_tiny(VJEPA2_VITL_SSV2, crop_size=32, frames_per_clip=4, pred_hidden_size=24,
+                                           pred_num_attention_heads=2, pred_num_hidden_layers=1), (4, 32)),
+}
+
+
+@pytest.mark.parametrize("cls_name", sorted(HUB_CASES))
+def test_hub_architecture_builds_a_finetune_from_its_config(cls_name):
+    """A community fine-tune: its own label set (3 labels), built and converted from config.json alone."""
+    config, (frames, size) = HUB_CASES[cls_name]
+    labels = {"0": "pouring", "1": "stirring", "2": "whisking"}
+    config = {k: v for k, v in config.items() if k != "num_labels"}
+    upstream = _upstream(cls_name, {**config, "id2label": labels})
+    config_json = upstream.config.to_dict()  # what the repo's config.json holds
+    assert config_json["architectures"] is None or cls_name in config_json["architectures"]
+    arch = hub_architecture(cls_name)
+    kwargs = arch.config_to_kwargs(config_json)
+    assert kwargs["num_classes"] == 3
+    ours = arch.builder(**kwargs)
+    from zoo.registry import get_converter
+
+    ours.load_state_dict(get_converter(arch.converter)(upstream.state_dict(), ours))
+    clip = _clip(frames, size)
+    _assert_parity(ours, _upstream_logits(upstream, clip), clip)
+    spec = arch.input_from_config(config_json, {"size": {"shortest_edge": size + 4}, "crop_size": {"height": size, "width": size},
+                                                "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]})
+    assert (spec.clip_len, spec.crop_size, spec.short_side, spec.mean) == (frames, size, size + 4, (0.5, 0.5, 0.5))
+
+
+def test_unknown_hub_architecture_names_the_ones_zoo_builds():
+    with pytest.raises(KeyError, match="VideoMAEForVideoClassification") as err:
+        hub_architecture("XCLIPModelForSomethingElse")
+    assert "XCLIPModelForSomethingElse" in str(err.value)
