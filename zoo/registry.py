@@ -299,7 +299,7 @@ def _check_card(card: ModelCard) -> None:
         if not w.sha1 and _is_hex(w.sha256) and 8 <= len(w.sha256) <= 64:
             continue  # known only by a SHA-256 (prefix), e.g. torchvision's file names
         if w.repo == "hf" and not w.sha1 and not w.sha256:
-            continue  # a Hub file whose digest is not recorded yet: the Hub reports it with the bytes (ETag)
+            continue  # a Hub file whose digest is not pinned yet: the Hub's ETag (its SHA-256) is checked on download
         if _is_hex(w.sha1) and 8 <= len(w.sha1) < 40:
             continue  # only a SHA-1 prefix is published (GluonCV's alternate hashtags)
         if len(w.sha1) != 40 or not _is_hex(w.sha1):

@@ -168,7 +168,19 @@ def _no_weights_message(card: ModelCard) -> str:
     return f"{card.name} has no published weights; use pretrained=False or a local weights file.{hint}"
 
 
+_NOTED_LICENCES: set[str] = set()
+
+
+def _note_licence(card: ModelCard, entry: WeightsEntry) -> None:
+    """Log once per name that its weights are for non-commercial use only (e.g. CC-BY-NC)."""
+    text = entry.license.lower()
+    if ("-nc" in text or "non-commercial" in text) and card.name not in _NOTED_LICENCES:
+        _NOTED_LICENCES.add(card.name)
+        logger.warning("%s: weights licensed %s", card.name, entry.license)
+
+
 def _entry_state(card: ModelCard, entry: WeightsEntry, build_kwargs: dict) -> dict[str, torch.Tensor]:
+    _note_licence(card, entry)
     if entry.converter is None and entry.format == "safetensors":
         return _fetch_and_read(entry)
     converted = hub.zoo_home() / "converted" / (Path(entry.file).stem + ".safetensors")
@@ -244,6 +256,8 @@ def _convert(card: ModelCard, state: dict, converter: str | None, build_kwargs: 
 def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], default: int | None = None) -> int:
     """Classifier width of a state dict: rows of the last 2-D weight whose name looks like a head."""
     heads = [k for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 2]
+    named = [k for k in heads if re.search(r"(^|\.)(classifier|head|fc)\.weight$", k)]
+    heads = named or heads  # a file's keys may be sorted by name, so the last 2-D weight is not always the head
     if heads:
         return int(state[heads[-1]].shape[0])
     return default or card.num_classes

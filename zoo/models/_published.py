@@ -11,12 +11,12 @@ only), the second is a separate name (``<name>_torch``) in the same family file.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..hub import register_repo
-from ..registry import Accuracy, WeightsEntry
+from ..registry import Accuracy, InputSpec, WeightsEntry
 
-__all__ = ["published", "hf_file", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+__all__ = ["published", "hf_file", "hub_input", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
@@ -81,3 +81,20 @@ def hf_file(repo_id: str, revision: str, file: str = "model.safetensors", *, con
     return WeightsEntry(sha1="", sha256=sha256, file=cache_name, url=url, repo="hf",
                         format="pth" if file.endswith(".bin") else file.rpartition(".")[2], converter=converter, accuracy=accuracy,
                         license=license, size=size, revision=revision, **fields)
+
+
+def hub_input(config: Mapping[str, Any], preprocessor: Mapping[str, Any], *, frames_key: str, default_frames: int = 16,
+              default_size: int = 224, note: str = "") -> InputSpec:
+    """The clip a Hub repo's model takes: frames and image size from its ``config.json`` (``frames_key``,
+    ``image_size``/``crop_size``), resize, crop and mean/std from its ``preprocessor_config.json``
+    (``size``: ``shortest_edge`` or ``height``; ``crop_size``; ``image_mean``/``image_std``)."""
+    size = config.get("image_size", config.get("crop_size", default_size))
+    size = size[0] if isinstance(size, (list, tuple)) else size
+    crop = preprocessor.get("crop_size") or size
+    crop = crop.get("height", size) if isinstance(crop, Mapping) else crop
+    resize = preprocessor.get("size") or crop
+    short = resize.get("shortest_edge", resize.get("height", crop)) if isinstance(resize, Mapping) else resize
+    mean = tuple(preprocessor.get("image_mean", (0.485, 0.456, 0.406)))
+    std = tuple(preprocessor.get("image_std", (0.229, 0.224, 0.225)))
+    return InputSpec(clip_len=int(config.get(frames_key, default_frames)), crop_size=int(crop), short_side=int(short),
+                     mean=mean, std=std, note=note or "from the Hub repo's config.json and preprocessor_config.json")

@@ -15,7 +15,8 @@ Pieces (each ``(B, L, D)`` token sequences unless stated):
 * :class:`VideoTransformer`: the classifier base (model interface, ``head`` classifier,
   ViT initialisation, the names that take no weight decay, the depth of a parameter for
   layer-wise learning-rate decay).
-* :func:`fuse_qkv`: converters' helper that fuses separate query/key/value projections.
+* :func:`fuse_qkv` and :func:`hf_encoder_rules`: the converters' shared parts (separate query/key/value
+  projections fused; the Hugging Face layer layout into ours).
 """
 from __future__ import annotations
 
@@ -26,13 +27,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..convert.keys import Rule
 from ._interface import VideoClassifier
 from .mvit import _drop_path
 
 __all__ = [
     "ACTIVATIONS", "make_activation", "TubeletEmbed", "PatchEmbed2d", "Mlp", "Attention", "CrossAttention",
     "Rotary3d", "Block", "DividedSpaceTimeBlock", "FactorisedEncoder", "sinusoid_table", "resize_grid",
-    "VideoTransformer", "fuse_qkv", "init_vit_weights",
+    "VideoTransformer", "drop_path_rates", "fuse_qkv", "init_vit_weights", "hf_encoder_rules",
 ]
 
 
@@ -125,7 +127,6 @@ class Rotary3d(nn.Module):
         super().__init__()
         self.head_dim = head_dim
         self.part = 2 * ((head_dim // 3) // 2)
-        self.grid: tuple[int, int, int] = (1, 1, 1)
 
     def _tables(self, grid: tuple[int, int, int], device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
         """``cos, sin`` of shape ``(L, 3 * part)`` for the ``(t, h, w)``-ordered tokens of ``grid``."""
@@ -138,9 +139,9 @@ class Rotary3d(nn.Module):
         angles = torch.cat([torch.cat([f, f], dim=-1) for f in freqs], dim=-1)
         return angles.cos(), angles.sin()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Rotate ``(B, heads, L, head_dim)`` queries or keys of the tokens of :attr:`grid`."""
-        cos, sin = self._tables(self.grid, x.device, x.dtype)
+    def forward(self, x: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
+        """Rotate ``(B, heads, L, head_dim)`` queries or keys of the ``(t, h, w)``-ordered tokens of ``grid``."""
+        cos, sin = self._tables(grid, x.device, x.dtype)
         width = 3 * self.part
         rot, rest = x[..., :width], x[..., width:]
         pairs = rot.unflatten(-1, (-1, 2))
@@ -151,7 +152,8 @@ class Rotary3d(nn.Module):
 class Attention(nn.Module):
     """Multi-head self-attention, ``(B, L, dim) -> (B, L, dim)``, one fused ``qkv`` projection.
 
-    ``rotary`` (a :class:`Rotary3d`) rotates queries and keys by their token positions.
+    ``rotary=True`` rotates queries and keys by their token positions (:class:`Rotary3d`); ``forward``
+    then needs the token ``grid`` ``(T', H', W')``.
     """
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, attn_drop: float = 0.0,
@@ -166,11 +168,13 @@ class Attention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         self.rotary = Rotary3d(dim // num_heads) if rotary else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, grid: tuple[int, int, int] | None = None) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
         if self.rotary is not None:
-            q, k = self.rotary(q), self.rotary(k)
+            if grid is None:
+                raise ValueError("an attention with rotary position embedding needs the token grid (T, H, W)")
+            q, k = self.rotary(q, grid), self.rotary(k, grid)
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, d)))
 
@@ -223,8 +227,9 @@ class Block(nn.Module):
         self.mlp = Mlp(dim, mlp_hidden or int(dim * mlp_ratio), act, dropout)
         self.drop_path = drop_path
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + _drop_path(self.attn(self.norm1(x)), self.drop_path, self.training)
+    def forward(self, x: torch.Tensor, grid: tuple[int, int, int] | None = None) -> torch.Tensor:
+        """``(B, L, dim)`` -> ``(B, L, dim)``; ``grid`` is the token grid a rotary attention needs."""
+        x = x + _drop_path(self.attn(self.norm1(x), grid), self.drop_path, self.training)
         return x + _drop_path(self.mlp(self.norm2(x)), self.drop_path, self.training)
 
 
@@ -277,7 +282,7 @@ class FactorisedEncoder(nn.Module):
     def __init__(self, dim: int, num_heads: int, spatial_depth: int, temporal_depth: int, num_frames: int, *,
                  mlp_ratio: float = 4.0, eps: float = 1e-6, act: str = "gelu", drop_path: float = 0.0) -> None:
         super().__init__()
-        rates = torch.linspace(0, drop_path, spatial_depth + temporal_depth).tolist()
+        rates = drop_path_rates(drop_path, spatial_depth + temporal_depth)
         block = dict(mlp_ratio=mlp_ratio, eps=eps, act=act)
         self.spatial_cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.spatial = nn.ModuleList(Block(dim, num_heads, drop_path=r, **block) for r in rates[:spatial_depth])
@@ -298,6 +303,11 @@ class FactorisedEncoder(nn.Module):
         for block in self.temporal:
             x = block(x)
         return self.norm(x[:, 0])
+
+
+def drop_path_rates(rate: float, depth: int) -> list[float]:
+    """Stochastic-depth rates rising linearly from 0 to ``rate`` over ``depth`` blocks."""
+    return [rate * i / (depth - 1) if depth > 1 else 0.0 for i in range(depth)]
 
 
 def sinusoid_table(length: int, dim: int) -> torch.Tensor:
@@ -401,3 +411,22 @@ def fuse_qkv(state: Mapping[str, torch.Tensor], query: str, key: str, value: str
             continue  # left for the rule table to report as missing
         out[f"{prefix}{fused}.{kind}"] = torch.cat(parts, dim=0)
     return out
+
+
+def hf_encoder_rules(prefix: str) -> list[Rule]:
+    """Rules for the transformer layers of the Hugging Face ViT-style layouts, into our :class:`Block` names.
+
+    ``prefix`` is a regex for the part before the layer list (e.g. ``r"(?:videomae\\.)?"``).  Both
+    the Hub files' layout (``encoder.layer.N.attention.attention.*``, ``intermediate.dense``,
+    ``output.dense``) and transformers 5's (``layers.N.attention.{q,k,v,o}_proj``, ``mlp.fc1/fc2``)
+    are read; query/key/value must already be fused into ``...qkv`` (:func:`fuse_qkv`).
+    """
+    layer = rf"{prefix}(?:encoder\.layer|layers)\.(\d+)\."
+    return [
+        Rule(layer + r"attention\.(?:attention\.)?qkv\.(weight|bias)", r"blocks.\1.attn.qkv.\2"),
+        Rule(layer + r"attention\.(?:output\.dense|o_proj)\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
+        Rule(layer + r"layernorm_before\.(weight|bias)", r"blocks.\1.norm1.\2"),
+        Rule(layer + r"layernorm_after\.(weight|bias)", r"blocks.\1.norm2.\2"),
+        Rule(layer + r"(?:intermediate\.dense|mlp\.fc1)\.(weight|bias)", r"blocks.\1.mlp.fc1.\2"),
+        Rule(layer + r"(?:output\.dense|mlp\.fc2)\.(weight|bias)", r"blocks.\1.mlp.fc2.\2"),
+    ]

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._published import hf_file
+from ._published import hf_file, hub_input
 from ._video_transformer import Attention, Block, CrossAttention, Mlp, PatchEmbed2d, fuse_qkv
 from .mvit import _drop_path
 
@@ -443,18 +443,10 @@ def config_to_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def input_from_config(config: Mapping[str, Any], preprocessor: Mapping[str, Any]) -> InputSpec:
-    """Frames and crop from the config, resize and normalisation from ``preprocessor_config.json``."""
-    kwargs = config_to_kwargs(config)
-    crop = preprocessor.get("crop_size", kwargs.get("image_size", 224))
-    size = preprocessor.get("size", 224)
-    return InputSpec(
-        clip_len=kwargs.get("num_frames", 8), frame_step=1,
-        crop_size=int(crop["height"] if isinstance(crop, Mapping) else crop),
-        short_side=int(size.get("shortest_edge", 224) if isinstance(size, Mapping) else size),
-        mean=tuple(preprocessor.get("image_mean", (0.485, 0.456, 0.406))),
-        std=tuple(preprocessor.get("image_std", (0.229, 0.224, 0.225))),
-        note="zero-shot: classes are label names (set_labels / --labels)",
-    )
+    """Frames and crop from the config's vision part, resize and normalisation from ``preprocessor_config.json``."""
+    vision = config.get("vision_config") or config.get("vision_config_dict") or {}
+    return hub_input(vision, preprocessor, frames_key="num_frames", default_frames=8,
+                     note="zero-shot: classes are label names (set_labels / --labels)")
 
 
 register_hub_architecture(HubArchitecture(name="XCLIPModel", family="xclip", builder=xclip,
