@@ -321,3 +321,59 @@ def test_hf_hub_unknown_repo_and_bad_id_are_one_clear_line(fake_hub):
         zoo.get_model("hf-hub:nobody/nothing")
     with pytest.raises(UnknownModelError, match="not a Hub id"):
         zoo.model_card("hf-hub:just-a-name")
+
+
+# -- an hf-hub: fine-tune of a real architecture (VideoMAE), end to end ------------------------------
+
+UCF_LABELS = ["ApplyEyeMakeup", "ArmWrestling", "Basketball"]
+VIDEOMAE_REPO = "someone/videomae-tiny-finetuned-ucf-sample"
+
+
+def videomae_repo() -> tuple[dict[str, bytes], torch.nn.Module]:
+    """The files of a reduced VideoMAE fine-tune with its own label set, as transformers writes them."""
+    transformers = pytest.importorskip("transformers", reason="the VideoMAE repo is written by transformers")
+    config = transformers.VideoMAEConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3, intermediate_size=96,
+                                         image_size=32, patch_size=16, num_frames=4, tubelet_size=2, use_mean_pooling=True,
+                                         id2label=dict(enumerate(UCF_LABELS)), label2id={n: i for i, n in enumerate(UCF_LABELS)})
+    torch.manual_seed(0)
+    upstream = transformers.VideoMAEForVideoClassification(config).eval()
+    with torch.no_grad():
+        for name, p in upstream.named_parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    config_json = {**config.to_dict(), "architectures": ["VideoMAEForVideoClassification"]}
+    preprocessor = {"crop_size": {"height": 32, "width": 32}, "size": {"shortest_edge": 36},
+                    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}
+    files = {"config.json": json.dumps(config_json).encode(), "preprocessor_config.json": json.dumps(preprocessor).encode(),
+             "model.safetensors": save_safetensors({k: v.contiguous() for k, v in upstream.state_dict().items()})}
+    return files, upstream
+
+
+def test_hf_hub_videomae_finetune_end_to_end(fake_hub):
+    files, upstream = videomae_repo()
+    fake_hub.add_repo(VIDEOMAE_REPO, files, license="cc-by-nc-4.0")
+    model = zoo.get_model(f"hf-hub:{VIDEOMAE_REPO}").eval()
+    card = zoo.model_card(f"hf-hub:{VIDEOMAE_REPO}")
+    assert card.class_names == tuple(UCF_LABELS) and card.num_classes == 3 and card.family == "videomae"
+    assert (card.input.clip_len, card.input.crop_size, card.input.short_side) == (4, 32, 36)
+    assert card.default_weights().license == "cc-by-nc-4.0"
+    video = clip()
+    with torch.no_grad():
+        want = upstream(pixel_values=video.transpose(1, 2)).logits
+        got = model(video)
+    assert (got - want).abs().max() <= 1e-4 * max(1.0, want.abs().max().item())
+
+
+def test_inference_script_prints_the_hub_repos_class_names(fake_hub, sample_video, tmp_path):
+    import subprocess
+    import sys
+
+    files, _ = videomae_repo()
+    fake_hub.add_repo(VIDEOMAE_REPO, files)
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, str(root / "scripts" / "inference.py"), "--model", f"hf-hub:{VIDEOMAE_REPO}",
+                          str(sample_video), "--topk", "3", "--precision", "fp32"],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(root), "HF_ENDPOINT": fake_hub.url})
+    assert run.returncode == 0, run.stderr[-2000:]
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith(sample_video.name))
+    assert all(label in line for label in UCF_LABELS), line
