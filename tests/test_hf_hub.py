@@ -21,6 +21,7 @@ from zoo.models._interface import VideoClassifier
 from zoo.models._published import hf_file
 from zoo.registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
 
+import _fake_repos
 from _http import FakeHub
 
 REPO = "someone/tiny-video-ucf"
@@ -330,22 +331,8 @@ VIDEOMAE_REPO = "someone/videomae-tiny-finetuned-ucf-sample"
 
 
 def videomae_repo() -> tuple[dict[str, bytes], torch.nn.Module]:
-    """The files of a reduced VideoMAE fine-tune with its own label set, as transformers writes them."""
-    transformers = pytest.importorskip("transformers", reason="the VideoMAE repo is written by transformers")
-    config = transformers.VideoMAEConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=3, intermediate_size=96,
-                                         image_size=32, patch_size=16, num_frames=4, tubelet_size=2, use_mean_pooling=True,
-                                         id2label=dict(enumerate(UCF_LABELS)), label2id={n: i for i, n in enumerate(UCF_LABELS)})
-    torch.manual_seed(0)
-    upstream = transformers.VideoMAEForVideoClassification(config).eval()
-    with torch.no_grad():
-        for name, p in upstream.named_parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    config_json = {**config.to_dict(), "architectures": ["VideoMAEForVideoClassification"]}
-    preprocessor = {"crop_size": {"height": 32, "width": 32}, "size": {"shortest_edge": 36},
-                    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}
-    files = {"config.json": json.dumps(config_json).encode(), "preprocessor_config.json": json.dumps(preprocessor).encode(),
-             "model.safetensors": save_safetensors({k: v.contiguous() for k, v in upstream.state_dict().items()})}
-    return files, upstream
+    pytest.importorskip("transformers", reason="the VideoMAE repo is written by transformers")
+    return _fake_repos.videomae_repo(UCF_LABELS)
 
 
 def test_hf_hub_videomae_finetune_end_to_end(fake_hub):

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save as save_safetensors
 from safetensors.torch import save_file
 
 import zoo
 from zoo.models.xclip import ClipTokenizer, config_to_kwargs, input_from_config
 
+from _fake_repos import XCLIP_REDUCED, tiny_tokenizer, xclip_upstream
+from _fake_repos import xclip_repo as _xclip_repo
 from _http import FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,43 +27,11 @@ LABELS = ["arm wrestling", "cooking pasta", "dancing ballet", "riding a bike"]
 transformers = pytest.importorskip("transformers", reason="parity with X-CLIP needs transformers (pip install transformers)")
 
 
-#: A reduced XCLIPConfig: every part present (cross-frame messages, integration transformer, prompt
-#: generator, causal text), small widths.
-REDUCED = {
-    "projection_dim": 32, "prompt_layers": 2, "prompt_num_attention_heads": 4, "prompt_alpha": 0.1,
-    "vision_config": {"hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
-                      "mit_hidden_size": 32, "mit_intermediate_size": 64, "mit_num_hidden_layers": 1,
-                      "mit_num_attention_heads": 4, "image_size": 32, "patch_size": 16, "num_frames": 4},
-    "text_config": {"hidden_size": 40, "intermediate_size": 80, "num_hidden_layers": 2, "num_attention_heads": 4,
-                    "max_position_embeddings": 16},
-}
-
-
-def tiny_tokenizer(path: Path, words: list[str]) -> Path:
-    """A CLIP-style BPE tokenizer trained with the ``tokenizers`` library on ``words``; the start and
-    end-of-text tokens are added last, so the end token has the largest id (as in CLIP's vocabulary)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-
-    tokenizer = Tokenizer(models.BPE(unk_token="<|endoftext|>"))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.train_from_iterator(words, trainers.BpeTrainer(vocab_size=120, show_progress=False))
-    tokenizer.add_special_tokens(["<|startoftext|>", "<|endoftext|>"])
-    start, end = tokenizer.token_to_id("<|startoftext|>"), tokenizer.token_to_id("<|endoftext|>")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<|startoftext|> $A <|endoftext|>", special_tokens=[("<|startoftext|>", start), ("<|endoftext|>", end)])
-    tokenizer.save(str(path))
-    return path
+REDUCED = XCLIP_REDUCED
 
 
 def upstream_model(config: dict, seed: int = 0):
-    """transformers' XCLIPModel from ``config``, random weights nudged off their initial constants."""
-    torch.manual_seed(seed)
-    model = transformers.XCLIPModel(transformers.XCLIPConfig(**config)).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.02)
-    return model
+    return xclip_upstream(config, seed)
 
 
 def token_ids(vocab_size: int, lengths: list[int], seed: int = 1) -> torch.Tensor:
@@ -170,18 +139,8 @@ def test_a_clip_of_another_frame_count_is_one_clear_error(tmp_path):
 # -- zero-shot through the Hub, on a real video ------------------------------------------------------
 
 
-def xclip_repo(tmp_path: Path) -> tuple[dict[str, bytes], object]:
-    """The files of a tiny X-CLIP repo (config, preprocessor, weights, tokenizer) and its upstream model."""
-    tokenizer = tiny_tokenizer(tmp_path / "tokenizer.json", " ".join(LABELS).split())
-    config = {**REDUCED, "text_config": {**REDUCED["text_config"], "vocab_size": 122}}
-    upstream = upstream_model(config)
-    config_json = {**upstream.config.to_dict(), "architectures": ["XCLIPModel"]}
-    preprocessor = {"crop_size": {"height": 32, "width": 32}, "size": {"shortest_edge": 32},
-                    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}
-    files = {"config.json": json.dumps(config_json).encode(), "preprocessor_config.json": json.dumps(preprocessor).encode(),
-             "model.safetensors": save_safetensors({k: v.contiguous() for k, v in upstream.state_dict().items()}),
-             "tokenizer.json": tokenizer.read_bytes()}
-    return files, upstream
+def xclip_repo(tmp_path: Path):
+    return _xclip_repo(tmp_path, " ".join(LABELS).split())
 
 
 @pytest.fixture
