@@ -284,7 +284,7 @@ def write_lock(names: Iterable[str], out: str | os.PathLike, progress: bool | No
         if old and old["sha256"] != got:
             raise hub.ChecksumError(f"{entry.file}: sha256 {got} differs from its pin {old['sha256']} in {out}")
         source = hub.resolve_url(entry.url, entry.repo, entry.file)
-        entries[entry.file] = {"sha256": got, "revision": "", "source": source, "model": name}
+        entries[entry.file] = {"sha256": got, "revision": entry.revision, "source": source, "model": name}
     pins.update(out, entries)
     return entries
 
