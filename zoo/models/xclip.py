@@ -466,7 +466,7 @@ def _register(name: str, repo_id: str, revision: str, *, file: str, dataset: str
               num_frames: int, patch_size: int, top1: float | None, top5: float | None, protocol: str = "") -> None:
     weights = hf_file(repo_id, revision, file, converter="hf_xclip", top1=top1, top5=top5, reported_by=_REPORTED,
                       protocol=protocol or "fully supervised, as the model card reports", license=_LICENSE,
-                      default=True, num_classes=num_classes,
+                      default=True, num_classes=num_classes, pretraining=f"CLIP ViT-B/{patch_size} (OpenAI, image-text)",
                       description=f"{repo_id} on the Hugging Face Hub (transformers' XCLIPModel)")
     register_model(name, xclip, family="xclip", num_classes=num_classes, dataset=dataset,
                    kwargs={"num_frames": num_frames, "patch_size": patch_size},
