@@ -23,6 +23,7 @@ from zoo.registry import HubArchitecture, InputSpec, register_converter, registe
 
 import _fake_repos
 from _http import FakeHub
+from _shared import import_reference
 
 REPO = "someone/tiny-video-ucf"
 LABELS = ["ApplyEyeMakeup", "Basketball", "Drumming"]
@@ -331,7 +332,7 @@ VIDEOMAE_REPO = "someone/videomae-tiny-finetuned-ucf-sample"
 
 
 def videomae_repo() -> tuple[dict[str, bytes], torch.nn.Module]:
-    pytest.importorskip("transformers", reason="the VideoMAE repo is written by transformers")
+    import_reference("transformers", "the VideoMAE repo is written by transformers")
     return _fake_repos.videomae_repo(UCF_LABELS)
 
 

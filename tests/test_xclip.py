@@ -18,12 +18,13 @@ from zoo.models.xclip import ClipTokenizer, config_to_kwargs, input_from_config
 from _fake_repos import XCLIP_REDUCED, tiny_tokenizer, xclip_upstream
 from _fake_repos import xclip_repo as _xclip_repo
 from _http import FakeHub
+from _shared import import_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "xclip_base_patch32_8x_kinetics400"
 LABELS = ["arm wrestling", "cooking pasta", "dancing ballet", "riding a bike"]
 
-transformers = pytest.importorskip("transformers", reason="parity with X-CLIP needs transformers (pip install transformers)")
+transformers = import_reference("transformers", "X-CLIP's parity and Hub tests build transformers' XCLIPModel")
 
 
 REDUCED = XCLIP_REDUCED
