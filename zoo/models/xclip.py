@@ -188,8 +188,11 @@ class ClipTokenizer:
     token ids ``(K, L)``, padded to the longest, cut to ``context_length`` with the end token kept."""
 
     def __init__(self, path: str | os.PathLike, context_length: int = 77) -> None:
-        from tokenizers import Tokenizer
-
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            raise ImportError("X-CLIP reads label names with the tokenizers library: pip install tokenizers "
+                              "(or the zeroshot extra)") from None
         self.path = Path(path)
         self.tokenizer = Tokenizer.from_file(str(path))
         self.context_length = context_length
