@@ -40,7 +40,7 @@ def tiny_tokenizer(path: Path, words: list[str]) -> Path:
     end-of-text tokens are added last, so the end token has the largest id (as in CLIP's vocabulary)."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
-    tokenizer = Tokenizer(models.BPE(unk_token="<|endoftext|>"))
+    tokenizer = Tokenizer(models.BPE())  # characters it never saw are left out
     tokenizer.normalizer = normalizers.Lowercase()
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.train_from_iterator(words, trainers.BpeTrainer(vocab_size=120, show_progress=False))

@@ -182,6 +182,15 @@ def test_zero_shot_end_to_end_on_a_real_video_with_inference_script(fake_hub, tm
         assert len(scores) == 4 and abs(sum(scores) - 1) < 1e-3
 
 
+def test_a_zero_shot_repo_without_labels_asks_for_them(fake_hub, tmp_path, sample_video):
+    files, _ = xclip_repo(tmp_path)
+    fake_hub.add_repo("someone/xclip-tiny", files)
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "inference.py"), "--model", "hf-hub:someone/xclip-tiny",
+                          str(sample_video)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "HF_ENDPOINT": fake_hub.url})
+    assert run.returncode == 2 and "--labels" in run.stderr and "Traceback" not in run.stderr, run.stderr[-1000:]
+
+
 def test_labels_for_a_model_that_is_not_zero_shot_is_one_clear_line(tmp_path, sample_video):
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "inference.py"), "--model", "c3d_kinetics400",
                           "--weights", "false", str(sample_video), "--labels", "a,b"],

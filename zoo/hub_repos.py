@@ -148,10 +148,12 @@ def _architecture(name: str, config: Mapping[str, Any]) -> HubArchitecture:
 
 
 def _class_names(config: Mapping[str, Any], num_classes: int) -> tuple[str, ...]:
-    """The labels of ``id2label`` in index order (none when it does not cover every class)."""
+    """The labels of ``id2label`` in index order (none when it does not cover every class, or holds only
+    transformers' placeholders ``LABEL_0``, ``LABEL_1``, ...)."""
     labels = {str(k): str(v) for k, v in (config.get("id2label") or {}).items()}
     names = tuple(labels.get(str(i), "") for i in range(num_classes))
-    return names if all(names) else ()
+    placeholders = all(name == f"LABEL_{i}" for i, name in enumerate(names))
+    return names if all(names) and not placeholders else ()
 
 
 def _weights_file(name: str, snapshot: RepoSnapshot) -> str:

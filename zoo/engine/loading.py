@@ -122,7 +122,8 @@ def _set_zero_shot_labels(model: nn.Module, name: str, labels: Optional[Sequence
             except KeyError:
                 labels = []
         if not labels:
-            return None
+            raise UsageError(f"{name} is a zero-shot model without classes of its own: give the label names to "
+                             'classify into (--labels "name1,name2,..." or --labels-file FILE)')
     model.set_labels(list(labels))
     return list(labels)
 
