@@ -144,8 +144,8 @@ def _input(frames: int, step: int, size: int) -> InputSpec:
 
 
 _register = partial(register_model, family="timesformer", builder=timesformer,
-                    converters={"safetensors": "hf_timesformer"}, source="facebook on the Hugging Face Hub")
-_hf = partial(hf_file, converter="hf_timesformer", reported_by=_REPORTED, license=LICENSE, default=True,
+                    converters={"safetensors": "hf_timesformer", "pth": "hf_timesformer"}, source="facebook on the Hugging Face Hub")
+_hf = partial(hf_file, file="pytorch_model.bin", converter="hf_timesformer", reported_by=_REPORTED, license=LICENSE, default=True,
               pretraining="ImageNet-21K ViT-B/16")
 _BASE = dict(num_frames=8, img_size=224)
 _HR = dict(num_frames=16, img_size=448)
@@ -161,7 +161,7 @@ _register("timesformer_large_kinetics400", kwargs=_LARGE, dataset="kinetics400",
           weights=(_hf("facebook/timesformer-large-finetuned-k400", "main", top1=80.6, top5=94.7, protocol="96x4, 1x3 views"),),
           description="TimeSformer-L (divided space-time attention, ViT-B/16), 96x224, Kinetics-400.")
 _register("timesformer_base_kinetics600", kwargs=_BASE, dataset="kinetics600", num_classes=600, input=_input(8, 32, 224),
-          weights=(_hf("facebook/timesformer-base-finetuned-k600", "main", top1=79.1, top5=94.4, protocol="8x32, 1x3 views"),),
+          weights=(_hf("facebook/timesformer-base-finetuned-k600", "c18539a0f8e7969c56a9c13c823ded04ea207ca1", top1=79.1, top5=94.4, protocol="8x32, 1x3 views"),),
           description="TimeSformer (divided space-time attention, ViT-B/16), 8x224, Kinetics-600.")
 _register("timesformer_hr_kinetics600", kwargs=_HR, dataset="kinetics600", num_classes=600, input=_input(16, 16, 448),
           weights=(_hf("facebook/timesformer-hr-finetuned-k600", "main", top1=81.8, top5=95.8, protocol="16x16, 1x3 views"),),

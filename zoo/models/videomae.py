@@ -155,14 +155,14 @@ _SSV2_INPUT = InputSpec(clip_len=16, short_side=224, crop_size=224,
                         note=("VideoMAE eval: 16 frames spread uniformly over the video (one per segment), short side "
                               "224, 3 crops x 2 clips of 224 px (ImageNet mean/std)"))
 _REPORTED = "VideoMAE paper (Tong et al. 2022) / MCG-NJU model card"
-_register = partial(register_model, family="videomae", builder=videomae, converters={"safetensors": "hf_videomae"},
+_register = partial(register_model, family="videomae", builder=videomae, converters={"safetensors": "hf_videomae", "pth": "hf_videomae"},
                     source="MCG-NJU on the Hugging Face Hub")
 _hf = partial(hf_file, converter="hf_videomae", reported_by=_REPORTED, license=LICENSE, default=True)
 _K400 = dict(dataset="kinetics400", num_classes=400, input=_K400_INPUT)
 _SSV2 = dict(dataset="sthsthv2", num_classes=174, input=_SSV2_INPUT)
 
 _register("videomae_vit_s_kinetics400", kwargs={"size": "s"}, **_K400,
-          weights=(_hf("MCG-NJU/videomae-small-finetuned-kinetics", "main", top1=79.0, top5=93.8,
+          weights=(_hf("MCG-NJU/videomae-small-finetuned-kinetics", "main", "pytorch_model.bin", top1=79.0, top5=93.8,
                        protocol="16x4, 5 clips x 3 crops", pretraining="VideoMAE self-supervised, K400 (1600 ep)"),),
           description="VideoMAE ViT-S/16, 16x224, self-supervised then fine-tuned on Kinetics-400 (MCG-NJU).")
 _register("videomae_vit_b_kinetics400", kwargs={"size": "b"}, **_K400,
@@ -176,14 +176,14 @@ _register("videomae_vit_l_kinetics400", kwargs={"size": "l"}, **_K400,
                        pretraining="VideoMAE self-supervised, K400 (1600 ep)"),),
           description="VideoMAE ViT-L/16, 16x224, self-supervised then fine-tuned on Kinetics-400 (MCG-NJU).")
 _register("videomae_vit_h_kinetics400", kwargs={"size": "h"}, **_K400,
-          weights=(_hf("MCG-NJU/videomae-huge-finetuned-kinetics", "main", top1=86.6, top5=97.1,
+          weights=(_hf("MCG-NJU/videomae-huge-finetuned-kinetics", "main", "pytorch_model.bin", top1=86.6, top5=97.1,
                        protocol="16x4, 5 clips x 3 crops", pretraining="VideoMAE self-supervised, K400 (1600 ep)"),),
           description="VideoMAE ViT-H/16, 16x224, self-supervised then fine-tuned on Kinetics-400 (MCG-NJU).")
 _register("videomae_vit_s_sthsthv2", kwargs={"size": "s"}, **_SSV2,
-          weights=(_hf("MCG-NJU/videomae-small-finetuned-ssv2", "main", top1=66.8, top5=90.3,
+          weights=(_hf("MCG-NJU/videomae-small-finetuned-ssv2", "main", "pytorch_model.bin", top1=66.8, top5=90.3,
                        protocol="16 frames, 2 clips x 3 crops", pretraining="VideoMAE self-supervised, SSv2 (2400 ep)"),),
           description="VideoMAE ViT-S/16, 16x224, self-supervised then fine-tuned on Something-Something V2 (MCG-NJU).")
 _register("videomae_vit_b_sthsthv2", kwargs={"size": "b"}, **_SSV2,
-          weights=(_hf("MCG-NJU/videomae-base-finetuned-ssv2", "main", top1=70.6, top5=92.6,
+          weights=(_hf("MCG-NJU/videomae-base-finetuned-ssv2", "main", "pytorch_model.bin", top1=70.6, top5=92.6,
                        protocol="16 frames, 2 clips x 3 crops", pretraining="VideoMAE self-supervised, SSv2 (2400 ep)"),),
           description="VideoMAE ViT-B/16, 16x224, self-supervised then fine-tuned on Something-Something V2 (MCG-NJU).")

@@ -56,7 +56,7 @@ class AttentivePooler(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
             tokens = block(tokens)
-        query = self.query_tokens.expand(tokens.shape[0], -1, -1)
+        query = self.query_tokens.repeat(tokens.shape[0], 1, 1)  # not a view: module hooks (FLOP counting) see a plain tensor
         query = query + self.cross_attn(query, self.cross_norm1(tokens))
         query = query + self.cross_mlp(self.cross_norm2(query))
         return query[:, 0]
@@ -202,7 +202,7 @@ def _input(frames: int, size: int, sampling: str) -> InputSpec:
 
 
 _REPORTED = "facebookresearch/vjepa2 README (attentive probe)"
-_register = partial(register_model, family="vjepa2", builder=vjepa2, converters={"safetensors": "hf_vjepa2"},
+_register = partial(register_model, family="vjepa2", builder=vjepa2, converters={"safetensors": "hf_vjepa2", "pth": "hf_vjepa2"},
                     source="facebook on the Hugging Face Hub")
 _hf = partial(hf_file, converter="hf_vjepa2", license=LICENSE, default=True,
               pretraining="V-JEPA 2 self-supervised (VideoMix22M)")
