@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._published import hf_file, hub_input
+from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, DividedSpaceTimeBlock, PatchEmbed2d, VideoTransformer, drop_path_rates,
                                  hf_encoder_rules, resize_grid)
 
@@ -106,20 +106,13 @@ def convert_hf_timesformer(state: Mapping[str, torch.Tensor], model: nn.Module) 
 
 def config_to_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     """A transformers ``TimesformerConfig`` (``config.json`` as a dict) -> :class:`TimeSformer` keyword arguments."""
-    labels = config.get("id2label") or {}
-    dim = config.get("hidden_size", 768)
+    common = hub_kwargs(config, dim=768, depth=12, heads=12, eps=1e-6, act="gelu")
     return {
-        "num_classes": len(labels) or int(config.get("num_labels", 2)),
-        "dim": dim,
-        "depth": config.get("num_hidden_layers", 12),
-        "num_heads": config.get("num_attention_heads", 12),
-        "mlp_ratio": config.get("intermediate_size", 4 * dim) / dim,
+        **common,
+        "mlp_ratio": config.get("intermediate_size", 4 * common["dim"]) / common["dim"],
         "patch_size": config.get("patch_size", 16),
         "num_frames": config.get("num_frames", 8),
         "img_size": config.get("image_size", 224),
-        "qkv_bias": config.get("qkv_bias", True),
-        "eps": config.get("layer_norm_eps", 1e-6),
-        "act": config.get("hidden_act", "gelu"),
         "attention_type": config.get("attention_type", "divided_space_time"),
     }
 

@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._published import hf_file, hub_input
+from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, TubeletEmbed, VideoTransformer, drop_path_rates, fuse_qkv, hf_encoder_rules,
                                  sinusoid_table)
 
@@ -120,18 +120,11 @@ def convert_hf_videomae(state: Mapping[str, torch.Tensor], model: nn.Module) -> 
 def config_to_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     """A transformers ``VideoMAEConfig`` (``config.json`` as a dict) -> :class:`VideoMAE` keyword arguments."""
     patch = config.get("patch_size", 16)
-    labels = config.get("id2label") or {}
     return {
-        "num_classes": len(labels) or int(config.get("num_labels", 2)),
-        "dim": config.get("hidden_size", 768),
-        "depth": config.get("num_hidden_layers", 12),
-        "num_heads": config.get("num_attention_heads", 12),
+        **hub_kwargs(config, dim=768, depth=12, heads=12, eps=1e-12, act="gelu"),
         "mlp_hidden": config.get("intermediate_size", 3072),
         "patch_size": patch[0] if isinstance(patch, (list, tuple)) else patch,
         "tubelet_size": config.get("tubelet_size", 2),
-        "qkv_bias": config.get("qkv_bias", config.get("qv_bias", True)),
-        "eps": config.get("layer_norm_eps", 1e-12),
-        "act": config.get("hidden_act", "gelu"),
         "use_mean_pooling": config.get("use_mean_pooling", True),
     }
 
