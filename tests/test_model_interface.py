@@ -36,7 +36,7 @@ _FRAMES = {"c3d": 16, "p3d": 16, "s3d_kinetics400": 16, "tsn": 2, "lrcn": 4, "mv
 _KWARGS = {"mvit": {"temporal_size": 4, "spatial_size": 64}}
 #: Run with ``-m slow``: deep or wide networks, fixed large inputs, int8 quantisation.
 _SLOW = ("resnet152", "resnet101", "16x8", "swin3d_b", "swin3d_s", "ircsn", "c3d", "s3d_kinetics400", "vgg16", "mvit", "_int8",
-         "xclip_base_patch16", "xclip_base_patch32_16x")
+         "videomae_vit_h", "vjepa2_vith", "vjepa2_vitg", "xclip_base_patch16", "xclip_base_patch32_16x")
 
 
 def _lookup(table: dict, name: str, family: str, default):

@@ -182,10 +182,16 @@ def test_vivit_reduced(tmp_path, layout):
 
 # --- V-JEPA 2 ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_vjepa2_vitl_real_size(tmp_path):
-    """ViT-L/16 at its SSv2 probe's size (16 frames, 256 px); the predictor in the file is dropped."""
+    """ViT-L/16 at its SSv2 probe's size (16 frames, 256 px); the predictor in the file is dropped (minutes on 2 cores)."""
     _check("vjepa2_vitl_fpc16_256_sthsthv2", "VJEPA2ForVideoClassification", VJEPA2_VITL_SSV2, _clip(16, 256, 1), tmp_path)
+
+
+@pytest.mark.slow
+def test_vjepa2_vitl_real_size_small_clip(tmp_path):
+    """The real ViT-L/16 and probe on a 4x64x64 clip: rotary positions follow the clip, so any size is the model's."""
+    _check("vjepa2_vitl_fpc16_256_sthsthv2", "VJEPA2ForVideoClassification", VJEPA2_VITL_SSV2, _clip(4, 64, 1), tmp_path)
 
 
 @pytest.mark.parametrize("head_dim", [16, 20])  # 20: rotary parts of 6 channels leave 2 channels unrotated

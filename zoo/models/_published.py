@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from ..hub import register_repo
 from ..registry import Accuracy, InputSpec, WeightsEntry
 
-__all__ = ["published", "hf_file", "hub_input", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+__all__ = ["published", "hf_file", "hub_input", "hub_kwargs", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
@@ -98,3 +98,19 @@ def hub_input(config: Mapping[str, Any], preprocessor: Mapping[str, Any], *, fra
     std = tuple(preprocessor.get("image_std", (0.229, 0.224, 0.225)))
     return InputSpec(clip_len=int(config.get(frames_key, default_frames)), crop_size=int(crop), short_side=int(short),
                      mean=mean, std=std, note=note or "from the Hub repo's config.json and preprocessor_config.json")
+
+
+def hub_kwargs(config: Mapping[str, Any], *, dim: int, depth: int, heads: int, eps: float, act: str) -> dict[str, Any]:
+    """The builder keyword arguments every transformers ViT-style ``config.json`` states the same way:
+    ``num_classes`` (``id2label``'s size, else ``num_labels``), ``dim``, ``depth``, ``num_heads``,
+    ``qkv_bias``, ``eps``, ``act``; the keyword arguments are the family's defaults for absent keys."""
+    labels = config.get("id2label") or {}
+    return {
+        "num_classes": len(labels) or int(config.get("num_labels", 2)),
+        "dim": config.get("hidden_size", dim),
+        "depth": config.get("num_hidden_layers", depth),
+        "num_heads": config.get("num_attention_heads", heads),
+        "qkv_bias": config.get("qkv_bias", config.get("qv_bias", True)),
+        "eps": config.get("layer_norm_eps", eps),
+        "act": config.get("hidden_act", act),
+    }

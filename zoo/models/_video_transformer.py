@@ -331,8 +331,13 @@ def resize_grid(table: torch.Tensor, old: Sequence[int], new: Sequence[int], *, 
         return table
     extra, grid = table[:, :extra_tokens], table[:, extra_tokens:]
     d = grid.shape[-1]
-    grid = grid.reshape(1, *old, d).movedim(-1, 1)
-    grid = F.interpolate(grid, size=tuple(new), mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+    grid = grid.reshape(1, *old, d)
+    if mode == "nearest":  # explicit indices: what F.interpolate picks, and exported to ONNX as the same gather
+        for axis, (size_in, size_out) in enumerate(zip(old, new), start=1):
+            index = torch.floor(torch.arange(size_out, dtype=torch.float32) * (size_in / size_out)).long()
+            grid = grid.index_select(axis, index.clamp(max=size_in - 1).to(grid.device))
+        return torch.cat([extra, grid.reshape(1, -1, d)], dim=1)
+    grid = F.interpolate(grid.movedim(-1, 1), size=tuple(new), mode=mode, align_corners=False)
     return torch.cat([extra, grid.movedim(1, -1).reshape(1, -1, d)], dim=1)
 
 

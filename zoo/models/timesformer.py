@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._published import hf_file, hub_input
+from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, DividedSpaceTimeBlock, PatchEmbed2d, VideoTransformer, drop_path_rates,
                                  hf_encoder_rules, resize_grid)
 
@@ -106,20 +106,13 @@ def convert_hf_timesformer(state: Mapping[str, torch.Tensor], model: nn.Module) 
 
 def config_to_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     """A transformers ``TimesformerConfig`` (``config.json`` as a dict) -> :class:`TimeSformer` keyword arguments."""
-    labels = config.get("id2label") or {}
-    dim = config.get("hidden_size", 768)
+    common = hub_kwargs(config, dim=768, depth=12, heads=12, eps=1e-6, act="gelu")
     return {
-        "num_classes": len(labels) or int(config.get("num_labels", 2)),
-        "dim": dim,
-        "depth": config.get("num_hidden_layers", 12),
-        "num_heads": config.get("num_attention_heads", 12),
-        "mlp_ratio": config.get("intermediate_size", 4 * dim) / dim,
+        **common,
+        "mlp_ratio": config.get("intermediate_size", 4 * common["dim"]) / common["dim"],
         "patch_size": config.get("patch_size", 16),
         "num_frames": config.get("num_frames", 8),
         "img_size": config.get("image_size", 224),
-        "qkv_bias": config.get("qkv_bias", True),
-        "eps": config.get("layer_norm_eps", 1e-6),
-        "act": config.get("hidden_act", "gelu"),
         "attention_type": config.get("attention_type", "divided_space_time"),
     }
 
@@ -144,8 +137,8 @@ def _input(frames: int, step: int, size: int) -> InputSpec:
 
 
 _register = partial(register_model, family="timesformer", builder=timesformer,
-                    converters={"safetensors": "hf_timesformer"}, source="facebook on the Hugging Face Hub")
-_hf = partial(hf_file, converter="hf_timesformer", reported_by=_REPORTED, license=LICENSE, default=True,
+                    converters={"safetensors": "hf_timesformer", "pth": "hf_timesformer"}, source="facebook on the Hugging Face Hub")
+_hf = partial(hf_file, file="pytorch_model.bin", converter="hf_timesformer", reported_by=_REPORTED, license=LICENSE, default=True,
               pretraining="ImageNet-21K ViT-B/16")
 _BASE = dict(num_frames=8, img_size=224)
 _HR = dict(num_frames=16, img_size=448)
@@ -161,7 +154,7 @@ _register("timesformer_large_kinetics400", kwargs=_LARGE, dataset="kinetics400",
           weights=(_hf("facebook/timesformer-large-finetuned-k400", "main", top1=80.6, top5=94.7, protocol="96x4, 1x3 views"),),
           description="TimeSformer-L (divided space-time attention, ViT-B/16), 96x224, Kinetics-400.")
 _register("timesformer_base_kinetics600", kwargs=_BASE, dataset="kinetics600", num_classes=600, input=_input(8, 32, 224),
-          weights=(_hf("facebook/timesformer-base-finetuned-k600", "main", top1=79.1, top5=94.4, protocol="8x32, 1x3 views"),),
+          weights=(_hf("facebook/timesformer-base-finetuned-k600", "c18539a0f8e7969c56a9c13c823ded04ea207ca1", top1=79.1, top5=94.4, protocol="8x32, 1x3 views"),),
           description="TimeSformer (divided space-time attention, ViT-B/16), 8x224, Kinetics-600.")
 _register("timesformer_hr_kinetics600", kwargs=_HR, dataset="kinetics600", num_classes=600, input=_input(16, 16, 448),
           weights=(_hf("facebook/timesformer-hr-finetuned-k600", "main", top1=81.8, top5=95.8, protocol="16x16, 1x3 views"),),

@@ -20,7 +20,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._published import hf_file, hub_input
+from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, TubeletEmbed, VideoTransformer, drop_path_rates, fuse_qkv, hf_encoder_rules,
                                  sinusoid_table)
 
@@ -120,18 +120,11 @@ def convert_hf_videomae(state: Mapping[str, torch.Tensor], model: nn.Module) -> 
 def config_to_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     """A transformers ``VideoMAEConfig`` (``config.json`` as a dict) -> :class:`VideoMAE` keyword arguments."""
     patch = config.get("patch_size", 16)
-    labels = config.get("id2label") or {}
     return {
-        "num_classes": len(labels) or int(config.get("num_labels", 2)),
-        "dim": config.get("hidden_size", 768),
-        "depth": config.get("num_hidden_layers", 12),
-        "num_heads": config.get("num_attention_heads", 12),
+        **hub_kwargs(config, dim=768, depth=12, heads=12, eps=1e-12, act="gelu"),
         "mlp_hidden": config.get("intermediate_size", 3072),
         "patch_size": patch[0] if isinstance(patch, (list, tuple)) else patch,
         "tubelet_size": config.get("tubelet_size", 2),
-        "qkv_bias": config.get("qkv_bias", config.get("qv_bias", True)),
-        "eps": config.get("layer_norm_eps", 1e-12),
-        "act": config.get("hidden_act", "gelu"),
         "use_mean_pooling": config.get("use_mean_pooling", True),
     }
 
@@ -155,14 +148,14 @@ _SSV2_INPUT = InputSpec(clip_len=16, short_side=224, crop_size=224,
                         note=("VideoMAE eval: 16 frames spread uniformly over the video (one per segment), short side "
                               "224, 3 crops x 2 clips of 224 px (ImageNet mean/std)"))
 _REPORTED = "VideoMAE paper (Tong et al. 2022) / MCG-NJU model card"
-_register = partial(register_model, family="videomae", builder=videomae, converters={"safetensors": "hf_videomae"},
+_register = partial(register_model, family="videomae", builder=videomae, converters={"safetensors": "hf_videomae", "pth": "hf_videomae"},
                     source="MCG-NJU on the Hugging Face Hub")
 _hf = partial(hf_file, converter="hf_videomae", reported_by=_REPORTED, license=LICENSE, default=True)
 _K400 = dict(dataset="kinetics400", num_classes=400, input=_K400_INPUT)
 _SSV2 = dict(dataset="sthsthv2", num_classes=174, input=_SSV2_INPUT)
 
 _register("videomae_vit_s_kinetics400", kwargs={"size": "s"}, **_K400,
-          weights=(_hf("MCG-NJU/videomae-small-finetuned-kinetics", "main", top1=79.0, top5=93.8,
+          weights=(_hf("MCG-NJU/videomae-small-finetuned-kinetics", "main", "pytorch_model.bin", top1=79.0, top5=93.8,
                        protocol="16x4, 5 clips x 3 crops", pretraining="VideoMAE self-supervised, K400 (1600 ep)"),),
           description="VideoMAE ViT-S/16, 16x224, self-supervised then fine-tuned on Kinetics-400 (MCG-NJU).")
 _register("videomae_vit_b_kinetics400", kwargs={"size": "b"}, **_K400,
@@ -176,14 +169,14 @@ _register("videomae_vit_l_kinetics400", kwargs={"size": "l"}, **_K400,
                        pretraining="VideoMAE self-supervised, K400 (1600 ep)"),),
           description="VideoMAE ViT-L/16, 16x224, self-supervised then fine-tuned on Kinetics-400 (MCG-NJU).")
 _register("videomae_vit_h_kinetics400", kwargs={"size": "h"}, **_K400,
-          weights=(_hf("MCG-NJU/videomae-huge-finetuned-kinetics", "main", top1=86.6, top5=97.1,
+          weights=(_hf("MCG-NJU/videomae-huge-finetuned-kinetics", "main", "pytorch_model.bin", top1=86.6, top5=97.1,
                        protocol="16x4, 5 clips x 3 crops", pretraining="VideoMAE self-supervised, K400 (1600 ep)"),),
           description="VideoMAE ViT-H/16, 16x224, self-supervised then fine-tuned on Kinetics-400 (MCG-NJU).")
 _register("videomae_vit_s_sthsthv2", kwargs={"size": "s"}, **_SSV2,
-          weights=(_hf("MCG-NJU/videomae-small-finetuned-ssv2", "main", top1=66.8, top5=90.3,
+          weights=(_hf("MCG-NJU/videomae-small-finetuned-ssv2", "main", "pytorch_model.bin", top1=66.8, top5=90.3,
                        protocol="16 frames, 2 clips x 3 crops", pretraining="VideoMAE self-supervised, SSv2 (2400 ep)"),),
           description="VideoMAE ViT-S/16, 16x224, self-supervised then fine-tuned on Something-Something V2 (MCG-NJU).")
 _register("videomae_vit_b_sthsthv2", kwargs={"size": "b"}, **_SSV2,
-          weights=(_hf("MCG-NJU/videomae-base-finetuned-ssv2", "main", top1=70.6, top5=92.6,
+          weights=(_hf("MCG-NJU/videomae-base-finetuned-ssv2", "main", "pytorch_model.bin", top1=70.6, top5=92.6,
                        protocol="16 frames, 2 clips x 3 crops", pretraining="VideoMAE self-supervised, SSv2 (2400 ep)"),),
           description="VideoMAE ViT-B/16, 16x224, self-supervised then fine-tuned on Something-Something V2 (MCG-NJU).")

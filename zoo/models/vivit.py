@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._published import hf_file, hub_input
+from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import Block, TubeletEmbed, VideoTransformer, drop_path_rates, fuse_qkv, hf_encoder_rules, resize_grid
 
 __all__ = ["ViViT", "vivit", "convert_hf_vivit", "HUB_ARCHITECTURE"]
@@ -93,20 +93,13 @@ def convert_hf_vivit(state: Mapping[str, torch.Tensor], model: nn.Module) -> dic
 
 def config_to_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     """A transformers ``VivitConfig`` (``config.json`` as a dict) -> :class:`ViViT` keyword arguments."""
-    labels = config.get("id2label") or {}
     size = config.get("image_size", 224)
     return {
-        "num_classes": len(labels) or int(config.get("num_labels", 2)),
-        "dim": config.get("hidden_size", 768),
-        "depth": config.get("num_hidden_layers", 12),
-        "num_heads": config.get("num_attention_heads", 12),
+        **hub_kwargs(config, dim=768, depth=12, heads=12, eps=1e-6, act="gelu_fast"),
         "mlp_hidden": config.get("intermediate_size", 3072),
         "tubelet": tuple(config.get("tubelet_size", (2, 16, 16))),
         "num_frames": config.get("num_frames", 32),
         "img_size": size[0] if isinstance(size, (list, tuple)) else size,
-        "qkv_bias": config.get("qkv_bias", True),
-        "eps": config.get("layer_norm_eps", 1e-6),
-        "act": config.get("hidden_act", "gelu_fast"),
     }
 
 

@@ -22,7 +22,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._published import hf_file, hub_input
+from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, CrossAttention, Mlp, TubeletEmbed, VideoTransformer, drop_path_rates, fuse_qkv,
                                  init_vit_weights)
 
@@ -56,7 +56,7 @@ class AttentivePooler(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
             tokens = block(tokens)
-        query = self.query_tokens.expand(tokens.shape[0], -1, -1)
+        query = self.query_tokens.repeat(tokens.shape[0], 1, 1)  # not a view: module hooks (FLOP counting) see a plain tensor
         query = query + self.cross_attn(query, self.cross_norm1(tokens))
         query = query + self.cross_mlp(self.cross_norm2(query))
         return query[:, 0]
@@ -172,18 +172,11 @@ class _EncoderOnly(nn.Module):
 
 def config_to_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     """A transformers ``VJEPA2Config`` (``config.json`` as a dict) -> :class:`VJEPA2` keyword arguments."""
-    labels = config.get("id2label") or {}
     return {
-        "num_classes": len(labels) or int(config.get("num_labels", 2)),
-        "dim": config.get("hidden_size", 1024),
-        "depth": config.get("num_hidden_layers", 24),
-        "num_heads": config.get("num_attention_heads", 16),
+        **hub_kwargs(config, dim=1024, depth=24, heads=16, eps=1e-6, act="gelu"),
         "mlp_ratio": config.get("mlp_ratio", 4.0),
         "patch_size": config.get("patch_size", 16),
         "tubelet_size": config.get("tubelet_size", 2),
-        "qkv_bias": config.get("qkv_bias", True),
-        "eps": config.get("layer_norm_eps", 1e-6),
-        "act": config.get("hidden_act", "gelu"),
         "pooler_depth": config.get("num_pooler_layers", 3),
     }
 
@@ -202,7 +195,7 @@ def _input(frames: int, size: int, sampling: str) -> InputSpec:
 
 
 _REPORTED = "facebookresearch/vjepa2 README (attentive probe)"
-_register = partial(register_model, family="vjepa2", builder=vjepa2, converters={"safetensors": "hf_vjepa2"},
+_register = partial(register_model, family="vjepa2", builder=vjepa2, converters={"safetensors": "hf_vjepa2", "pth": "hf_vjepa2"},
                     source="facebook on the Hugging Face Hub")
 _hf = partial(hf_file, converter="hf_vjepa2", license=LICENSE, default=True,
               pretraining="V-JEPA 2 self-supervised (VideoMix22M)")
