@@ -29,7 +29,7 @@ from zoo import benchmark as B
 REPORT_MODELS = ["i3d_resnet50_v1_kinetics400", "r2plus1d_resnet18_kinetics400", "slowfast_4x16_resnet50_kinetics400", "resnet50_v1b_kinetics400"]
 #: One video transformer per family (eager/fast, fp32/bf16, batch 1).
 TRANSFORMER_MODELS = ["videomae_vit_b_kinetics400", "timesformer_base_kinetics400", "vivit_b_16x2_kinetics400",
-                      "vjepa2_vitl_fpc16_256_sthsthv2"]
+                      "vjepa2_vitl_fpc16_256_sthsthv2", "xclip_base_patch32_8x_kinetics400"]
 #: Names timed beside Hugging Face transformers' own implementation: name -> (class, config keyword arguments).
 TRANSFORMERS_REFERENCE = {
     "videomae_vit_b_kinetics400": ("VideoMAEForVideoClassification",
