@@ -365,3 +365,13 @@ def test_inference_script_prints_the_hub_repos_class_names(fake_hub, sample_vide
     assert run.returncode == 0, run.stderr[-2000:]
     line = next(ln for ln in run.stdout.splitlines() if ln.startswith(sample_video.name))
     assert all(label in line for label in UCF_LABELS), line
+
+
+def test_zoo_info_shows_a_hub_repos_card(fake_hub, tiny_architecture, reference, capsys):
+    from zoo.cli import main
+
+    commit = fake_hub.add_repo(REPO, repo_files(reference))
+    assert main(["info", f"hf-hub:{REPO}", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["class_names"] == LABELS and data["family"] == "tiny_video"
+    assert data["weights"][0]["resolved_url"] == f"{fake_hub.url}{REPO}/resolve/{commit}/model.safetensors"
