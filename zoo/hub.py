@@ -320,7 +320,7 @@ def fetch(
                 _record_verified(dest, _stamp_key(file, sha1))
                 return dest
             dest.unlink()
-        if repo == "hf" and _adopt_from_hf_cache(url, dest, sha1):
+        if repo == "hf" and _adopt_from_hf_cache(url, dest, sha1, size):
             _record_verified(dest, _stamp_key(file, sha1))
             return dest
         if _offline():
@@ -424,19 +424,19 @@ def _check_pin(path: Path, file: str, source: str, record: bool = True, revision
         )
 
 
-def _adopt_from_hf_cache(url: str, dest: Path, expected: str) -> bool:
+def _adopt_from_hf_cache(url: str, dest: Path, expected: str, size: int | None = None) -> bool:
     """Link (else copy) a Hub file that the Hugging Face cache already holds into ``dest``, checked.
 
-    The bytes are checked against ``expected`` and, for an LFS blob (named by its SHA-256), against
-    that name; a file that fails is left where it is and downloaded instead.
+    The bytes are checked against ``expected`` (and ``size``) and, for an LFS blob (named by its
+    SHA-256), against that name; a file that fails is left where it is and downloaded instead.
     """
     hub_file = hf_files.parse_resolve_url(url)
     found = hf_files.find_in_cache(hub_file) if hub_file else None
-    if found is None:
+    if found is None or (size and found.stat().st_size != size):
         return False
     got = _digest_for(found, expected)
     blob_sha256 = found.name if re.fullmatch(r"[0-9a-f]{64}", found.name) else ""
-    if not _digest_matches(got, expected) or (blob_sha256 and sha256sum(found) != blob_sha256):
+    if (blob_sha256 and blob_sha256 != (got if len(got) == 64 else sha256sum(found))) or not _digest_matches(got, expected):
         logger.warning("%s in the Hugging Face cache fails its check; downloading it instead", found)
         return False
     part = dest.with_name(dest.name + PART_SUFFIX)
@@ -445,7 +445,11 @@ def _adopt_from_hf_cache(url: str, dest: Path, expected: str) -> bool:
         os.link(found, part)
     except OSError:  # another file system, or links not allowed
         shutil.copyfile(found, part)
-    _check_pin(part, dest.name, str(found), revision=hf_files.cached_commit(hub_file.repo_id, hub_file.revision) or "")
+    try:
+        _check_pin(part, dest.name, str(found), revision=hf_files.cached_commit(hub_file.repo_id, hub_file.revision) or "")
+    except ChecksumError:
+        part.unlink(missing_ok=True)
+        raise
     os.replace(part, dest)
     logger.info("using %s from the Hugging Face cache (%s)", dest.name, found)
     return True
