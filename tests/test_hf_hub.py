@@ -375,3 +375,18 @@ def test_zoo_info_shows_a_hub_repos_card(fake_hub, tiny_architecture, reference,
     data = json.loads(capsys.readouterr().out)
     assert data["class_names"] == LABELS and data["family"] == "tiny_video"
     assert data["weights"][0]["resolved_url"] == f"{fake_hub.url}{REPO}/resolve/{commit}/model.safetensors"
+
+
+def test_a_pin_refuses_a_changed_file_of_the_hugging_face_cache(fake_hub, tiny_architecture, reference, tmp_path,
+                                                                monkeypatch):
+    files = repo_files(reference)
+    commit = fake_hub.add_repo(REPO, files)
+    fill_hf_cache(tmp_path / "hf", REPO, commit, files)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    register_pinned("tiny_hub_pinned_lock", commit, files["model.safetensors"])
+    lock = tmp_path / "zoo.lock"
+    pins.record(f"someone--tiny-video-ucf--{commit[:8]}--model.safetensors", "0" * 64, path=lock)
+    monkeypatch.setenv("ZOO_LOCK", str(lock))
+    with pytest.raises(hub.ChecksumError, match="differs from the pin"):
+        zoo.get_model("tiny_hub_pinned_lock", pretrained=True)
+    assert [p for p in hub.cache_dir().rglob("*") if p.is_file()] == [] and fake_hub.requests == []
