@@ -390,3 +390,25 @@ def test_a_pin_refuses_a_changed_file_of_the_hugging_face_cache(fake_hub, tiny_a
     with pytest.raises(hub.ChecksumError, match="differs from the pin"):
         zoo.get_model("tiny_hub_pinned_lock", pretrained=True)
     assert [p for p in hub.cache_dir().rglob("*") if p.is_file()] == [] and fake_hub.requests == []
+
+
+def test_the_videomae_recipe_fine_tunes_an_hf_hub_repo_on_your_videos(fake_hub, tmp_path):
+    from _engine_helpers import make_tiny_dataset
+    from zoo.data import read_class_names
+    from zoo.engine import load_config, train
+    from zoo.engine.checkpoint import load_checkpoint
+
+    files, _ = videomae_repo()
+    fake_hub.add_repo(VIDEOMAE_REPO, files)
+    tiny = make_tiny_dataset(tmp_path / "data")
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "videomae_finetune.yaml", [
+        f"model.name=hf-hub:{VIDEOMAE_REPO}", f"data.train_list={tiny.train_list}", "data.val_list=null",
+        "data.batch_size=2", "data.num_workers=0", "data.clip_len=4", "data.frame_step=2", "train.stop_after_steps=2",
+        "train.progress=false", f"output.work_dir={tmp_path / 'run'}"])
+    assert (cfg["data"]["crop_size"], cfg["data"]["short_side"]) == (32, 36), "the protocol is the repo's"
+    summary = train(cfg)
+    state = load_checkpoint(summary["checkpoint"])
+    classes = len(read_class_names(tiny.classes_file))
+    assert classes != len(UCF_LABELS), "the test needs another class count than the repo's"
+    assert summary["global_step"] == 2 and state["model"]["head.weight"].shape[0] == classes
+    assert state["config"]["model"]["name"] == f"hf-hub:{VIDEOMAE_REPO}" and state["config"]["train"]["layer_decay"] == 0.75

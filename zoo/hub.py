@@ -503,7 +503,7 @@ def _download_and_check(
             logger.info("%s: matches the sha256/git digest %s that the Hub reports", dest.name, reported.digest)
         elif _no_published_hash(expected) and pins.lock_path() is None:
             logger.warning("%s: its source publishes no hash; set ZOO_LOCK to pin its sha256 %s", dest.name, got)
-        elif expected.startswith(("sha256:", "sha1:")) and pins.lock_path() is None:
+        elif _is_prefix(expected) and pins.lock_path() is None:
             logger.warning(
                 "%s: upstream published only the hash prefix %s, which the file matches; record its full "
                 "digests (or set ZOO_LOCK to pin them): sha1 %s, sha256 %s",
@@ -511,6 +511,12 @@ def _download_and_check(
             )
         os.replace(weights, dest)
     logger.info("fetched %s", dest)
+
+
+def _is_prefix(expected: str) -> bool:
+    """Whether ``expected`` is only the start of a digest (``"sha256:<8+ hex>"`` shorter than 64, ``"sha1:"`` than 40)."""
+    kind, _, digest = expected.partition(":")
+    return kind in ("sha256", "sha1") and len(digest) < (64 if kind == "sha256" else 40)
 
 
 def _check_reported(path: Path, source: str, digest: str, known_sha256: str = "") -> None:

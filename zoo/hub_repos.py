@@ -77,7 +77,7 @@ def resolve(repo_id: str, revision: str = "main") -> RepoSnapshot:
     """The commit ``revision`` of ``repo_id`` points at and its files: from the Hub's API, or offline
     from the last answer kept, else from the Hugging Face cache."""
     memo = _memo_path(repo_id, revision)
-    if hub.offline():
+    if hub.offline() or (hf_files.is_commit(revision) and memo.is_file()):  # a commit's files never change
         return _offline_snapshot(repo_id, revision, memo)
     api = f"{hub.repo_url('hf')}api/models/{repo_id}/revision/{urllib.parse.quote(revision, safe='')}?blobs=true"
     memo.parent.mkdir(parents=True, exist_ok=True)
