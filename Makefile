@@ -18,7 +18,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: constraints.txt setup.py
 	$(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel -c constraints.txt
-	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs,export,flow,decord]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs,export,flow,decord,zeroshot]"
 	touch $@
 
 ref-venv: $(REF_VENV)/.installed

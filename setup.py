@@ -37,9 +37,11 @@ setup(
     extras_require={
         "decord": ["decord"],
         "export": ["onnx", "onnxruntime", "onnxscript"],
+        "zeroshot": ["tokenizers"],
         "flow": ["opencv-python-headless"],
         "docs": ["sphinx", "furo", "matplotlib", "plotly"],
-        "test": ["pytest", "pytest-xdist", "matplotlib", "opencv-python-headless", "onnx", "onnxruntime", "onnxscript"],
+        "test": ["pytest", "pytest-xdist", "matplotlib", "opencv-python-headless", "onnx", "onnxruntime", "onnxscript",
+                 "tokenizers", "transformers"],
     },
     entry_points={"console_scripts": ["zoo=zoo.cli:main"]},
     classifiers=[

@@ -3,6 +3,7 @@ machine's matrix-multiply limit; optionally beside GluonCV (MXNet) in the same r
 
     python scripts/benchmark.py 'i3d_resnet50_v1_kinetics400' --threads 2 --variants eager,fast --precisions fp32,bf16
     python scripts/benchmark.py --report           # four reference models (I3D, R(2+1)D, SlowFast, TSN) beside GluonCV
+    python scripts/benchmark.py --report-transformers  # one video transformer per family; VideoMAE-B beside transformers
     python scripts/benchmark.py '*' --quick        # every registry model, batch 1, one run each
 
 Each (model, variant, precision, batch) row runs in its own process, so its peak memory is its own.
@@ -15,6 +16,7 @@ import logging
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +27,15 @@ import zoo
 from zoo import benchmark as B
 
 REPORT_MODELS = ["i3d_resnet50_v1_kinetics400", "r2plus1d_resnet18_kinetics400", "slowfast_4x16_resnet50_kinetics400", "resnet50_v1b_kinetics400"]
+#: One video transformer per family (eager/fast, fp32/bf16, batch 1).
+TRANSFORMER_MODELS = ["videomae_vit_b_kinetics400", "timesformer_base_kinetics400", "vivit_b_16x2_kinetics400",
+                      "vjepa2_vitl_fpc16_256_sthsthv2", "xclip_base_patch32_8x_kinetics400"]
+#: Names timed beside Hugging Face transformers' own implementation: name -> (class, config keyword arguments).
+TRANSFORMERS_REFERENCE = {
+    "videomae_vit_b_kinetics400": ("VideoMAEForVideoClassification",
+                                   dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+                                        image_size=224, num_frames=16, tubelet_size=2, num_labels=400)),
+}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,6 +50,45 @@ def gluoncv_latency(name: str, shape: tuple[int, ...], threads: int, python: str
     if proc.returncode != 0:
         raise RuntimeError(f"GluonCV timing of {name} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def transformers_latency(name: str, shape: tuple[int, ...], precision: str, threads: int, warmup: int = 2,
+                         repeat: int = 5) -> dict:
+    """Time transformers' own model of ``name`` (random weights, its default attention) in turns with ours
+    (eager, same precision), in a child process."""
+    cmd = [sys.executable, __file__, "--one-transformers", name, "--precision", precision, "--threads", str(threads),
+           "--warmup", str(warmup), "--repeat", str(repeat), "--input", ",".join(map(str, shape))]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_one_transformers(args: argparse.Namespace) -> None:
+    """Ours (eager) and transformers' model of ``args.one_transformers`` timed in turns in one process, so that
+    a machine shared with other work slows both alike; prints both medians and minima as JSON."""
+    import time
+
+    import transformers
+
+    torch.set_num_threads(args.threads)
+    cls_name, config = TRANSFORMERS_REFERENCE[args.one_transformers]
+    config_cls = getattr(transformers, cls_name.replace("ForVideoClassification", "Config"))
+    dtype = B._DTYPES[args.precision]
+    theirs = getattr(transformers, cls_name)(config_cls(**config)).eval().to(dtype)
+    ours = zoo.get_model(args.one_transformers).eval().to(dtype)
+    x = torch.randn(*map(int, args.input.split(","))).to(dtype)
+    calls = {"ours": lambda: ours(x), "theirs": lambda: theirs(pixel_values=x.transpose(1, 2)).logits}
+    times: dict[str, list[float]] = {"ours": [], "theirs": []}
+    with torch.inference_mode():
+        for i in range(args.warmup + args.repeat):
+            for who, call in calls.items():
+                start = time.perf_counter()
+                call()
+                if i >= args.warmup:
+                    times[who].append(time.perf_counter() - start)
+    out = {f"{who}_ms_{stat.__name__}": stat(t) * 1e3 for who, t in times.items() for stat in (statistics.median, min)}
+    print(json.dumps({**out, "attention": theirs.config._attn_implementation, "transformers": transformers.__version__}))
 
 
 def run_one(args: argparse.Namespace) -> None:
@@ -75,11 +125,16 @@ def main() -> int:
     p.add_argument("--batches", default="1,4")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--compare", choices=["gluoncv"], help="time GluonCV's MXNet model beside ours")
+    p.add_argument("--report-transformers", action="store_true",
+                   help="one video transformer per family, eager/fast fp32/bf16; VideoMAE-B beside transformers' own model")
+    p.add_argument("--compare", choices=["gluoncv", "transformers"],
+                   help="time GluonCV's MXNet model, or transformers' model (where one is known), beside ours")
     p.add_argument("--gluoncv-python", default=str(ROOT / ".venv-ref" / "bin" / "python"))
     p.add_argument("--loading", action="store_true", help="also measure get_model(pretrained=True) load time")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "benchmark"))
     p.add_argument("--one", help=argparse.SUPPRESS)
+    p.add_argument("--one-transformers", help=argparse.SUPPRESS)
+    p.add_argument("--input", help=argparse.SUPPRESS)
     p.add_argument("--variant", default="eager", help=argparse.SUPPRESS)
     p.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
@@ -87,11 +142,16 @@ def main() -> int:
     if args.one:
         run_one(args)
         return 0
+    if args.one_transformers:
+        run_one_transformers(args)
+        return 0
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     if args.report:
         names, args.compare, args.loading = REPORT_MODELS, args.compare or "gluoncv", True
         args.batches, args.variants = "1", "eager,fast,compiled"
+    elif args.report_transformers:
+        names, args.compare, args.batches = TRANSFORMER_MODELS, args.compare or "transformers", "1"
     else:
         names = zoo.get_model_list(args.pattern, dataset=args.dataset, pretrained=True if args.with_weights else None)
     if args.quick:
@@ -108,7 +168,14 @@ def main() -> int:
     rows: list[dict] = []
     failures: list[str] = []
     for name in names:
-        gluon = None
+        gluon, theirs = None, {}
+        if args.compare == "transformers" and name in TRANSFORMERS_REFERENCE:
+            shape = zoo.model_card(name).input.example_shape(1)
+            for prec in args.precisions.split(","):
+                try:
+                    theirs[prec] = transformers_latency(name, shape, prec, args.threads, args.warmup, args.repeat)
+                except Exception as err:  # report and continue: the reference is optional per model
+                    print(f"  {name}: transformers reference ({prec}) not timed ({err})")
         if args.compare == "gluoncv":
             shape = zoo.model_card(name).input.example_shape(1)
             try:
@@ -128,8 +195,16 @@ def main() -> int:
                     if gluon and batch == 1:
                         row["gluoncv_ms"] = gluon["latency_ms_median"]
                         row["speedup_vs_gluoncv"] = gluon["latency_ms_median"] / row["latency_ms_median"]
+                    if prec in theirs and batch == 1 and variant == "eager":  # timed in turns with ours, one process
+                        row["transformers_ms"] = theirs[prec]["theirs_ms_median"]
+                        row["ours_in_turns_ms"] = theirs[prec]["ours_ms_median"]
+                        row["speedup_vs_transformers"] = theirs[prec]["theirs_ms_median"] / theirs[prec]["ours_ms_median"]
                     rows.append(row)
                     extra = f"  vs GluonCV {row['speedup_vs_gluoncv']:.2f}x" if "speedup_vs_gluoncv" in row else ""
+                    if "speedup_vs_transformers" in row:
+                        extra += (f"  vs transformers {prec} eager ({theirs[prec]['attention']} attention, timed in "
+                                  f"turns: ours {row['ours_in_turns_ms']:.0f} ms, theirs {row['transformers_ms']:.0f} ms) "
+                                  f"{row['speedup_vs_transformers']:.2f}x")
                     if "bn_folded" in row:
                         extra += f"  [{row['bn_folded']} BN folded, {row['onednn_convs']} oneDNN convs"
                         extra += f"; not applied: {row['skipped']}]" if row["skipped"] else "]"

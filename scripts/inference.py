@@ -21,6 +21,8 @@ choose (int8 calibrates on clips of the first ``--calibration-videos`` input vid
 that ran is printed.
 
 Class names come from ``--classes FILE``, else the checkpoint's dataset, else the card's dataset.
+A zero-shot model (X-CLIP) classifies into any label names: ``--labels "dancing,cooking"`` or
+``--labels-file FILE`` (else its card's dataset classes).
 Protocol overrides are ``key=value`` arguments, as in the other scripts (``data.new_length=32``;
 ``--set`` is an older spelling of the same). A video that cannot be decoded is reported and skipped;
 the others still get their predictions and a summary says how many were skipped and why. Errors are
@@ -79,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights", default="true", help="true (default weights), a tag, a file, or false")
     parser.add_argument("--checkpoint", help="a train_recognizer.py checkpoint")
     parser.add_argument("--classes", help="class-name file (one per line)")
+    parser.add_argument("--labels", help='zero-shot models (X-CLIP): label names to classify into, "name1,name2,..."')
+    parser.add_argument("--labels-file", help="zero-shot models: a file of label names, one per line")
     parser.add_argument("--topk", type=positive_int, default=5)
     parser.add_argument("--num-clips", type=positive_int, default=1, help="clips per video (scores averaged)")
     parser.add_argument("--num-crops", type=int, default=1, choices=(1, 3, 10))
@@ -154,6 +158,22 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise UsageError("--segments-out is for one process writing --out FILE (or no --out), not bulk inference into a folder")
 
 
+def _zero_shot_labels(args: argparse.Namespace) -> list[str] | None:
+    """Label names of ``--labels "a,b"`` or ``--labels-file F`` (one per line), or None."""
+    if args.labels and args.labels_file:
+        raise UsageError("give --labels or --labels-file, not both")
+    if args.labels_file:
+        from zoo.data import read_class_names
+
+        return read_class_names(args.labels_file)
+    if args.labels is None:
+        return None
+    names = [name.strip() for name in args.labels.split(",") if name.strip()]
+    if not names:
+        raise UsageError(f'--labels {args.labels!r} names no label; write --labels "name1,name2,..."')
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_intermixed_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
@@ -167,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         return _merge(BulkOutput(args.out), videos or None)
     weights = {"true": True, "false": False}.get(str(args.weights).lower(), args.weights)
     model_kwargs, overrides = split_model_kwargs(overrides + list(args.set))
-    loaded = load_model(args.model, pretrained=weights, checkpoint=args.checkpoint, kwargs=model_kwargs)
+    loaded = load_model(args.model, pretrained=weights, checkpoint=args.checkpoint, kwargs=model_kwargs,
+                        labels=_zero_shot_labels(args))
     if loaded.tag == "random":
         logger.warning("%s has random weights (--weights false): its predictions mean nothing", loaded.name)
     loaded.cfg = apply_overrides(loaded.cfg, overrides)

@@ -1,6 +1,9 @@
-"""A loopback HTTP file server with injectable faults, for hub tests (127.0.0.1 only)."""
+"""A loopback HTTP file server with injectable faults, for hub tests (127.0.0.1 only), and a fake
+Hugging Face Hub built on it."""
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +18,7 @@ class FaultyServer:
     Content-Length; the body repeated until the client hangs up, at most ``endless_bytes``),
     ``"drip"`` (the body in 64-byte pieces every ``drip_seconds``, for at most ``slow_seconds``).
     ``redirects`` maps a URL path to the path it redirects to (302), on every request.
+    ``headers`` maps a URL path to extra headers sent with every answer to it (redirects included).
     ``Range`` requests get 206.
     """
 
@@ -26,6 +30,7 @@ class FaultyServer:
         self.drip_seconds = 0.05
         self.endless_bytes = 256 * 2**20
         self.redirects: dict[str, str] = {}
+        self.headers: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         server = self
 
@@ -60,11 +65,12 @@ class FaultyServer:
         rng = h.headers.get("Range")
         with self._lock:
             self.requests.append((path, rng))
+        extra = self.headers.get(path, {})
         if path in self.redirects:
             h.send_response(302)
             h.send_header("Location", self.redirects[path])
             h.send_header("Content-Length", "0")
-            h.end_headers()
+            self._send_headers(h, extra)
             return
         fault = self._next_fault(path)
         if fault == "slow":
@@ -94,7 +100,7 @@ class FaultyServer:
             h.send_response(200)
         payload = body[start:]
         h.send_header("Content-Length", str(len(payload)))
-        h.end_headers()
+        self._send_headers(h, extra)
         if fault == "drop":
             h.wfile.write(payload[: len(payload) // 2])
             h.wfile.flush()
@@ -108,6 +114,12 @@ class FaultyServer:
             self._drip(h, payload)
             return
         h.wfile.write(payload)
+
+    @staticmethod
+    def _send_headers(h: BaseHTTPRequestHandler, extra: dict[str, str]) -> None:
+        for name, value in extra.items():
+            h.send_header(name, value)
+        h.end_headers()
 
     def _send_endless(self, h: BaseHTTPRequestHandler, body: bytes) -> None:
         """A 200 answer without Content-Length whose body does not end (until ``endless_bytes``)."""
@@ -144,3 +156,54 @@ class FaultyServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+LFS_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".params", ".onnx")
+
+
+def git_blob_sha1(body: bytes) -> str:
+    """The git blob SHA-1 of ``body``: the ETag the Hub sends for a file kept in git (not LFS)."""
+    return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
+
+
+class FakeHub(FaultyServer):
+    """A Hugging Face Hub on 127.0.0.1, as its clients see it (point ``HF_ENDPOINT`` at :attr:`url`).
+
+    * ``/{repo}/resolve/{revision}/{file}`` for the branch and the commit: a file kept in git answers
+      200 with ``ETag: "<git blob sha1>"``; an LFS file (weights) answers 302 with
+      ``X-Linked-Etag: "<sha256>"`` and ``X-Linked-Size`` to ``/cdn/{sha256}``, which serves the bytes
+      (with ``Range``).  Every answer carries ``X-Repo-Commit``.
+    * ``/api/models/{repo}/revision/{revision}``: the repo's commit (``sha``) and files (``siblings``,
+      with ``lfs.sha256``/``lfs.size``), as ``?blobs=true`` answers.
+
+    Faults of the base server apply to any path (``/cdn/{sha256}`` for an LFS body).
+    """
+
+    def add_repo(self, repo_id: str, files: dict[str, bytes], branch: str = "main", commit: str | None = None,
+                 license: str = "", etags: dict[str, str] | None = None) -> str:
+        """Serve ``files`` as ``repo_id`` at ``branch`` and at its commit; returns the commit.
+
+        ``etags`` replaces the digest reported for some files (a server that lies about its bytes).
+        """
+        commit = commit or hashlib.sha1(repr((repo_id, sorted(files.items()))).encode()).hexdigest()
+        siblings = []
+        for name, body in files.items():
+            lfs = name.endswith(LFS_SUFFIXES)
+            digest = (etags or {}).get(name) or (hashlib.sha256(body).hexdigest() if lfs else git_blob_sha1(body))
+            siblings.append({"rfilename": name, "size": len(body),
+                             **({"lfs": {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}} if lfs else {})})
+            for rev in (branch, commit):
+                path = f"/{repo_id}/resolve/{rev}/{name}"
+                if lfs:
+                    cdn = f"/cdn/{digest}"
+                    self.files[cdn] = body
+                    self.redirects[path] = cdn
+                    self.headers[path] = {"X-Linked-Etag": f'"{digest}"', "X-Linked-Size": str(len(body)),
+                                          "ETag": f'"{git_blob_sha1(b"lfs pointer " + body[:16])}"', "X-Repo-Commit": commit}
+                else:
+                    self.files[path] = body
+                    self.headers[path] = {"ETag": f'"{digest}"', "X-Repo-Commit": commit}
+        info = {"id": repo_id, "sha": commit, "siblings": siblings, "cardData": {"license": license} if license else {}}
+        for rev in (branch, commit):
+            self.files[f"/api/models/{repo_id}/revision/{rev}"] = json.dumps(info).encode()
+        return commit

@@ -25,6 +25,9 @@ def zoo_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     monkeypatch.setenv("ZOO_HOME", str(home))
     for var in ("ZOO_REPO_URL", "ZOO_OFFLINE", "ZOO_MANIFEST", "ZOO_TIMEOUT", "ZOO_RETRIES", "ZOO_LOCK", "ZOO_MAX_DOWNLOAD_BYTES", "ZOO_DOWNLOAD_DEADLINE"):
         monkeypatch.delenv(var, raising=False)
+    for var in ("HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_HOME", "HUGGINGFACE_HUB_CACHE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hf-cache"))  # never the user's Hugging Face cache
     yield home
     shutil.rmtree(home, ignore_errors=True)  # converted weights of up to a few hundred MB per test
 
@@ -36,7 +39,10 @@ def registry_snapshot() -> Iterator[None]:
 
     registry.get_model_list()  # the families are registered before the snapshot
     cards, converters, manifests = dict(registry._CARDS), dict(registry._CONVERTERS), set(manifest._LOADED_ENV)
+    architectures = dict(registry._HUB_ARCHITECTURES)
     yield
+    registry._HUB_ARCHITECTURES.clear()
+    registry._HUB_ARCHITECTURES.update(architectures)
     registry._CARDS.clear()
     registry._CARDS.update(cards)
     registry._CONVERTERS.clear()

@@ -58,3 +58,28 @@ def test_a_crashed_row_fails_the_run(monkeypatch, capsys, tmp_path):
     assert script.main() == 1
     err = capsys.readouterr()
     assert "simple3d_synthetic eager bf16 b1: CRASHED with signal 11 (SIGSEGV)" in err.out + err.err
+
+
+def test_transformers_comparison_times_both_models_in_turns(monkeypatch, capsys):
+    """The comparison child builds transformers' model beside ours and reports both latencies (a small config here)."""
+    import argparse
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    pytest.importorskip("transformers")
+    path = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+    spec = importlib.util.spec_from_file_location("benchmark_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert set(script.TRANSFORMERS_REFERENCE) <= set(script.TRANSFORMER_MODELS)  # the compared name has its rows
+    tiny = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, intermediate_size=1536, image_size=32,
+                num_frames=4, num_labels=400)
+    monkeypatch.setattr(script, "TRANSFORMERS_REFERENCE",
+                        {"videomae_vit_s_kinetics400": ("VideoMAEForVideoClassification", tiny)})
+    args = argparse.Namespace(one_transformers="videomae_vit_s_kinetics400", precision="fp32", threads=1, warmup=0,
+                              repeat=2, input="1,3,4,32,32")
+    script.run_one_transformers(args)
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["ours_ms_min"] > 0 and row["theirs_ms_min"] > 0 and row["ours_ms_median"] >= row["ours_ms_min"]
+    assert row["attention"] in ("sdpa", "eager")

@@ -257,7 +257,7 @@ def template(tmp_path_factory) -> tuple[Path, dict]:
     previous = os.environ.get("ZOO_HOME")
     os.environ["ZOO_HOME"] = env["ZOO_HOME"]
     try:
-        _seed_converted_weights(_named_models() | {"i3d_resnet50_v1_kinetics400"})
+        _seed_converted_weights(_named_models() | {"i3d_resnet50_v1_kinetics400", "videomae_vit_b_kinetics400"})
     finally:
         os.environ.pop("ZOO_HOME") if previous is None else os.environ.__setitem__("ZOO_HOME", previous)
     return root, env

@@ -32,9 +32,34 @@ def test_there_are_examples():
     assert len(BLOCKS) >= 5
 
 
+#: Repos the Hugging Face Hub tutorial names, served by a fake Hub on 127.0.0.1 (tiny, random weights).
+HUB_PAGE = "tutorials/hf_hub.rst"
+
+
+def _serve_tutorial_repos(server, folder: Path) -> None:
+    import _fake_repos
+    from _shared import import_reference
+
+    import_reference("transformers", "the tutorial's Hub repos are written by transformers")
+
+    labels = ["abseiling", "air drumming", "answering questions"]
+    server.add_repo("MCG-NJU/videomae-base-finetuned-kinetics", _fake_repos.videomae_repo(labels)[0])
+    words = "arm wrestling cooking pasta riding a bike".split()
+    server.add_repo("microsoft/xclip-base-patch32", _fake_repos.xclip_repo(folder, words)[0])
+
+
 @pytest.mark.parametrize("where,code", BLOCKS, ids=[b[0] for b in BLOCKS])
 def test_doc_example_runs(where, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    if where.startswith(HUB_PAGE):
+        from _http import FakeHub
+
+        with FakeHub() as server:
+            _serve_tutorial_repos(server, tmp_path)
+            monkeypatch.setenv("HF_ENDPOINT", server.url)
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert proc.returncode == 0, f"{where} failed:\n{code}\n--- stderr ---\n{proc.stderr[-3000:]}"
+        return
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, f"{where} failed:\n{code}\n--- stderr ---\n{proc.stderr[-3000:]}"
 

@@ -111,6 +111,26 @@ def test_onnx_export_matches_eager(family_model, tmp_path):
     assert np.abs(out - ref.numpy()).max() <= tol, name
 
 
+TRANSFORMER_FAMILIES = ("videomae", "timesformer", "vivit", "vjepa2")
+
+
+@pytest.mark.parametrize("family", TRANSFORMER_FAMILIES)
+def test_transformer_fast_path_bf16_agrees_with_fp32(family):
+    """The video transformers in bf16 (their attention through scaled_dot_product_attention) stay close to fp32."""
+    name = FAMILIES[family]
+    model = zoo.get_model(name).eval()
+    x = _input_for(name)
+    with torch.no_grad():
+        ref = model(x)
+    fast = zoo.optimize_for_inference(model, x, precision="bf16")
+    assert fast.precision == "bf16"
+    linears = [m for m in fast.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(m.weight.dtype == torch.bfloat16 for m in linears)
+    out = fast(x)
+    assert out.dtype == torch.float32 and out.shape == ref.shape
+    assert float((out - ref).abs().max()) <= 0.05 * max(1.0, float(ref.abs().max())), name
+
+
 def test_onnx_batch_axis_is_dynamic(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     model = zoo.get_model("simple3d_synthetic").eval()

@@ -18,7 +18,11 @@ REDUCED = {
                                              "model.kwargs.slow_frames=1"],
     "tsn_resnet50_finetune.yaml": ["data.num_segments=2"],
     "x3d_m_finetune.yaml": ["data.clip_len=4", "data.frame_step=2"],
+    "videomae_finetune.yaml": ["data.clip_len=4", "data.frame_step=2", "model.kwargs.depth=2", "model.kwargs.dim=48",
+                               "model.kwargs.num_heads=3"],
 }
+#: transformer recipes follow their upstream's AdamW recipe (with layer-wise lr decay); the CNNs use SGD
+ADAMW = {"videomae_finetune.yaml"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,10 @@ def test_recipe_holds_the_card_protocol_and_an_sgd_recipe(recipe):
     assert cfg["data"]["temporal_centering"] is False and cfg["data"]["synthetic"] is None
     assert cfg["model"]["pretrained"] is True and cfg["model"]["num_classes"] is None
     train_cfg = cfg["train"]
-    assert train_cfg["optimizer"] == "sgd" and train_cfg["momentum"] == 0.9 and train_cfg["accumulate"] == 1
+    if recipe in ADAMW:
+        assert train_cfg["optimizer"] == "adamw" and train_cfg["layer_decay"] == 0.75 and train_cfg["accumulate"] == 1
+    else:
+        assert train_cfg["optimizer"] == "sgd" and train_cfg["momentum"] == 0.9 and train_cfg["accumulate"] == 1
     assert cfg["model"]["partial_bn"] == recipe.startswith("tsn")  # partial BN is TSN's (2D) recipe
     # another model on the command line brings its own card's protocol
     other = load_config(ROOT / "configs" / recipe, ["model.name=r2plus1d_v1_resnet18_kinetics400"])

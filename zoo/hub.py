@@ -16,7 +16,11 @@ Environment variables:
 * ``ZOO_REPO_URL``: base URL of zoo's own weights (``http://``, ``https://`` or ``file://``); when
   set, it also serves the files of manifests that give no absolute URL (a mirror).
 * ``ZOO_REPO_URL_<KEY>``: base URL of another registered repo (e.g. ``ZOO_REPO_URL_GLUONCV``).
-* ``ZOO_OFFLINE``: ``1`` opens no connection; a file that is not cached is an error.
+* ``HF_ENDPOINT``: base URL of the Hugging Face Hub (the ``"hf"`` repo) where ``ZOO_REPO_URL_HF`` is
+  not set; files of the Hub that its own cache already holds are used from there (see :mod:`zoo.hf_files`),
+  and downloads are checked against the digest the Hub reports (``X-Linked-Etag`` / ``ETag``).
+* ``ZOO_OFFLINE`` (or the Hub's ``HF_HUB_OFFLINE``): ``1`` opens no connection; a file that is not
+  cached is an error.
 * ``ZOO_TIMEOUT``: read timeout in seconds (default 60); ``ZOO_RETRIES``: attempts (default 5).
 * ``ZOO_MAX_DOWNLOAD_BYTES``: size limit of a download (and of a file extracted from a zip) whose
   exact size is not known (default 8 GiB).
@@ -48,7 +52,7 @@ from typing import Any, BinaryIO, Iterator
 
 from filelock import FileLock
 
-from . import pins
+from . import hf_files, pins
 
 __all__ = [
     "HubError",
@@ -66,6 +70,7 @@ __all__ = [
     "resolve_url",
     "fetch",
     "download",
+    "offline",
     "sha1sum",
     "sha256sum",
     "safe_extract_single",
@@ -173,7 +178,7 @@ def repo_url(key: str = "zoo") -> str:
         env = "ZOO_REPO_URL_" + key.upper().replace("-", "_")
         if key not in _REPOS and env not in os.environ:
             raise HubError(f"unknown weights repo {key!r}; set {env} to its base URL")
-        url = os.environ.get(env) or _REPOS[key]
+        url = os.environ.get(env) or (hf_files.endpoint() if key == "hf" else None) or _REPOS[key]
     return url if url.endswith("/") else url + "/"
 
 
@@ -219,8 +224,17 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _offline() -> bool:
-    return _env_flag("ZOO_OFFLINE")
+def offline() -> bool:
+    """Whether ``ZOO_OFFLINE`` or the Hub's ``HF_HUB_OFFLINE`` switches the network off."""
+    return _env_flag("ZOO_OFFLINE") or hf_files.offline()
+
+
+_offline = offline
+
+
+def _offline_variable() -> str:
+    """The variable that switched the network off (for messages)."""
+    return "ZOO_OFFLINE" if _env_flag("ZOO_OFFLINE") else "HF_HUB_OFFLINE"
 
 
 def _env_number(name: str, default: float) -> float:
@@ -300,13 +314,17 @@ def fetch(
                 _record_verified(dest, _stamp_key(file, sha1))
                 return dest
             dest.unlink()
+        if repo == "hf" and _adopt_from_hf_cache(url, dest, sha1, size):
+            _record_verified(dest, _stamp_key(file, sha1))
+            return dest
         if _offline():
+            variable = _offline_variable()
             raise OfflineError(
-                f"{file} is not in the cache ({cache_dir()}) and ZOO_OFFLINE is set; "
-                "unset ZOO_OFFLINE or copy the file into the cache"
+                f"{file} is not in the cache ({cache_dir()}) and {variable} is set; "
+                f"unset {variable} or copy the file into the cache"
             )
         source = resolve_url(url, repo, file)
-        _download_verified(source, dest, sha1, progress, size)
+        _download_verified(source, dest, sha1, progress, size, trust_etag=repo == "hf")
         _record_verified(dest, _stamp_key(file, sha1))
         return dest
     finally:
@@ -381,8 +399,9 @@ def _verified_before(dest: Path, key: str) -> bool:
     return stamp == {"expected": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _check_pin(path: Path, file: str, source: str, record: bool = True) -> None:
-    """Refuse bytes that differ from ``file``'s pin in ``ZOO_LOCK``; record a first pin."""
+def _check_pin(path: Path, file: str, source: str, record: bool = True, revision: str = "") -> None:
+    """Refuse bytes that differ from ``file``'s pin in ``ZOO_LOCK``; record a first pin (with the Hub
+    ``revision`` the file came from, where it has one)."""
     lock = pins.lock_path()
     if lock is None:
         return
@@ -390,7 +409,7 @@ def _check_pin(path: Path, file: str, source: str, record: bool = True) -> None:
     pinned = pins.pinned_sha256(file)
     if pinned is None:
         if record:
-            pins.record(file, got, source)
+            pins.record(file, got, source, revision=revision)
         return
     if got != pinned:
         raise ChecksumError(
@@ -399,13 +418,49 @@ def _check_pin(path: Path, file: str, source: str, record: bool = True) -> None:
         )
 
 
-def _download_verified(source: str, dest: Path, expected: str, progress: bool | None, size: int | None) -> None:
-    """Download ``source`` (resuming a leftover ``.part``), check it, and move it to ``dest``."""
+def _adopt_from_hf_cache(url: str, dest: Path, expected: str, size: int | None = None) -> bool:
+    """Link (else copy) a Hub file that the Hugging Face cache already holds into ``dest``, checked.
+
+    The bytes are checked against ``expected`` (and ``size``) and, for an LFS blob (named by its
+    SHA-256), against that name; a file that fails is left where it is and downloaded instead.
+    """
+    hub_file = hf_files.parse_resolve_url(url)
+    found = hf_files.find_in_cache(hub_file) if hub_file else None
+    if found is None or (size and found.stat().st_size != size):
+        return False
+    got = _digest_for(found, expected)
+    blob_sha256 = found.name if re.fullmatch(r"[0-9a-f]{64}", found.name) else ""
+    if (blob_sha256 and blob_sha256 != (got if len(got) == 64 else sha256sum(found))) or not _digest_matches(got, expected):
+        logger.warning("%s in the Hugging Face cache fails its check; downloading it instead", found)
+        return False
+    part = dest.with_name(dest.name + PART_SUFFIX)
+    part.unlink(missing_ok=True)
+    try:
+        os.link(found, part)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(found, part)
+    try:
+        _check_pin(part, dest.name, str(found), revision=hf_files.cached_commit(hub_file.repo_id, hub_file.revision) or "")
+    except ChecksumError:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, dest)
+    logger.info("using %s from the Hugging Face cache (%s)", dest.name, found)
+    return True
+
+
+def _download_verified(source: str, dest: Path, expected: str, progress: bool | None, size: int | None,
+                       trust_etag: bool = False) -> None:
+    """Download ``source`` (resuming a leftover ``.part``), check it, and move it to ``dest``.
+
+    ``trust_etag``: the server is the Hugging Face Hub, whose answers report the digest of the bytes
+    (:func:`zoo.hf_files.reported_digest`); the bytes must match it too.
+    """
     is_zip = Path(urllib.parse.urlparse(source).path).suffix == ".zip" and dest.suffix != ".zip"
     part = dest.with_name(dest.name + (".zip" if is_zip else "") + PART_SUFFIX)
     for attempt in ("resume", "restart") if part.exists() else ("fresh",):
         try:
-            _download_and_check(source, part, dest, expected, progress, size, is_zip)
+            _download_and_check(source, part, dest, expected, progress, size, is_zip, trust_etag)
             return
         except ChecksumError:
             if attempt != "resume":
@@ -414,10 +469,12 @@ def _download_verified(source: str, dest: Path, expected: str, progress: bool | 
 
 
 def _download_and_check(
-    source: str, part: Path, dest: Path, expected: str, progress: bool | None, size: int | None, is_zip: bool
+    source: str, part: Path, dest: Path, expected: str, progress: bool | None, size: int | None, is_zip: bool,
+    trust_etag: bool = False,
 ) -> None:
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".tmp-") as tmp:
-        _download_to(source, part, progress, None if is_zip else size)
+        reported = _download_to(source, part, progress, None if is_zip else size)
+        reported = _with_url_commit(reported, source) if trust_etag else _Reported()
         weights = part
         if is_zip:
             try:
@@ -431,13 +488,16 @@ def _download_and_check(
                     f"{source}: checksum mismatch, expected {expected} got {got}; the file was deleted. "
                     "The server may hold another version of the file; check ZOO_REPO_URL"
                 )
-            _check_pin(weights, dest.name, source)
+            _check_reported(weights, source, reported.digest, known_sha256=got if len(got) == 64 else "")
+            _check_pin(weights, dest.name, source, revision=reported.commit)
         except ChecksumError:
             weights.unlink(missing_ok=True)
             raise
-        if _no_published_hash(expected) and pins.lock_path() is None:
+        if _no_published_hash(expected) and reported.digest:
+            logger.info("%s: matches the sha256/git digest %s that the Hub reports", dest.name, reported.digest)
+        elif _no_published_hash(expected) and pins.lock_path() is None:
             logger.warning("%s: its source publishes no hash; set ZOO_LOCK to pin its sha256 %s", dest.name, got)
-        elif expected.startswith(("sha256:", "sha1:")) and pins.lock_path() is None:
+        elif _is_prefix(expected) and pins.lock_path() is None:
             logger.warning(
                 "%s: upstream published only the hash prefix %s, which the file matches; record its full "
                 "digests (or set ZOO_LOCK to pin them): sha1 %s, sha256 %s",
@@ -445,6 +505,42 @@ def _download_and_check(
             )
         os.replace(weights, dest)
     logger.info("fetched %s", dest)
+
+
+def _is_prefix(expected: str) -> bool:
+    """Whether ``expected`` is only the start of a digest (``"sha256:<8+ hex>"`` shorter than 64, ``"sha1:"`` than 40)."""
+    kind, _, digest = expected.partition(":")
+    return kind in ("sha256", "sha1") and len(digest) < (64 if kind == "sha256" else 40)
+
+
+def _check_reported(path: Path, source: str, digest: str, known_sha256: str = "") -> None:
+    """Refuse bytes that do not hash to the digest the Hub reported (a 64-hex SHA-256 or a 40-hex git blob SHA-1).
+
+    ``known_sha256``: the file's SHA-256 where the caller computed it already.
+    """
+    if not digest:
+        return
+    got = (known_sha256 or sha256sum(path)) if len(digest) == 64 else hf_files.git_blob_sha1(path)
+    if got != digest:
+        kind = "sha256" if len(digest) == 64 else "git blob sha1"
+        raise ChecksumError(
+            f"{source}: {kind} {got} differs from {digest}, the digest the server reports (ETag); the file was "
+            "deleted. The mirror in HF_ENDPOINT may serve damaged or other bytes"
+        )
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """What a server said about the bytes it sent: a digest (Hub ETag) and the commit it resolved to."""
+
+    digest: str = ""
+    commit: str = ""
+
+
+def _with_url_commit(reported: _Reported, source: str) -> _Reported:
+    """``reported``, its commit taken from a ``/resolve/{commit}/`` URL where the server named none."""
+    match = re.search(r"/resolve/([0-9a-f]{40})/", source)
+    return _Reported(reported.digest, match.group(1)) if match and not reported.commit else reported
 
 
 def download(url: str, dest: str | os.PathLike, progress: bool | None = None, size: int | None = None) -> Path:
@@ -463,15 +559,16 @@ def download(url: str, dest: str | os.PathLike, progress: bool | None = None, si
     return dest
 
 
-def _download_to(url: str, part: Path, progress: bool | None, size: int | None) -> None:
-    """Download ``url`` into ``part``, resuming what ``part`` already holds."""
+def _download_to(url: str, part: Path, progress: bool | None, size: int | None) -> _Reported:
+    """Download ``url`` into ``part``, resuming what ``part`` already holds; what the server reported."""
     scheme = urllib.parse.urlparse(url).scheme
     limit = _size_limit(size)
     try:
         if scheme == "file":
             _copy_local(url, part, limit, size)
+            return _Reported()
         elif scheme in ("http", "https"):
-            _download_http(url, part, limit, size, progress)
+            return _download_http(url, part, limit, size, progress)
         else:
             raise DownloadError(f"unsupported URL scheme in {url!r}; use http://, https:// or file://")
     except OSError as err:
@@ -500,7 +597,7 @@ def _size_message(url: str, got: int, limit: int, size: int | None) -> str:
     )
 
 
-def _download_http(url: str, part: Path, limit: int, size: int | None, progress: bool | None) -> None:
+def _download_http(url: str, part: Path, limit: int, size: int | None, progress: bool | None) -> _Reported:
     import requests
 
     attempts = _retries()
@@ -508,8 +605,7 @@ def _download_http(url: str, part: Path, limit: int, size: int | None, progress:
     last: Exception | None = None
     for attempt in range(attempts):
         try:
-            _download_once(requests, url, part, progress, _Budget(limit, size, deadline))
-            return
+            return _download_once(requests, url, part, progress, _Budget(limit, size, deadline))
         except _Fatal as err:
             part.unlink(missing_ok=True)
             raise DownloadError(str(err)) from None
@@ -581,7 +677,7 @@ def _open_for_write(path: Path, mode: str) -> BinaryIO:
     return open(path, mode)  # noqa: SIM115
 
 
-def _download_once(requests, url: str, part: Path, progress: bool | None, budget: _Budget) -> None:
+def _download_once(requests, url: str, part: Path, progress: bool | None, budget: _Budget) -> _Reported:
     have = part.stat().st_size if part.exists() else 0
     if have > budget.limit:
         part.unlink()
@@ -612,6 +708,16 @@ def _download_once(requests, url: str, part: Path, progress: bool | None, budget
             raise _Retry(f"body ended early ({have} of {total} bytes)")
         if budget.size and have != budget.size:
             raise _Fatal(_size_message(url, have, budget.limit, budget.size))
+        return _reported(r)
+
+
+def _reported(r) -> _Reported:
+    """The digest and commit an answer (or the redirect before it, where the Hub puts them) reports."""
+    for answer in (*r.history, r):
+        digest = hf_files.reported_digest(answer.headers)
+        if digest:
+            return _Reported(digest, answer.headers.get("X-Repo-Commit", ""))
+    return _Reported(commit=r.headers.get("X-Repo-Commit", ""))
 
 
 def _range_start(r) -> int | None:

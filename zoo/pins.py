@@ -85,5 +85,9 @@ def update(path: Path, entries: dict[str, dict[str, Any]]) -> None:
 
 
 def model_of_file(file: str) -> str:
-    """The model name a weights file belongs to: ``i3d-0123abcd.pth(.part)`` -> ``i3d``."""
+    """The model name a weights file belongs to: ``i3d-0123abcd.pth(.part)`` -> ``i3d``; a Hugging Face
+    Hub file ``owner--repo--{revision[:8]}--file`` -> ``hf-hub:owner/repo``."""
+    parts = file.split("--")
+    if len(parts) == 4:
+        return f"hf-hub:{parts[0]}/{parts[1]}"
     return file.rsplit("-", 1)[0] if "-" in file else file.split(".")[0]

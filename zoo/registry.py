@@ -116,6 +116,8 @@ class WeightsEntry:
         size: exact size of the file in bytes where known (a download of another size is refused).
         input: the input these weights were trained with, where it differs from the card's
             (e.g. 1 segment instead of 3); :meth:`ModelCard.input_for` picks it.
+        revision: the Hugging Face Hub revision of a Hub file (a commit, or a branch where the commit
+            is not recorded); it names the version where no digest is recorded.
     """
 
     sha1: str
@@ -134,11 +136,13 @@ class WeightsEntry:
     recipe: str = ""
     size: int | None = None
     input: InputSpec | None = None
+    revision: str = ""
 
     @property
     def tag(self) -> str:
-        """Short hash that names this version: ``sha1[:8]`` (``sha256[:8]`` when no SHA-1 is known)."""
-        return (self.sha1 or self.sha256)[:8]
+        """Short hash that names this version: ``sha1[:8]`` (``sha256[:8]`` when no SHA-1 is known, the Hub
+        revision's first 8 characters when neither is)."""
+        return (self.sha1 or self.sha256 or self.revision)[:8]
 
     @property
     def checksum(self) -> str:
@@ -211,7 +215,8 @@ class ModelCard:
         tag = tag.lower()
         if not re.fullmatch(r"[0-9a-f]{4,64}", tag):
             raise UnknownTagError(f"weights tag {tag!r} of {self.name!r}: give 4 or more hex characters of the hash")
-        matches = [w for w in self.weights if w.sha1.startswith(tag) or (w.sha256 and w.sha256.startswith(tag))]
+        matches = [w for w in self.weights if w.sha1.startswith(tag) or (w.sha256 and w.sha256.startswith(tag))
+                   or (not w.sha1 and not w.sha256 and w.revision.startswith(tag))]
         if len(matches) == 1:
             return matches[0]
         known = ", ".join(w.tag for w in self.weights) or "none"
@@ -293,6 +298,8 @@ def _check_card(card: ModelCard) -> None:
     for w in card.weights:
         if not w.sha1 and _is_hex(w.sha256) and 8 <= len(w.sha256) <= 64:
             continue  # known only by a SHA-256 (prefix), e.g. torchvision's file names
+        if w.repo == "hf" and not w.sha1 and not w.sha256:
+            continue  # a Hub file whose digest is not pinned yet: the Hub's ETag (its SHA-256) is checked on download
         if _is_hex(w.sha1) and 8 <= len(w.sha1) < 40:
             continue  # only a SHA-1 prefix is published (GluonCV's alternate hashtags)
         if len(w.sha1) != 40 or not _is_hex(w.sha1):

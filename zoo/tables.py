@@ -29,15 +29,17 @@ logger = logging.getLogger(__name__)
 #: card dataset -> CSV file stem (one table per dataset).
 DATASET_TABLES = {
     "kinetics400": "Kinetics400",
+    "kinetics600": "Kinetics600",
     "kinetics700": "Kinetics700",
     "ucf101": "UCF101",
     "hmdb51": "HMDB51",
     "sthsthv2": "Something-Something-V2",
+    "diving48": "Diving48",
     "synthetic": "Synthetic-Motion",
 }
 
-#: The table a reader scans first: what it is, how good, which version, and the line that loads it.
-COLUMNS = ["Name", "Pretrained", "Top-1", "Hashtag", "Clip length", "Use it"]
+#: The table a reader scans first: what it is, how good, which version, under which licence, and the line that loads it.
+COLUMNS = ["Name", "Pretrained", "Top-1", "Hashtag", "Clip length", "Licence", "Use it"]
 
 #: The details table (``<Dataset>_details.csv``); a column empty in every row of a dataset is left out.
 DETAIL_COLUMNS = [
@@ -183,7 +185,9 @@ def table_rows(card: ModelCard, stats: dict, reproduced: dict, recipes: dict | N
         mark = DEFAULT_MARK if w is not None and w is default and len(card.weights) > 1 else ""
         recipe = recipe_of(card, recipes or {})
         use = use_line(card, tag) if w else (f"python scripts/train_recognizer.py {recipe}" if recipe else "")
-        rows.append([card.name, (w.pretraining if w else "Scratch") or "", top1, tag + mark, clip_length(card, w), use])
+        licence = w.license.split(" (")[0] if w else ""
+        rows.append([card.name, (w.pretraining if w else "Scratch") or "", top1, tag + mark, clip_length(card, w), licence,
+                     use])
     return rows
 
 

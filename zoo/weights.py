@@ -21,6 +21,7 @@ from .convert.quantize import int8_twin, quantize_int8
 from .errors import WeightsError
 from .state import build_probe, classifier_width, format_of, load_into, read_weights
 from .catalogue import all_cards, get_converter, get_model_list, model_card
+from .hub_repos import companion_file, is_hub_id
 from .registry import ModelCard, WeightsEntry
 
 __all__ = ["get_model", "get_int8_model", "read_weights", "identify", "write_lock", "WeightsError"]
@@ -30,14 +31,17 @@ logger = logging.getLogger(__name__)
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 
 
-def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_classes: int | None = None, **kwargs: Any) -> nn.Module:
+def get_model(name: str, pretrained: bool | str | os.PathLike | None = None, num_classes: int | None = None,
+              **kwargs: Any) -> nn.Module:
     """Build a registered model, optionally with weights.
 
     Args:
-        name: a registered name (see :func:`zoo.get_model_list`).
+        name: a registered name (see :func:`zoo.get_model_list`), or a Hugging Face Hub repo
+            ``hf-hub:owner/repo`` (``@revision`` optional) of an architecture zoo builds.
         pretrained: ``False`` (random init), ``True`` (the default weights), a hash prefix of 4+
             hex characters (one weights version), or a path to a local weights file
-            (``.safetensors``, ``.pth``/``.pt``, ``.params``).
+            (``.safetensors``, ``.pth``/``.pt``, ``.params``).  Not given: ``True`` for an
+            ``hf-hub:`` id (its weights), else ``False``.
         num_classes: classifier width; when it differs from the weights', every other weight is
             kept and ``reset_classifier`` starts a new classifier.
         **kwargs: passed to the builder (``dropout_ratio``, ``num_segments``, ...).
@@ -47,7 +51,9 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
     """
     card = model_card(name)
     build_kwargs = {**card.kwargs, **kwargs}
-    if pretrained is False or pretrained is None:
+    if pretrained is None:
+        pretrained = is_hub_id(name)
+    if pretrained is False:
         model = card.builder(num_classes=num_classes or card.num_classes, **build_kwargs)
         model.zoo_name = card.name  # type: ignore[attr-defined]
         return model
@@ -65,6 +71,8 @@ def get_model(name: str, pretrained: bool | str | os.PathLike = False, num_class
         model.reset_classifier(num_classes)
     model.zoo_weights = source  # type: ignore[attr-defined]
     model.zoo_name = card.name  # type: ignore[attr-defined]
+    if getattr(model, "tokenizer_file", "") and not (isinstance(pretrained, (str, os.PathLike)) and Path(pretrained).exists()):
+        model.load_tokenizer(companion_file(card, model.tokenizer_file))  # type: ignore[attr-defined]
     return model
 
 
@@ -74,7 +82,7 @@ def _resolve_state(card: ModelCard, pretrained: bool | str | os.PathLike, probe:
         entry = card.default_weights()
         if entry is None:
             raise WeightsError(_no_weights_message(card))
-        return _entry_state(entry, probe), f"{card.name}:{entry.tag}"
+        return _entry_state(card, entry, probe), f"{card.name}:{entry.tag}"
     if isinstance(pretrained, (str, os.PathLike)):
         text = os.fspath(pretrained)
         path = Path(text).expanduser()
@@ -84,7 +92,7 @@ def _resolve_state(card: ModelCard, pretrained: bool | str | os.PathLike, probe:
             if not card.weights:
                 raise WeightsError(_no_weights_message(card))
             entry = card.find_weights(text)
-            return _entry_state(entry, probe), f"{card.name}:{entry.tag}"
+            return _entry_state(card, entry, probe), f"{card.name}:{entry.tag}"
         if any(text.endswith(ext) for ext in hub.WEIGHT_EXTENSIONS) or os.sep in text:
             raise FileNotFoundError(f"weights file {text!r} does not exist")
         tags = ", ".join(w.tag for w in card.weights) or "none"
@@ -166,7 +174,19 @@ def _no_weights_message(card: ModelCard) -> str:
     return f"{card.name} has no published weights; use pretrained=False or a local weights file.{hint}"
 
 
-def _entry_state(entry: WeightsEntry, probe: nn.Module) -> dict[str, torch.Tensor]:
+_NOTED_LICENCES: set[str] = set()
+
+
+def _note_licence(card: ModelCard, entry: WeightsEntry) -> None:
+    """Log once per name that its weights are for non-commercial use only (e.g. CC-BY-NC)."""
+    text = entry.license.lower()
+    if ("-nc" in text or "non-commercial" in text) and card.name not in _NOTED_LICENCES:
+        _NOTED_LICENCES.add(card.name)
+        logger.warning("%s: weights licensed %s", card.name, entry.license)
+
+
+def _entry_state(card: ModelCard, entry: WeightsEntry, probe: nn.Module) -> dict[str, torch.Tensor]:
+    _note_licence(card, entry)
     if entry.converter is None and entry.format == "safetensors":
         return _fetch_and_read(entry)
     converted = hub.zoo_home() / "converted" / (Path(entry.file).stem + ".safetensors")
@@ -219,9 +239,7 @@ def _write_converted(path: Path, state: Mapping[str, torch.Tensor], source_sha1:
 def _local_state(card: ModelCard, path: Path, probe: nn.Module) -> dict[str, torch.Tensor]:
     fmt = format_of(path)
     state = read_weights(path, fmt)
-    if fmt == "safetensors" and "params" not in card.converters:
-        return state
-    converter = card.converters.get(fmt)
+    converter = card.converters.get(fmt)  # a safetensors file is ours unless the card converts that format
     ours = {k for k in probe.state_dict() if not k.endswith("num_batches_tracked")}
     if converter is None or ours <= set(state):  # already our keys (e.g. a checkpoint zoo itself wrote)
         return state
@@ -249,7 +267,7 @@ def write_lock(names: Iterable[str], out: str | os.PathLike, progress: bool | No
         if old and old["sha256"] != got:
             raise hub.ChecksumError(f"{entry.file}: sha256 {got} differs from its pin {old['sha256']} in {out}")
         source = hub.resolve_url(entry.url, entry.repo, entry.file)
-        entries[entry.file] = {"sha256": got, "revision": "", "source": source, "model": name}
+        entries[entry.file] = {"sha256": got, "revision": entry.revision, "source": source, "model": name}
     pins.update(out, entries)
     return entries
 

@@ -87,7 +87,11 @@ def _weights_table(card: ModelCard) -> str:
 def _digest(w: WeightsEntry) -> str:
     if len(w.sha1) == 40:
         return f"SHA-1 ``{w.sha1}``"
-    return f"SHA-1 prefix ``{w.sha1}``" if w.sha1 else f"SHA-256 ``{w.sha256}``"
+    if w.sha1:
+        return f"SHA-1 prefix ``{w.sha1}``"
+    if w.sha256:
+        return f"SHA-256 ``{w.sha256}``"
+    return f"Hub revision ``{w.revision}`` (the Hub's SHA-256 checked on download)" if w.revision else "-"
 
 
 def _finetune(card: ModelCard, recipe: str) -> str:

@@ -92,6 +92,7 @@ DEFAULTS: dict[str, Any] = {
         "betas": [0.9, 0.999],
         "weight_decay": 1e-4,
         "no_decay_norm_bias": True,     # no weight decay on norms and biases
+        "layer_decay": None,            # transformers: lr * layer_decay ** (depth below the head), e.g. 0.75
         "schedule": "cosine",           # cosine | step | constant
         "warmup_epochs": 0.0,
         "warmup_start_factor": 0.1,

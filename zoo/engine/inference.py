@@ -268,7 +268,8 @@ class Recognizer:
 
 
 def _resolve_classes(loaded: LoadedModel, classes: Any) -> list[str]:
-    width = getattr(getattr(loaded.model, "fc", None), "out_features", None)
+    classifier = loaded.model.get_classifier() if hasattr(loaded.model, "get_classifier") else getattr(loaded.model, "fc", None)
+    width = getattr(classifier, "out_features", None)
     names: Optional[list[str]] = None
     if classes is not None:
         names = read_class_names(classes) if isinstance(classes, (str, os.PathLike)) else list(classes)

@@ -7,13 +7,15 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import torch.nn as nn
 
 from ..catalogue import model_card
+from ..data import class_names
 from ..weights import WeightsError, get_model
 from .checkpoint import load_checkpoint
+from .cli_errors import UsageError
 from .config import DEFAULTS, card_protocol, merge, parse_override, rename_deprecated
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,8 @@ def _read_checkpoint(path: str) -> dict[str, Any]:
 
 
 def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: Optional[str] = None,
-               kwargs: Optional[Mapping[str, Any]] = None, num_classes: Optional[int] = None) -> LoadedModel:
+               kwargs: Optional[Mapping[str, Any]] = None, num_classes: Optional[int] = None,
+               labels: Optional[Sequence[str]] = None) -> LoadedModel:
     """Build a model for evaluation.
 
     Args:
@@ -68,6 +71,8 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
         pretrained: ``True`` (default weights), a tag, a weights file, or ``False``.
         checkpoint: a ``train_recognizer.py`` checkpoint (``last.pth`` / ``best.pth``).
         kwargs: builder kwargs on top of the card's (and the checkpoint's).
+        labels: label names for a zero-shot model (X-CLIP); without them a zero-shot model with a
+            tokenizer classifies into its card's classes (its dataset's names).
     """
     cfg = copy.deepcopy(DEFAULTS)
     if checkpoint is not None:
@@ -95,7 +100,32 @@ def load_model(name: Optional[str] = None, pretrained: Any = True, checkpoint: O
         tag = entry.tag if entry else _file_tag(Path(pretrained)) if isinstance(pretrained, str) and pretrained else "random"
         cfg["data"].update(card_protocol(name, entry.tag if entry else ""))
     cfg["model"].update(name=name, kwargs=build_kwargs)
-    return LoadedModel(model=model, name=name, tag=tag, cfg=cfg, classes=list(model_card(name).class_names) or None)
+    classes = _set_zero_shot_labels(model, name, labels) or list(model_card(name).class_names) or None
+    return LoadedModel(model=model, name=name, tag=tag, cfg=cfg, classes=classes)
+
+
+def _set_zero_shot_labels(model: nn.Module, name: str, labels: Optional[Sequence[str]]) -> Optional[list[str]]:
+    """Make a zero-shot model's classifier ``labels`` (else its card's class names); the names set, or None."""
+    if not hasattr(model, "set_labels"):
+        if labels:
+            raise UsageError(f"label names are for zero-shot models (X-CLIP); {name} classifies into its own "
+                             "classes (name them with --classes FILE)")
+        return None
+    if not labels:
+        if getattr(model, "tokenizer", None) is None:
+            return None
+        card = model_card(name)
+        labels = list(card.class_names)
+        if not labels and card.dataset:
+            try:
+                labels = class_names(card.dataset)
+            except KeyError:
+                labels = []
+        if not labels:
+            raise UsageError(f"{name} is a zero-shot model without classes of its own: give the label names to "
+                             'classify into (--labels "name1,name2,..." or --labels-file FILE)')
+    model.set_labels(list(labels))
+    return list(labels)
 
 
 def split_model_kwargs(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:

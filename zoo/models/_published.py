@@ -11,12 +11,12 @@ only), the second is a separate name (``<name>_torch``) in the same family file.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..hub import register_repo
-from ..registry import Accuracy, WeightsEntry
+from ..registry import Accuracy, InputSpec, WeightsEntry
 
-__all__ = ["published", "hf_file", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+__all__ = ["published", "hf_file", "hub_input", "hub_kwargs", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
@@ -73,10 +73,44 @@ def hf_file(repo_id: str, revision: str, file: str = "model.safetensors", *, con
     Its URL is ``{endpoint}/{repo_id}/resolve/{revision}/{file}``; it is cached as
     ``{owner}--{repo}--{revision[:8]}--{file}`` so that files of the same name from different repos
     never meet.  ``sha256`` is the LFS object's digest the Hub reports (its ETag), checked in full.
+    A ``pytorch_model.bin`` is read as a ``.pth`` (``torch.load(weights_only=True)``).
     """
     url = f"{repo_id}/resolve/{revision}/{file}"
     cache_name = f"{repo_id.replace('/', '--')}--{revision[:8]}--{file}"
     accuracy = Accuracy(top1, top5, reported_by=reported_by, protocol=protocol) if top1 is not None else None
     return WeightsEntry(sha1="", sha256=sha256, file=cache_name, url=url, repo="hf",
-                        format=file.rpartition(".")[2], converter=converter, accuracy=accuracy,
-                        license=license, size=size, **fields)
+                        format="pth" if file.endswith(".bin") else file.rpartition(".")[2], converter=converter, accuracy=accuracy,
+                        license=license, size=size, revision=revision, **fields)
+
+
+def hub_input(config: Mapping[str, Any], preprocessor: Mapping[str, Any], *, frames_key: str, default_frames: int = 16,
+              default_size: int = 224, note: str = "") -> InputSpec:
+    """The clip a Hub repo's model takes: frames and image size from its ``config.json`` (``frames_key``,
+    ``image_size``/``crop_size``), resize, crop and mean/std from its ``preprocessor_config.json``
+    (``size``: ``shortest_edge`` or ``height``; ``crop_size``; ``image_mean``/``image_std``)."""
+    size = config.get("image_size", config.get("crop_size", default_size))
+    size = size[0] if isinstance(size, (list, tuple)) else size
+    crop = preprocessor.get("crop_size") or size
+    crop = crop.get("height", size) if isinstance(crop, Mapping) else crop
+    resize = preprocessor.get("size") or crop
+    short = resize.get("shortest_edge", resize.get("height", crop)) if isinstance(resize, Mapping) else resize
+    mean = tuple(preprocessor.get("image_mean", (0.485, 0.456, 0.406)))
+    std = tuple(preprocessor.get("image_std", (0.229, 0.224, 0.225)))
+    return InputSpec(clip_len=int(config.get(frames_key, default_frames)), crop_size=int(crop), short_side=int(short),
+                     mean=mean, std=std, note=note or "from the Hub repo's config.json and preprocessor_config.json")
+
+
+def hub_kwargs(config: Mapping[str, Any], *, dim: int, depth: int, heads: int, eps: float, act: str) -> dict[str, Any]:
+    """The builder keyword arguments every transformers ViT-style ``config.json`` states the same way:
+    ``num_classes`` (``id2label``'s size, else ``num_labels``), ``dim``, ``depth``, ``num_heads``,
+    ``qkv_bias``, ``eps``, ``act``; the keyword arguments are the family's defaults for absent keys."""
+    labels = config.get("id2label") or {}
+    return {
+        "num_classes": len(labels) or int(config.get("num_labels", 2)),
+        "dim": config.get("hidden_size", dim),
+        "depth": config.get("num_hidden_layers", depth),
+        "num_heads": config.get("num_attention_heads", heads),
+        "qkv_bias": config.get("qkv_bias", config.get("qv_bias", True)),
+        "eps": config.get("layer_norm_eps", eps),
+        "act": config.get("hidden_act", act),
+    }
