@@ -225,6 +225,7 @@ class XClip(nn.Module):
     """
 
     classifier_name = "head"
+    classifier_names = ("head",)
     #: ``get_model`` fetches this file from the weights' Hub repo and calls :meth:`load_tokenizer`.
     tokenizer_file = TOKENIZER_FILE
 
