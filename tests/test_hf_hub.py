@@ -412,3 +412,23 @@ def test_the_videomae_recipe_fine_tunes_an_hf_hub_repo_on_your_videos(fake_hub, 
     assert classes != len(UCF_LABELS), "the test needs another class count than the repo's"
     assert summary["global_step"] == 2 and state["model"]["head.weight"].shape[0] == classes
     assert state["config"]["model"]["name"] == f"hf-hub:{VIDEOMAE_REPO}" and state["config"]["train"]["layer_decay"] == 0.75
+
+
+def test_hub_conventions_digests_urls_and_cache_folders(tmp_path, monkeypatch):
+    from zoo import hf_files
+
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert hf_files.git_blob_sha1(empty) == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # git's empty blob
+    sha = "ab" * 32
+    assert hf_files.reported_digest({"X-Linked-Etag": f'"{sha}"', "ETag": '"' + "c" * 40 + '"'}) == sha
+    assert hf_files.reported_digest({"ETag": 'W/"' + "C" * 40 + '"'}) == "c" * 40
+    assert hf_files.reported_digest({"ETag": '"not-a-digest-123"'}) == ""
+    assert hf_files.parse_resolve_url("a/b/resolve/main/sub/config.json") == hf_files.HubFile("a/b", "main", "sub/config.json")
+    assert hf_files.parse_resolve_url("gluon/models/x.zip") is None
+    monkeypatch.delenv("HF_HUB_CACHE")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    assert hf_files.cache_root() == tmp_path / "home" / "hub"
+    monkeypatch.delenv("HF_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert hf_files.cache_root() == tmp_path / ".cache" / "huggingface" / "hub"
