@@ -138,6 +138,29 @@ def test_videomae_reduced(tmp_path, layout, mean_pooling):
            rename=rename, **_hub_kwargs("VideoMAEForVideoClassification", config))
 
 
+
+def test_videomae_weights_say_once_that_they_are_non_commercial(tmp_path, caplog, monkeypatch):
+    import logging
+
+    from zoo import weights
+    from zoo.models import videomae
+
+    card = zoo.model_card("videomae_vit_b_kinetics400")
+    assert "CC-BY-NC-4.0" in card.default_weights().license
+    monkeypatch.setattr(weights, "_NOTED_LICENCES", set())
+    monkeypatch.setattr(videomae, "_warned_licence", False)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            weights._note_licence(card, card.default_weights())
+        config = _tiny(VIDEOMAE_BASE, image_size=32, num_frames=4, num_labels=3)
+        path = _save(_upstream("VideoMAEForVideoClassification", config), tmp_path / "m.safetensors")
+        for _ in range(2):
+            zoo.get_model("videomae_vit_b_kinetics400", pretrained=path,
+                          **_hub_kwargs("VideoMAEForVideoClassification", config))
+    notes = [r.getMessage() for r in caplog.records if "CC-BY-NC-4.0" in r.getMessage()]
+    assert len(notes) == 2, notes  # one for the registered entry, one for converting VideoMAE weights
+
+
 # --- TimeSformer ------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
