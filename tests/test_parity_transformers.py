@@ -69,8 +69,12 @@ def _randomise_norms(model: torch.nn.Module) -> None:
 
 
 def _save(model: torch.nn.Module, path, rename: Callable[[str], str] = lambda k: k) -> str:
+    """The state dict in the Hub's key layout, as safetensors or (``.bin``) as a pickled ``pytorch_model.bin``."""
     state = {rename(k): v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    save_file(state, str(path))
+    if str(path).endswith(".bin"):
+        torch.save(state, str(path))
+    else:
+        save_file(state, str(path))
     return str(path)
 
 
@@ -95,10 +99,10 @@ def _assert_parity(ours: torch.nn.Module, want: torch.Tensor, clip: torch.Tensor
 
 
 def _check(name: str, cls_name: str, config: dict, clip: torch.Tensor, tmp_path, *, rename=lambda k: k,
-           **our_kwargs: Any) -> None:
+           file: str = "model.safetensors", **our_kwargs: Any) -> None:
     upstream = _upstream(cls_name, config)
     want = _upstream_logits(upstream, clip)
-    path = _save(upstream, tmp_path / "hub_layout.safetensors", rename)
+    path = _save(upstream, tmp_path / file, rename)
     ours = zoo.get_model(name, pretrained=path, **our_kwargs)
     assert ours.num_features == config["hidden_size"]
     _assert_parity(ours, want, clip)
@@ -195,11 +199,12 @@ def test_vivit_b_real_size(tmp_path):
            rename=_vivit_hub_layout)
 
 
-@pytest.mark.parametrize("layout", ["hub", "transformers5"])
-def test_vivit_reduced(tmp_path, layout):
+@pytest.mark.parametrize("layout,file", [("hub", "pytorch_model.bin"), ("hub", "model.safetensors"),
+                                         ("transformers5", "model.safetensors")])
+def test_vivit_reduced(tmp_path, layout, file):
     config = _tiny(VIVIT_B, image_size=32, num_frames=4, num_labels=6)
     _check("vivit_b_16x2_kinetics400", "VivitForVideoClassification", config, _clip(4, 32), tmp_path,
-           rename=_vivit_hub_layout if layout == "hub" else (lambda k: k),
+           rename=_vivit_hub_layout if layout == "hub" else (lambda k: k), file=file,
            **_hub_kwargs("VivitForVideoClassification", config))
 
 
