@@ -250,8 +250,8 @@ def _convert(card: ModelCard, state: dict, converter: str | None, build_kwargs: 
 def _classifier_width(card: ModelCard, state: Mapping[str, torch.Tensor], default: int | None = None) -> int:
     """Classifier width of a state dict: rows of the last 2-D weight whose name looks like a head."""
     heads = [k for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 2]
-    named = [k for k in heads if re.search(r"(^|\.)(classifier|head|fc)\.weight$", k)]
-    heads = named or heads  # a file's keys may be sorted by name, so the last 2-D weight is not always the head
+    named = [k for k in heads if re.search(r"(^|\.)classifier\.weight$", k)]
+    heads = named or heads  # Hugging Face files: keys sorted by name, so the last 2-D weight is not the classifier
     if heads:
         return int(state[heads[-1]].shape[0])
     return default or card.num_classes
