@@ -69,8 +69,12 @@ def _randomise_norms(model: torch.nn.Module) -> None:
 
 
 def _save(model: torch.nn.Module, path, rename: Callable[[str], str] = lambda k: k) -> str:
+    """The state dict in the Hub's key layout, as safetensors or (``.bin``) as a pickled ``pytorch_model.bin``."""
     state = {rename(k): v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    save_file(state, str(path))
+    if str(path).endswith(".bin"):
+        torch.save(state, str(path))
+    else:
+        save_file(state, str(path))
     return str(path)
 
 
@@ -95,10 +99,10 @@ def _assert_parity(ours: torch.nn.Module, want: torch.Tensor, clip: torch.Tensor
 
 
 def _check(name: str, cls_name: str, config: dict, clip: torch.Tensor, tmp_path, *, rename=lambda k: k,
-           **our_kwargs: Any) -> None:
+           file: str = "model.safetensors", **our_kwargs: Any) -> None:
     upstream = _upstream(cls_name, config)
     want = _upstream_logits(upstream, clip)
-    path = _save(upstream, tmp_path / "hub_layout.safetensors", rename)
+    path = _save(upstream, tmp_path / file, rename)
     ours = zoo.get_model(name, pretrained=path, **our_kwargs)
     assert ours.num_features == config["hidden_size"]
     _assert_parity(ours, want, clip)
@@ -138,6 +142,29 @@ def test_videomae_reduced(tmp_path, layout, mean_pooling):
            rename=rename, **_hub_kwargs("VideoMAEForVideoClassification", config))
 
 
+
+def test_videomae_weights_say_once_that_they_are_non_commercial(tmp_path, caplog, monkeypatch):
+    import logging
+
+    from zoo import weights
+    from zoo.models import videomae
+
+    card = zoo.model_card("videomae_vit_b_kinetics400")
+    assert "CC-BY-NC-4.0" in card.default_weights().license
+    monkeypatch.setattr(weights, "_NOTED_LICENCES", set())
+    monkeypatch.setattr(videomae, "_warned_licence", False)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            weights._note_licence(card, card.default_weights())
+        config = _tiny(VIDEOMAE_BASE, image_size=32, num_frames=4, num_labels=3)
+        path = _save(_upstream("VideoMAEForVideoClassification", config), tmp_path / "m.safetensors")
+        for _ in range(2):
+            zoo.get_model("videomae_vit_b_kinetics400", pretrained=path,
+                          **_hub_kwargs("VideoMAEForVideoClassification", config))
+    notes = [r.getMessage() for r in caplog.records if "CC-BY-NC-4.0" in r.getMessage()]
+    assert len(notes) == 2, notes  # one for the registered entry, one for converting VideoMAE weights
+
+
 # --- TimeSformer ------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -172,11 +199,12 @@ def test_vivit_b_real_size(tmp_path):
            rename=_vivit_hub_layout)
 
 
-@pytest.mark.parametrize("layout", ["hub", "transformers5"])
-def test_vivit_reduced(tmp_path, layout):
+@pytest.mark.parametrize("layout,file", [("hub", "pytorch_model.bin"), ("hub", "model.safetensors"),
+                                         ("transformers5", "model.safetensors")])
+def test_vivit_reduced(tmp_path, layout, file):
     config = _tiny(VIVIT_B, image_size=32, num_frames=4, num_labels=6)
     _check("vivit_b_16x2_kinetics400", "VivitForVideoClassification", config, _clip(4, 32), tmp_path,
-           rename=_vivit_hub_layout if layout == "hub" else (lambda k: k),
+           rename=_vivit_hub_layout if layout == "hub" else (lambda k: k), file=file,
            **_hub_kwargs("VivitForVideoClassification", config))
 
 
@@ -190,8 +218,12 @@ def test_vjepa2_vitl_real_size(tmp_path):
 
 @pytest.mark.slow
 def test_vjepa2_vitl_real_size_small_clip(tmp_path):
-    """The real ViT-L/16 and probe on a 4x64x64 clip: rotary positions follow the clip, so any size is the model's."""
-    _check("vjepa2_vitl_fpc16_256_sthsthv2", "VJEPA2ForVideoClassification", VJEPA2_VITL_SSV2, _clip(4, 64, 1), tmp_path)
+    """The real ViT-L/16 and probe (every weight of the published shape: no position table) on a 4x64x64 clip.
+
+    transformers takes the rotary grid from the config's crop size and frames, ours from the clip, so the
+    config states the clip's size here; the weights are the same either way."""
+    config = dict(VJEPA2_VITL_SSV2, crop_size=64, frames_per_clip=4)
+    _check("vjepa2_vitl_fpc16_256_sthsthv2", "VJEPA2ForVideoClassification", config, _clip(4, 64, 1), tmp_path)
 
 
 @pytest.mark.parametrize("head_dim", [16, 20])  # 20: rotary parts of 6 channels leave 2 channels unrotated

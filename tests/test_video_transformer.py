@@ -111,3 +111,13 @@ def test_layer_ids_for_layerwise_lr_decay():
     assert ids["patch_embed.proj.weight"] == 0
     assert ids["blocks.0.attn.qkv.weight"] == 1 and ids["blocks.11.mlp.fc2.bias"] == 12
     assert ids["head.weight"] == ids["fc_norm.weight"] == 13
+
+
+def test_causal_attention_ignores_later_tokens():
+    torch.manual_seed(0)
+    block = Block(12, 3, causal=True, act="quick_gelu").eval()
+    x = torch.randn(1, 5, 12)
+    changed = x.clone()
+    changed[:, 3:] += 1.0
+    torch.testing.assert_close(block(changed)[:, :3], block(x)[:, :3])
+    assert not torch.allclose(block(changed)[:, 3:], block(x)[:, 3:])

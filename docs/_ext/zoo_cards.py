@@ -77,7 +77,8 @@ def _weights_table(card: ModelCard) -> str:
         acc = w.accuracy
         top1 = f"{acc.top1:g}" if acc and acc.top1 is not None else "-"
         top1 += f" ({acc.reported_by})" if acc and acc.reported_by else ""
-        rows.append([f"``{w.tag}``" + (" (default)" if w is default else ""), _digest(w), top1,
+        tag = f"``{w.tag}``" if w.tag else "-"
+        rows.append([tag + (" (default)" if w is default else ""), _digest(w), top1,
                      w.pretraining or "-", w.license or "-", w.description or "-"])
     header = ["Hashtag", "Hash", "Top-1", "Pretraining", "Licence", "Notes"]
     body = "\n".join("   * - " + "\n     - ".join(cell.replace("\n", " ") or "-" for cell in row) for row in [header, *rows])
@@ -85,6 +86,9 @@ def _weights_table(card: ModelCard) -> str:
 
 
 def _digest(w: WeightsEntry) -> str:
+    if not w.sha1 and not w.sha256:  # a Hub file pinned by its revision; the Hub's SHA-256 (ETag) is checked
+        revision = w.url.partition("/resolve/")[2].partition("/")[0]
+        return f"Hub revision ``{revision}`` (SHA-256 from the Hub)"
     if len(w.sha1) == 40:
         return f"SHA-1 ``{w.sha1}``"
     if w.sha1:

@@ -153,11 +153,12 @@ class Attention(nn.Module):
     """Multi-head self-attention, ``(B, L, dim) -> (B, L, dim)``, one fused ``qkv`` projection.
 
     ``rotary=True`` rotates queries and keys by their token positions (:class:`Rotary3d`); ``forward``
-    then needs the token ``grid`` ``(T', H', W')``.
+    then needs the token ``grid`` ``(T', H', W')``.  ``causal=True``: each token attends to itself and
+    the tokens before it (a text encoder's mask).
     """
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, attn_drop: float = 0.0,
-                 proj_drop: float = 0.0, rotary: bool = False) -> None:
+                 proj_drop: float = 0.0, rotary: bool = False, causal: bool = False) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim {dim} is not a multiple of num_heads {num_heads}")
@@ -167,6 +168,7 @@ class Attention(nn.Module):
         self.attn_drop = attn_drop
         self.proj_drop = nn.Dropout(proj_drop)
         self.rotary = Rotary3d(dim // num_heads) if rotary else None
+        self.causal = causal
 
     def forward(self, x: torch.Tensor, grid: tuple[int, int, int] | None = None) -> torch.Tensor:
         b, n, d = x.shape
@@ -175,7 +177,8 @@ class Attention(nn.Module):
             if grid is None:
                 raise ValueError("an attention with rotary position embedding needs the token grid (T, H, W)")
             q, k = self.rotary(q, grid), self.rotary(k, grid)
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0,
+                                             is_causal=self.causal)
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, d)))
 
 
@@ -215,14 +218,16 @@ class Block(nn.Module):
         act: activation name (:data:`ACTIVATIONS`: ``"gelu"``, ``"gelu_fast"``, ``"quick_gelu"``, ...).
         drop_path: stochastic-depth rate of both residual branches.
         rotary: 3D rotary position embedding in the attention (:class:`Rotary3d`).
+        causal: causal self-attention (text encoders).
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, *, qkv_bias: bool = True, eps: float = 1e-6,
                  act: str = "gelu", drop_path: float = 0.0, dropout: float = 0.0, attn_drop: float = 0.0,
-                 rotary: bool = False, mlp_hidden: int | None = None) -> None:
+                 rotary: bool = False, causal: bool = False, mlp_hidden: int | None = None) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop=attn_drop, proj_drop=dropout, rotary=rotary)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop=attn_drop, proj_drop=dropout, rotary=rotary,
+                              causal=causal)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = Mlp(dim, mlp_hidden or int(dim * mlp_ratio), act, dropout)
         self.drop_path = drop_path
