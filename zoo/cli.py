@@ -49,7 +49,7 @@ def _list_row(card) -> tuple[str, str, str, str, str]:
     acc = default.accuracy if default is not None else None
     top1 = f"{acc.top1:.1f}" if acc is not None and acc.top1 is not None else "-"
     tags = [w.tag for w in card.weights if w is not default]
-    return card.name, card.family, card.dataset, top1, ",".join(([default.tag] if default else []) + tags) or "-"
+    return card.name, card.family, card.dataset or "-", top1, ",".join(([default.tag] if default else []) + tags) or "-"
 
 
 def _card_dict(name: str) -> dict:
