@@ -108,7 +108,8 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
 
     cfg = Config.fromfile(str(configs / case["config"]))
     model_cfg = merge(cfg.model.to_dict() if hasattr(cfg.model, "to_dict") else dict(cfg.model), case.get("model", {}))
-    model_cfg["backbone"].pop("pretrained", None)
+    if "pretrained" in model_cfg["backbone"]:
+        model_cfg["backbone"]["pretrained"] = None  # random weights, nothing downloaded
     if isinstance(model_cfg["backbone"].get("init_cfg"), dict) and model_cfg["backbone"]["init_cfg"].get("type") == "Pretrained":
         model_cfg["backbone"].pop("init_cfg")
     torch.manual_seed(case["seed"])

@@ -16,6 +16,7 @@ per-frame features are averaged (TSN consensus).  All return ``(N, num_classes)`
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Sequence
 
 import torch
@@ -23,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._backbones_small import ResNet2d
 from ._interface import VideoClassifier, segment_consensus
 from ._resnet3d import Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, init_weights, make_stage
@@ -187,6 +189,8 @@ def c2d_resnet(
     stem_width: int = 64,
     temporal_pools: bool = True,
     dropout_ratio: float = 0.5,
+    stem_temporal_pool: bool | None = None,
+    stem_pool_padding: int = 1,
 ) -> ResNet3d:
     """C2D ResNet: ``(N, 3, T, H, W)`` -> ``(N, num_classes)``.
 
@@ -194,11 +198,14 @@ def c2d_resnet(
     ``1x3x3`` kernels only.  ``temporal_pools`` adds the temporal stride 2 of the stem pool and a
     ``2x1x1/2`` max-pool after ``res2`` (so ``T`` must be a multiple of 4), as in the non-local
     paper's C2D baseline.  ``widths`` are bottleneck planes (outputs are 4x).
+    ``stem_temporal_pool=False`` keeps only the pool after ``res2`` and ``stem_pool_padding=0``
+    drops the stem pool's spatial padding (mmaction2's C2D, after video-nonlocal-net's speed-ups).
     """
-    pool_stride = (2, 2, 2) if temporal_pools else (1, 2, 2)
-    pool_kernel = (2, 3, 3) if temporal_pools else (1, 3, 3)
+    temporal_stem = temporal_pools if stem_temporal_pool is None else stem_temporal_pool
+    pool_stride = (2, 2, 2) if temporal_stem else (1, 2, 2)
+    pool_kernel = (2, 3, 3) if temporal_stem else (1, 3, 3)
     stem = Stem3d(3, stem_width, (1, 7, 7), (1, 2, 2), pool_kernel=pool_kernel, pool_stride=pool_stride,
-                  pool_padding=(0, 1, 1))
+                  pool_padding=(0, stem_pool_padding, stem_pool_padding))
     stages, in_planes = [], stem_width
     for i, (planes, count) in enumerate(zip(widths, layers)):
         stride = (1, 1, 1) if i == 0 else (1, 2, 2)
@@ -246,3 +253,102 @@ register_model(
     description="C2D baseline: ResNet-50 with 1xkxk kernels on a clip, temporal max-pooling only; no weights.",
     source="zoo",
 )
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's TSM ResNets: the same network, mmaction2's weights (zoo/models/_mmaction2.py)
+# --------------------------------------------------------------------------------------------
+
+_register_mm = partial(register_model, builder=tsm_resnet, family="tsm", converters={"pth": "mmaction2_resnet2d"})
+
+_register_mm("tsm_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb_20220831-64d69186.pth",
+                 73.18, 90.56, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_seg8_e100_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb_20220831-a6db1e5d.pth",
+                 73.22, 90.22, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_seg16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 16},
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=16, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb_20220831-042b1748.pth",
+                 75.12, 91.55, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 16 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_dense_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb_20220831-f55d3c2b.pth",
+                 73.38, 90.78, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (dense segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments (dense sampling), mmaction2's weights.")
+
+_register_mm("tsm_resnet101_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 101, 'num_segments': 8},
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb_20230320-efcc0d1b.pth",
+                 63.7, 88.28, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-101, 8 segments, mmaction2's weights. mmaction2's metafile lists this file twice, once tagged Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
+
+_register_mm("tsm_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb_20230317-be0fc26e.pth",
+                 62.72, 87.7, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 16},
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=16, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb_20230317-ec6696ad.pth",
+                 64.16, 88.61, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 32 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
+
+_register_mm = partial(register_model, builder=c2d_resnet, family="c2d", converters={"pth": "mmaction2_resnet3d"})
+
+_register_mm("c2d_resnet50_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
+             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb_20221027-3ca304fa.pth",
+                 73.89, 91.21, converter="mmaction2_resnet3d", config="c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             description="mmaction2's C2D ResNet-50: 2D kernels on a 8-frame clip (step 8), a 2x1x1 temporal max-pool after res2, unpadded stem pool.")
+
+_register_mm("c2d_resnet50_f16s4_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
+             input=InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb_20221027-5f382a43.pth",
+                 74.97, 91.91, converter="mmaction2_resnet3d", config="c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 10 uniform clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py",
+             description="mmaction2's C2D ResNet-50: 2D kernels on a 16-frame clip (step 4), a 2x1x1 temporal max-pool after res2, unpadded stem pool.")
