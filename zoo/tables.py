@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 DATASET_TABLES = {
     "kinetics400": "Kinetics400",
     "kinetics700": "Kinetics700",
+    "kinetics710": "Kinetics710",
     "ucf101": "UCF101",
     "hmdb51": "HMDB51",
     "sthsthv2": "Something-Something-V2",
