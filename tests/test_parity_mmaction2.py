@@ -44,6 +44,7 @@ class MMCase:
     input: tuple[int, ...]
     layout: str  # "2d": mmaction2's Recognizer2D, "3d": Recognizer3D
     model: dict = field(default_factory=dict)
+    zoo_kwargs: dict = field(default_factory=dict)  # zoo's side of a reduced ``model``
     seed: int = 0
 
 
@@ -62,6 +63,20 @@ CASES = [
            R + "i3d/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     MMCase("c2d_r50", "c2d_resnet50_f8s8_kinetics400",
            R + "c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
+    MMCase("i3d_nl_dot", "i3d_nl_dotproduct_resnet50_in1k_f32s2_kinetics400",
+           R + "i3d/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
+    MMCase("i3d_nl_embedded", "i3d_nl_embeddedgaussian_resnet50_in1k_f32s2_kinetics400",
+           R + "i3d/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
+    MMCase("i3d_nl_gaussian", "i3d_nl_gaussian_resnet50_in1k_f32s2_kinetics400",
+           R + "i3d/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
+    MMCase("slowonly_nl", "slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400",
+           R + "slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
+           (1, 3, 8, 64, 64), "3d"),
+    MMCase("ircsn_r50", "ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400",
+           R + "csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
+    # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50
+    MMCase("ipcsn_r50", "ipcsn_resnet152_f32s2_kinetics400", R + "csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py",
+           (1, 3, 8, 64, 64), "3d", model={"backbone": {"depth": 50}}, zoo_kwargs={"depth": 50}),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
@@ -110,7 +125,8 @@ def test_parity(case: MMCase, references: Path) -> None:
     error = references / f"{case.id}.error"
     assert not error.exists(), f"mmaction2 itself failed on {case.id}:\n{error.read_text()[-2000:]}"
     data = np.load(references / f"{case.id}.npz")
-    model = zoo.get_model(case.name, pretrained=str(references / f"{case.id}.pth")).eval()
+    model = zoo.get_model(case.name, pretrained=str(references / f"{case.id}.pth"),
+                          **case.zoo_kwargs).eval()
     with torch.inference_mode():
         ours = model(torch.from_numpy(data["input"])).numpy()
     ref = data["logits"]

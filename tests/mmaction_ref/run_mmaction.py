@@ -79,7 +79,7 @@ def merge(base: dict, update: dict) -> dict:
 def randomize(model: torch.nn.Module, seed: int) -> None:
     """Seeded random weights that keep activations of order 1 and make every BatchNorm matter.
 
-    Weights of 2+ dims: N(0, 1/fan_in); 1-D weights (norm scales): U(0.5, 1.5); biases and
+    Weights of 2+ dims: N(0, 1/fan_in) (a tenth of it in non-local blocks); 1-D weights (norm scales): U(0.5, 1.5); biases and
     running means: N(0, 0.1); running variances: U(0.5, 1.5); other floating tensors (position
     embeddings, tokens, relative-position tables): N(0, 0.02).
     """
@@ -97,6 +97,8 @@ def randomize(model: torch.nn.Module, seed: int) -> None:
             elif leaf == "weight" and tensor.ndim >= 2:
                 fan_in = max(1, tensor[0].numel())
                 value = torch.randn(shape, generator=gen) / math.sqrt(fan_in)
+                if "non_local" in name:  # a dot-product affinity grows with |x|^3: keep it finite
+                    value = value * 0.1
             else:
                 value = torch.randn(shape, generator=gen) * 0.02
             tensor.copy_(value.to(tensor.dtype))

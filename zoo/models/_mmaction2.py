@@ -2,6 +2,7 @@
 
 mmaction2 (OpenMMLab, Apache-2.0) publishes each checkpoint as
 ``https://download.openmmlab.com/mmaction/v1.0/recognition/<family>/<config>/<config>_<date>-<sha256[:8]>.pth``,
+(a few older files, kept by the 1.x zoo, under ``mmaction/recognition/``),
 a ``{"state_dict": ..., "meta": ...}`` dict whose keys are ``backbone.*`` and ``cls_head.*``.  Its
 convolutions are ``ConvModule`` s: a conv and its norm live under one name (``conv1.conv.weight``,
 ``conv1.bn.weight``), where our ResNets name them ``conv1`` / ``bn1``.  The rule tables here turn
@@ -22,12 +23,12 @@ from ..convert.keys import Rule, convert
 from ..registry import WeightsEntry, register_converter
 from ._published import published
 
-__all__ = ["mmaction2_file", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "mm_norm",
+__all__ = ["mmaction2_file", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "mm_norm", "mm_nonlocal",
            "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d"]
 
 #: Where mmaction2 documents its recognition zoo (each card's source names its config there).
 MMACTION2_DOCS = "https://github.com/open-mmlab/mmaction2/tree/main/configs/recognition/"
-_BASE = "https://download.openmmlab.com/mmaction/v1.0/recognition/"
+_BASE = "https://download.openmmlab.com/mmaction/"
 
 
 def mm_norm(mean: tuple[float, float, float], std: tuple[float, float, float]) -> dict[str, tuple[float, ...]]:
@@ -61,7 +62,7 @@ RESNET2D_RULES = (
     Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1"),
 )
 
-#: mmaction2's ``ResNet3d`` family (I3D, SlowOnly, C2D, CSN) -> our
+#: mmaction2's ``ResNet3d`` family (I3D, SlowOnly, C2D, CSN after its own rules) -> our
 #: :class:`~zoo.models._resnet3d.ResNet3d` (``stem``, ``layerN.M``, ``head.fc``).  mmaction2's C2D keeps
 #: 2D kernels ``(O, I, k, k)``, ours are ``(O, I, 1, k, k)``: conv weights may gain that axis.
 RESNET3D_RULES = (
@@ -71,8 +72,16 @@ RESNET3D_RULES = (
     Rule(r"backbone\.(layer\d\.\d+)\.conv(\d)\.bn\.(\w+)", r"\1.bn\2.\3"),
     Rule(r"backbone\.(layer\d\.\d+)\.downsample\.conv\.weight", r"\1.downsample.conv.weight", reshape=True),
     Rule(r"backbone\.(layer\d\.\d+)\.downsample\.bn\.(\w+)", r"\1.downsample.bn.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.(g|phi)\.0\.conv\.(weight|bias)", r"\1.nonlocal_block.\2.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.theta\.conv\.(weight|bias)", r"\1.nonlocal_block.theta.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.conv\.weight", r"\1.nonlocal_block.proj.weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.bn\.(\w+)", r"\1.nonlocal_block.bn.\2"),
     Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.fc.\1"),
 )
+
+def mm_nonlocal(mode: str, use_scale: bool) -> dict[str, Any]:
+    """``NonLocal3d`` kwargs of mmaction2's ``non_local_cfg`` (``sub_sample=True``, its ``mode``/``use_scale``)."""
+    return {"mode": mode, "scale": use_scale, "sub_sample": True, "proj_bias": False}
 
 
 @register_converter("mmaction2_resnet2d")

@@ -21,7 +21,7 @@ __all__ = ["published", "hf_file", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
 register_repo("hf", "https://huggingface.co/")  # the hub lets HF_ENDPOINT override this, as the Hub's tools do
-register_repo("mmaction2", "https://download.openmmlab.com/mmaction/v1.0/recognition/")
+register_repo("mmaction2", "https://download.openmmlab.com/mmaction/")
 register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/download/v1.0.0/")
 
 #: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
@@ -47,7 +47,7 @@ def published(file: str, converter: str | None, top1: float | None = None, top5:
     * ``torchvision`` / ``ig65m``: torch.hub names ``<name>-<sha256[:8]>.pth``, checked by that SHA-256 prefix.
     * ``mmaction2``: ``<config>_<date>-<sha256[:8]>.pth`` (``tools/deployment/publish_model.py``), checked
       by that SHA-256 prefix; ``path`` is where the file lies under the repo's base URL
-      (``<family>/<config>/<file>``).
+      (``v1.0/recognition/<family>/<config>/<file>``).
 
     ``fields`` are further :class:`WeightsEntry` fields (``default``, ``description``, ``num_classes``,
     ``pretraining``, ``recipe``, ``input``).
