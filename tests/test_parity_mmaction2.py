@@ -72,6 +72,10 @@ CASES = [
     MMCase("slowonly_nl", "slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400",
            R + "slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
            (1, 3, 8, 64, 64), "3d"),
+    MMCase("c3d", "c3d_sports1m_f16s1_ucf101", R + "c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py",
+           (1, 3, 16, 112, 112), "3d"),
+    MMCase("tpn_slowonly_r50", "tpn_slowonly_resnet50_f8s8_kinetics400",
+           R + "tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     MMCase("ircsn_r50", "ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400",
            R + "csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50
