@@ -37,7 +37,11 @@ def test_every_entry_is_checked_by_its_file_names_sha256_prefix():
         prefix = re.fullmatch(r".+_\d{8}-([0-9a-f]{8})\.pth", w.file).group(1)
         assert w.checksum == f"sha256:{prefix}" and w.sha1 == "", card.name
         assert hub.resolve_url(w.url, w.repo, w.file) == f"{BASE}{w.url}" and w.url.endswith("/" + w.file), card.name
-        assert w.license.startswith("Apache-2.0") and w.accuracy.top1 and w.accuracy.protocol.startswith("mmaction2 test")
+        assert w.license.startswith("Apache-2.0")
+        if w.accuracy is None:  # mmaction2 publishes no accuracy for a few pretraining files
+            assert "No accuracy is published" in card.description, card.name
+        else:
+            assert w.accuracy.top1 and w.accuracy.protocol.startswith("mmaction2 test"), card.name
         assert card.source.startswith("mmaction2 1.2.0, configs/recognition/"), card.name
 
 

@@ -76,6 +76,13 @@ CASES = [
            (1, 3, 16, 112, 112), "3d"),
     MMCase("tpn_slowonly_r50", "tpn_slowonly_resnet50_f8s8_kinetics400",
            R + "tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
+    # UniFormerV2 at a reduced size (the published ViT-B/16 and L/14 differ only in their widths and depths)
+    MMCase("uniformerv2", "uniformerv2_b16_clip_u8_kinetics400",
+           R + "uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb.py", (2, 3, 4, 32, 32), "3d",
+           model={"backbone": {"width": 64, "layers": 4, "heads": 4, "n_dim": 64, "n_head": 4, "return_list": [1, 2, 3],
+                               "n_layers": 3, "mlp_dropout": [0.5] * 3, "input_resolution": 32, "t_size": 4,
+                               "clip_pretrained": False}, "cls_head": {"in_channels": 64}},
+           zoo_kwargs={"width": 64, "depth": 4, "heads": 4, "global_heads": 4, "global_layers": (1, 2, 3), "image_size": 32}),
     MMCase("ircsn_r50", "ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400",
            R + "csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50
