@@ -28,13 +28,15 @@ _CROP = {
     "inceptionv3": 96,  # the unpadded Inception v3 stem needs >= 75 px
     "i3d_inceptionv3": 96,
     "mvit": 64,
+    "uniformerv2": 112,  # a multiple of both its patch sizes (14, 16)
 }
 #: Frames where an architecture needs other than 8 (the card's for those built for one clip length).
 _FRAMES = {"c3d": 16, "p3d": 16, "s3d_kinetics400": 16, "tsn": 2, "lrcn": 4, "mvit": 4}
 #: Constructor arguments that shrink a model built for one clip size.
-_KWARGS = {"mvit": {"temporal_size": 4, "spatial_size": 64}}
+_KWARGS = {"mvit": {"temporal_size": 4, "spatial_size": 64}, "uniformerv2": {"image_size": 112}}
 #: Run with ``-m slow``: deep or wide networks, fixed large inputs, int8 quantisation.
-_SLOW = ("resnet152", "resnet101", "16x8", "swin3d_b", "swin3d_s", "ircsn", "c3d", "s3d_kinetics400", "vgg16", "mvit", "_int8")
+_SLOW = ("resnet152", "resnet101", "16x8", "swin3d_b", "swin3d_s", "ircsn", "c3d", "s3d_kinetics400", "vgg16", "mvit", "_int8",
+         "uniformerv2_l14")
 
 
 def _lookup(table: dict, name: str, family: str, default):
