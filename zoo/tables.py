@@ -29,8 +29,10 @@ logger = logging.getLogger(__name__)
 #: card dataset -> CSV file stem (one table per dataset).
 DATASET_TABLES = {
     "kinetics400": "Kinetics400",
+    "kinetics600": "Kinetics600",
     "kinetics700": "Kinetics700",
     "kinetics710": "Kinetics710",
+    "mitv1": "Moments-in-Time-V1",
     "ucf101": "UCF101",
     "hmdb51": "HMDB51",
     "sthsthv2": "Something-Something-V2",
