@@ -35,7 +35,7 @@ _FRAMES = {"c3d": 16, "p3d": 16, "s3d_kinetics400": 16, "tsn": 2, "lrcn": 4, "mv
 #: Constructor arguments that shrink a model built for one clip size.
 _KWARGS = {"mvit": {"temporal_size": 4, "spatial_size": 64}, "uniformerv2": {"image_size": 112}}
 #: Run with ``-m slow``: deep or wide networks, fixed large inputs, int8 quantisation.
-_SLOW = ("resnet152", "resnet101", "16x8", "swin3d_b", "swin3d_s", "ircsn", "c3d", "s3d_kinetics400", "vgg16", "mvit", "_int8",
+_SLOW = ("resnet152", "resnet101", "16x8", "swin3d_b", "swin3d_s", "ircsn", "c3d", "s3d_kinetics400", "vgg16", "mvit", "_int8", "swin3d_l",
          "uniformerv2_l14")
 
 
@@ -49,7 +49,7 @@ def _lookup(table: dict, name: str, family: str, default):
 def _fixed_frames(name: str) -> int | None:
     """T of a model built for one clip length (SlowFast, TSM/TAM, fusion), from its card."""
     card = model_card(name)
-    if card.family in ("slowfast", "tsm", "tam", "c2d", "fusion"):
+    if card.family in ("slowfast", "tsm", "tam", "c2d", "fusion", "tanet", "tin", "trn"):
         return card.input.clip_len * card.input.num_segments
     return None
 

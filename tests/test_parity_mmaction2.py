@@ -83,6 +83,10 @@ CASES = [
                                "n_layers": 3, "mlp_dropout": [0.5] * 3, "input_resolution": 32, "t_size": 4,
                                "clip_pretrained": False}, "cls_head": {"in_channels": 64}},
            zoo_kwargs={"width": 64, "depth": 4, "heads": 4, "global_heads": 4, "global_layers": (1, 2, 3), "image_size": 32}),
+    MMCase("swin_t", "swin3d_t_in1k_f32s2_kinetics400",
+           R + "swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
+    MMCase("tanet_r50", "tanet_resnet50_seg8_sthsthv1",
+           R + "tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
     MMCase("ircsn_r50", "ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400",
            R + "csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50

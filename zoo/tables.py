@@ -35,6 +35,7 @@ DATASET_TABLES = {
     "mitv1": "Moments-in-Time-V1",
     "ucf101": "UCF101",
     "hmdb51": "HMDB51",
+    "sthsthv1": "Something-Something-V1",
     "sthsthv2": "Something-Something-V2",
     "synthetic": "Synthetic-Motion",
 }
