@@ -93,3 +93,12 @@ def test_a_registered_name_refuses_other_bytes_at_its_url(monkeypatch):
         with pytest.raises(hub.ChecksumError):
             zoo.get_model(card.name, pretrained=True)
         assert srv.count("/" + entry.url) >= 1
+
+
+def test_the_docs_page_lists_every_mmaction2_name():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "model_zoo" / "mmaction2.rst").read_text()
+    listed = set(re.findall(r"\* - ``([a-z0-9_]+)``", page))
+    names = {card.name for card, _ in _mmaction2_entries()}
+    assert listed == names, f"not on the page: {sorted(names - listed)}; not registered: {sorted(listed - names)}"

@@ -87,6 +87,10 @@ CASES = [
            R + "swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     MMCase("tanet_r50", "tanet_resnet50_seg8_sthsthv1",
            R + "tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
+    # TIN: mmaction2's tin_shift op is a stand-in written from its CUDA kernel (run_mmaction.py);
+    # tests/test_models_tin.py checks zoo's op against that definition and a hand-worked case
+    MMCase("tin_r50", "tin_resnet50_seg8_sthsthv1",
+           R + "tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
     MMCase("ircsn_r50", "ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400",
            R + "csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50

@@ -19,7 +19,9 @@ the same seeded input, already normalised, through the recognizer's network (``m
     <out>/<id>.npz   ``input`` (zoo's layout) and ``logits`` ``(N, num_classes)``
     <out>/<id>.error the traceback, where mmaction2 itself failed
 
-Three things stop a plain ``import mmaction.models`` in a fresh venv; they are handled here, never in zoo:
+mmcv-lite has no compiled ops; TIN's ``mmcv.ops.tin_shift`` gets a stand-in written from the op's CUDA
+kernel (:func:`tin_shift_by_definition`).  Three things stop a plain ``import mmaction.models`` in a
+fresh venv; they are handled here, never in zoo:
 the PyPI wheel lacks ``mmaction/models/localizers/drn`` (a stand-in package is registered before the
 import), ``mmaction.utils.dependency.WITH_MULTIMODAL`` turns on whenever ``transformers`` is present
 and pulls in timm/torchvision (forced off), and ``register_all_modules`` needs scipy
@@ -43,6 +45,24 @@ import torch  # noqa: E402
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+def tin_shift_by_definition(data: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """``mmcv.ops.tin_shift`` as its CUDA kernel loops: ``output[n, i + s, j] = input[n, i, j]``, zeros elsewhere.
+
+    ``data``: ``(N, T, C, HW)``; ``shift``: int ``(N, G)``, channel ``j`` in group ``j // (C / G)``.
+    """
+    n, t, c, _ = data.shape
+    group_channel = c // shift.shape[1]
+    output = torch.zeros_like(data)
+    for b in range(n):
+        for group in range(shift.shape[1]):
+            s = int(shift[b, group])
+            channels = slice(group * group_channel, (group + 1) * group_channel)
+            for i in range(t):
+                if 0 <= i + s < t:
+                    output[b, i + s, channels] = data[b, i, channels]
+    return output
+
+
 def import_mmaction() -> Path:
     """Import mmaction2's models with the three fixes; returns its shipped configs folder."""
     # 1. the wheel lacks models/localizers/drn, which models/localizers/__init__.py imports
@@ -60,6 +80,13 @@ def import_mmaction() -> Path:
     # 2. no multimodal models: they would import transformers, timm and torchvision
     import mmaction.utils.dependency as dependency
     dependency.WITH_MULTIMODAL = False
+    # mmcv-lite has no compiled ops: TIN's tin_shift gets a stand-in written from the CUDA kernel's loop
+    try:
+        import mmcv.ops  # noqa: F401
+    except ImportError:
+        ops = types.ModuleType("mmcv.ops")
+        ops.tin_shift = tin_shift_by_definition
+        sys.modules["mmcv.ops"] = ops
     # 3. the registry's default scope instead of register_all_modules (which imports scipy)
     from mmengine.registry import init_default_scope
     import mmaction
