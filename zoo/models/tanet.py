@@ -63,11 +63,13 @@ class TemporalAdaptiveModule(nn.Module):
         n = nt // t
         clips = x.view(n, t, c, h, w).transpose(1, 2)  # (N, C, T, H, W)
         pooled = clips.mean(dim=(3, 4))  # (N, C, T)
-        kernels = self.global_branch(pooled.reshape(n * c, t))  # (N*C, K), one temporal kernel per clip and channel
+        kernels = self.global_branch(pooled.reshape(n * c, t)).view(n, c, self.kernel_size, 1, 1, 1)
         weighted = clips * self.local_branch(pooled)[..., None, None]
-        out = F.conv2d(weighted.reshape(1, n * c, t, h * w), kernels.view(n * c, 1, self.kernel_size, 1),
-                       padding=(self.kernel_size // 2, 0), groups=n * c)
-        return out.view(n, c, t, h, w).transpose(1, 2).reshape(nt, c, h, w)
+        # the clip- and channel-wise temporal convolution (cross-correlation, zero-padded), tap by tap
+        pad = self.kernel_size // 2
+        padded = F.pad(weighted, (0, 0, 0, 0, pad, pad))
+        out = sum(kernels[:, :, k] * padded[:, :, k : k + t] for k in range(self.kernel_size))
+        return out.transpose(1, 2).reshape(nt, c, h, w)
 
 
 class _AdaptiveThen(nn.Module):
