@@ -23,13 +23,14 @@ from typing import Mapping, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
 from ._interface import VideoClassifier
 from ._mmaction2 import mm_norm, mmaction2_file
 
-__all__ = ["UniFormerV2", "uniformerv2", "QuickGELU"]
+__all__ = ["UniFormerV2", "uniformerv2", "QuickGELU", "Attention"]
 
 
 class QuickGELU(nn.Module):
@@ -50,19 +51,47 @@ class Mlp(nn.Sequential):
         self.fc2 = nn.Linear(hidden, dim)
 
 
+class Attention(nn.Module):
+    """Multi-head attention with ``nn.MultiheadAttention``'s parameters (``in_proj_weight`` holds the query,
+    key and value projections stacked; ``out_proj``): ``query (B, Lq, C)``, ``tokens (B, Lk, C)`` -> ``(B, Lq, C)``.
+
+    Written out (scaled dot-product per head) so that it also runs on the meta device and exports.
+    """
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} is not a multiple of {heads} heads")
+        self.heads = heads
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
+        self.out_proj = nn.Linear(dim, dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, query: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        b, lq, c = query.shape
+        w_q, w_kv = self.in_proj_weight.split([c, 2 * c])
+        b_q, b_kv = self.in_proj_bias.split([c, 2 * c])
+        q = F.linear(query, w_q, b_q).view(b, lq, self.heads, -1).transpose(1, 2)
+        k, v = F.linear(tokens, w_kv, b_kv).view(b, -1, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, Lq, C / heads)
+        return self.out_proj(out.transpose(1, 2).reshape(b, lq, c))
+
+
 class FrameBlock(nn.Module):
     """CLIP's pre-norm transformer block on one frame's tokens: ``(B, L, C) -> (B, L, C)``."""
 
     def __init__(self, dim: int, heads: int) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, 4 * dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.norm1(x)
-        x = x + self.attn(y, y, y, need_weights=False)[0]
+        x = x + self.attn(y, y)
         return x + self.mlp(self.norm2(x))
 
 
@@ -73,13 +102,12 @@ class GlobalBlock(nn.Module):
         super().__init__()
         self.norm_query = nn.LayerNorm(dim)
         self.norm_tokens = nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, round(mlp_factor * dim), dropout)
 
     def forward(self, query: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        kv = self.norm_tokens(tokens)
-        query = query + self.attn(self.norm_query(query), kv, kv, need_weights=False)[0]
+        query = query + self.attn(self.norm_query(query), self.norm_tokens(tokens))
         return query + self.mlp(self.norm2(query))
 
 
@@ -145,7 +173,7 @@ class UniFormerV2(VideoClassifier):
         x = x.permute(0, 2, 3, 4, 1).reshape(n * t, h * w, c)
         x = torch.cat([self.class_token.expand(n * t, 1, c), x], dim=1) + self.pos_embed
         x = self.norm_pre(x)  # (N*T, L, C), L = 1 + h*w
-        query = self.global_query.expand(n, 1, c)
+        query = self.global_query.repeat(n, 1, 1)  # a copy, not a view of the parameter
         level = 0
         for i, block in enumerate(self.blocks):
             x = block(x)
