@@ -91,6 +91,10 @@ CASES = [
     # tests/test_models_tin.py checks zoo's op against that definition and a hand-worked case
     MMCase("tin_r50", "tin_resnet50_seg8_sthsthv1",
            R + "tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
+    MMCase("slowfast_r50", "slowfast_4x16_resnet50_e256_kinetics400",
+           R + "slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py", (1, 3, 32, 64, 64), "3d"),
+    MMCase("slowfast_r50_lateral_norm", "slowfast_8x8_resnet50_e256_steplr_kinetics400",
+           R + "slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py", (1, 3, 32, 64, 64), "3d"),
     MMCase("ircsn_r50", "ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400",
            R + "csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50

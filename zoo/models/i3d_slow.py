@@ -199,7 +199,7 @@ _register_mm("slowonly_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", n
                  pretraining="ImageNet",
                  protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table (its metafile says 75.96/92.4; the README is the table the release reports)"),),
              source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
-             description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, ImageNet-initialised, mmaction2's weights.")
+             description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, ImageNet-initialised, mmaction2's weights. mmaction2 publishes this file and slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400's with the same hash suffix (df42dc84): two different files cannot both start with it, so one of them will fail its check until mmaction2 corrects the name.")
 
 _register_mm("slowonly_resnet50_in1k_f4s16_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'depth': 50},
              input=InputSpec(clip_len=4, frame_step=16, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
@@ -249,4 +249,4 @@ _register_mm("slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400", data
                  pretraining="ImageNet",
                  protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table (its metafile says 76.35/92.18; the README is the table the release reports)"),),
              source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
-             description="SlowOnly ResNet-50 with 5 embedded-Gaussian non-local blocks (res3, res4; sub-sampled, scaled affinity), 8x8 sampling, ImageNet-initialised, mmaction2's weights.")
+             description="SlowOnly ResNet-50 with 5 embedded-Gaussian non-local blocks (res3, res4; sub-sampled, scaled affinity), 8x8 sampling, ImageNet-initialised, mmaction2's weights. mmaction2 publishes this file and slowonly_resnet50_in1k_f8s8_kinetics400's with the same hash suffix (df42dc84): two different files cannot both start with it, so one of them will fail its check until mmaction2 corrects the name.")
