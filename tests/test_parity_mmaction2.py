@@ -55,6 +55,8 @@ CASES = [
            R + "c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "2d"),
     MMCase("tsm_r50", "tsm_resnet50_seg8_kinetics400",
            R + "tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py", (2, 3, 8, 64, 64), "2d"),
+    MMCase("tsm_nl_r50", "tsm_nl_dotproduct_resnet50_seg8_kinetics400",
+           R + "tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py", (2, 3, 8, 64, 64), "2d"),
     MMCase("slowonly_r50", "slowonly_resnet50_f8s8_kinetics400",
            R + "slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb.py", (1, 3, 8, 64, 64), "3d"),
     MMCase("i3d_r50", "i3d_resnet50_in1k_f32s2_kinetics400",

@@ -52,13 +52,18 @@ def mmaction2_file(url: str, top1: float | None, top5: float | None, *, protocol
 
 #: mmaction2's 2D ``ResNet`` (TSN) and ``ResNetTSM`` (shift wrapped around ``conv1`` as ``.net``)
 #: -> our :class:`~zoo.models._backbones_small.ResNet2d` under ``backbone.`` and the classifier ``fc``.
+#: A block followed by a non-local block is wrapped as ``block`` beside ``non_local_block`` (TSM-NL).
 RESNET2D_RULES = (
     Rule(r"backbone\.conv1\.conv\.weight", r"backbone.conv1.weight"),
     Rule(r"backbone\.conv1\.bn\.(\w+)", r"backbone.bn1.\1"),
-    Rule(r"backbone\.(layer\d\.\d+)\.conv(\d)\.conv\.(net\.)?weight", r"backbone.\1.conv\2.\3weight"),
-    Rule(r"backbone\.(layer\d\.\d+)\.conv(\d)\.bn\.(\w+)", r"backbone.\1.bn\2.\3"),
-    Rule(r"backbone\.(layer\d\.\d+)\.downsample\.conv\.weight", r"backbone.\1.downsample.0.weight"),
-    Rule(r"backbone\.(layer\d\.\d+)\.downsample\.bn\.(\w+)", r"backbone.\1.downsample.1.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?conv(\d)\.conv\.(net\.)?weight", r"backbone.\1.\2conv\3.\4weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?conv(\d)\.bn\.(\w+)", r"backbone.\1.\2bn\3.\4"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?downsample\.conv\.weight", r"backbone.\1.\2downsample.0.weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?downsample\.bn\.(\w+)", r"backbone.\1.\2downsample.1.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.(g|phi)\.0\.conv\.(weight|bias)", r"backbone.\1.nonlocal_block.\2.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.theta\.conv\.(weight|bias)", r"backbone.\1.nonlocal_block.theta.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.conv\.weight", r"backbone.\1.nonlocal_block.proj.weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.bn\.(\w+)", r"backbone.\1.nonlocal_block.bn.\2"),
     Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1"),
 )
 

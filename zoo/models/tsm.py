@@ -17,7 +17,7 @@ per-frame features are averaged (TSN consensus).  All return ``(N, num_classes)`
 from __future__ import annotations
 
 from functools import partial
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -27,11 +27,11 @@ from ..registry import InputSpec, register_model
 from ._mmaction2 import mm_norm, mmaction2_file
 from ._backbones_small import ResNet2d
 from ._interface import VideoClassifier, segment_consensus
-from ._resnet3d import Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, init_weights, make_stage
+from ._resnet3d import Bottleneck3d, ClassifierHead3d, NonLocal3d, ResNet3d, Stem3d, init_weights, make_stage
 
 __all__ = [
     "temporal_shift", "TemporalShift", "temporal_aggregation", "TemporalAggregation", "TemporalAggregation3d",
-    "TemporalResNet", "tsm_resnet", "tam_resnet", "c2d_resnet",
+    "TemporalResNet", "FramesNonLocal", "tsm_resnet", "tam_resnet", "c2d_resnet",
 ]
 
 
@@ -119,6 +119,25 @@ class TemporalAggregation(nn.Module):
         return self.net(out)
 
 
+class FramesNonLocal(nn.Module):
+    """``block`` then a non-local block over the clip's frames: ``(N * T, C, H, W) -> (N * T, C', H', W')``.
+
+    The frames of each clip are stacked to ``(N, C', T, H', W')`` for ``nonlocal_block`` and unstacked again.
+    """
+
+    def __init__(self, block: nn.Module, num_segments: int, nonlocal_block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+        self.nonlocal_block = nonlocal_block
+        self.num_segments = num_segments
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.block(x)
+        nt, c, h, w = x.shape
+        clips = x.view(nt // self.num_segments, self.num_segments, c, h, w).transpose(1, 2)
+        return self.nonlocal_block(clips).transpose(1, 2).reshape(nt, c, h, w)
+
+
 class TemporalResNet(VideoClassifier):
     """A per-frame 2D ResNet whose residual branches get a temporal module (TSM, TAM or none).
 
@@ -131,6 +150,8 @@ class TemporalResNet(VideoClassifier):
         num_segments: frames per clip the temporal modules assume (checked on every call).
         fold_div: TSM shifts ``2/fold_div`` of the channels.
         dropout_ratio: dropout before the classifier.
+        nonlocal_freq: per stage, 1/0 per block: a :class:`~zoo.models._resnet3d.NonLocal3d` over the
+            clip's frames follows that block (:class:`FramesNonLocal`); ``nonlocal_kwargs`` are its arguments.
     """
 
     def __init__(
@@ -143,6 +164,8 @@ class TemporalResNet(VideoClassifier):
         widths: Sequence[int] = (64, 128, 256, 512),
         stem: str = "imagenet",
         dropout_ratio: float = 0.5,
+        nonlocal_freq: Sequence[Sequence[int]] | None = None,
+        nonlocal_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if temporal not in ("shift", "tam", "none"):
@@ -156,6 +179,13 @@ class TemporalResNet(VideoClassifier):
                 block.conv1 = TemporalShift(conv1, num_segments, fold_div)
             elif temporal == "tam":
                 block.conv1 = TemporalAggregation(conv1, num_segments, conv1.in_channels)
+        for stage, flags in enumerate(nonlocal_freq or ()):
+            layer = getattr(self.backbone, f"layer{stage + 1}")
+            for index, flag in enumerate(flags):
+                if flag:
+                    block = layer[index]
+                    layer[index] = FramesNonLocal(block, num_segments,
+                                                  NonLocal3d(block.conv3.out_channels, **(nonlocal_kwargs or {})))
         self.num_features = self.backbone.feat_dim
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(self.num_features, num_classes)
@@ -332,6 +362,36 @@ _register_mm("tsm_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174,
                  protocol="mmaction2 test: 32 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
              source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py",
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
+
+_register_mm("tsm_nl_embeddedgaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-35eddb57.pth",
+                 74.34, 91.23, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM over ResNet-50 with 5 embedded-Gaussian non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
+
+_register_mm("tsm_nl_dotproduct_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'dot_product', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb_20220831-108bfde5.pth",
+                 74.49, 91.15, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM over ResNet-50 with 5 dot-product non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
+
+_register_mm("tsm_nl_gaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-7e54dacf.pth",
+                 73.66, 90.99, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM over ResNet-50 with 5 Gaussian non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
 
 _register_mm = partial(register_model, builder=c2d_resnet, family="c2d", converters={"pth": "mmaction2_resnet3d"})
 
