@@ -4,12 +4,14 @@
 PYTHON3 ?= python3
 VENV ?= .venv
 REF_VENV ?= .venv-ref
+MM_VENV ?= .venv-mmaction
 PY := $(VENV)/bin/python
 REF_PY := $(REF_VENV)/bin/python
+MM_PY := $(MM_VENV)/bin/python
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: all venv ref-venv test test-heavy test-fast demo docs tables benchmark clean
+.PHONY: all venv ref-venv mmaction-venv test test-heavy test-fast demo docs tables benchmark clean
 
 all: test
 
@@ -29,10 +31,18 @@ $(REF_VENV)/.installed: requirements-ref.txt
 	$(REF_PY) -m pip install -q -r requirements-ref.txt
 	touch $@
 
+mmaction-venv: $(MM_VENV)/.installed
+
+# mmaction2 reference environment used by tests/test_parity_mmaction2.py; zoo itself never imports it.
+$(MM_VENV)/.installed: requirements-mmaction.txt
+	$(PYTHON3) -m venv $(MM_VENV)
+	$(MM_PY) -m pip install -q -r requirements-mmaction.txt
+	touch $@
+
 # The default run leaves out the `heavy` doc commands (full-size training runs of many minutes each);
 # `make test-heavy` runs those.
-test: venv ref-venv
-	ZOO_GLUONCV_PYTHON=$(CURDIR)/$(REF_PY) ZOO_REQUIRE_REFERENCE=1 \
+test: venv ref-venv mmaction-venv
+	ZOO_GLUONCV_PYTHON=$(CURDIR)/$(REF_PY) ZOO_MMACTION_PYTHON=$(CURDIR)/$(MM_PY) ZOO_REQUIRE_REFERENCE=1 \
 		$(PY) -m pytest -n $(JOBS) -q -m "not heavy" $(PYTEST_ARGS) tests
 
 test-heavy: venv
@@ -54,4 +64,4 @@ benchmark: venv
 	$(PY) scripts/benchmark.py
 
 clean:
-	rm -rf $(VENV) $(REF_VENV) build dist *.egg-info docs/_build .cache
+	rm -rf $(VENV) $(REF_VENV) $(MM_VENV) build dist *.egg-info docs/_build .cache

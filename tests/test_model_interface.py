@@ -29,14 +29,16 @@ _CROP = {
     "i3d_inceptionv3": 96,
     "mvit": 64,
     "xclip": 224,  # CLIP's learned position table is for 224 px frames
+    "uniformerv2": 112,  # a multiple of both its patch sizes (14, 16)
 }
 #: Frames where an architecture needs other than 8 (the card's for those built for one clip length).
 _FRAMES = {"c3d": 16, "p3d": 16, "s3d_kinetics400": 16, "tsn": 2, "lrcn": 4, "mvit": 4}
 #: Constructor arguments that shrink a model built for one clip size.
-_KWARGS = {"mvit": {"temporal_size": 4, "spatial_size": 64}}
+_KWARGS = {"mvit": {"temporal_size": 4, "spatial_size": 64}, "uniformerv2": {"image_size": 112}}
 #: Run with ``-m slow``: deep or wide networks, fixed large inputs, int8 quantisation.
 _SLOW = ("resnet152", "resnet101", "16x8", "swin3d_b", "swin3d_s", "ircsn", "c3d", "s3d_kinetics400", "vgg16", "mvit", "_int8",
-         "videomae_vit_h", "vjepa2_vith", "vjepa2_vitg", "xclip_base_patch16", "xclip_base_patch32_16x")
+         "videomae_vit_h", "vjepa2_vith", "vjepa2_vitg", "xclip_base_patch16", "xclip_base_patch32_16x",
+         "swin3d_l", "uniformerv2_l14")
 
 
 def _lookup(table: dict, name: str, family: str, default):
@@ -49,7 +51,7 @@ def _lookup(table: dict, name: str, family: str, default):
 def _fixed_frames(name: str) -> int | None:
     """T of a model built for one clip length (SlowFast, TSM/TAM, fusion), from its card."""
     card = model_card(name)
-    if card.family in ("slowfast", "tsm", "tam", "c2d", "fusion", "xclip"):
+    if card.family in ("slowfast", "tsm", "tam", "c2d", "fusion", "xclip", "tanet", "tin", "trn"):
         return card.input.clip_len * card.input.num_segments
     return None
 

@@ -21,6 +21,7 @@ __all__ = ["published", "hf_file", "hub_input", "hub_kwargs", "GLUONCV_LOGS", "G
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
 register_repo("hf", "https://huggingface.co/")  # the hub lets HF_ENDPOINT override this, as the Hub's tools do
+register_repo("mmaction2", "https://download.openmmlab.com/mmaction/")
 register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/download/v1.0.0/")
 
 #: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
@@ -31,18 +32,22 @@ GLUONCV_CONFIGS = "https://raw.githubusercontent.com/dmlc/gluon-cv/master/script
 _UPSTREAM = {
     "gluoncv": ("Apache-2.0 (GluonCV model zoo)", "GluonCV model zoo"),
     "torchvision": ("BSD-3-Clause (torchvision)", "torchvision"),
+    "mmaction2": ("Apache-2.0 (mmaction2 model zoo)", "mmaction2 model zoo"),
     "ig65m": ("MIT (moabitcoin/ig65m-pytorch; weights converted from facebookresearch/VMZ)", "ig65m-pytorch / VMZ"),
 }
 
 
 def published(file: str, converter: str | None, top1: float | None = None, top5: float | None = None, *,
-              repo: str = "gluoncv", sha1: str = "", protocol: str = "", **fields: Any) -> WeightsEntry:
+              repo: str = "gluoncv", sha1: str = "", protocol: str = "", path: str = "", **fields: Any) -> WeightsEntry:
     """The weights file ``file`` published by ``repo``, cited with its published top-1/top-5.
 
     * ``gluoncv``: ``<name>-<sha1[:8]>.params`` (MXNet zoo, served zipped as ``gluon/models/<name>-<tag>.zip``)
       or ``.pth`` (PyTorch zoo, ``torch/models/<file>``), checked by ``sha1``: the full SHA-1 of the
       file, or the 8-hex hashtag where GluonCV publishes no more.
     * ``torchvision`` / ``ig65m``: torch.hub names ``<name>-<sha256[:8]>.pth``, checked by that SHA-256 prefix.
+    * ``mmaction2``: ``<config>_<date>-<sha256[:8]>.pth`` (``tools/deployment/publish_model.py``), checked
+      by that SHA-256 prefix; ``path`` is where the file lies under the repo's base URL
+      (``v1.0/recognition/<family>/<config>/<file>``).
 
     ``fields`` are further :class:`WeightsEntry` fields (``default``, ``description``, ``num_classes``,
     ``pretraining``, ``recipe``, ``input``).
@@ -59,7 +64,7 @@ def published(file: str, converter: str | None, top1: float | None = None, top5:
         url = f"gluon/models/{stem}.zip" if ext == "params" else f"torch/models/{file}"
         checks = {"sha1": sha1}
     else:
-        url, checks = file, {"sha1": "", "sha256": tag}
+        url, checks = path or file, {"sha1": "", "sha256": tag}
     accuracy = Accuracy(top1, top5, reported_by=reported_by, protocol=protocol) if top1 is not None else None
     return WeightsEntry(file=file, url=url, repo=repo, format=ext, converter=converter, accuracy=accuracy,
                         license=license, **checks, **fields)

@@ -275,13 +275,19 @@ class Bottleneck3d(nn.Module):
 
 
 class NonLocal3d(nn.Module):
-    """Embedded-Gaussian non-local block (Wang et al. 2018): ``x + bn(proj(attention(x)))``.
+    """Non-local block (Wang et al. 2018): ``x + bn(proj(attention(x)))``.
 
     ``(N, C, T, H, W) -> (N, C, T, H, W)``.  ``theta``, ``phi``, ``g`` are ``1x1x1`` convs to
-    ``embed_dim`` (default ``C // 2``) channels with bias; the affinity ``theta^T phi`` over all
-    ``T*H*W`` positions is scaled by ``embed_dim ** -0.5`` before the softmax (GluonCV/mmaction);
-    ``sub_sample`` max-pools ``phi`` and ``g`` by ``1x2x2``.  ``bn`` starts at zero scale so a new
-    block is an identity.
+    ``embed_dim`` (default ``C // 2``) channels with bias; ``sub_sample`` max-pools ``phi`` and ``g``
+    by ``1x2x2``.  The affinity of every pair of ``T*H*W`` positions, by ``mode``:
+
+    * ``"embedded_gaussian"``: ``softmax(theta^T phi)``, the product scaled by ``embed_dim ** -0.5``
+      where ``scale`` (GluonCV; mmaction2's ``use_scale``);
+    * ``"dot_product"``: ``theta^T phi / P`` (``P`` positions of ``phi``), no softmax;
+    * ``"gaussian"``: ``softmax(x^T x')`` on the input itself (``x'`` sub-sampled), no ``theta``/``phi``.
+
+    ``bn`` starts at zero scale so a new block is an identity; ``proj_bias=False`` drops the bias of
+    ``proj`` (mmaction2's, whose projection conv is followed by the norm).
     """
 
     def __init__(
@@ -293,28 +299,41 @@ class NonLocal3d(nn.Module):
         use_bn: bool = True,
         scale: bool = True,
         norm_layer: NormLayer = _DEFAULT_NORM,
+        mode: str = "embedded_gaussian",
+        proj_bias: bool = True,
     ) -> None:
         super().__init__()
+        if mode not in ("embedded_gaussian", "dot_product", "gaussian"):
+            raise ValueError(f"non-local mode must be 'embedded_gaussian', 'dot_product' or 'gaussian', got {mode!r}")
         self.embed_dim = embed_dim or in_channels // 2
         self.scale = scale
-        self.theta = nn.Conv3d(in_channels, self.embed_dim, 1)
-        self.phi = nn.Conv3d(in_channels, self.embed_dim, 1)
+        self.mode = mode
+        if mode != "gaussian":
+            self.theta = nn.Conv3d(in_channels, self.embed_dim, 1)
+            self.phi = nn.Conv3d(in_channels, self.embed_dim, 1)
         self.g = nn.Conv3d(in_channels, self.embed_dim, 1)
         self.pool = nn.MaxPool3d((1, 2, 2)) if sub_sample else nn.Identity()
-        self.proj = nn.Conv3d(self.embed_dim, in_channels, 1)
+        self.proj = nn.Conv3d(self.embed_dim, in_channels, 1, bias=proj_bias)
         self.bn = norm_layer(in_channels) if use_bn else nn.Identity()
         if use_bn:
             nn.init.zeros_(self.bn.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
-        theta = self.theta(x).reshape(n, self.embed_dim, -1)  # (N, E, THW)
-        phi = self.pool(self.phi(x)).reshape(n, self.embed_dim, -1)  # (N, E, THW')
+        if self.mode == "gaussian":
+            theta = x.reshape(n, x.shape[1], -1)  # (N, C, THW)
+            phi = self.pool(x).reshape(n, x.shape[1], -1)  # (N, C, THW')
+        else:
+            theta = self.theta(x).reshape(n, self.embed_dim, -1)  # (N, E, THW)
+            phi = self.pool(self.phi(x)).reshape(n, self.embed_dim, -1)  # (N, E, THW')
         g = self.pool(self.g(x)).reshape(n, self.embed_dim, -1)  # (N, E, THW')
         affinity = torch.bmm(theta.transpose(1, 2), phi)  # (N, THW, THW')
-        if self.scale:
-            affinity = affinity * self.embed_dim**-0.5
-        attn = affinity.softmax(dim=-1)
+        if self.mode == "dot_product":
+            attn = affinity / affinity.shape[-1]
+        else:
+            if self.scale and self.mode == "embedded_gaussian":
+                affinity = affinity * self.embed_dim**-0.5
+            attn = affinity.softmax(dim=-1)
         y = torch.bmm(g, attn.transpose(1, 2)).reshape(n, self.embed_dim, *x.shape[2:])  # (N, E, T, H, W)
         return x + self.bn(self.proj(y))
 

@@ -5,13 +5,16 @@ pool5 features of consecutive ``num_segments * num_crop`` clips are averaged bef
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import GLUONCV_LOGS, published
-from ..convert.keys import convert
+from ..convert.keys import Rule, convert
 from ._backbones2d import gluon_rules
 from ._interface import VideoClassifier, segment_consensus
 
@@ -108,3 +111,34 @@ register_model("c3d_kinetics400", builder=c3d, family="c3d", dataset="kinetics40
                description="C3D trained from scratch on Kinetics-400 (GluonCV c3d_kinetics400).",
                train_command=("GluonCV scripts/action-recognition/train_recognizer.py (c3d_kinetics400.sh in its model zoo "
                               "table)"))
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's C3D: the same network, mmaction2's weights (zoo/models/_mmaction2.py)
+# --------------------------------------------------------------------------------------------
+
+_MM_C3D_RULES = (
+    Rule(r"backbone\.conv([12])a\.conv\.(weight|bias)", r"conv\1.\2"),
+    Rule(r"backbone\.(conv[345][ab])\.conv\.(weight|bias)", r"\1.\2"),
+    Rule(r"backbone\.(fc[67])\.(weight|bias)", r"\1.\2"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1"),
+)
+
+
+@register_converter("mmaction2_c3d")
+def convert_mmaction2_c3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 ``C3D`` checkpoints (``backbone.conv1a.conv.weight`` ... ``cls_head.fc_cls``) -> our keys."""
+    return convert(source, model, _MM_C3D_RULES, what="mmaction2 C3D")
+
+
+_register_mm = partial(register_model, builder=c3d, family="c3d", converters={"pth": "mmaction2_c3d"})
+
+_register_mm("c3d_sports1m_f16s1_ucf101", dataset="ucf101", num_classes=101, kwargs={},
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=112, short_side=128, **mm_norm((104, 117, 128), (1, 1, 1))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb_20220811-31723200.pth",
+                 83.08, 95.93, converter="mmaction2_c3d", config="c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py", default=True,
+                 pretraining="Sports-1M",
+                 protocol="mmaction2 test: 10 uniform clips of 16 frames with step 1 x 1 crop (CenterCrop 112px after short side 128), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py",
+             description="C3D pretrained on Sports-1M and fine-tuned on UCF101 split 1, 16 consecutive frames at 112x112, mmaction2's weights.")

@@ -14,6 +14,7 @@ the default).  GluonCV's PyTorch SlowFast instead takes only the Fast clip and p
 """
 from __future__ import annotations
 
+import re
 from functools import partial
 
 from typing import Sequence
@@ -22,8 +23,9 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
-from ..convert.keys import convert
+from ..convert.keys import Rule, convert
 from ._resnet3d import (
     RESNET_DEPTHS,
     Bottleneck3d,
@@ -65,6 +67,8 @@ class SlowFast(HeadedClassifier):
         bn_frozen: every BN uses running statistics and has a frozen scale/shift.
         frozen_stages: freeze the stems, the first lateral and stages ``1..K`` of both pathways
             (with their laterals); ``-1`` freezes nothing.
+        lateral_norm: the lateral convs are followed by BatchNorm and ReLU (GluonCV, PySlowFast);
+            ``False``: the conv alone (mmaction2's default).
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class SlowFast(HeadedClassifier):
         partial_bn: bool = False,
         bn_frozen: bool = False,
         frozen_stages: int = -1,
+        lateral_norm: bool = True,
     ) -> None:
         super().__init__()
         if input_layout not in ("fast_slow", "fast"):
@@ -104,9 +109,10 @@ class SlowFast(HeadedClassifier):
         laterals, fast_stages, slow_stages = [], [], []
         for i, num_blocks in enumerate(layers):
             lateral_out = fast_in * fusion_conv_channel_ratio
-            laterals.append(
-                ConvBNAct(fast_in, lateral_out, (fusion_kernel_size, 1, 1), (alpha, 1, 1), (fusion_kernel_size // 2, 0, 0))
-            )
+            lateral = ConvBNAct(fast_in, lateral_out, (fusion_kernel_size, 1, 1), (alpha, 1, 1), (fusion_kernel_size // 2, 0, 0))
+            if not lateral_norm:  # mmaction2's default: the lateral is the conv alone
+                lateral.bn, lateral.act = nn.Identity(), nn.Identity()
+            laterals.append(lateral)
             stride = (1, 1, 1) if i == 0 else (1, 2, 2)
             limit_fast = num_block_temp_kernel_fast if i == 2 else None
             limit_slow = num_block_temp_kernel_slow if i == 2 else None
@@ -361,3 +367,82 @@ _register("slowfast_8x8_resnet50_kinetics400_torch", input=_TORCH_8X8_INPUT,
                        "is the Fast clip only, the Slow pathway is every alpha-th frame. The same network as the "
                        "MXNet-zoo name slowfast_8x8_resnet50_kinetics400 (same weights layout), which takes "
                        "Fast-then-Slow frames concatenated along T instead; hence a separate name."))
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's ResNet3dSlowFast: the same network (lateral convs without BatchNorm unless
+# ``lateral_norm``), mmaction2's weights (zoo/models/_mmaction2.py)
+# --------------------------------------------------------------------------------------------
+
+def _mm_layer(m: "re.Match[str]") -> str:
+    """``backbone.<path>_path.layerI.J.<rest>`` -> ``<path>_layers.(I-1).J.<our rest>``."""
+    rest = re.sub(r"^conv(\d)\.conv\.", r"conv\1.", m[4])
+    rest = re.sub(r"^conv(\d)\.bn\.", r"bn\1.", rest)
+    return f"{m[1]}_layers.{int(m[2]) - 1}.{m[3]}.{rest}"
+
+
+_MM_RULES = (
+    Rule(r"backbone\.(slow|fast)_path\.conv1\.(conv|bn)\.(\w+)", r"\1_stem.\2.\3"),
+    Rule(r"backbone\.slow_path\.conv1_lateral\.(conv|bn)\.(\w+)", r"laterals.0.\1.\2"),
+    Rule(r"backbone\.slow_path\.layer(\d)_lateral\.(conv|bn)\.(\w+)", r"laterals.\1.\2.\3"),
+    Rule(r"backbone\.(slow|fast)_path\.layer(\d)\.(\d+)\.(.+)", _mm_layer),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.fc.\1"),
+)
+
+
+@register_converter("mmaction2_slowfast")
+def convert_mmaction2_slowfast(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 ``ResNet3dSlowFast`` checkpoints (``backbone.slow_path.*``, ``backbone.fast_path.*``) -> ours.
+
+    mmaction2's head concatenates the pooled Fast features before the Slow ones, ours Slow first: the
+    classifier's input columns are swapped to match.
+    """
+    state = convert(source, model, _MM_RULES, what="mmaction2 SlowFast")
+    fast = source["backbone.fast_path.layer4.0.conv3.bn.weight"].shape[0]
+    weight = state["head.fc.weight"]
+    state["head.fc.weight"] = torch.cat([weight[:, fast:], weight[:, :fast]], dim=1)
+    return state
+
+
+_MM_INPUT = InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)))
+_register_mm = partial(register_model, builder=slowfast_resnet, family="slowfast", converters={"pth": "mmaction2_slowfast"})
+
+_register_mm("slowfast_4x16_resnet50_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'alpha': 8, 'beta_inv': 8, 'fusion_kernel_size': 5, 'slow_frames': 4, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+             input=_MM_INPUT,
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb_20220901-701b0f6f.pth",
+                 75.55, 92.35, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py", default=True,
+                 pretraining="Scratch",
+                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py",
+             description="SlowFast ResNet-50, 4x16 (a clip of 32 frames at step 2: the Slow pathway takes every 8th, the Fast one all 32; alpha 8), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
+
+_register_mm("slowfast_8x8_resnet50_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+             input=_MM_INPUT,
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb_20220818-1cb6dfc8.pth",
+                 76.8, 92.99, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py", default=True,
+                 pretraining="Scratch",
+                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py",
+             description="SlowFast ResNet-50, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
+
+_register_mm("slowfast_8x8_resnet50_e256_steplr_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': True},
+             input=_MM_INPUT,
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb_20220818-b62a501f.pth",
+                 76.65, 92.86, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py", default=True,
+                 pretraining="Scratch",
+                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py",
+             description="SlowFast ResNet-50, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs with BatchNorm and ReLU, from scratch, mmaction2's weights.")
+
+_register_mm("slowfast_8x8_resnet101_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+             input=_MM_INPUT,
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb_20220901-9c0e09bd.pth",
+                 78.65, 93.88, converter="mmaction2_slowfast", config="slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py", default=True,
+                 pretraining="Scratch",
+                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the metafile"),),
+             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py",
+             description="SlowFast ResNet-101, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs without BatchNorm, from scratch, mmaction2's weights.")

@@ -19,12 +19,13 @@ import torch.nn.functional as F
 
 from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import published
-from ..convert.keys import KEEP, convert
+from ..convert.keys import KEEP, Rule, convert
 from ._interface import VideoClassifier
 from .mvit import Mlp, _drop_path
 
-__all__ = ["SwinTransformer3d", "WindowAttention3d", "swin3d_t", "swin3d_s", "swin3d_b"]
+__all__ = ["SwinTransformer3d", "WindowAttention3d", "swin3d_t", "swin3d_s", "swin3d_b", "swin3d_l"]
 
 Thw = tuple[int, int, int]
 _LayerNorm = partial(nn.LayerNorm, eps=1e-5)
@@ -242,6 +243,11 @@ def swin3d_b(num_classes: int = 400, **kwargs) -> SwinTransformer3d:
     return SwinTransformer3d(num_classes, **{"embed_dim": 128, "depths": (2, 2, 18, 2), "num_heads": (4, 8, 16, 32), **kwargs})
 
 
+def swin3d_l(num_classes: int = 400, **kwargs) -> SwinTransformer3d:
+    """Swin3D-L: C=192, depths (2, 2, 18, 2), heads (6, 12, 24, 48)."""
+    return SwinTransformer3d(num_classes, **{"embed_dim": 192, "depths": (2, 2, 18, 2), "num_heads": (6, 12, 24, 48), **kwargs})
+
+
 # ---------------------------------------------------------------------------------------------
 # torchvision: features = [stage0, merge0, stage1, merge1, stage2, merge2, stage3]; MLP as
 # Sequential (0: fc1, 3: fc2); the relative_position_index buffers are constants we rebuild.
@@ -313,3 +319,86 @@ _register("swin3d_t_kinetics400", builder=swin3d_t,
                              description=("torchvision Swin3D_T_Weights.KINETICS400_V1 (ImageNet-1K pretrained, "
                                           "ported from the authors)")),),
           description="Video Swin Transformer T (window 8x7x7), Kinetics-400, torchvision's weights.")
+
+
+# ---------------------------------------------------------------------------------------------
+# mmaction2's Video Swin: the same network (merges after stages 0-2, a final norm), mmaction2's weights
+# ---------------------------------------------------------------------------------------------
+
+_MM_RULES = (
+    Rule(r"backbone\.patch_embed\.(.+)", r"patch_embed.\1"),
+    Rule(r"backbone\.layers\.\d\.blocks\.\d+\.attn\.relative_position_index", None),  # a buffer we compute
+    Rule(r"backbone\.layers\.(\d)\.blocks\.(\d+)\.(.+)", r"stages.\1.\2.\3"),
+    Rule(r"backbone\.layers\.(\d)\.downsample\.(.+)", r"merges.\1.\2"),
+    Rule(r"backbone\.norm3\.(weight|bias)", r"norm.\1"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1"),
+)
+
+
+@register_converter("mmaction2_swin3d")
+def convert_mmaction2_swin3d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 ``SwinTransformer3D`` checkpoints (``backbone.layers.i.blocks.j``, ``norm3``) -> ours."""
+    return convert(source, model, _MM_RULES, what="mmaction2 Video Swin")
+
+
+_register_mm = partial(register_model, family="swin3d", converters={"pth": "mmaction2_swin3d"})
+
+_register_mm("swin3d_t_in1k_f32s2_kinetics400", builder=swin3d_t, dataset="kinetics400", num_classes=400, kwargs={},
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-241016b2.pth",
+                 78.9, 93.77, converter="mmaction2_swin3d", config="swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet-1K",
+                 protocol="mmaction2 test: 4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             description="Video Swin-T (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights.")
+
+_register_mm("swin3d_s_in1k_f32s2_kinetics400", builder=swin3d_s, dataset="kinetics400", num_classes=400, kwargs={},
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-e91ab986.pth",
+                 80.54, 94.46, converter="mmaction2_swin3d", config="swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet-1K",
+                 protocol="mmaction2 test: 4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             description="Video Swin-S (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights.")
+
+_register_mm("swin3d_b_in1k_f32s2_kinetics400", builder=swin3d_b, dataset="kinetics400", num_classes=400, kwargs={},
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-182ec6cc.pth",
+                 80.57, 94.49, converter="mmaction2_swin3d", config="swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet-1K",
+                 protocol="mmaction2 test: 4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             description="Video Swin-B (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights. (mmaction2's metafile names its config with a doubled .py suffix.)")
+
+_register_mm("swin3d_l_in22k_f32s2_kinetics400", builder=swin3d_l, dataset="kinetics400", num_classes=400, kwargs={},
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-78ad8b11.pth",
+                 83.46, 95.91, converter="mmaction2_swin3d", config="swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet-22K",
+                 protocol="mmaction2 test: 4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             description="Video Swin-L (window 8x7x7, patches 2x4x4), ImageNet-22K-initialised, 32x2 sampling, mmaction2's weights.")
+
+_register_mm("swin3d_l_in22k_f32s2_kinetics700", builder=swin3d_l, dataset="kinetics700", num_classes=700, kwargs={},
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb_20220930-f8d74db7.pth",
+                 75.92, 92.72, converter="mmaction2_swin3d", config="swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb.py", default=True,
+                 pretraining="ImageNet-22K",
+                 protocol="mmaction2 test: 4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb.py",
+             description="Video Swin-L (window 8x7x7, patches 2x4x4), ImageNet-22K-initialised, 32x2 sampling, mmaction2's weights.")
+
+_register_mm("swin3d_s_in1k_f32s2_kinetics710", builder=swin3d_s, dataset="kinetics710", num_classes=710, kwargs={},
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb_20230612-8e082ff1.pth",
+                 76.9, 92.96, converter="mmaction2_swin3d", config="swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb.py", default=True,
+                 pretraining="ImageNet-1K",
+                 protocol="mmaction2 test: 4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb.py",
+             description="Video Swin-S (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights.")

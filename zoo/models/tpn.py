@@ -40,6 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
+from ._mmaction2 import RESNET3D_RULES, mm_norm, mmaction2_file
 from ._published import GLUONCV_CONFIGS, published
 from ._interface import freeze_bn_affine
 from ._resnet3d import ConvBNAct, ResNet3d, Triple, conv3d, init_weights, triple
@@ -431,3 +432,50 @@ _register("tpn_resnet50_f8s8_kinetics400", input=_F8S8_INPUT,
                                           "ResNet-50 init")),),
           description=("TPN on a Slow-only ResNet-50 (8x8 sampling; temporal-modulation rates (8, 8)); the auxiliary "
                        "layer3 head is kept for training and not run at inference."))
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's TPN on SlowOnly: the same network, mmaction2's weights (zoo/models/_mmaction2.py)
+# --------------------------------------------------------------------------------------------
+
+_MM_FLOWS = {"1": "top_down_fusion", "2": "bottom_up_fusion"}
+_MM_TPN_RULES = (
+    Rule(r"neck\.spatial_modulation\.spatial_modulation\.(\d+)\.(\d+)\.(conv|bn)\.(\w+)", r"neck.spatial_modulation.levels.\1.\2.\3.\4"),
+    Rule(r"neck\.temporal_modulation_ops\.(\d+)\.conv\.conv\.weight", r"neck.temporal_modulation.\1.conv.weight"),
+    Rule(r"neck\.downsample_ops\.(\d+)\.conv\.conv\.weight", r"neck.bottom_up_downsample.\1.conv.weight"),
+    Rule(r"neck\.level_fusion_([12])\.downsamples\.(\d+)\.conv\.(conv|bn)\.(\w+)", lambda m: f"neck.{_MM_FLOWS[m[1]]}.project.{m[2]}.{m[3]}.{m[4]}"),
+    Rule(r"neck\.level_fusion_([12])\.fusion_conv\.(conv|bn)\.(\w+)", lambda m: f"neck.{_MM_FLOWS[m[1]]}.fuse.{m[2]}.{m[3]}"),
+    Rule(r"neck\.pyramid_fusion\.(conv|bn)\.(\w+)", r"neck.pyramid_fusion.\1.\2"),
+    Rule(r"neck\.aux_head\.conv\.(conv|bn)\.(\w+)", r"aux_head.features.\1.\2"),
+    Rule(r"neck\.aux_head\.fc\.(weight|bias)", r"aux_head.fc.\1"),
+    *RESNET3D_RULES,
+)
+
+
+@register_converter("mmaction2_tpn")
+def convert_mmaction2_tpn(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TPN-SlowOnly checkpoints (``backbone.*``, ``neck.*``, ``cls_head.fc_cls``) -> our :class:`TPNet`."""
+    return convert(source, model, _MM_TPN_RULES, what="mmaction2 TPN")
+
+
+_register_mm = partial(register_model, builder=tpn_resnet, family="tpn", converters={"pth": "mmaction2_tpn"})
+
+_register_mm("tpn_slowonly_resnet50_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
+             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb_20220913-97d0835d.pth",
+                 74.2, 91.48, converter="mmaction2_tpn", config="tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py", default=True,
+                 pretraining="Scratch",
+                 protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
+             description="TPN on SlowOnly ResNet-50 (levels res4 and res5), 8x8 sampling, from scratch, mmaction2's weights.")
+
+_register_mm("tpn_slowonly_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
+             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb_20220913-fed3f4c1.pth",
+                 76.74, 92.57, converter="mmaction2_tpn", config="tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the metafile"),),
+             source="mmaction2 1.2.0, configs/recognition/tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
+             description="TPN on SlowOnly ResNet-50 (levels res4 and res5), 8x8 sampling, ImageNet-initialised, mmaction2's weights.")

@@ -16,20 +16,22 @@ per-frame features are averaged (TSN consensus).  All return ``(N, num_classes)`
 """
 from __future__ import annotations
 
-from typing import Sequence
+from functools import partial
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._backbones_small import ResNet2d
 from ._interface import VideoClassifier, segment_consensus
-from ._resnet3d import Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, init_weights, make_stage
+from ._resnet3d import Bottleneck3d, ClassifierHead3d, NonLocal3d, ResNet3d, Stem3d, init_weights, make_stage
 
 __all__ = [
     "temporal_shift", "TemporalShift", "temporal_aggregation", "TemporalAggregation", "TemporalAggregation3d",
-    "TemporalResNet", "tsm_resnet", "tam_resnet", "c2d_resnet",
+    "TemporalResNet", "FramesNonLocal", "tsm_resnet", "tam_resnet", "c2d_resnet",
 ]
 
 
@@ -117,6 +119,25 @@ class TemporalAggregation(nn.Module):
         return self.net(out)
 
 
+class FramesNonLocal(nn.Module):
+    """``block`` then a non-local block over the clip's frames: ``(N * T, C, H, W) -> (N * T, C', H', W')``.
+
+    The frames of each clip are stacked to ``(N, C', T, H', W')`` for ``nonlocal_block`` and unstacked again.
+    """
+
+    def __init__(self, block: nn.Module, num_segments: int, nonlocal_block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+        self.nonlocal_block = nonlocal_block
+        self.num_segments = num_segments
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.block(x)
+        nt, c, h, w = x.shape
+        clips = x.view(nt // self.num_segments, self.num_segments, c, h, w).transpose(1, 2)
+        return self.nonlocal_block(clips).transpose(1, 2).reshape(nt, c, h, w)
+
+
 class TemporalResNet(VideoClassifier):
     """A per-frame 2D ResNet whose residual branches get a temporal module (TSM, TAM or none).
 
@@ -129,6 +150,8 @@ class TemporalResNet(VideoClassifier):
         num_segments: frames per clip the temporal modules assume (checked on every call).
         fold_div: TSM shifts ``2/fold_div`` of the channels.
         dropout_ratio: dropout before the classifier.
+        nonlocal_freq: per stage, 1/0 per block: a :class:`~zoo.models._resnet3d.NonLocal3d` over the
+            clip's frames follows that block (:class:`FramesNonLocal`); ``nonlocal_kwargs`` are its arguments.
     """
 
     def __init__(
@@ -141,6 +164,8 @@ class TemporalResNet(VideoClassifier):
         widths: Sequence[int] = (64, 128, 256, 512),
         stem: str = "imagenet",
         dropout_ratio: float = 0.5,
+        nonlocal_freq: Sequence[Sequence[int]] | None = None,
+        nonlocal_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if temporal not in ("shift", "tam", "none"):
@@ -154,6 +179,13 @@ class TemporalResNet(VideoClassifier):
                 block.conv1 = TemporalShift(conv1, num_segments, fold_div)
             elif temporal == "tam":
                 block.conv1 = TemporalAggregation(conv1, num_segments, conv1.in_channels)
+        for stage, flags in enumerate(nonlocal_freq or ()):
+            layer = getattr(self.backbone, f"layer{stage + 1}")
+            for index, flag in enumerate(flags):
+                if flag:
+                    block = layer[index]
+                    layer[index] = FramesNonLocal(block, num_segments,
+                                                  NonLocal3d(block.conv3.out_channels, **(nonlocal_kwargs or {})))
         self.num_features = self.backbone.feat_dim
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(self.num_features, num_classes)
@@ -187,6 +219,8 @@ def c2d_resnet(
     stem_width: int = 64,
     temporal_pools: bool = True,
     dropout_ratio: float = 0.5,
+    stem_temporal_pool: bool | None = None,
+    stem_pool_padding: int = 1,
 ) -> ResNet3d:
     """C2D ResNet: ``(N, 3, T, H, W)`` -> ``(N, num_classes)``.
 
@@ -194,11 +228,14 @@ def c2d_resnet(
     ``1x3x3`` kernels only.  ``temporal_pools`` adds the temporal stride 2 of the stem pool and a
     ``2x1x1/2`` max-pool after ``res2`` (so ``T`` must be a multiple of 4), as in the non-local
     paper's C2D baseline.  ``widths`` are bottleneck planes (outputs are 4x).
+    ``stem_temporal_pool=False`` keeps only the pool after ``res2`` and ``stem_pool_padding=0``
+    drops the stem pool's spatial padding (mmaction2's C2D, after video-nonlocal-net's speed-ups).
     """
-    pool_stride = (2, 2, 2) if temporal_pools else (1, 2, 2)
-    pool_kernel = (2, 3, 3) if temporal_pools else (1, 3, 3)
+    temporal_stem = temporal_pools if stem_temporal_pool is None else stem_temporal_pool
+    pool_stride = (2, 2, 2) if temporal_stem else (1, 2, 2)
+    pool_kernel = (2, 3, 3) if temporal_stem else (1, 3, 3)
     stem = Stem3d(3, stem_width, (1, 7, 7), (1, 2, 2), pool_kernel=pool_kernel, pool_stride=pool_stride,
-                  pool_padding=(0, 1, 1))
+                  pool_padding=(0, stem_pool_padding, stem_pool_padding))
     stages, in_planes = [], stem_width
     for i, (planes, count) in enumerate(zip(widths, layers)):
         stride = (1, 1, 1) if i == 0 else (1, 2, 2)
@@ -246,3 +283,134 @@ register_model(
     description="C2D baseline: ResNet-50 with 1xkxk kernels on a clip, temporal max-pooling only; no weights.",
     source="zoo",
 )
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's TSM ResNets: the same network, mmaction2's weights (zoo/models/_mmaction2.py)
+# --------------------------------------------------------------------------------------------
+
+_SEGMENTS_NOTE = ("{s} frames, one from each of {s} equal segments of the video (TSN sampling); the network "
+                  "exchanges information between them and averages their scores")
+_register_mm = partial(register_model, builder=tsm_resnet, family="tsm", converters={"pth": "mmaction2_resnet2d"})
+
+_register_mm("tsm_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb_20220831-64d69186.pth",
+                 73.18, 90.56, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_seg8_e100_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb_20220831-a6db1e5d.pth",
+                 73.22, 90.22, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_seg16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 16},
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=16)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb_20220831-042b1748.pth",
+                 75.12, 91.55, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 16 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_dense_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb_20220831-f55d3c2b.pth",
+                 73.38, 90.78, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (dense segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments (dense sampling), mmaction2's weights.")
+
+_register_mm("tsm_resnet101_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 101, 'num_segments': 8},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb_20230320-efcc0d1b.pth",
+                 63.7, 88.28, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-101, 8 segments, mmaction2's weights. mmaction2's metafile lists this file twice, once tagged Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
+
+_register_mm("tsm_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 8},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb_20230317-be0fc26e.pth",
+                 62.72, 87.7, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
+
+_register_mm("tsm_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 16},
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=16)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb_20230317-ec6696ad.pth",
+                 64.16, 88.61, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 32 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py",
+             description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
+
+_register_mm("tsm_nl_embeddedgaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-35eddb57.pth",
+                 74.34, 91.23, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM over ResNet-50 with 5 embedded-Gaussian non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
+
+_register_mm("tsm_nl_dotproduct_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'dot_product', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb_20220831-108bfde5.pth",
+                 74.49, 91.15, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM over ResNet-50 with 5 dot-product non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
+
+_register_mm("tsm_nl_gaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-7e54dacf.pth",
+                 73.66, 90.99, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             description="TSM over ResNet-50 with 5 Gaussian non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
+
+_register_mm = partial(register_model, builder=c2d_resnet, family="c2d", converters={"pth": "mmaction2_resnet3d"})
+
+_register_mm("c2d_resnet50_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
+             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb_20221027-3ca304fa.pth",
+                 73.89, 91.21, converter="mmaction2_resnet3d", config="c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             description="mmaction2's C2D ResNet-50: 2D kernels on a 8-frame clip (step 8), a 2x1x1 temporal max-pool after res2, unpadded stem pool.")
+
+_register_mm("c2d_resnet50_f16s4_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
+             input=InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb_20221027-5f382a43.pth",
+                 74.97, 91.91, converter="mmaction2_resnet3d", config="c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 10 uniform clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py",
+             description="mmaction2's C2D ResNet-50: 2D kernels on a 16-frame clip (step 4), a 2x1x1 temporal max-pool after res2, unpadded stem pool.")

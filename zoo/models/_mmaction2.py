@@ -1,0 +1,101 @@
+"""mmaction2's model zoo: its weights entries and the key layouts of its networks, shared by the families.
+
+mmaction2 (OpenMMLab, Apache-2.0) publishes each checkpoint as
+``https://download.openmmlab.com/mmaction/v1.0/recognition/<family>/<config>/<config>_<date>-<sha256[:8]>.pth``,
+(a few older files, kept by the 1.x zoo, under ``mmaction/recognition/``),
+a ``{"state_dict": ..., "meta": ...}`` dict whose keys are ``backbone.*`` and ``cls_head.*``.  Its
+convolutions are ``ConvModule`` s: a conv and its norm live under one name (``conv1.conv.weight``,
+``conv1.bn.weight``), where our ResNets name them ``conv1`` / ``bn1``.  The rule tables here turn
+that layout into ours; each family file lists its names with :func:`mmaction2_file` entries and a
+converter built from these rules.
+
+Inputs: mmaction2 normalises 0..255 RGB frames with ``mean``/``std`` given in 0..255 units; the cards
+give the same numbers divided by 255, for zoo's ``[0, 1]`` frames (the same normalised tensor).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+import torch.nn as nn
+
+from ..convert.keys import Rule, convert
+from ..registry import WeightsEntry, register_converter
+from ._published import published
+
+__all__ = ["mmaction2_file", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "mm_norm", "mm_nonlocal",
+           "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d"]
+
+#: Where mmaction2 documents its recognition zoo (each card's source names its config there).
+MMACTION2_DOCS = "https://github.com/open-mmlab/mmaction2/tree/main/configs/recognition/"
+_BASE = "https://download.openmmlab.com/mmaction/"
+
+
+def mm_norm(mean: tuple[float, float, float], std: tuple[float, float, float]) -> dict[str, tuple[float, ...]]:
+    """mmaction2's 0..255 ``mean``/``std`` as :class:`~zoo.registry.InputSpec` fields for ``[0, 1]`` frames."""
+    return {"mean": tuple(round(m / 255, 6) for m in mean), "std": tuple(round(s / 255, 6) for s in std)}
+
+
+def mmaction2_file(url: str, top1: float | None, top5: float | None, *, protocol: str, config: str,
+                   **fields: Any) -> WeightsEntry:
+    """The mmaction2 checkpoint at ``url`` (its full download URL) with its published top-1/top-5.
+
+    Checked by the SHA-256 prefix its file name ends with; ``config`` (mmaction2's config path under
+    ``configs/recognition/``) becomes the entry's recipe.
+    """
+    if not url.startswith(_BASE):
+        raise ValueError(f"{url!r} is not under {_BASE}")
+    path = url[len(_BASE):]
+    return published(path.rpartition("/")[2], fields.pop("converter"), top1, top5, repo="mmaction2", path=path,
+                     protocol=protocol, recipe=MMACTION2_DOCS + config, **fields)
+
+
+#: mmaction2's 2D ``ResNet`` (TSN) and ``ResNetTSM`` (shift wrapped around ``conv1`` as ``.net``)
+#: -> our :class:`~zoo.models._backbones_small.ResNet2d` under ``backbone.`` and the classifier ``fc``.
+#: A block followed by a non-local block is wrapped as ``block`` beside ``non_local_block`` (TSM-NL).
+RESNET2D_RULES = (
+    Rule(r"backbone\.conv1\.conv\.weight", r"backbone.conv1.weight"),
+    Rule(r"backbone\.conv1\.bn\.(\w+)", r"backbone.bn1.\1"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?conv(\d)\.conv\.(net\.)?weight", r"backbone.\1.\2conv\3.\4weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?conv(\d)\.bn\.(\w+)", r"backbone.\1.\2bn\3.\4"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?downsample\.conv\.weight", r"backbone.\1.\2downsample.0.weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.(block\.)?downsample\.bn\.(\w+)", r"backbone.\1.\2downsample.1.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.(g|phi)\.0\.conv\.(weight|bias)", r"backbone.\1.nonlocal_block.\2.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.theta\.conv\.(weight|bias)", r"backbone.\1.nonlocal_block.theta.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.conv\.weight", r"backbone.\1.nonlocal_block.proj.weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.bn\.(\w+)", r"backbone.\1.nonlocal_block.bn.\2"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1"),
+)
+
+#: mmaction2's ``ResNet3d`` family (I3D, SlowOnly, C2D, CSN after its own rules) -> our
+#: :class:`~zoo.models._resnet3d.ResNet3d` (``stem``, ``layerN.M``, ``head.fc``).  mmaction2's C2D keeps
+#: 2D kernels ``(O, I, k, k)``, ours are ``(O, I, 1, k, k)``: conv weights may gain that axis.
+RESNET3D_RULES = (
+    Rule(r"backbone\.conv1\.conv\.weight", r"stem.conv.weight", reshape=True),
+    Rule(r"backbone\.conv1\.bn\.(\w+)", r"stem.bn.\1"),
+    Rule(r"backbone\.(layer\d\.\d+)\.conv(\d)\.conv\.weight", r"\1.conv\2.weight", reshape=True),
+    Rule(r"backbone\.(layer\d\.\d+)\.conv(\d)\.bn\.(\w+)", r"\1.bn\2.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.downsample\.conv\.weight", r"\1.downsample.conv.weight", reshape=True),
+    Rule(r"backbone\.(layer\d\.\d+)\.downsample\.bn\.(\w+)", r"\1.downsample.bn.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.(g|phi)\.0\.conv\.(weight|bias)", r"\1.nonlocal_block.\2.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.theta\.conv\.(weight|bias)", r"\1.nonlocal_block.theta.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.conv\.weight", r"\1.nonlocal_block.proj.weight"),
+    Rule(r"backbone\.(layer\d\.\d+)\.non_local_block\.conv_out\.bn\.(\w+)", r"\1.nonlocal_block.bn.\2"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.fc.\1"),
+)
+
+def mm_nonlocal(mode: str, use_scale: bool) -> dict[str, Any]:
+    """``NonLocal3d`` kwargs of mmaction2's ``non_local_cfg`` (``sub_sample=True``, its ``mode``/``use_scale``)."""
+    return {"mode": mode, "scale": use_scale, "sub_sample": True, "proj_bias": False}
+
+
+@register_converter("mmaction2_resnet2d")
+def convert_mmaction2_resnet2d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TSN / TSM / C2D-without-pooling checkpoints -> our TSN or TSM ResNet (:data:`RESNET2D_RULES`)."""
+    return convert(source, model, RESNET2D_RULES, what="mmaction2 2D ResNet")
+
+
+@register_converter("mmaction2_resnet3d")
+def convert_mmaction2_resnet3d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 I3D / SlowOnly / C2D checkpoints -> our :class:`~zoo.models._resnet3d.ResNet3d` (:data:`RESNET3D_RULES`)."""
+    return convert(source, model, RESNET3D_RULES, what="mmaction2 3D ResNet")
