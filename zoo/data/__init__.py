@@ -21,31 +21,14 @@ from .errors import ListFileError, VideoDecodeError
 from .lists import VideoRecord, parse_list_file, read_class_names, scan_class_folders, write_list_file
 from .readers import VideoReader
 from .sampling import sample_clips, slowfast_positions
-from .transforms import (
-    CenterCrop,
-    Compose,
-    MultiScaleCrop,
-    Normalize,
-    RandomCrop,
-    RandomHorizontalFlip,
-    RandomResizedCrop,
-    Resize,
-    ResizeShortSide,
-    TenCrop,
-    ThreeCrop,
-    ToFloatTensor,
-    eval_transforms,
-    flip_label_map,
-    train_transforms,
-)
+from .transforms import (CenterCrop, Compose, MultiScaleCrop, Normalize, RandomCrop, RandomHorizontalFlip,
+                         RandomResizedCrop, Resize, ResizeShortSide, TenCrop, ThreeCrop, ToFloatTensor, eval_transforms,
+                         flip_label_map, train_transforms)
 
 _CLASS_FILES: Dict[str, str] = {
-    "kinetics400": "kinetics400.txt", "k400": "kinetics400.txt",
-    "kinetics600": "kinetics600.txt", "k600": "kinetics600.txt",
-    "kinetics700": "kinetics700.txt", "k700": "kinetics700.txt",
-    "ucf101": "ucf101.txt", "hmdb51": "hmdb51.txt",
-    "sthv2": "sthv2.txt", "ssv2": "sthv2.txt", "somethingsomethingv2": "sthv2.txt",
-}
+    "kinetics400": "kinetics400.txt", "k400": "kinetics400.txt", "kinetics600": "kinetics600.txt",
+    "k600": "kinetics600.txt", "kinetics700": "kinetics700.txt", "k700": "kinetics700.txt", "ucf101": "ucf101.txt",
+    "hmdb51": "hmdb51.txt", "sthv2": "sthv2.txt", "ssv2": "sthv2.txt", "somethingsomethingv2": "sthv2.txt"}
 
 
 def class_names(dataset: str) -> List[str]:
@@ -67,11 +50,9 @@ def class_names(dataset: str) -> List[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-_LAZY = {
-    "make_synthetic_dataset": "synthetic", "SyntheticSplits": "synthetic", "SYNTHETIC_CLASSES": "synthetic",
-    "prepare_ucf101": "prepare", "prepare_hmdb51": "prepare", "prepare_kinetics400": "prepare",
-    "prepare_sthv2": "prepare",
-}
+_LAZY = {"make_synthetic_dataset": "synthetic", "SyntheticSplits": "synthetic", "SYNTHETIC_CLASSES": "synthetic",
+         "prepare_ucf101": "prepare", "prepare_hmdb51": "prepare", "prepare_kinetics400": "prepare",
+         "prepare_sthv2": "prepare"}
 
 
 def __getattr__(name: str):
@@ -83,12 +64,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "BadVideo", "CenterCrop", "Compose", "ListFileError", "MultiScaleCrop", "Normalize", "RandomCrop",
-    "RandomHorizontalFlip", "RandomResizedCrop", "Resize", "ResizeShortSide", "SYNTHETIC_CLASSES",
-    "SyntheticSplits", "TenCrop", "ThreeCrop", "ToFloatTensor", "VideoClassificationDataset", "VideoDecodeError",
-    "VideoReader", "VideoRecord", "check_videos", "class_names", "eval_transforms", "flip_label_map",
-    "make_synthetic_dataset", "parse_list_file", "prepare_hmdb51", "prepare_kinetics400", "prepare_sthv2",
-    "prepare_ucf101", "read_class_names", "sample_clips", "scan_class_folders", "slowfast_positions",
-    "train_transforms", "write_list_file",
-]
+__all__ = ["BadVideo", "CenterCrop", "Compose", "ListFileError", "MultiScaleCrop", "Normalize", "RandomCrop",
+           "RandomHorizontalFlip", "RandomResizedCrop", "Resize", "ResizeShortSide", "SYNTHETIC_CLASSES",
+           "SyntheticSplits", "TenCrop", "ThreeCrop", "ToFloatTensor", "VideoClassificationDataset", "VideoDecodeError",
+           "VideoReader", "VideoRecord", "check_videos", "class_names", "eval_transforms", "flip_label_map",
+           "make_synthetic_dataset", "parse_list_file", "prepare_hmdb51", "prepare_kinetics400", "prepare_sthv2",
+           "prepare_ucf101", "read_class_names", "sample_clips", "scan_class_folders", "slowfast_positions",
+           "train_transforms", "write_list_file"]

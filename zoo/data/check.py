@@ -37,15 +37,9 @@ def check_one(path: Path, backend: str = "auto", full: bool = False) -> Optional
     return None
 
 
-def check_videos(
-    list_file: PathLike,
-    root: Optional[PathLike] = None,
-    out: Optional[PathLike] = None,
-    backend: str = "auto",
-    full: bool = False,
-    video_ext: str = "mp4",
-    progress: bool = True,
-) -> List[BadVideo]:
+def check_videos(list_file: PathLike, root: Optional[PathLike] = None, out: Optional[PathLike] = None,
+                 backend: str = "auto", full: bool = False, video_ext: str = "mp4",
+                 progress: bool = True) -> List[BadVideo]:
     """Try to decode every video of ``list_file`` (tqdm progress bar).
 
     Args:

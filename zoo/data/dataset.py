@@ -94,41 +94,17 @@ class VideoClassificationDataset(Dataset):
         num_classes: class count for label checks when no names are given.
     """
 
-    def __init__(
-        self,
-        list_file: Optional[PathLike] = None,
-        root: Optional[PathLike] = None,
-        *,
-        classes: Union[None, PathLike, Sequence[str]] = None,
-        list_format: str = "auto",
-        mode: str = "train",
-        sampling: str = "tsn",
-        clip_len: int = 1,
-        frame_step: int = 1,
-        num_segments: int = 1,
-        num_clips: int = 1,
-        num_crops: int = 1,
-        temporal_jitter: bool = False,
-        slowfast: bool = False,
-        slow_temporal_stride: int = 16,
-        fast_temporal_stride: int = 2,
-        slowfast_output: str = "concat",
-        video_ext: str = "mp4",
-        name_pattern: str = "img_%05d.jpg",
-        frames_start_index: int = 1,
-        backend: str = "auto",
-        decode_width: Optional[int] = None,
-        decode_height: Optional[int] = None,
-        decode_short_side: Optional[int] = None,
-        transform: Optional[Callable] = None,
-        on_error: str = "raise",
-        max_retries: int = 10,
-        short_video: str = "pad",
-        num_classes: Optional[int] = None,
-        timeout: Optional[float] = None,
-        new_length: Optional[int] = None,
-        new_step: Optional[int] = None,
-    ) -> None:
+    def __init__(self, list_file: Optional[PathLike] = None, root: Optional[PathLike] = None, *,
+                 classes: Union[None, PathLike, Sequence[str]] = None, list_format: str = "auto", mode: str = "train",
+                 sampling: str = "tsn", clip_len: int = 1, frame_step: int = 1, num_segments: int = 1,
+                 num_clips: int = 1, num_crops: int = 1, temporal_jitter: bool = False, slowfast: bool = False,
+                 slow_temporal_stride: int = 16, fast_temporal_stride: int = 2, slowfast_output: str = "concat",
+                 video_ext: str = "mp4", name_pattern: str = "img_%05d.jpg", frames_start_index: int = 1,
+                 backend: str = "auto", decode_width: Optional[int] = None, decode_height: Optional[int] = None,
+                 decode_short_side: Optional[int] = None, transform: Optional[Callable] = None, on_error: str = "raise",
+                 max_retries: int = 10, short_video: str = "pad", num_classes: Optional[int] = None,
+                 timeout: Optional[float] = None, new_length: Optional[int] = None,
+                 new_step: Optional[int] = None) -> None:
         clip_len = _deprecated_alias("new_length", new_length, "clip_len", clip_len)
         frame_step = _deprecated_alias("new_step", new_step, "frame_step", frame_step)
         if on_error not in ("raise", "skip"):

@@ -125,12 +125,8 @@ def _detect(path: Path, lines: List[Tuple[int, str]], num_classes: Optional[int]
     return "gluoncv"
 
 
-def parse_list_file(
-    path: PathLike,
-    list_format: str = "auto",
-    class_names: Optional[Sequence[str]] = None,
-    num_classes: Optional[int] = None,
-) -> List[VideoRecord]:
+def parse_list_file(path: PathLike, list_format: str = "auto", class_names: Optional[Sequence[str]] = None,
+                    num_classes: Optional[int] = None) -> List[VideoRecord]:
     """Read a list file into :class:`VideoRecord` s.
 
     Raises:

@@ -61,10 +61,8 @@ def _write_classes(path: Path, names: Sequence[str]) -> Path:
     return path
 
 
-def prepare_ucf101(
-    annotation_dir: PathLike, out_dir: PathLike, split: int = 1,
-    video_root: Optional[PathLike] = None, count_frames: bool = False,
-) -> Dict[str, Path]:
+def prepare_ucf101(annotation_dir: PathLike, out_dir: PathLike, split: int = 1, video_root: Optional[PathLike] = None,
+                   count_frames: bool = False) -> Dict[str, Path]:
     """UCF101 split ``split`` -> ``{"train", "val", "classes"}`` files in ``out_dir``."""
     annotation_dir, out_dir = Path(annotation_dir), Path(out_dir)
     class_file = annotation_dir / "classInd.txt"
@@ -89,10 +87,8 @@ def prepare_ucf101(
     return lists
 
 
-def prepare_hmdb51(
-    splits_dir: PathLike, out_dir: PathLike, split: int = 1,
-    video_root: Optional[PathLike] = None, count_frames: bool = False,
-) -> Dict[str, Path]:
+def prepare_hmdb51(splits_dir: PathLike, out_dir: PathLike, split: int = 1, video_root: Optional[PathLike] = None,
+                   count_frames: bool = False) -> Dict[str, Path]:
     """HMDB51 split ``split`` -> ``{"train", "val", "classes"}`` files in ``out_dir``."""
     splits_dir, out_dir = Path(splits_dir), Path(out_dir)
     suffix = f"_test_split{split}.txt"
@@ -118,11 +114,9 @@ def prepare_hmdb51(
     return lists
 
 
-def prepare_kinetics400(
-    csv_file: PathLike, out_file: PathLike, classes: Optional[Sequence[str]] = None,
-    layout: str = "class_folders", video_root: Optional[PathLike] = None,
-    skip_missing: bool = False, count_frames: bool = False,
-) -> Path:
+def prepare_kinetics400(csv_file: PathLike, out_file: PathLike, classes: Optional[Sequence[str]] = None,
+                        layout: str = "class_folders", video_root: Optional[PathLike] = None,
+                        skip_missing: bool = False, count_frames: bool = False) -> Path:
     """Kinetics annotation CSV -> list file. ``classes`` defaults to the
     shipped Kinetics-400 names. Rows without a label get label -1."""
     if layout not in ("class_folders", "flat"):
@@ -154,9 +148,8 @@ def prepare_kinetics400(
     return write_list_file(out_file, rows)
 
 
-def prepare_sthv2(
-    labels_json: PathLike, annotations_json: PathLike, out_file: PathLike, video_ext: str = "webm",
-) -> Path:
+def prepare_sthv2(labels_json: PathLike, annotations_json: PathLike, out_file: PathLike,
+                  video_ext: str = "webm") -> Path:
     """Something-Something-V2 JSON -> list file ``<id>.webm 0 label`` (label -1
     for the unlabelled test JSON)."""
     labels = {k: int(v) for k, v in json.loads(Path(labels_json).read_text(encoding="utf-8")).items()}

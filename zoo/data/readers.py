@@ -55,12 +55,8 @@ def _check_file(path: Path) -> None:
         raise VideoDecodeError.for_file(path, "file is empty (0 bytes)")
 
 
-def output_size(
-    native_wh: Tuple[int, int],
-    width: Optional[int] = None,
-    height: Optional[int] = None,
-    short_side: Optional[int] = None,
-) -> Tuple[int, int]:
+def output_size(native_wh: Tuple[int, int], width: Optional[int] = None, height: Optional[int] = None,
+                short_side: Optional[int] = None) -> Tuple[int, int]:
     """Size ``(width, height)`` of decoded frames for the resize options.
 
     ``short_side`` keeps the aspect ratio; ``width``/``height`` set the size
@@ -363,14 +359,8 @@ class _FramesBackend(_Backend):
 
     name = "frames"
 
-    def __init__(
-        self,
-        folder: Path,
-        size: Tuple[Optional[int], Optional[int], Optional[int]],
-        name_pattern: str,
-        start_index: int,
-        fps: float,
-    ) -> None:
+    def __init__(self, folder: Path, size: Tuple[Optional[int], Optional[int], Optional[int]], name_pattern: str,
+                 start_index: int, fps: float) -> None:
         self.path = folder
         self.name_pattern = name_pattern
         self.start_index = start_index
@@ -442,20 +432,10 @@ class VideoReader:
         VideoDecodeError: the file is missing, empty or not decodable.
     """
 
-    def __init__(
-        self,
-        path: PathLike,
-        backend: str = "auto",
-        *,
-        width: Optional[int] = None,
-        height: Optional[int] = None,
-        short_side: Optional[int] = None,
-        num_threads: int = 1,
-        name_pattern: str = "img_%05d.jpg",
-        start_index: int = 1,
-        fps: float = DEFAULT_FPS_FOR_FRAMES,
-        timeout: Optional[float] = None,
-    ) -> None:
+    def __init__(self, path: PathLike, backend: str = "auto", *, width: Optional[int] = None,
+                 height: Optional[int] = None, short_side: Optional[int] = None, num_threads: int = 1,
+                 name_pattern: str = "img_%05d.jpg", start_index: int = 1, fps: float = DEFAULT_FPS_FOR_FRAMES,
+                 timeout: Optional[float] = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         self.path = Path(path)
@@ -482,8 +462,7 @@ class VideoReader:
                 return _PyAVBackend(self.path, size, self.timeout)
             except VideoDecodeError as pyav_error:
                 raise VideoDecodeError.for_file(
-                    self.path, f"neither decord nor PyAV can read it ({pyav_error}); is it a video?"
-                ) from pyav_error
+                    self.path, f"neither decord nor PyAV can read it ({pyav_error}); is it a video?") from pyav_error
 
     @property
     def backend(self) -> str:

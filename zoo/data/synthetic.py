@@ -38,16 +38,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
 
-SYNTHETIC_CLASSES: Tuple[str, ...] = (
-    "translate_left",
-    "translate_right",
-    "translate_up",
-    "translate_down",
-    "rotate_clockwise",
-    "rotate_anticlockwise",
-    "grow",
-    "shrink",
-)
+SYNTHETIC_CLASSES: Tuple[str, ...] = ("translate_left", "translate_right", "translate_up", "translate_down",
+                                      "rotate_clockwise", "rotate_anticlockwise", "grow", "shrink")
 FORMAT_VERSION = 1
 
 
@@ -99,9 +91,8 @@ def _arrow(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return shaft | head
 
 
-SHAPES: Dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "triangle": _triangle, "ell": _ell, "tee": _tee, "bar": _bar, "ellipse": _ellipse, "arrow": _arrow,
-}
+SHAPES: Dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {"triangle": _triangle, "ell": _ell, "tee": _tee,
+                                                                     "bar": _bar, "ellipse": _ellipse, "arrow": _arrow}
 
 
 # ----------------------------------------------------------------- rendering
@@ -207,18 +198,9 @@ def _make_one(job: Tuple[str, int, int, int, int, int, int, int]) -> str:
 
 
 # ----------------------------------------------------------------- dataset
-def make_synthetic_dataset(
-    root: PathLike,
-    num_train: int = 160,
-    num_val: int = 48,
-    seed: int = 0,
-    frames: int = 16,
-    size: Union[int, Tuple[int, int]] = (64, 64),
-    fps: int = 15,
-    workers: int = 1,
-    overwrite: bool = False,
-    progress: bool = False,
-) -> SyntheticSplits:
+def make_synthetic_dataset(root: PathLike, num_train: int = 160, num_val: int = 48, seed: int = 0, frames: int = 16,
+                           size: Union[int, Tuple[int, int]] = (64, 64), fps: int = 15, workers: int = 1,
+                           overwrite: bool = False, progress: bool = False) -> SyntheticSplits:
     """Render the synthetic motion dataset into ``root``.
 
     Args:

@@ -180,14 +180,8 @@ class MultiScaleCrop:
     ``scales`` (height and width scales at most ``max_distort`` apart), at one
     of 5 (or 13 with ``more_fix_crop``) fixed positions, then resize to ``size``."""
 
-    def __init__(
-        self,
-        size: Size,
-        scales: Sequence[float] = (1.0, 0.875, 0.75, 0.66),
-        max_distort: int = 1,
-        fix_crop: bool = True,
-        more_fix_crop: bool = True,
-    ) -> None:
+    def __init__(self, size: Size, scales: Sequence[float] = (1.0, 0.875, 0.75, 0.66), max_distort: int = 1,
+                 fix_crop: bool = True, more_fix_crop: bool = True) -> None:
         self.size = _pair(size)
         self.scales = tuple(scales)
         self.max_distort = max_distort
@@ -370,11 +364,8 @@ class Normalize:
         return (clip - mean) / std
 
 
-DEFAULT_FLIP_SWAPS: Tuple[Tuple[str, str], ...] = (
-    ("left", "right"),
-    ("clockwise", "anticlockwise"),
-    ("clockwise", "counterclockwise"),
-)
+DEFAULT_FLIP_SWAPS: Tuple[Tuple[str, str], ...] = (("left", "right"), ("clockwise", "anticlockwise"),
+                                                   ("clockwise", "counterclockwise"))
 
 
 def flip_label_map(class_names: Sequence[str], swaps: Iterable[Tuple[str, str]] = DEFAULT_FLIP_SWAPS) -> Dict[int, int]:
@@ -412,16 +403,9 @@ def _mirrored_names(name: str, partners: Dict[str, List[str]]) -> List[str]:
     return names
 
 
-def train_transforms(
-    size: Size = 224,
-    short_side: Optional[int] = None,
-    kind: str = "multiscale",
-    flip: bool = True,
-    flip_map: Optional[Mapping[int, int]] = None,
-    mean: Optional[Sequence[float]] = IMAGENET_MEAN,
-    std: Optional[Sequence[float]] = IMAGENET_STD,
-    output: str = "float",
-) -> Compose:
+def train_transforms(size: Size = 224, short_side: Optional[int] = None, kind: str = "multiscale", flip: bool = True,
+                     flip_map: Optional[Mapping[int, int]] = None, mean: Optional[Sequence[float]] = IMAGENET_MEAN,
+                     std: Optional[Sequence[float]] = IMAGENET_STD, output: str = "float") -> Compose:
     """Training pipeline: [short-side resize] -> crop (``"multiscale"`` TSN,
     ``"random_resized"`` or ``"random"``) -> flip -> ``(C, T, H, W)`` float.
 
@@ -447,14 +431,9 @@ def _finish(output: str, mean: Optional[Sequence[float]], std: Optional[Sequence
     return [ToFloatTensor(mean, std)] if output == "float" else []
 
 
-def eval_transforms(
-    size: Size = 224,
-    short_side: Optional[int] = None,
-    num_crops: int = 1,
-    mean: Optional[Sequence[float]] = IMAGENET_MEAN,
-    std: Optional[Sequence[float]] = IMAGENET_STD,
-    output: str = "float",
-) -> Compose:
+def eval_transforms(size: Size = 224, short_side: Optional[int] = None, num_crops: int = 1,
+                    mean: Optional[Sequence[float]] = IMAGENET_MEAN, std: Optional[Sequence[float]] = IMAGENET_STD,
+                    output: str = "float") -> Compose:
     """Validation/test pipeline: [short-side resize] -> centre crop
     (``num_crops=1``), three-crop (3) or ten-crop (10) -> float.
 
