@@ -92,15 +92,8 @@ def is_done(out_dir: PathLike, method: str = "farneback", bound: float = 20.0, e
     return all(done.get(k) == v for k, v in _settings(method, bound, ext, short_side).items())
 
 
-def extract_video_flow(
-    video: PathLike,
-    out_dir: PathLike,
-    method: str = "farneback",
-    bound: float = 20.0,
-    ext: str = "jpg",
-    short_side: Optional[int] = None,
-    overwrite: bool = False,
-) -> int:
+def extract_video_flow(video: PathLike, out_dir: PathLike, method: str = "farneback", bound: float = 20.0,
+                       ext: str = "jpg", short_side: Optional[int] = None, overwrite: bool = False) -> int:
     """Extract the flow of one video (file or frame folder) into ``out_dir``.
 
     Returns the number of flow fields written (``frames - 1``), or 0 if skipped (already done).
@@ -152,18 +145,9 @@ def _job(args: tuple) -> int:
     return extract_video_flow(video, out_dir, method, bound, ext, short_side, overwrite)
 
 
-def extract_flow(
-    videos: Union[PathLike, Sequence[str]],
-    out_root: PathLike,
-    root: Optional[PathLike] = None,
-    method: str = "farneback",
-    bound: float = 20.0,
-    ext: str = "jpg",
-    short_side: Optional[int] = None,
-    workers: int = 1,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> List[Path]:
+def extract_flow(videos: Union[PathLike, Sequence[str]], out_root: PathLike, root: Optional[PathLike] = None,
+                 method: str = "farneback", bound: float = 20.0, ext: str = "jpg", short_side: Optional[int] = None,
+                 workers: int = 1, overwrite: bool = False, progress: bool = True) -> List[Path]:
     """Extract flow for every video of a list file (or of a sequence of relative paths).
 
     Args:
