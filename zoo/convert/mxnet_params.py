@@ -34,20 +34,9 @@ V2_MAGIC = 0xF993FAC9
 V3_MAGIC = 0xF993FACA
 
 # mshadow type flags -> NumPy dtypes (little-endian); 12 is bfloat16, widened to float32 on read.
-_DTYPES: dict[int, np.dtype] = {
-    0: np.dtype("<f4"),
-    1: np.dtype("<f8"),
-    2: np.dtype("<f2"),
-    3: np.dtype("u1"),
-    4: np.dtype("<i4"),
-    5: np.dtype("i1"),
-    6: np.dtype("<i8"),
-    7: np.dtype("?"),
-    8: np.dtype("<i2"),
-    9: np.dtype("<u2"),
-    10: np.dtype("<u4"),
-    11: np.dtype("<u8"),
-}
+_DTYPES: dict[int, np.dtype] = {0: np.dtype("<f4"), 1: np.dtype("<f8"), 2: np.dtype("<f2"), 3: np.dtype("u1"),
+                                4: np.dtype("<i4"), 5: np.dtype("i1"), 6: np.dtype("<i8"), 7: np.dtype("?"),
+                                8: np.dtype("<i2"), 9: np.dtype("<u2"), 10: np.dtype("<u4"), 11: np.dtype("<u8")}
 _BFLOAT16 = 12
 _FLAGS = {dt: flag for flag, dt in _DTYPES.items()}
 _STORAGE_NAMES = {1: "row_sparse", 2: "csr"}
@@ -154,8 +143,7 @@ def _read_array(r: _Reader, index: int) -> np.ndarray | None:
     else:  # legacy: the first word is ndim, dims are uint32
         if magic > 32:
             raise MXNetParamsError(
-                f"{r.path}: not an MXNet .params file ({what} starts with 0x{magic:08x}, which is no NDArray magic)"
-            )
+                f"{r.path}: not an MXNet .params file ({what} starts with 0x{magic:08x}, which is no NDArray magic)")
         shape = tuple(r.unpack(f"{magic}I", f"the shape of {what}")) if magic else ()
         if not shape:
             return None

@@ -54,9 +54,7 @@ def _capture_inputs(model: nn.Module, example: torch.Tensor) -> dict[nn.Module, 
     """Positional inputs of every submodule on ``example`` (first call of each)."""
     seen: dict[nn.Module, tuple] = {}
     hooks = [
-        m.register_forward_pre_hook(lambda mod, args: seen.setdefault(mod, args) and None)
-        for m in model.modules()
-    ]
+        m.register_forward_pre_hook(lambda mod, args: seen.setdefault(mod, args) and None) for m in model.modules()]
     try:
         with torch.no_grad():
             model(example)
