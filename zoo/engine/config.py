@@ -121,9 +121,7 @@ DEFAULTS: dict[str, Any] = {
         "average": "prob",              # average softmax probabilities (prob) or logits (logit)
         "batch_size": None,
     },
-    "output": {
-        "work_dir": "runs/train",
-    },
+    "output": {"work_dir": "runs/train"},
 }
 
 

@@ -433,21 +433,12 @@ def _save(run: _Run, name: str, model, optimizer, scheduler, scaler, loader) -> 
         raise NonFiniteTrainingError(f"{len(bad)} weight tensor(s) became non-finite ({', '.join(bad[:3])}, ...); "
                                      f"{name} was not written; lower train.lr, set train.clip_grad_norm or "
                                      "train.amp=none")
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "model": weights,
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict(),
-        "epoch": run.epoch, "step_in_epoch": run.step_in_epoch, "global_step": run.global_step,
-        "best_top1": run.best_top1, "best_epoch": run.best_epoch,
-        "log": run.log_rows, "skipped_steps": run.skipped_steps,
-        "world_size": run.info.world_size,
-        "rng": rngs,
-        "sampler": loader.sampler.state_dict(),
-        "arch": run.cfg["model"]["name"],
-        "config": run.cfg,
-    }
+    state = {"format": CHECKPOINT_FORMAT, "model": weights, "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": run.epoch,
+             "step_in_epoch": run.step_in_epoch, "global_step": run.global_step, "best_top1": run.best_top1,
+             "best_epoch": run.best_epoch, "log": run.log_rows, "skipped_steps": run.skipped_steps,
+             "world_size": run.info.world_size, "rng": rngs, "sampler": loader.sampler.state_dict(),
+             "arch": run.cfg["model"]["name"], "config": run.cfg}
     save_checkpoint(state, run.work_dir / name)
 
 
