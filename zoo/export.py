@@ -29,13 +29,8 @@ def _example(model: nn.Module, shape: Sequence[int] | None) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(0))
 
 
-def export(
-    model: nn.Module,
-    path: str | os.PathLike,
-    input_shape: Sequence[int] | None = None,
-    opset: int = 18,
-    method: str = "torchscript",
-) -> Path:
+def export(model: nn.Module, path: str | os.PathLike, input_shape: Sequence[int] | None = None, opset: int = 18,
+           method: str = "torchscript") -> Path:
     """Write ``model`` (in eval mode) to ``path``: ``.onnx`` or ``.pt`` (TorchScript).
 
     Args:
@@ -78,15 +73,11 @@ def export(
 
 def _export_onnx(model: nn.Module, x: torch.Tensor, path: Path, opset: int, method: str) -> None:
     if method == "torchscript":
-        torch.onnx.export(
-            model, (x,), str(path), opset_version=opset, input_names=["clip"], output_names=["logits"],
-            dynamic_axes={"clip": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
-        )
+        torch.onnx.export(model, (x,), str(path), opset_version=opset, input_names=["clip"], output_names=["logits"],
+                          dynamic_axes={"clip": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
     elif method == "dynamo":
         batch = torch.export.Dim("batch", min=1, max=4096)
-        torch.onnx.export(
-            model, (x,), str(path), opset_version=opset, input_names=["clip"], output_names=["logits"],
-            dynamic_shapes=({0: batch},), dynamo=True,
-        )
+        torch.onnx.export(model, (x,), str(path), opset_version=opset, input_names=["clip"], output_names=["logits"],
+                          dynamic_shapes=({0: batch},), dynamo=True)
     else:
         raise ValueError(f"method must be 'torchscript' or 'dynamo', not {method!r}")

@@ -110,21 +110,12 @@ def _register(path: Path, data: dict, repo: str, label: str | None = None) -> li
         base = model_card(arch)
         weights = tuple(_weights_entry(w, f"{where}.weights[{j}]", repo) for j, w in enumerate(entry.get("weights", [])))
         num_classes = int(entry.get("num_classes", base.num_classes))
-        register_model(
-            name,
-            base.builder,
-            family=base.family,
-            num_classes=num_classes,
-            dataset=entry.get("dataset", "custom"),
-            kwargs={**base.kwargs, **entry.get("kwargs", {})},
-            input=_input_spec(base.input, entry.get("input") or {}, where),
-            weights=weights,
-            converters=base.converters,
-            replace_existing=True,
-            source=f"manifest {label}",
-            description=entry.get("description", f"{arch} weights from {path.name}"),
-            class_names=_class_names(entry.get("classes") or (), num_classes, where),
-        )
+        register_model(name, base.builder, family=base.family, num_classes=num_classes,
+                       dataset=entry.get("dataset", "custom"), kwargs={**base.kwargs, **entry.get("kwargs", {})},
+                       input=_input_spec(base.input, entry.get("input") or {}, where), weights=weights,
+                       converters=base.converters, replace_existing=True, source=f"manifest {label}",
+                       description=entry.get("description", f"{arch} weights from {path.name}"),
+                       class_names=_class_names(entry.get("classes") or (), num_classes, where))
         names.append(name)
     logger.info("registered %d model(s) from %s", len(names), label)
     return names
@@ -176,9 +167,8 @@ def _weights_entry(w: Mapping[str, Any], where: str, repo: str = "zoo") -> Weigh
     size = w.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise ManifestError(f'{where}: "size" must be a positive number of bytes, got {size!r}')
-    return WeightsEntry(
-        sha1=sha1, file=file, url=w.get("url", ""), repo=repo, format=fmt, default=bool(w.get("default", False)), size=size
-    )
+    return WeightsEntry(sha1=sha1, file=file, url=w.get("url", ""), repo=repo, format=fmt,
+                        default=bool(w.get("default", False)), size=size)
 
 
 def load_env_manifests() -> None:
@@ -203,19 +193,11 @@ def _split_manifest_list(value: str) -> list[str]:
     return [item for item in items if item]
 
 
-def publish(
-    source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike,
-    name: str,
-    arch: str | None = None,
-    hub_dir: str | os.PathLike | None = None,
-    num_classes: int | None = None,
-    kwargs: Mapping[str, Any] | None = None,
-    manifest: str | os.PathLike | None = None,
-    url: str | None = None,
-    dataset: str = "custom",
-    config: Mapping[str, Any] | None = None,
-    class_names: Sequence[str] | None = None,
-) -> WeightsEntry:
+def publish(source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike, name: str, arch: str | None = None,
+            hub_dir: str | os.PathLike | None = None, num_classes: int | None = None,
+            kwargs: Mapping[str, Any] | None = None, manifest: str | os.PathLike | None = None, url: str | None = None,
+            dataset: str = "custom", config: Mapping[str, Any] | None = None,
+            class_names: Sequence[str] | None = None) -> WeightsEntry:
     """Write ``{name}-{sha1[:8]}.safetensors`` into a hub folder and add it to the manifest.
 
     Args:
@@ -281,14 +263,8 @@ def publish(
     return model_card(name).default_weights()  # type: ignore[return-value]
 
 
-def _validated(
-    source: nn.Module | Mapping[str, torch.Tensor],
-    name: str,
-    arch: str,
-    num_classes: int | None,
-    kwargs: Mapping[str, Any] | None,
-    manifest: Path,
-) -> tuple[dict[str, torch.Tensor], int, dict]:
+def _validated(source: nn.Module | Mapping[str, torch.Tensor], name: str, arch: str, num_classes: int | None,
+               kwargs: Mapping[str, Any] | None, manifest: Path) -> tuple[dict[str, torch.Tensor], int, dict]:
     """Check everything ``publish`` needs before it writes anything; returns the state, width and kwargs.
 
     The name must be plain and not built in, ``arch`` registered, the manifest readable, and the
@@ -378,9 +354,8 @@ def _umask() -> int:
     return mask
 
 
-def _update_manifest(
-    path: Path, name: str, arch: str, num_classes: int, kwargs: dict, weights: dict, dataset: str, extra: dict
-) -> None:
+def _update_manifest(path: Path, name: str, arch: str, num_classes: int, kwargs: dict, weights: dict, dataset: str,
+                     extra: dict) -> None:
     """Add (or replace) ``name`` in the manifest at ``path``, its new weights first and default; ``extra``
     holds its ``input`` and ``classes``.  Written by an atomic rename."""
     data = _read(path) if path.exists() else {"models": []}

@@ -23,25 +23,9 @@ import torch.nn as nn
 
 from .errors import UnknownModelError, UnknownTagError
 
-__all__ = [
-    "Accuracy",
-    "InputSpec",
-    "WeightsEntry",
-    "ModelCard",
-    "UnknownModelError",
-    "UnknownTagError",
-    "register_model",
-    "register_converter",
-    "get_converter",
-    "model_card",
-    "get_model_list",
-    "list_datasets",
-    "all_cards",
-    "close_names",
-    "HubArchitecture",
-    "register_hub_architecture",
-    "hub_architecture",
-]
+__all__ = ["Accuracy", "InputSpec", "WeightsEntry", "ModelCard", "UnknownModelError", "UnknownTagError",
+           "register_model", "register_converter", "get_converter", "model_card", "get_model_list", "list_datasets",
+           "all_cards", "close_names", "HubArchitecture", "register_hub_architecture", "hub_architecture"]
 
 KINETICS_MEAN = (0.485, 0.456, 0.406)
 KINETICS_STD = (0.229, 0.224, 0.225)
@@ -229,20 +213,10 @@ _CONVERTERS: dict[str, Callable[..., dict]] = {}
 _COUNTED: dict[str, dict[str, float | None]] = json.loads(Path(__file__).with_name("model_stats.json").read_text())
 
 
-def register_model(
-    name: str,
-    builder: Callable[..., nn.Module] | None = None,
-    *,
-    family: str,
-    num_classes: int,
-    dataset: str = "",
-    kwargs: Mapping[str, Any] | None = None,
-    input: InputSpec | None = None,
-    weights: Sequence[WeightsEntry] = (),
-    converters: Mapping[str, str] | None = None,
-    replace_existing: bool = False,
-    **card_fields: Any,
-):
+def register_model(name: str, builder: Callable[..., nn.Module] | None = None, *, family: str, num_classes: int,
+                   dataset: str = "", kwargs: Mapping[str, Any] | None = None, input: InputSpec | None = None,
+                   weights: Sequence[WeightsEntry] = (), converters: Mapping[str, str] | None = None,
+                   replace_existing: bool = False, **card_fields: Any):
     """Register ``name`` as ``builder(num_classes=num_classes, **kwargs)`` with its card.
 
     Usable directly (``register_model("x", build_x, family=...)``) or as a decorator
@@ -255,18 +229,10 @@ def register_model(
     def _register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _CARDS and not replace_existing:
             raise ValueError(f"model name {name!r} is already registered")
-        card = ModelCard(
-            name=name,
-            family=family,
-            builder=fn,
-            kwargs=MappingProxyType(dict(kwargs or {})),
-            dataset=dataset,
-            num_classes=num_classes,
-            input=input or InputSpec(),
-            weights=tuple(weights),
-            converters=MappingProxyType(dict(converters or {})),
-            **{**card_fields, **_counted_figures(name, card_fields)},
-        )
+        card = ModelCard(name=name, family=family, builder=fn, kwargs=MappingProxyType(dict(kwargs or {})),
+                         dataset=dataset, num_classes=num_classes, input=input or InputSpec(), weights=tuple(weights),
+                         converters=MappingProxyType(dict(converters or {})),
+                         **{**card_fields, **_counted_figures(name, card_fields)})
         _check_card(card)
         _CARDS[name] = card
         return fn
@@ -392,13 +358,8 @@ def model_card(name: str) -> ModelCard:
     raise UnknownModelError(f"unknown model {name!r}{hint} (zoo.get_model_list() lists all names)")
 
 
-def get_model_list(
-    pattern: str | None = None,
-    *,
-    dataset: str | None = None,
-    pretrained: bool | None = None,
-    family: str | None = None,
-) -> list[str]:
+def get_model_list(pattern: str | None = None, *, dataset: str | None = None, pretrained: bool | None = None,
+                   family: str | None = None) -> list[str]:
     """Sorted registered names.
 
     Args:

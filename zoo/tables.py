@@ -27,30 +27,15 @@ __all__ = ["DATASET_TABLES", "count_model", "model_stats", "table_rows", "detail
 logger = logging.getLogger(__name__)
 
 #: card dataset -> CSV file stem (one table per dataset).
-DATASET_TABLES = {
-    "kinetics400": "Kinetics400",
-    "kinetics700": "Kinetics700",
-    "ucf101": "UCF101",
-    "hmdb51": "HMDB51",
-    "sthsthv2": "Something-Something-V2",
-    "synthetic": "Synthetic-Motion",
-}
+DATASET_TABLES = {"kinetics400": "Kinetics400", "kinetics700": "Kinetics700", "ucf101": "UCF101", "hmdb51": "HMDB51",
+                  "sthsthv2": "Something-Something-V2", "synthetic": "Synthetic-Motion"}
 
 #: The table a reader scans first: what it is, how good, which version, and the line that loads it.
 COLUMNS = ["Name", "Pretrained", "Top-1", "Hashtag", "Clip length", "Use it"]
 
 #: The details table (``<Dataset>_details.csv``); a column empty in every row of a dataset is left out.
-DETAIL_COLUMNS = [
-    "Name",
-    "Hashtag",
-    "Params (M)",
-    "GFLOPs/view",
-    "Published by",
-    "Top-1 reproduced",
-    "Protocol",
-    "Recipe",
-    "Source",
-]
+DETAIL_COLUMNS = ["Name", "Hashtag", "Params (M)", "GFLOPs/view", "Published by", "Top-1 reproduced", "Protocol",
+                  "Recipe", "Source"]
 
 DEFAULT_MARK = " (default)"
 STATS_FILE = Path(__file__).with_name("model_stats.json")
