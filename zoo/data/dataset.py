@@ -41,7 +41,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import VideoDecodeError
-from .lists import VideoRecord, parse_list_file, read_class_names, scan_class_folders
+from .lists import VideoRecord, class_names_for, parse_list_file, scan_class_folders
 from .readers import VideoReader
 from .sampling import sample_clips, slowfast_positions
 
@@ -142,7 +142,7 @@ class VideoClassificationDataset(Dataset):
 
     # ------------------------------------------------------------------ setup
     def _load(self, classes: Any, list_format: str, num_classes: Optional[int]) -> Tuple[List[str], List[VideoRecord]]:
-        names = self._class_names(classes)
+        names = class_names_for(classes, self.list_file)
         if self.list_file is None:
             records, folder_classes = scan_class_folders(self.root)
             return names or folder_classes, records
@@ -151,14 +151,6 @@ class VideoClassificationDataset(Dataset):
             count = num_classes or (max(r.label for r in records) + 1)
             names = [str(i) for i in range(count)]
         return names, records
-
-    def _class_names(self, classes: Any) -> Optional[List[str]]:
-        if classes is None:
-            beside = self.list_file.parent / "classes.txt" if self.list_file else None
-            return read_class_names(beside) if beside is not None and beside.is_file() else None
-        if isinstance(classes, (str, os.PathLike)):
-            return read_class_names(classes)
-        return list(classes)
 
     # ------------------------------------------------------------- properties
     def __len__(self) -> int:

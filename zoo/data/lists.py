@@ -67,6 +67,16 @@ def read_class_names(path: PathLike) -> List[str]:
     return names
 
 
+def class_names_for(classes: Union[None, PathLike, Sequence[str]], list_file: Optional[PathLike] = None
+                    ) -> Optional[List[str]]:
+    """Class names given as a list or a file, else those of a ``classes.txt`` beside ``list_file`` (None: neither)."""
+    if classes is not None and not isinstance(classes, (str, os.PathLike)):
+        return list(classes)
+    beside = Path(list_file).parent / "classes.txt" if list_file else None
+    path = classes or (beside if beside is not None and beside.is_file() else None)
+    return read_class_names(path) if path else None
+
+
 def _int(value: str, path: PathLike, line: int, what: str) -> int:
     try:
         return int(value)

@@ -22,6 +22,7 @@ threads do not exist, it would hang the worker.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import gc
 import logging
 import os
@@ -150,7 +151,8 @@ class _PyAVBackend(_Backend):
         self._scan_packets()
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else DEFAULT_FPS_FOR_FRAMES
-        self.duration = self._duration_seconds()
+        has_duration = self._stream.duration and self._stream.time_base
+        self.duration = float(self._stream.duration * self._stream.time_base) if has_duration else self.num_frames / self.fps
         self._cache: Dict[int, np.ndarray] = {}
         self._last_decodable: Optional[int] = None
         self._deadline: Optional[float] = None
@@ -183,11 +185,6 @@ class _PyAVBackend(_Backend):
             logger.info("%s: container says %d frames, %d packets found", self.path, container_frames, len(self._pts))
         if self.num_frames == 0:
             raise VideoDecodeError.for_file(self.path, "no video frames found")
-
-    def _duration_seconds(self) -> float:
-        if self._stream.duration and self._stream.time_base:
-            return float(self._stream.duration * self._stream.time_base)
-        return self.num_frames / self.fps
 
     def _rgb(self, frame: "object") -> np.ndarray:
         return frame.to_ndarray(format="rgb24", width=self.out_w, height=self.out_h, interpolation="BILINEAR")
@@ -510,12 +507,8 @@ class VideoReader:
 
     def __del__(self) -> None:
         # a reader dropped without close(): free its decoder now, not at some later garbage collection
-        impl = getattr(self, "_impl", None)
-        if impl is not None:
-            try:
-                impl.close()
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
+        with contextlib.suppress(Exception):  # no _impl (a failed __init__), or interpreter shutdown
+            self._impl.close()
 
     def __enter__(self) -> "VideoReader":
         return self
