@@ -23,11 +23,14 @@ import argparse
 import json
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
 
 import numpy as np
+
+from ..data._jobs import run_jobs
+from ..data.lists import parse_list_file
+from ..data.readers import VideoReader
 
 logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
@@ -98,8 +101,6 @@ def extract_video_flow(video: PathLike, out_dir: PathLike, method: str = "farneb
 
     Returns the number of flow fields written (``frames - 1``), or 0 if skipped (already done).
     """
-    from ..data.readers import VideoReader
-
     cv2 = _cv2()
     if method not in METHODS:
         raise ValueError(f"unknown flow method {method!r}; choose one of {METHODS}")
@@ -162,11 +163,7 @@ def extract_flow(videos: Union[PathLike, Sequence[str]], out_root: PathLike, roo
     Returns:
         The flow folder of every video, in list order.
     """
-    from tqdm import tqdm
-
     if isinstance(videos, (str, os.PathLike)):
-        from ..data.lists import parse_list_file
-
         list_path = Path(videos)
         rel_paths = [r.path for r in parse_list_file(list_path)]
         root = Path(root) if root is not None else list_path.parent
@@ -178,16 +175,7 @@ def extract_flow(videos: Union[PathLike, Sequence[str]], out_root: PathLike, roo
     pending = [j for j in jobs if overwrite or not is_done(j[1], method, bound, ext, short_side)]
     if len(pending) < len(jobs):
         logger.info("%d of %d videos already have flow; skipping them", len(jobs) - len(pending), len(jobs))
-    bar = tqdm(total=len(pending), desc="optical flow", unit="video", disable=not progress)
-    if workers <= 1:
-        for job in pending:
-            _job(job)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for _ in pool.map(_job, pending):
-                bar.update()
-    bar.close()
+    run_jobs(_job, pending, workers, "optical flow", "video", progress)
     return folders
 
 
