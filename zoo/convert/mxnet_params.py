@@ -129,10 +129,8 @@ def _read_array(r: _Reader, index: int) -> np.ndarray | None:
         (stype,) = r.unpack("i", f"the storage type of {what}")
         if stype != 0:
             kind = _STORAGE_NAMES.get(stype, f"storage type {stype}")
-            raise MXNetParamsError(
-                f"{r.path}: {what} uses sparse storage ({kind}), which is not supported; "
-                "save it dense in MXNet first (arr.tostype('default'))"
-            )
+            raise MXNetParamsError(f"{r.path}: {what} uses sparse storage ({kind}), which is not supported; "
+                                   "save it dense in MXNet first (arr.tostype('default'))")
         shape = _read_shape(r, what, dims="q")
         if shape is None or (magic == V2_MAGIC and len(shape) == 0):
             return None

@@ -117,10 +117,8 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
     if not batches:
         raise Int8Error("quantize_int8 needs at least one calibration batch (a few real clips of the target data)")
     if backend not in torch.backends.quantized.supported_engines:
-        raise Int8Error(
-            f"quantised backend {backend!r} is not available in this PyTorch build "
-            f"(available: {', '.join(torch.backends.quantized.supported_engines)}); use the fp32 model"
-        )
+        raise Int8Error(f"quantised backend {backend!r} is not available in this PyTorch build "
+                        f"(available: {', '.join(torch.backends.quantized.supported_engines)}); use the fp32 model")
     if not _has_quantizable(model):
         raise Int8Error(f"{type(model).__name__} has no convolution or linear layer to quantise; use the fp32 model")
     torch.backends.quantized.engine = backend
