@@ -261,7 +261,6 @@ def load_config(path: str | os.PathLike | None = None, overrides: Iterable[str] 
 
 def save_config(cfg: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write the resolved config as YAML (the run's own copy), atomically."""
-
     return write_text_atomic(path, yaml.safe_dump(_plain(cfg), sort_keys=False))
 
 

@@ -210,7 +210,7 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
             row.update({f"val_{k}": v for k, v in last_val.items() if k != "num_videos"})
             if result.top1 > run.best_top1:
                 run.best_top1, run.best_epoch = result.top1, run.epoch + 1
-        row["bad_videos"] = _bad_count(train_set)
+        row["bad_videos"] = len(_bad_files(train_set))
         row["epoch_seconds"] = round(time.time() - started, 2)
         run.epoch += 1
         run.step_in_epoch = 0
@@ -223,8 +223,8 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
             logger.info("stopped after epoch %d as asked (train.stop_after_epochs)", run.epoch)
             break
 
-    bad = _bad_count(train_set)
     bad_files = _bad_files(train_set)
+    bad = len(bad_files)
     summary = {"model": cfg["model"]["name"], "num_classes": num_classes, "epochs_done": run.epoch,
                "global_step": run.global_step, "stopped_early": stopped, "best_val_top1": run.best_top1,
                "best_epoch": run.best_epoch, "last_val": last_val, "bad_videos_skipped": bad, "bad_files": bad_files,
@@ -368,11 +368,8 @@ def _drop_step(run: _Run, model: nn.Module, buffers: Mapping[str, torch.Tensor],
     logger.warning("non-finite %s at %s: step skipped (%d of at most %d)", what, where, run.skipped_steps, limit)
 
 
-def _bad_count(dataset) -> int:
-    return int(all_reduce_max(dataset._bad_flags.to(torch.int32)).sum())
-
-
 def _bad_files(dataset) -> list[str]:
+    """Bad videos met by any rank."""
     flags = all_reduce_max(dataset._bad_flags.to(torch.int32))
     return [str(dataset.video_path(int(i))) for i in torch.nonzero(flags).flatten()]
 
