@@ -54,7 +54,6 @@ def _card_dict(name: str) -> dict:
     card = model_card(name)
     data = card.to_dict()
     for w, entry in zip(data["weights"], card.weights):
-        w["tag"] = entry.tag
         w["resolved_url"] = hub.resolve_url(entry.url, entry.repo, entry.file)
         w["cache_path"] = str(hub.cache_path(entry.file))
     return data

@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 
 from . import hub
-from .data.lists import read_class_names
+from .data.lists import class_names_for
 from .errors import WeightsError
 from .registry import InputSpec, WeightsEntry, _CARDS, model_card, register_model
 from .state import build_probe, classifier_width, load_into, read_weights, unwrap_checkpoint
@@ -103,9 +103,6 @@ def _register(path: Path, data: dict, repo: str, label: str | None = None) -> li
             name, arch = entry["name"], entry["arch"]
         except (KeyError, TypeError):
             raise ManifestError(f'{where}: each model needs "name" and "arch"') from None
-        existing = _CARDS.get(name)
-        if existing is not None and not existing.source.startswith("manifest"):
-            raise ManifestError(f"{where}: {name!r} is a built-in zoo name; choose another name")
         _check_model_name(name, where)
         base = model_card(arch)
         weights = tuple(_weights_entry(w, f"{where}.weights[{j}]", repo) for j, w in enumerate(entry.get("weights", [])))
@@ -145,11 +142,14 @@ def _class_names(names: Any, num_classes: int, where: str) -> tuple[str, ...]:
 
 
 def _check_model_name(name: Any, where: str) -> None:
-    """A model name becomes part of file names: letters, digits and ``_.+-`` only, no leading dot."""
+    """A model name becomes part of file names: letters, digits and ``_.+-`` only, no leading dot; and it is not
+    one of zoo's own names."""
     if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
-        raise ManifestError(
-            f"{where}: model name {name!r} must be letters, digits and _ . + - (no folders or '..'); choose another name"
-        )
+        raise ManifestError(f"{where}: model name {name!r} must be letters, digits and _ . + - (no folders or '..'); "
+                            "choose another name")
+    existing = _CARDS.get(name)
+    if existing is not None and not existing.source.startswith("manifest"):
+        raise ManifestError(f"{where}: {name!r} is a built-in zoo name; choose another name")
 
 
 def _weights_entry(w: Mapping[str, Any], where: str, repo: str = "zoo") -> WeightsEntry:
@@ -272,9 +272,6 @@ def _validated(source: nn.Module | Mapping[str, torch.Tensor], name: str, arch: 
     """
 
     _check_model_name(name, "publish")
-    existing = _CARDS.get(name)
-    if existing is not None and not existing.source.startswith("manifest"):
-        raise ManifestError(f"{name!r} is a built-in zoo name; publish under another name")
     base = model_card(arch)
     if manifest.exists():
         register_manifest(manifest)  # an unreadable or invalid manifest fails here, before any write
@@ -301,10 +298,8 @@ def _read_source(path: Path) -> tuple[dict[str, torch.Tensor], dict | None]:
     except FileNotFoundError:
         raise ManifestError(f"publish: {path} does not exist") from None
     except Exception as err:
-        raise WeightsError(
-            f"{path}: refused or unreadable .pth ({type(err).__name__}); zoo only loads plain tensors "
-            "(torch.load weights_only=True)"
-        ) from None
+        raise WeightsError(f"{path}: refused or unreadable .pth ({type(err).__name__}); zoo only loads plain tensors "
+                           "(torch.load weights_only=True)") from None
     config = obj.get("config") if isinstance(obj, dict) and isinstance(obj.get("config"), dict) else None
     return unwrap_checkpoint(obj, path), config
 
@@ -327,7 +322,8 @@ def _protocol_entry(config: Mapping[str, Any], class_names: Sequence[str] | None
             spec[field] = [float(x) for x in spec[field]]
     if "temporal_centering" in spec:
         spec["temporal_centering"] = bool(spec["temporal_centering"])
-    names = list(class_names) if class_names is not None else _config_class_names(data)
+    classes_file = data["classes"] if data.get("classes") and Path(data["classes"]).is_file() else None
+    names = class_names_for(class_names if class_names is not None else classes_file, data.get("train_list"))
     if not spec:
         logger.warning("publish %s: no training config, so the card keeps the base model's input protocol; "
                        "pass config= (or publish the training checkpoint) to record the one it was trained with", name)
@@ -335,17 +331,6 @@ def _protocol_entry(config: Mapping[str, Any], class_names: Sequence[str] | None
         logger.warning("publish %s: class names unknown; pass class_names= to record them", name)
     _class_names(names or [], num_classes, f"publish {name}")
     return {**({"input": spec} if spec else {}), **({"classes": names} if names else {})}
-
-
-def _config_class_names(data: Mapping[str, Any]) -> list[str] | None:
-    """Class names of a training config: its ``classes`` file, or ``classes.txt`` beside its training list."""
-    candidates = [data.get("classes")]
-    if data.get("train_list"):
-        candidates.append(Path(data["train_list"]).parent / "classes.txt")
-    for path in candidates:
-        if path and Path(path).is_file():
-            return read_class_names(path)
-    return None
 
 
 def _umask() -> int:

@@ -181,10 +181,7 @@ class ModelCard:
 
     def default_weights(self) -> WeightsEntry | None:
         """The entry that ``pretrained=True`` loads: the one marked default, else the first."""
-        for entry in self.weights:
-            if entry.default:
-                return entry
-        return self.weights[0] if self.weights else None
+        return next((entry for entry in self.weights if entry.default), self.weights[0] if self.weights else None)
 
     def input_for(self, entry: WeightsEntry | None) -> InputSpec:
         """The input ``entry``'s weights were trained with: its own where it states one, else the card's."""
@@ -201,10 +198,8 @@ class ModelCard:
         known = ", ".join(w.tag for w in self.weights) or "none"
         if not matches:
             raise UnknownTagError(f"{self.name!r} has no weights with tag {tag!r}; tags: {known}")
-        raise UnknownTagError(
-            f"tag {tag!r} of {self.name!r} is ambiguous: it matches {', '.join(w.tag for w in matches)}; "
-            "give more hex characters"
-        )
+        raise UnknownTagError(f"tag {tag!r} of {self.name!r} is ambiguous: it matches "
+                              f"{', '.join(w.tag for w in matches)}; give more hex characters")
 
 
 _CARDS: dict[str, ModelCard] = {}
@@ -262,10 +257,8 @@ def _check_card(card: ModelCard) -> None:
         if _is_hex(w.sha1) and 8 <= len(w.sha1) < 40:
             continue  # only a SHA-1 prefix is published (GluonCV's alternate hashtags)
         if len(w.sha1) != 40 or not _is_hex(w.sha1):
-            raise ValueError(
-                f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 hex "
-                f"sha256), got sha1={w.sha1!r} sha256={w.sha256!r}"
-            )
+            raise ValueError(f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 "
+                             f"hex sha256), got sha1={w.sha1!r} sha256={w.sha256!r}")
     tags = [w.tag for w in card.weights]
     if len(set(tags)) != len(tags):
         raise ValueError(f"{card.name}: duplicate weights tags {tags}")
@@ -346,14 +339,10 @@ def close_names(name: str, n: int = 5) -> list[str]:
 
 def model_card(name: str) -> ModelCard:
     """The :class:`ModelCard` of ``name``; raises :class:`UnknownModelError` with suggestions."""
-    try:
-        return _CARDS[name]
-    except KeyError:
-        pass
-    lowered = name.lower()
-    if lowered in _CARDS:
-        return _CARDS[lowered]
-    close = close_names(lowered)
+    card = _CARDS.get(name) or _CARDS.get(name.lower())
+    if card is not None:
+        return card
+    close = close_names(name.lower())
     hint = f"; did you mean: {', '.join(close)}?" if close else ""
     raise UnknownModelError(f"unknown model {name!r}{hint} (zoo.get_model_list() lists all names)")
 
@@ -368,18 +357,9 @@ def get_model_list(pattern: str | None = None, *, dataset: str | None = None, pr
         pretrained: ``True`` keeps names with weights, ``False`` names without.
         family: keep one architecture family (``"i3d"``, ``"slowfast"``, ...).
     """
-    out = []
-    for name, card in _CARDS.items():
-        if pattern and not fnmatch.fnmatchcase(name, pattern):
-            continue
-        if dataset and card.dataset != dataset:
-            continue
-        if pretrained is not None and card.has_weights != pretrained:
-            continue
-        if family and card.family != family:
-            continue
-        out.append(name)
-    return sorted(out)
+    return sorted(name for name, card in _CARDS.items()
+                  if (not pattern or fnmatch.fnmatchcase(name, pattern)) and (not dataset or card.dataset == dataset)
+                  and (pretrained is None or card.has_weights == pretrained) and (not family or card.family == family))
 
 
 def list_datasets() -> list[str]:
@@ -387,4 +367,4 @@ def list_datasets() -> list[str]:
 
 
 def all_cards() -> Iterable[ModelCard]:
-    return [(_CARDS[n]) for n in sorted(_CARDS)]
+    return [_CARDS[n] for n in sorted(_CARDS)]
