@@ -12,6 +12,7 @@ Quick start::
 """
 from __future__ import annotations
 
+import importlib
 from importlib import resources
 from typing import Dict, List
 
@@ -58,8 +59,6 @@ _LAZY = {"make_synthetic_dataset": "synthetic", "SyntheticSplits": "synthetic", 
 def __getattr__(name: str):
     """Import the CLI modules lazily (keeps ``python -m zoo.data.synthetic`` warning-free)."""
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -217,12 +217,9 @@ class VideoClassificationDataset(Dataset):
         """Decode, sample and transform sample ``index`` (no error handling)."""
         record = self.records[index]
         path = self.video_path(index)
-        reader = VideoReader(path, self.backend, name_pattern=self.name_pattern,
-                             start_index=self.frames_start_index, timeout=self.timeout, **self.decode_size)
-        try:
+        with VideoReader(path, self.backend, name_pattern=self.name_pattern, start_index=self.frames_start_index,
+                         timeout=self.timeout, **self.decode_size) as reader:
             frames, clip_len = self._read_frames(reader, record)
-        finally:
-            reader.close()
         clip = torch.from_numpy(frames)
         label = record.label
         if self.transform is not None:
@@ -230,7 +227,7 @@ class VideoClassificationDataset(Dataset):
                 clip, label = self.transform(clip, label)
             else:
                 clip = self.transform(clip)
-        return self._arrange(clip, clip_len, path), int(label)
+        return self._arrange(clip, clip_len), int(label)
 
     def _read_frames(self, reader: VideoReader, record: VideoRecord):
         """``(S * T, H, W, C)`` uint8 frames of all clips, and ``T``."""
@@ -244,7 +241,7 @@ class VideoClassificationDataset(Dataset):
         flat = [start + i for clip in clips for i in clip]
         return reader.get_batch(flat), len(clips[0])
 
-    def _arrange(self, clip: torch.Tensor, clip_len: int, path: Path) -> Any:
+    def _arrange(self, clip: torch.Tensor, clip_len: int) -> Any:
         """Unfold the ``S`` clips folded into T (see the module docstring for shapes).
 
         Input: ``([K,] S*T, H, W, C)`` uint8 or ``([K,] C, S*T, H, W)`` float.

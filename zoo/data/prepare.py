@@ -27,8 +27,12 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from tqdm import tqdm
+
+from . import class_names
 from .errors import ListFileError, VideoDecodeError
 from .lists import read_class_names, write_list_file
+from .readers import VideoReader
 
 logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
@@ -38,8 +42,6 @@ Row = Tuple[str, int, int]
 def _frames(video_root: Optional[Path], relative: str, count_frames: bool) -> int:
     if not count_frames or video_root is None:
         return 0
-    from .readers import VideoReader
-
     try:
         with VideoReader(video_root / relative) as reader:
             return len(reader)
@@ -50,8 +52,6 @@ def _frames(video_root: Optional[Path], relative: str, count_frames: bool) -> in
 
 def _progress(items, desc: str, enabled: bool):
     """tqdm bar over ``items`` when frames are counted (the slow part)."""
-    from tqdm import tqdm
-
     return tqdm(items, desc=desc, unit="video", disable=not enabled)
 
 
@@ -122,8 +122,6 @@ def prepare_kinetics400(csv_file: PathLike, out_file: PathLike, classes: Optiona
     if layout not in ("class_folders", "flat"):
         raise ValueError(f"layout must be 'class_folders' or 'flat', got {layout!r}")
     if classes is None:
-        from . import class_names
-
         classes = class_names("kinetics400")
     index = {name: i for i, name in enumerate(classes)}
     root = Path(video_root) if video_root else None
@@ -162,12 +160,6 @@ def prepare_sthv2(labels_json: PathLike, annotations_json: PathLike, out_file: P
             raise ListFileError.at(annotations_json, n, f"template {template!r} is not in {labels_json}")
         rows.append((f"{item['id']}.{video_ext}", 0, labels.get(template, -1)))
     return write_list_file(out_file, rows)
-
-
-def sthv2_class_names(labels_json: PathLike) -> List[str]:
-    """Class names of a SSv2 labels JSON in label order."""
-    labels = json.loads(Path(labels_json).read_text(encoding="utf-8"))
-    return [name for name, _ in sorted(labels.items(), key=lambda kv: int(kv[1]))]
 
 
 def _lines(path: Path) -> List[Tuple[int, str]]:
