@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ..data import VideoClassificationDataset, VideoDecodeError, eval_transforms, flip_label_map, train_transforms
 from ..data.lists import class_names_for
+from ..data.synthetic import make_synthetic_dataset
 from .config import ConfigError
 from .distributed import DistInfo, ShardSampler, TrainSampler
 
@@ -138,8 +139,6 @@ def prepare_data(cfg: Mapping[str, Any]) -> None:
     synth = cfg["data"].get("synthetic")
     if not synth:
         return
-    from ..data.synthetic import make_synthetic_dataset
-
     args = dict(synth)
     root = Path(args.pop("root"))
     splits = make_synthetic_dataset(root, **args)

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 from .checkpoint import (link_or_copy, load_checkpoint, remove_stale_temp_files, rng_state, save_checkpoint,
                          set_rng_state, write_text_atomic)
@@ -242,8 +243,6 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
 def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer, scheduler, scaler, criterion,
                  amp_dtype: Optional[torch.dtype], accumulate: int, steps_per_epoch: int) -> tuple[dict, bool]:
     """One (possibly resumed) epoch; returns mean loss/accuracy over ranks and whether to stop."""
-    from tqdm import tqdm
-
     t, info = run.t, run.info
     net.train()
     apply_freeze(model)
