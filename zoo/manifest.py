@@ -22,12 +22,15 @@ import json
 import logging
 import os
 import re
+import tempfile
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
+import yaml
+from safetensors.torch import save_file
 
 from . import hub
 from .data.lists import class_names_for
@@ -48,19 +51,15 @@ class ManifestError(ValueError):
 
 
 def _read(path: Path) -> dict:
+    is_yaml = path.suffix.lower() in (".yaml", ".yml")
     try:
         text = path.read_text()
     except OSError as err:
         raise ManifestError(f"cannot read manifest {path}: {err}") from None
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+        data = yaml.safe_load(text) if is_yaml else json.loads(text)
     except Exception as err:
-        raise ManifestError(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'} ({err})") from None
+        raise ManifestError(f"{path}: not valid {'YAML' if is_yaml else 'JSON'} ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise ManifestError(f'{path}: expected an object with a "models" list')
     return data
@@ -82,8 +81,6 @@ def register_manifest(path: str | os.PathLike) -> list[str]:
 
 def _register_remote(url: str) -> list[str]:
     """Register a manifest served over HTTP; its relative URLs resolve against its own URL."""
-    import tempfile
-
     if hub._offline():
         raise ManifestError(f"cannot read manifest {url}: ZOO_OFFLINE is set; use a local copy of it")
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,8 +218,6 @@ def publish(source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike, 
     Returns:
         The new weights entry.  The new name is registered in this process too.
     """
-    from safetensors.torch import save_file
-
     hub_dir = Path(hub_dir) if hub_dir else hub.default_hub_dir()
     manifest = Path(manifest) if manifest else hub_dir / "manifest.json"
     if isinstance(source, (str, os.PathLike)):

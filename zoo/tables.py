@@ -156,7 +156,7 @@ def _entries(card: ModelCard, reproduced: dict) -> list[tuple[object, str, dict 
     return [(None, latest.get("tag", ""), latest)]
 
 
-def table_rows(card: ModelCard, stats: dict, reproduced: dict, recipes: dict | None = None) -> list[list[str]]:
+def table_rows(card: ModelCard, reproduced: dict, recipes: dict | None = None) -> list[list[str]]:
     """Main-table rows of one card (:data:`COLUMNS`), the default weights marked."""
     default = card.default_weights()
     rows = []
@@ -206,7 +206,7 @@ def render_tables(stats: dict | None = None) -> dict[str, str]:
     for card in all_cards():
         stem = DATASET_TABLES.get(card.dataset)
         if stem and not card.source.startswith("manifest"):  # zoo's own names; a team's manifest is theirs
-            main[stem] += table_rows(card, stats, reproduced, recipes)
+            main[stem] += table_rows(card, reproduced, recipes)
             details[stem] += detail_rows(card, stats, reproduced, recipes)
     out = {}
     for stem in DATASET_TABLES.values():
