@@ -74,8 +74,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"input:        {spec.clip_len} frames x step {spec.frame_step}, {spec.num_segments} segment(s), crop {spec.crop_size}, short side {spec.short_side}, {spec.layout}")
     print(f"normalize:    mean {spec.mean} std {spec.std}" + (", temporal centering" if spec.temporal_centering else ""))
     # the int8 note says what the int8 variant is: the description refers to it
-    optional = (("classes", ", ".join(card.class_names)), ("note", spec.note),
-                ("int8 note", card.int8.removeprefix("int8: ")), ("description", card.description), ("source", card.source))
+    optional = (("classes", ", ".join(card.class_names)), ("note", spec.note), ("int8 note", card.int8.removeprefix("int8: ")),
+                ("description", card.description), ("source", card.source))
     for label, value in optional:
         if value:
             print(f"{label + ':':<14}{value}")

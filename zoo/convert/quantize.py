@@ -53,8 +53,8 @@ def _has_quantizable(module: nn.Module) -> bool:
 def _capture_inputs(model: nn.Module, example: torch.Tensor) -> dict[nn.Module, tuple]:
     """Positional inputs of every submodule on ``example`` (first call of each)."""
     seen: dict[nn.Module, tuple] = {}
-    hooks = [
-        m.register_forward_pre_hook(lambda mod, args: seen.setdefault(mod, args) and None) for m in model.modules()]
+    hooks = [m.register_forward_pre_hook(lambda mod, args: seen.setdefault(mod, args) and None)
+             for m in model.modules()]
     try:
         with torch.no_grad():
             model(example)

@@ -27,9 +27,12 @@ from .transforms import (CenterCrop, Compose, MultiScaleCrop, Normalize, RandomC
                          flip_label_map, train_transforms)
 
 _CLASS_FILES: Dict[str, str] = {
-    "kinetics400": "kinetics400.txt", "k400": "kinetics400.txt", "kinetics600": "kinetics600.txt",
-    "k600": "kinetics600.txt", "kinetics700": "kinetics700.txt", "k700": "kinetics700.txt", "ucf101": "ucf101.txt",
-    "hmdb51": "hmdb51.txt", "sthv2": "sthv2.txt", "ssv2": "sthv2.txt", "somethingsomethingv2": "sthv2.txt"}
+    "kinetics400": "kinetics400.txt", "k400": "kinetics400.txt",
+    "kinetics600": "kinetics600.txt", "k600": "kinetics600.txt",
+    "kinetics700": "kinetics700.txt", "k700": "kinetics700.txt",
+    "ucf101": "ucf101.txt", "hmdb51": "hmdb51.txt",
+    "sthv2": "sthv2.txt", "ssv2": "sthv2.txt", "somethingsomethingv2": "sthv2.txt",
+}
 
 
 def class_names(dataset: str) -> List[str]:
@@ -51,9 +54,11 @@ def class_names(dataset: str) -> List[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-_LAZY = {"make_synthetic_dataset": "synthetic", "SyntheticSplits": "synthetic", "SYNTHETIC_CLASSES": "synthetic",
-         "prepare_ucf101": "prepare", "prepare_hmdb51": "prepare", "prepare_kinetics400": "prepare",
-         "prepare_sthv2": "prepare"}
+_LAZY = {
+    "make_synthetic_dataset": "synthetic", "SyntheticSplits": "synthetic", "SYNTHETIC_CLASSES": "synthetic",
+    "prepare_ucf101": "prepare", "prepare_hmdb51": "prepare", "prepare_kinetics400": "prepare",
+    "prepare_sthv2": "prepare",
+}
 
 
 def __getattr__(name: str):

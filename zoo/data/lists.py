@@ -67,8 +67,8 @@ def read_class_names(path: PathLike) -> List[str]:
     return names
 
 
-def class_names_for(classes: Union[None, PathLike, Sequence[str]], list_file: Optional[PathLike] = None
-                    ) -> Optional[List[str]]:
+def class_names_for(classes: Union[None, PathLike, Sequence[str]],
+                    list_file: Optional[PathLike] = None) -> Optional[List[str]]:
     """Class names given as a list or a file, else those of a ``classes.txt`` beside ``list_file`` (None: neither)."""
     if classes is not None and not isinstance(classes, (str, os.PathLike)):
         return list(classes)

@@ -151,8 +151,8 @@ class _PyAVBackend(_Backend):
         self._scan_packets()
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else DEFAULT_FPS_FOR_FRAMES
-        has_duration = self._stream.duration and self._stream.time_base
-        self.duration = float(self._stream.duration * self._stream.time_base) if has_duration else self.num_frames / self.fps
+        duration, time_base = self._stream.duration, self._stream.time_base
+        self.duration = float(duration * time_base) if duration and time_base else self.num_frames / self.fps
         self._cache: Dict[int, np.ndarray] = {}
         self._last_decodable: Optional[int] = None
         self._deadline: Optional[float] = None

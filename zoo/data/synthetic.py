@@ -92,8 +92,9 @@ def _arrow(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return shaft | head
 
 
-SHAPES: Dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {"triangle": _triangle, "ell": _ell, "tee": _tee,
-                                                                     "bar": _bar, "ellipse": _ellipse, "arrow": _arrow}
+SHAPES: Dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "triangle": _triangle, "ell": _ell, "tee": _tee, "bar": _bar, "ellipse": _ellipse, "arrow": _arrow,
+}
 
 
 # ----------------------------------------------------------------- rendering

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {"FlowClipDataset": "dataset", "FlowStackReader": "dataset", "compute_flow": "extract",
-         "dequantize_flow": "extract", "extract_flow": "extract", "extract_video_flow": "extract",
-         "quantize_flow": "extract"}
+_LAZY = {
+    "FlowClipDataset": "dataset", "FlowStackReader": "dataset",
+    "compute_flow": "extract", "dequantize_flow": "extract", "extract_flow": "extract",
+    "extract_video_flow": "extract", "quantize_flow": "extract",
+}
 
-__all__ = ["FlowClipDataset", "FlowStackReader", "compute_flow", "dequantize_flow", "extract_flow",
-           "extract_video_flow", "quantize_flow"]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):
