@@ -256,14 +256,14 @@ def test_registration_leak_probe_is_gone():
 
 
 def test_weights_version_with_its_own_input():
-    from zoo.engine.loading import protocol_from_card
+    from zoo.engine.config import card_protocol
 
     for name, tag in (("vgg16_ucf101", "05e319d4"), ("inceptionv3_ucf101", "0c453da8"), ("resnet50_v1b_hmdb51", "ba66ee4b")):
         card = zoo.model_card(name)
         assert card.input.num_segments == 3 and card.input_for(card.default_weights()) == card.input
         one = card.input_for(card.find_weights(tag))
         assert one.num_segments == 1 and one.crop_size == card.input.crop_size
-        assert protocol_from_card(name, tag)["num_segments"] == 1 and protocol_from_card(name)["num_segments"] == 3
+        assert card_protocol(name, tag)["num_segments"] == 1 and card_protocol(name)["num_segments"] == 3
 
 
 def test_audited_card_facts():

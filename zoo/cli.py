@@ -27,6 +27,7 @@ from .weights import identify, write_lock
 
 __all__ = ["main", "build_parser"]
 
+
 def _cmd_list(args: argparse.Namespace) -> int:
     pretrained = True if args.with_weights else None
     names = get_model_list(args.pattern, dataset=args.dataset, pretrained=pretrained, family=args.family)
@@ -56,7 +57,6 @@ def _card_dict(name: str) -> dict:
     card = model_card(name)
     data = card.to_dict()
     for w, entry in zip(data["weights"], card.weights):
-        w["tag"] = entry.tag
         w["resolved_url"] = hub.resolve_url(entry.url, entry.repo, entry.file)
         w["cache_path"] = str(hub.cache_path(entry.file))
     return data
@@ -75,16 +75,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"builder:      {card.builder.__module__}.{card.builder.__name__}({', '.join(f'{k}={v!r}' for k, v in card.kwargs.items())})")
     print(f"input:        {spec.clip_len} frames x step {spec.frame_step}, {spec.num_segments} segment(s), crop {spec.crop_size}, short side {spec.short_side}, {spec.layout}")
     print(f"normalize:    mean {spec.mean} std {spec.std}" + (", temporal centering" if spec.temporal_centering else ""))
-    if card.class_names:
-        print(f"classes:      {', '.join(card.class_names)}")
-    if spec.note:
-        print(f"note:         {spec.note}")
-    if getattr(card, "int8", ""):  # what the int8 variant is: the description refers to this note
-        print(f"int8 note:    {card.int8.removeprefix('int8: ')}")
-    if card.description:
-        print(f"description:  {card.description}")
-    if card.source:
-        print(f"source:       {card.source}")
+    # the int8 note says what the int8 variant is: the description refers to it
+    optional = (("classes", ", ".join(card.class_names)), ("note", spec.note), ("int8 note", card.int8.removeprefix("int8: ")),
+                ("description", card.description), ("source", card.source))
+    for label, value in optional:
+        if value:
+            print(f"{label + ':':<14}{value}")
     if not card.weights:
         print("weights:      none published")
     for w in data["weights"]:

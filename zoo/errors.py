@@ -8,15 +8,16 @@ class WeightsError(RuntimeError):
     """Weights that cannot be read or do not fit the model."""
 
 
-class UnknownModelError(KeyError):
-    """An unknown model name; the message names close matches."""
-
-    def __str__(self) -> str:  # KeyError quotes its argument; we want the plain message
-        return str(self.args[0]) if self.args else ""
-
-
-class UnknownTagError(KeyError):
-    """An unknown or ambiguous weights tag; the message lists the tags that exist."""
+class _PlainKeyError(KeyError):
+    """A :class:`KeyError` whose message is not quoted (KeyError quotes its argument)."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownModelError(_PlainKeyError):
+    """An unknown model name; the message names close matches."""
+
+
+class UnknownTagError(_PlainKeyError):
+    """An unknown or ambiguous weights tag; the message lists the tags that exist."""

@@ -22,20 +22,14 @@ class ExportError(RuntimeError):
 
 def _example(model: nn.Module, shape: Sequence[int] | None) -> torch.Tensor:
     if shape is None and getattr(model, "zoo_name", None):
-
         shape = model_card(model.zoo_name).input.example_shape()
     if shape is None:
         raise ExportError("give the clip shape (N, C, T, H, W): the model has no card to read it from")
     return torch.randn(*shape, generator=torch.Generator().manual_seed(0))
 
 
-def export(
-    model: nn.Module,
-    path: str | os.PathLike,
-    input_shape: Sequence[int] | None = None,
-    opset: int = 18,
-    method: str = "torchscript",
-) -> Path:
+def export(model: nn.Module, path: str | os.PathLike, input_shape: Sequence[int] | None = None, opset: int = 18,
+           method: str = "torchscript") -> Path:
     """Write ``model`` (in eval mode) to ``path``: ``.onnx`` or ``.pt`` (TorchScript).
 
     Args:
@@ -78,15 +72,10 @@ def export(
 
 def _export_onnx(model: nn.Module, x: torch.Tensor, path: Path, opset: int, method: str) -> None:
     if method == "torchscript":
-        torch.onnx.export(
-            model, (x,), str(path), opset_version=opset, input_names=["clip"], output_names=["logits"],
-            dynamic_axes={"clip": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
-        )
+        batch_axis = {"dynamic_axes": {"clip": {0: "batch"}, "logits": {0: "batch"}}}
     elif method == "dynamo":
-        batch = torch.export.Dim("batch", min=1, max=4096)
-        torch.onnx.export(
-            model, (x,), str(path), opset_version=opset, input_names=["clip"], output_names=["logits"],
-            dynamic_shapes=({0: batch},), dynamo=True,
-        )
+        batch_axis = {"dynamic_shapes": ({0: torch.export.Dim("batch", min=1, max=4096)},)}
     else:
         raise ValueError(f"method must be 'torchscript' or 'dynamo', not {method!r}")
+    torch.onnx.export(model, (x,), str(path), opset_version=opset, input_names=["clip"], output_names=["logits"],
+                      dynamo=method == "dynamo", **batch_axis)

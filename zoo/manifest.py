@@ -22,15 +22,18 @@ import json
 import logging
 import os
 import re
+import tempfile
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
+import yaml
+from safetensors.torch import save_file
 
 from . import hub
-from .data.lists import read_class_names
+from .data.lists import class_names_for
 from .errors import WeightsError
 from .registry import InputSpec, WeightsEntry, _CARDS, model_card, register_model
 from .state import build_probe, classifier_width, load_into, read_weights, unwrap_checkpoint
@@ -48,19 +51,15 @@ class ManifestError(ValueError):
 
 
 def _read(path: Path) -> dict:
+    is_yaml = path.suffix.lower() in (".yaml", ".yml")
     try:
         text = path.read_text()
     except OSError as err:
         raise ManifestError(f"cannot read manifest {path}: {err}") from None
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+        data = yaml.safe_load(text) if is_yaml else json.loads(text)
     except Exception as err:
-        raise ManifestError(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'} ({err})") from None
+        raise ManifestError(f"{path}: not valid {'YAML' if is_yaml else 'JSON'} ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise ManifestError(f'{path}: expected an object with a "models" list')
     return data
@@ -82,8 +81,6 @@ def register_manifest(path: str | os.PathLike) -> list[str]:
 
 def _register_remote(url: str) -> list[str]:
     """Register a manifest served over HTTP; its relative URLs resolve against its own URL."""
-    import tempfile
-
     if hub._offline():
         raise ManifestError(f"cannot read manifest {url}: ZOO_OFFLINE is set; use a local copy of it")
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,28 +100,16 @@ def _register(path: Path, data: dict, repo: str, label: str | None = None) -> li
             name, arch = entry["name"], entry["arch"]
         except (KeyError, TypeError):
             raise ManifestError(f'{where}: each model needs "name" and "arch"') from None
-        existing = _CARDS.get(name)
-        if existing is not None and not existing.source.startswith("manifest"):
-            raise ManifestError(f"{where}: {name!r} is a built-in zoo name; choose another name")
         _check_model_name(name, where)
         base = model_card(arch)
         weights = tuple(_weights_entry(w, f"{where}.weights[{j}]", repo) for j, w in enumerate(entry.get("weights", [])))
         num_classes = int(entry.get("num_classes", base.num_classes))
-        register_model(
-            name,
-            base.builder,
-            family=base.family,
-            num_classes=num_classes,
-            dataset=entry.get("dataset", "custom"),
-            kwargs={**base.kwargs, **entry.get("kwargs", {})},
-            input=_input_spec(base.input, entry.get("input") or {}, where),
-            weights=weights,
-            converters=base.converters,
-            replace_existing=True,
-            source=f"manifest {label}",
-            description=entry.get("description", f"{arch} weights from {path.name}"),
-            class_names=_class_names(entry.get("classes") or (), num_classes, where),
-        )
+        register_model(name, base.builder, family=base.family, num_classes=num_classes,
+                       dataset=entry.get("dataset", "custom"), kwargs={**base.kwargs, **entry.get("kwargs", {})},
+                       input=_input_spec(base.input, entry.get("input") or {}, where), weights=weights,
+                       converters=base.converters, replace_existing=True, source=f"manifest {label}",
+                       description=entry.get("description", f"{arch} weights from {path.name}"),
+                       class_names=_class_names(entry.get("classes") or (), num_classes, where))
         names.append(name)
     logger.info("registered %d model(s) from %s", len(names), label)
     return names
@@ -154,11 +139,14 @@ def _class_names(names: Any, num_classes: int, where: str) -> tuple[str, ...]:
 
 
 def _check_model_name(name: Any, where: str) -> None:
-    """A model name becomes part of file names: letters, digits and ``_.+-`` only, no leading dot."""
+    """A model name becomes part of file names: letters, digits and ``_.+-`` only, no leading dot; and it is not
+    one of zoo's own names."""
     if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
-        raise ManifestError(
-            f"{where}: model name {name!r} must be letters, digits and _ . + - (no folders or '..'); choose another name"
-        )
+        raise ManifestError(f"{where}: model name {name!r} must be letters, digits and _ . + - (no folders or '..'); "
+                            "choose another name")
+    existing = _CARDS.get(name)
+    if existing is not None and not existing.source.startswith("manifest"):
+        raise ManifestError(f"{where}: {name!r} is a built-in zoo name; choose another name")
 
 
 def _weights_entry(w: Mapping[str, Any], where: str, repo: str = "zoo") -> WeightsEntry:
@@ -176,9 +164,8 @@ def _weights_entry(w: Mapping[str, Any], where: str, repo: str = "zoo") -> Weigh
     size = w.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise ManifestError(f'{where}: "size" must be a positive number of bytes, got {size!r}')
-    return WeightsEntry(
-        sha1=sha1, file=file, url=w.get("url", ""), repo=repo, format=fmt, default=bool(w.get("default", False)), size=size
-    )
+    return WeightsEntry(sha1=sha1, file=file, url=w.get("url", ""), repo=repo, format=fmt,
+                        default=bool(w.get("default", False)), size=size)
 
 
 def load_env_manifests() -> None:
@@ -203,19 +190,11 @@ def _split_manifest_list(value: str) -> list[str]:
     return [item for item in items if item]
 
 
-def publish(
-    source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike,
-    name: str,
-    arch: str | None = None,
-    hub_dir: str | os.PathLike | None = None,
-    num_classes: int | None = None,
-    kwargs: Mapping[str, Any] | None = None,
-    manifest: str | os.PathLike | None = None,
-    url: str | None = None,
-    dataset: str = "custom",
-    config: Mapping[str, Any] | None = None,
-    class_names: Sequence[str] | None = None,
-) -> WeightsEntry:
+def publish(source: nn.Module | Mapping[str, torch.Tensor] | str | os.PathLike, name: str, arch: str | None = None,
+            hub_dir: str | os.PathLike | None = None, num_classes: int | None = None,
+            kwargs: Mapping[str, Any] | None = None, manifest: str | os.PathLike | None = None, url: str | None = None,
+            dataset: str = "custom", config: Mapping[str, Any] | None = None,
+            class_names: Sequence[str] | None = None) -> WeightsEntry:
     """Write ``{name}-{sha1[:8]}.safetensors`` into a hub folder and add it to the manifest.
 
     Args:
@@ -239,8 +218,6 @@ def publish(
     Returns:
         The new weights entry.  The new name is registered in this process too.
     """
-    from safetensors.torch import save_file
-
     hub_dir = Path(hub_dir) if hub_dir else hub.default_hub_dir()
     manifest = Path(manifest) if manifest else hub_dir / "manifest.json"
     if isinstance(source, (str, os.PathLike)):
@@ -281,14 +258,8 @@ def publish(
     return model_card(name).default_weights()  # type: ignore[return-value]
 
 
-def _validated(
-    source: nn.Module | Mapping[str, torch.Tensor],
-    name: str,
-    arch: str,
-    num_classes: int | None,
-    kwargs: Mapping[str, Any] | None,
-    manifest: Path,
-) -> tuple[dict[str, torch.Tensor], int, dict]:
+def _validated(source: nn.Module | Mapping[str, torch.Tensor], name: str, arch: str, num_classes: int | None,
+               kwargs: Mapping[str, Any] | None, manifest: Path) -> tuple[dict[str, torch.Tensor], int, dict]:
     """Check everything ``publish`` needs before it writes anything; returns the state, width and kwargs.
 
     The name must be plain and not built in, ``arch`` registered, the manifest readable, and the
@@ -296,9 +267,6 @@ def _validated(
     """
 
     _check_model_name(name, "publish")
-    existing = _CARDS.get(name)
-    if existing is not None and not existing.source.startswith("manifest"):
-        raise ManifestError(f"{name!r} is a built-in zoo name; publish under another name")
     base = model_card(arch)
     if manifest.exists():
         register_manifest(manifest)  # an unreadable or invalid manifest fails here, before any write
@@ -325,10 +293,8 @@ def _read_source(path: Path) -> tuple[dict[str, torch.Tensor], dict | None]:
     except FileNotFoundError:
         raise ManifestError(f"publish: {path} does not exist") from None
     except Exception as err:
-        raise WeightsError(
-            f"{path}: refused or unreadable .pth ({type(err).__name__}); zoo only loads plain tensors "
-            "(torch.load weights_only=True)"
-        ) from None
+        raise WeightsError(f"{path}: refused or unreadable .pth ({type(err).__name__}); zoo only loads plain tensors "
+                           "(torch.load weights_only=True)") from None
     config = obj.get("config") if isinstance(obj, dict) and isinstance(obj.get("config"), dict) else None
     return unwrap_checkpoint(obj, path), config
 
@@ -351,7 +317,8 @@ def _protocol_entry(config: Mapping[str, Any], class_names: Sequence[str] | None
             spec[field] = [float(x) for x in spec[field]]
     if "temporal_centering" in spec:
         spec["temporal_centering"] = bool(spec["temporal_centering"])
-    names = list(class_names) if class_names is not None else _config_class_names(data)
+    classes_file = data["classes"] if data.get("classes") and Path(data["classes"]).is_file() else None
+    names = class_names_for(class_names if class_names is not None else classes_file, data.get("train_list"))
     if not spec:
         logger.warning("publish %s: no training config, so the card keeps the base model's input protocol; "
                        "pass config= (or publish the training checkpoint) to record the one it was trained with", name)
@@ -361,26 +328,14 @@ def _protocol_entry(config: Mapping[str, Any], class_names: Sequence[str] | None
     return {**({"input": spec} if spec else {}), **({"classes": names} if names else {})}
 
 
-def _config_class_names(data: Mapping[str, Any]) -> list[str] | None:
-    """Class names of a training config: its ``classes`` file, or ``classes.txt`` beside its training list."""
-    candidates = [data.get("classes")]
-    if data.get("train_list"):
-        candidates.append(Path(data["train_list"]).parent / "classes.txt")
-    for path in candidates:
-        if path and Path(path).is_file():
-            return read_class_names(path)
-    return None
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def _update_manifest(
-    path: Path, name: str, arch: str, num_classes: int, kwargs: dict, weights: dict, dataset: str, extra: dict
-) -> None:
+def _update_manifest(path: Path, name: str, arch: str, num_classes: int, kwargs: dict, weights: dict, dataset: str,
+                     extra: dict) -> None:
     """Add (or replace) ``name`` in the manifest at ``path``, its new weights first and default; ``extra``
     holds its ``input`` and ``classes``.  Written by an atomic rename."""
     data = _read(path) if path.exists() else {"models": []}

@@ -23,25 +23,9 @@ import torch.nn as nn
 
 from .errors import UnknownModelError, UnknownTagError
 
-__all__ = [
-    "Accuracy",
-    "InputSpec",
-    "WeightsEntry",
-    "ModelCard",
-    "UnknownModelError",
-    "UnknownTagError",
-    "register_model",
-    "register_converter",
-    "get_converter",
-    "model_card",
-    "get_model_list",
-    "list_datasets",
-    "all_cards",
-    "close_names",
-    "HubArchitecture",
-    "register_hub_architecture",
-    "hub_architecture",
-]
+__all__ = ["Accuracy", "InputSpec", "WeightsEntry", "ModelCard", "UnknownModelError", "UnknownTagError",
+           "register_model", "register_converter", "get_converter", "model_card", "get_model_list", "list_datasets",
+           "all_cards", "close_names", "HubArchitecture", "register_hub_architecture", "hub_architecture"]
 
 KINETICS_MEAN = (0.485, 0.456, 0.406)
 KINETICS_STD = (0.229, 0.224, 0.225)
@@ -201,10 +185,7 @@ class ModelCard:
 
     def default_weights(self) -> WeightsEntry | None:
         """The entry that ``pretrained=True`` loads: the one marked default, else the first."""
-        for entry in self.weights:
-            if entry.default:
-                return entry
-        return self.weights[0] if self.weights else None
+        return next((entry for entry in self.weights if entry.default), self.weights[0] if self.weights else None)
 
     def input_for(self, entry: WeightsEntry | None) -> InputSpec:
         """The input ``entry``'s weights were trained with: its own where it states one, else the card's."""
@@ -222,10 +203,8 @@ class ModelCard:
         known = ", ".join(w.tag for w in self.weights) or "none"
         if not matches:
             raise UnknownTagError(f"{self.name!r} has no weights with tag {tag!r}; tags: {known}")
-        raise UnknownTagError(
-            f"tag {tag!r} of {self.name!r} is ambiguous: it matches {', '.join(w.tag for w in matches)}; "
-            "give more hex characters"
-        )
+        raise UnknownTagError(f"tag {tag!r} of {self.name!r} is ambiguous: it matches "
+                              f"{', '.join(w.tag for w in matches)}; give more hex characters")
 
 
 _CARDS: dict[str, ModelCard] = {}
@@ -234,20 +213,10 @@ _CONVERTERS: dict[str, Callable[..., dict]] = {}
 _COUNTED: dict[str, dict[str, float | None]] = json.loads(Path(__file__).with_name("model_stats.json").read_text())
 
 
-def register_model(
-    name: str,
-    builder: Callable[..., nn.Module] | None = None,
-    *,
-    family: str,
-    num_classes: int,
-    dataset: str = "",
-    kwargs: Mapping[str, Any] | None = None,
-    input: InputSpec | None = None,
-    weights: Sequence[WeightsEntry] = (),
-    converters: Mapping[str, str] | None = None,
-    replace_existing: bool = False,
-    **card_fields: Any,
-):
+def register_model(name: str, builder: Callable[..., nn.Module] | None = None, *, family: str, num_classes: int,
+                   dataset: str = "", kwargs: Mapping[str, Any] | None = None, input: InputSpec | None = None,
+                   weights: Sequence[WeightsEntry] = (), converters: Mapping[str, str] | None = None,
+                   replace_existing: bool = False, **card_fields: Any):
     """Register ``name`` as ``builder(num_classes=num_classes, **kwargs)`` with its card.
 
     Usable directly (``register_model("x", build_x, family=...)``) or as a decorator
@@ -260,18 +229,10 @@ def register_model(
     def _register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _CARDS and not replace_existing:
             raise ValueError(f"model name {name!r} is already registered")
-        card = ModelCard(
-            name=name,
-            family=family,
-            builder=fn,
-            kwargs=MappingProxyType(dict(kwargs or {})),
-            dataset=dataset,
-            num_classes=num_classes,
-            input=input or InputSpec(),
-            weights=tuple(weights),
-            converters=MappingProxyType(dict(converters or {})),
-            **{**card_fields, **_counted_figures(name, card_fields)},
-        )
+        card = ModelCard(name=name, family=family, builder=fn, kwargs=MappingProxyType(dict(kwargs or {})),
+                         dataset=dataset, num_classes=num_classes, input=input or InputSpec(), weights=tuple(weights),
+                         converters=MappingProxyType(dict(converters or {})),
+                         **{**card_fields, **_counted_figures(name, card_fields)})
         _check_card(card)
         _CARDS[name] = card
         return fn
@@ -303,10 +264,8 @@ def _check_card(card: ModelCard) -> None:
         if _is_hex(w.sha1) and 8 <= len(w.sha1) < 40:
             continue  # only a SHA-1 prefix is published (GluonCV's alternate hashtags)
         if len(w.sha1) != 40 or not _is_hex(w.sha1):
-            raise ValueError(
-                f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 hex "
-                f"sha256), got sha1={w.sha1!r} sha256={w.sha256!r}"
-            )
+            raise ValueError(f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 "
+                             f"hex sha256), got sha1={w.sha1!r} sha256={w.sha256!r}")
     tags = [w.tag for w in card.weights]
     if len(set(tags)) != len(tags):
         raise ValueError(f"{card.name}: duplicate weights tags {tags}")
@@ -387,25 +346,16 @@ def close_names(name: str, n: int = 5) -> list[str]:
 
 def model_card(name: str) -> ModelCard:
     """The :class:`ModelCard` of ``name``; raises :class:`UnknownModelError` with suggestions."""
-    try:
-        return _CARDS[name]
-    except KeyError:
-        pass
-    lowered = name.lower()
-    if lowered in _CARDS:
-        return _CARDS[lowered]
-    close = close_names(lowered)
+    card = _CARDS.get(name) or _CARDS.get(name.lower())
+    if card is not None:
+        return card
+    close = close_names(name.lower())
     hint = f"; did you mean: {', '.join(close)}?" if close else ""
     raise UnknownModelError(f"unknown model {name!r}{hint} (zoo.get_model_list() lists all names)")
 
 
-def get_model_list(
-    pattern: str | None = None,
-    *,
-    dataset: str | None = None,
-    pretrained: bool | None = None,
-    family: str | None = None,
-) -> list[str]:
+def get_model_list(pattern: str | None = None, *, dataset: str | None = None, pretrained: bool | None = None,
+                   family: str | None = None) -> list[str]:
     """Sorted registered names.
 
     Args:
@@ -414,18 +364,9 @@ def get_model_list(
         pretrained: ``True`` keeps names with weights, ``False`` names without.
         family: keep one architecture family (``"i3d"``, ``"slowfast"``, ...).
     """
-    out = []
-    for name, card in _CARDS.items():
-        if pattern and not fnmatch.fnmatchcase(name, pattern):
-            continue
-        if dataset and card.dataset != dataset:
-            continue
-        if pretrained is not None and card.has_weights != pretrained:
-            continue
-        if family and card.family != family:
-            continue
-        out.append(name)
-    return sorted(out)
+    return sorted(name for name, card in _CARDS.items()
+                  if (not pattern or fnmatch.fnmatchcase(name, pattern)) and (not dataset or card.dataset == dataset)
+                  and (pretrained is None or card.has_weights == pretrained) and (not family or card.family == family))
 
 
 def list_datasets() -> list[str]:
@@ -433,4 +374,4 @@ def list_datasets() -> list[str]:
 
 
 def all_cards() -> Iterable[ModelCard]:
-    return [(_CARDS[n]) for n in sorted(_CARDS)]
+    return [_CARDS[n] for n in sorted(_CARDS)]

@@ -45,17 +45,8 @@ DATASET_TABLES = {
 COLUMNS = ["Name", "Pretrained", "Top-1", "Hashtag", "Clip length", "Licence", "Use it"]
 
 #: The details table (``<Dataset>_details.csv``); a column empty in every row of a dataset is left out.
-DETAIL_COLUMNS = [
-    "Name",
-    "Hashtag",
-    "Params (M)",
-    "GFLOPs/view",
-    "Published by",
-    "Top-1 reproduced",
-    "Protocol",
-    "Recipe",
-    "Source",
-]
+DETAIL_COLUMNS = ["Name", "Hashtag", "Params (M)", "GFLOPs/view", "Published by", "Top-1 reproduced", "Protocol",
+                  "Recipe", "Source"]
 
 DEFAULT_MARK = " (default)"
 STATS_FILE = Path(__file__).with_name("model_stats.json")
@@ -104,10 +95,8 @@ def _reproduced() -> dict[tuple[str, str], dict]:
         name = data.get("model") or data.get("name")
         if "protocol" in data and isinstance(data["protocol"], dict):
             p = data["protocol"]
-            data["protocol_text"] = (
-                f"{p.get('num_clips')} clip(s) x {p.get('num_crops')} crop(s), "
-                f"{p.get('new_length')}x{p.get('new_step')} frames, crop {p.get('crop_size')}, {data.get('num_videos')} videos"
-            )
+            data["protocol_text"] = (f"{p.get('num_clips')} clip(s) x {p.get('num_crops')} crop(s), {p.get('new_length')}x"
+                                     f"{p.get('new_step')} frames, crop {p.get('crop_size')}, {data.get('num_videos')} videos")
         out[(name, data.get("tag", ""))] = data
     return out
 
@@ -178,7 +167,7 @@ def _entries(card: ModelCard, reproduced: dict) -> list[tuple[object, str, dict 
     return [(None, latest.get("tag", ""), latest)]
 
 
-def table_rows(card: ModelCard, stats: dict, reproduced: dict, recipes: dict | None = None) -> list[list[str]]:
+def table_rows(card: ModelCard, reproduced: dict, recipes: dict | None = None) -> list[list[str]]:
     """Main-table rows of one card (:data:`COLUMNS`), the default weights marked."""
     default = card.default_weights()
     rows = []
@@ -230,7 +219,7 @@ def render_tables(stats: dict | None = None) -> dict[str, str]:
     for card in all_cards():
         stem = DATASET_TABLES.get(card.dataset)
         if stem and not card.source.startswith("manifest"):  # zoo's own names; a team's manifest is theirs
-            main[stem] += table_rows(card, stats, reproduced, recipes)
+            main[stem] += table_rows(card, reproduced, recipes)
             details[stem] += detail_rows(card, stats, reproduced, recipes)
     out = {}
     for stem in DATASET_TABLES.values():
@@ -246,19 +235,14 @@ def write_tables(out_dir: Path | None = None, refresh_stats: bool = False) -> li
     STATS_FILE.write_text(json.dumps(stats, indent=1, sort_keys=True) + "\n")
     out_dir = out_dir or REPO_ROOT / "csv_tables" / "Action_Recognitions"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for file, text in render_tables(stats).items():
+    tables = render_tables(stats)
+    for file, text in tables.items():
         (out_dir / file).write_text(text)
-        written.append(out_dir / file)
-    return written
+    return [out_dir / file for file in tables]
 
 
 def stale_tables(out_dir: Path | None = None) -> list[str]:
     """Table files whose committed content differs from what the cards generate."""
     out_dir = out_dir or REPO_ROOT / "csv_tables" / "Action_Recognitions"
-    stale = []
-    for file, text in render_tables().items():
-        path = out_dir / file
-        if not path.exists() or path.read_text() != text:
-            stale.append(file)
-    return stale
+    return [file for file, text in render_tables().items()
+            if not (out_dir / file).exists() or (out_dir / file).read_text() != text]

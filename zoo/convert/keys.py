@@ -32,9 +32,8 @@ from ..errors import WeightsError
 
 __all__ = ["Rule", "KEEP", "MXNET_BN_SUFFIXES", "convert", "key_report"]
 
-MXNET_BN_SUFFIXES: dict[str, str] = {
-    "gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_var": "running_var",
-}
+MXNET_BN_SUFFIXES: dict[str, str] = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
+                                     "moving_var": "running_var"}
 
 
 class Rule(NamedTuple):
@@ -80,14 +79,8 @@ def key_report(missing: Iterable[str], unexpected: Iterable[str], bad: Iterable[
     return "weights do not fit the model; " + "; ".join(parts)
 
 
-def convert(
-    source: Mapping[str, torch.Tensor],
-    model: nn.Module,
-    rules: Sequence[Rule | tuple],
-    *,
-    mxnet_bn: bool = False,
-    what: str = "weights",
-) -> dict[str, torch.Tensor]:
+def convert(source: Mapping[str, torch.Tensor], model: nn.Module, rules: Sequence[Rule | tuple], *,
+            mxnet_bn: bool = False, what: str = "weights") -> dict[str, torch.Tensor]:
     """Rename ``source`` into ``model``'s keys with ``rules``, check every key and shape, return ours in order.
 
     Args:

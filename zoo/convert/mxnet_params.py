@@ -34,20 +34,9 @@ V2_MAGIC = 0xF993FAC9
 V3_MAGIC = 0xF993FACA
 
 # mshadow type flags -> NumPy dtypes (little-endian); 12 is bfloat16, widened to float32 on read.
-_DTYPES: dict[int, np.dtype] = {
-    0: np.dtype("<f4"),
-    1: np.dtype("<f8"),
-    2: np.dtype("<f2"),
-    3: np.dtype("u1"),
-    4: np.dtype("<i4"),
-    5: np.dtype("i1"),
-    6: np.dtype("<i8"),
-    7: np.dtype("?"),
-    8: np.dtype("<i2"),
-    9: np.dtype("<u2"),
-    10: np.dtype("<u4"),
-    11: np.dtype("<u8"),
-}
+_DTYPES: dict[int, np.dtype] = {0: np.dtype("<f4"), 1: np.dtype("<f8"), 2: np.dtype("<f2"), 3: np.dtype("u1"),
+                                4: np.dtype("<i4"), 5: np.dtype("i1"), 6: np.dtype("<i8"), 7: np.dtype("?"),
+                                8: np.dtype("<i2"), 9: np.dtype("<u2"), 10: np.dtype("<u4"), 11: np.dtype("<u8")}
 _BFLOAT16 = 12
 _FLAGS = {dt: flag for flag, dt in _DTYPES.items()}
 _STORAGE_NAMES = {1: "row_sparse", 2: "csr"}
@@ -140,10 +129,8 @@ def _read_array(r: _Reader, index: int) -> np.ndarray | None:
         (stype,) = r.unpack("i", f"the storage type of {what}")
         if stype != 0:
             kind = _STORAGE_NAMES.get(stype, f"storage type {stype}")
-            raise MXNetParamsError(
-                f"{r.path}: {what} uses sparse storage ({kind}), which is not supported; "
-                "save it dense in MXNet first (arr.tostype('default'))"
-            )
+            raise MXNetParamsError(f"{r.path}: {what} uses sparse storage ({kind}), which is not supported; "
+                                   "save it dense in MXNet first (arr.tostype('default'))")
         shape = _read_shape(r, what, dims="q")
         if shape is None or (magic == V2_MAGIC and len(shape) == 0):
             return None
@@ -154,8 +141,7 @@ def _read_array(r: _Reader, index: int) -> np.ndarray | None:
     else:  # legacy: the first word is ndim, dims are uint32
         if magic > 32:
             raise MXNetParamsError(
-                f"{r.path}: not an MXNet .params file ({what} starts with 0x{magic:08x}, which is no NDArray magic)"
-            )
+                f"{r.path}: not an MXNet .params file ({what} starts with 0x{magic:08x}, which is no NDArray magic)")
         shape = tuple(r.unpack(f"{magic}I", f"the shape of {what}")) if magic else ()
         if not shape:
             return None

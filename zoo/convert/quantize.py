@@ -53,10 +53,8 @@ def _has_quantizable(module: nn.Module) -> bool:
 def _capture_inputs(model: nn.Module, example: torch.Tensor) -> dict[nn.Module, tuple]:
     """Positional inputs of every submodule on ``example`` (first call of each)."""
     seen: dict[nn.Module, tuple] = {}
-    hooks = [
-        m.register_forward_pre_hook(lambda mod, args: seen.setdefault(mod, args) and None)
-        for m in model.modules()
-    ]
+    hooks = [m.register_forward_pre_hook(lambda mod, args: seen.setdefault(mod, args) and None)
+             for m in model.modules()]
     try:
         with torch.no_grad():
             model(example)
@@ -119,10 +117,8 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
     if not batches:
         raise Int8Error("quantize_int8 needs at least one calibration batch (a few real clips of the target data)")
     if backend not in torch.backends.quantized.supported_engines:
-        raise Int8Error(
-            f"quantised backend {backend!r} is not available in this PyTorch build "
-            f"(available: {', '.join(torch.backends.quantized.supported_engines)}); use the fp32 model"
-        )
+        raise Int8Error(f"quantised backend {backend!r} is not available in this PyTorch build "
+                        f"(available: {', '.join(torch.backends.quantized.supported_engines)}); use the fp32 model")
     if not _has_quantizable(model):
         raise Int8Error(f"{type(model).__name__} has no convolution or linear layer to quantise; use the fp32 model")
     torch.backends.quantized.engine = backend

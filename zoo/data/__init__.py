@@ -12,6 +12,7 @@ Quick start::
 """
 from __future__ import annotations
 
+import importlib
 from importlib import resources
 from typing import Dict, List
 
@@ -21,23 +22,9 @@ from .errors import ListFileError, VideoDecodeError
 from .lists import VideoRecord, parse_list_file, read_class_names, scan_class_folders, write_list_file
 from .readers import VideoReader
 from .sampling import sample_clips, slowfast_positions
-from .transforms import (
-    CenterCrop,
-    Compose,
-    MultiScaleCrop,
-    Normalize,
-    RandomCrop,
-    RandomHorizontalFlip,
-    RandomResizedCrop,
-    Resize,
-    ResizeShortSide,
-    TenCrop,
-    ThreeCrop,
-    ToFloatTensor,
-    eval_transforms,
-    flip_label_map,
-    train_transforms,
-)
+from .transforms import (CenterCrop, Compose, MultiScaleCrop, Normalize, RandomCrop, RandomHorizontalFlip,
+                         RandomResizedCrop, Resize, ResizeShortSide, TenCrop, ThreeCrop, ToFloatTensor, eval_transforms,
+                         flip_label_map, train_transforms)
 
 _CLASS_FILES: Dict[str, str] = {
     "kinetics400": "kinetics400.txt", "k400": "kinetics400.txt",
@@ -77,18 +64,14 @@ _LAZY = {
 def __getattr__(name: str):
     """Import the CLI modules lazily (keeps ``python -m zoo.data.synthetic`` warning-free)."""
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "BadVideo", "CenterCrop", "Compose", "ListFileError", "MultiScaleCrop", "Normalize", "RandomCrop",
-    "RandomHorizontalFlip", "RandomResizedCrop", "Resize", "ResizeShortSide", "SYNTHETIC_CLASSES",
-    "SyntheticSplits", "TenCrop", "ThreeCrop", "ToFloatTensor", "VideoClassificationDataset", "VideoDecodeError",
-    "VideoReader", "VideoRecord", "check_videos", "class_names", "eval_transforms", "flip_label_map",
-    "make_synthetic_dataset", "parse_list_file", "prepare_hmdb51", "prepare_kinetics400", "prepare_sthv2",
-    "prepare_ucf101", "read_class_names", "sample_clips", "scan_class_folders", "slowfast_positions",
-    "train_transforms", "write_list_file",
-]
+__all__ = ["BadVideo", "CenterCrop", "Compose", "ListFileError", "MultiScaleCrop", "Normalize", "RandomCrop",
+           "RandomHorizontalFlip", "RandomResizedCrop", "Resize", "ResizeShortSide", "SYNTHETIC_CLASSES",
+           "SyntheticSplits", "TenCrop", "ThreeCrop", "ToFloatTensor", "VideoClassificationDataset", "VideoDecodeError",
+           "VideoReader", "VideoRecord", "check_videos", "class_names", "eval_transforms", "flip_label_map",
+           "make_synthetic_dataset", "parse_list_file", "prepare_hmdb51", "prepare_kinetics400", "prepare_sthv2",
+           "prepare_ucf101", "read_class_names", "sample_clips", "scan_class_folders", "slowfast_positions",
+           "train_transforms", "write_list_file"]

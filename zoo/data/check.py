@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import List, NamedTuple, Optional, Union
 
+from tqdm import tqdm
+
 from .errors import ListFileError, VideoDecodeError
 from .lists import parse_list_file
 from .readers import VideoReader
@@ -37,15 +39,9 @@ def check_one(path: Path, backend: str = "auto", full: bool = False) -> Optional
     return None
 
 
-def check_videos(
-    list_file: PathLike,
-    root: Optional[PathLike] = None,
-    out: Optional[PathLike] = None,
-    backend: str = "auto",
-    full: bool = False,
-    video_ext: str = "mp4",
-    progress: bool = True,
-) -> List[BadVideo]:
+def check_videos(list_file: PathLike, root: Optional[PathLike] = None, out: Optional[PathLike] = None,
+                 backend: str = "auto", full: bool = False, video_ext: str = "mp4",
+                 progress: bool = True) -> List[BadVideo]:
     """Try to decode every video of ``list_file`` (tqdm progress bar).
 
     Args:
@@ -58,8 +54,6 @@ def check_videos(
     Returns:
         the bad samples.
     """
-    from tqdm import tqdm
-
     list_file = Path(list_file)
     root = Path(root) if root is not None else list_file.parent
     records = parse_list_file(list_file, "auto")

@@ -41,7 +41,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import VideoDecodeError
-from .lists import VideoRecord, parse_list_file, read_class_names, scan_class_folders
+from .lists import VideoRecord, class_names_for, parse_list_file, scan_class_folders
 from .readers import VideoReader
 from .sampling import sample_clips, slowfast_positions
 
@@ -94,41 +94,17 @@ class VideoClassificationDataset(Dataset):
         num_classes: class count for label checks when no names are given.
     """
 
-    def __init__(
-        self,
-        list_file: Optional[PathLike] = None,
-        root: Optional[PathLike] = None,
-        *,
-        classes: Union[None, PathLike, Sequence[str]] = None,
-        list_format: str = "auto",
-        mode: str = "train",
-        sampling: str = "tsn",
-        clip_len: int = 1,
-        frame_step: int = 1,
-        num_segments: int = 1,
-        num_clips: int = 1,
-        num_crops: int = 1,
-        temporal_jitter: bool = False,
-        slowfast: bool = False,
-        slow_temporal_stride: int = 16,
-        fast_temporal_stride: int = 2,
-        slowfast_output: str = "concat",
-        video_ext: str = "mp4",
-        name_pattern: str = "img_%05d.jpg",
-        frames_start_index: int = 1,
-        backend: str = "auto",
-        decode_width: Optional[int] = None,
-        decode_height: Optional[int] = None,
-        decode_short_side: Optional[int] = None,
-        transform: Optional[Callable] = None,
-        on_error: str = "raise",
-        max_retries: int = 10,
-        short_video: str = "pad",
-        num_classes: Optional[int] = None,
-        timeout: Optional[float] = None,
-        new_length: Optional[int] = None,
-        new_step: Optional[int] = None,
-    ) -> None:
+    def __init__(self, list_file: Optional[PathLike] = None, root: Optional[PathLike] = None, *,
+                 classes: Union[None, PathLike, Sequence[str]] = None, list_format: str = "auto", mode: str = "train",
+                 sampling: str = "tsn", clip_len: int = 1, frame_step: int = 1, num_segments: int = 1,
+                 num_clips: int = 1, num_crops: int = 1, temporal_jitter: bool = False, slowfast: bool = False,
+                 slow_temporal_stride: int = 16, fast_temporal_stride: int = 2, slowfast_output: str = "concat",
+                 video_ext: str = "mp4", name_pattern: str = "img_%05d.jpg", frames_start_index: int = 1,
+                 backend: str = "auto", decode_width: Optional[int] = None, decode_height: Optional[int] = None,
+                 decode_short_side: Optional[int] = None, transform: Optional[Callable] = None, on_error: str = "raise",
+                 max_retries: int = 10, short_video: str = "pad", num_classes: Optional[int] = None,
+                 timeout: Optional[float] = None, new_length: Optional[int] = None,
+                 new_step: Optional[int] = None) -> None:
         clip_len = _deprecated_alias("new_length", new_length, "clip_len", clip_len)
         frame_step = _deprecated_alias("new_step", new_step, "frame_step", frame_step)
         if on_error not in ("raise", "skip"):
@@ -166,7 +142,7 @@ class VideoClassificationDataset(Dataset):
 
     # ------------------------------------------------------------------ setup
     def _load(self, classes: Any, list_format: str, num_classes: Optional[int]) -> Tuple[List[str], List[VideoRecord]]:
-        names = self._class_names(classes)
+        names = class_names_for(classes, self.list_file)
         if self.list_file is None:
             records, folder_classes = scan_class_folders(self.root)
             return names or folder_classes, records
@@ -175,14 +151,6 @@ class VideoClassificationDataset(Dataset):
             count = num_classes or (max(r.label for r in records) + 1)
             names = [str(i) for i in range(count)]
         return names, records
-
-    def _class_names(self, classes: Any) -> Optional[List[str]]:
-        if classes is None:
-            beside = self.list_file.parent / "classes.txt" if self.list_file else None
-            return read_class_names(beside) if beside is not None and beside.is_file() else None
-        if isinstance(classes, (str, os.PathLike)):
-            return read_class_names(classes)
-        return list(classes)
 
     # ------------------------------------------------------------- properties
     def __len__(self) -> int:
@@ -249,12 +217,9 @@ class VideoClassificationDataset(Dataset):
         """Decode, sample and transform sample ``index`` (no error handling)."""
         record = self.records[index]
         path = self.video_path(index)
-        reader = VideoReader(path, self.backend, name_pattern=self.name_pattern,
-                             start_index=self.frames_start_index, timeout=self.timeout, **self.decode_size)
-        try:
+        with VideoReader(path, self.backend, name_pattern=self.name_pattern, start_index=self.frames_start_index,
+                         timeout=self.timeout, **self.decode_size) as reader:
             frames, clip_len = self._read_frames(reader, record)
-        finally:
-            reader.close()
         clip = torch.from_numpy(frames)
         label = record.label
         if self.transform is not None:
@@ -262,7 +227,7 @@ class VideoClassificationDataset(Dataset):
                 clip, label = self.transform(clip, label)
             else:
                 clip = self.transform(clip)
-        return self._arrange(clip, clip_len, path), int(label)
+        return self._arrange(clip, clip_len), int(label)
 
     def _read_frames(self, reader: VideoReader, record: VideoRecord):
         """``(S * T, H, W, C)`` uint8 frames of all clips, and ``T``."""
@@ -276,7 +241,7 @@ class VideoClassificationDataset(Dataset):
         flat = [start + i for clip in clips for i in clip]
         return reader.get_batch(flat), len(clips[0])
 
-    def _arrange(self, clip: torch.Tensor, clip_len: int, path: Path) -> Any:
+    def _arrange(self, clip: torch.Tensor, clip_len: int) -> Any:
         """Unfold the ``S`` clips folded into T (see the module docstring for shapes).
 
         Input: ``([K,] S*T, H, W, C)`` uint8 or ``([K,] C, S*T, H, W)`` float.

@@ -67,6 +67,16 @@ def read_class_names(path: PathLike) -> List[str]:
     return names
 
 
+def class_names_for(classes: Union[None, PathLike, Sequence[str]],
+                    list_file: Optional[PathLike] = None) -> Optional[List[str]]:
+    """Class names given as a list or a file, else those of a ``classes.txt`` beside ``list_file`` (None: neither)."""
+    if classes is not None and not isinstance(classes, (str, os.PathLike)):
+        return list(classes)
+    beside = Path(list_file).parent / "classes.txt" if list_file else None
+    path = classes or (beside if beside is not None and beside.is_file() else None)
+    return read_class_names(path) if path else None
+
+
 def _int(value: str, path: PathLike, line: int, what: str) -> int:
     try:
         return int(value)
@@ -125,12 +135,8 @@ def _detect(path: Path, lines: List[Tuple[int, str]], num_classes: Optional[int]
     return "gluoncv"
 
 
-def parse_list_file(
-    path: PathLike,
-    list_format: str = "auto",
-    class_names: Optional[Sequence[str]] = None,
-    num_classes: Optional[int] = None,
-) -> List[VideoRecord]:
+def parse_list_file(path: PathLike, list_format: str = "auto", class_names: Optional[Sequence[str]] = None,
+                    num_classes: Optional[int] = None) -> List[VideoRecord]:
     """Read a list file into :class:`VideoRecord` s.
 
     Raises:

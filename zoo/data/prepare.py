@@ -27,8 +27,12 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from tqdm import tqdm
+
+from . import class_names
 from .errors import ListFileError, VideoDecodeError
 from .lists import read_class_names, write_list_file
+from .readers import VideoReader
 
 logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
@@ -38,8 +42,6 @@ Row = Tuple[str, int, int]
 def _frames(video_root: Optional[Path], relative: str, count_frames: bool) -> int:
     if not count_frames or video_root is None:
         return 0
-    from .readers import VideoReader
-
     try:
         with VideoReader(video_root / relative) as reader:
             return len(reader)
@@ -50,8 +52,6 @@ def _frames(video_root: Optional[Path], relative: str, count_frames: bool) -> in
 
 def _progress(items, desc: str, enabled: bool):
     """tqdm bar over ``items`` when frames are counted (the slow part)."""
-    from tqdm import tqdm
-
     return tqdm(items, desc=desc, unit="video", disable=not enabled)
 
 
@@ -61,10 +61,8 @@ def _write_classes(path: Path, names: Sequence[str]) -> Path:
     return path
 
 
-def prepare_ucf101(
-    annotation_dir: PathLike, out_dir: PathLike, split: int = 1,
-    video_root: Optional[PathLike] = None, count_frames: bool = False,
-) -> Dict[str, Path]:
+def prepare_ucf101(annotation_dir: PathLike, out_dir: PathLike, split: int = 1, video_root: Optional[PathLike] = None,
+                   count_frames: bool = False) -> Dict[str, Path]:
     """UCF101 split ``split`` -> ``{"train", "val", "classes"}`` files in ``out_dir``."""
     annotation_dir, out_dir = Path(annotation_dir), Path(out_dir)
     class_file = annotation_dir / "classInd.txt"
@@ -89,10 +87,8 @@ def prepare_ucf101(
     return lists
 
 
-def prepare_hmdb51(
-    splits_dir: PathLike, out_dir: PathLike, split: int = 1,
-    video_root: Optional[PathLike] = None, count_frames: bool = False,
-) -> Dict[str, Path]:
+def prepare_hmdb51(splits_dir: PathLike, out_dir: PathLike, split: int = 1, video_root: Optional[PathLike] = None,
+                   count_frames: bool = False) -> Dict[str, Path]:
     """HMDB51 split ``split`` -> ``{"train", "val", "classes"}`` files in ``out_dir``."""
     splits_dir, out_dir = Path(splits_dir), Path(out_dir)
     suffix = f"_test_split{split}.txt"
@@ -118,18 +114,14 @@ def prepare_hmdb51(
     return lists
 
 
-def prepare_kinetics400(
-    csv_file: PathLike, out_file: PathLike, classes: Optional[Sequence[str]] = None,
-    layout: str = "class_folders", video_root: Optional[PathLike] = None,
-    skip_missing: bool = False, count_frames: bool = False,
-) -> Path:
+def prepare_kinetics400(csv_file: PathLike, out_file: PathLike, classes: Optional[Sequence[str]] = None,
+                        layout: str = "class_folders", video_root: Optional[PathLike] = None,
+                        skip_missing: bool = False, count_frames: bool = False) -> Path:
     """Kinetics annotation CSV -> list file. ``classes`` defaults to the
     shipped Kinetics-400 names. Rows without a label get label -1."""
     if layout not in ("class_folders", "flat"):
         raise ValueError(f"layout must be 'class_folders' or 'flat', got {layout!r}")
     if classes is None:
-        from . import class_names
-
         classes = class_names("kinetics400")
     index = {name: i for i, name in enumerate(classes)}
     root = Path(video_root) if video_root else None
@@ -154,9 +146,8 @@ def prepare_kinetics400(
     return write_list_file(out_file, rows)
 
 
-def prepare_sthv2(
-    labels_json: PathLike, annotations_json: PathLike, out_file: PathLike, video_ext: str = "webm",
-) -> Path:
+def prepare_sthv2(labels_json: PathLike, annotations_json: PathLike, out_file: PathLike,
+                  video_ext: str = "webm") -> Path:
     """Something-Something-V2 JSON -> list file ``<id>.webm 0 label`` (label -1
     for the unlabelled test JSON)."""
     labels = {k: int(v) for k, v in json.loads(Path(labels_json).read_text(encoding="utf-8")).items()}
@@ -169,12 +160,6 @@ def prepare_sthv2(
             raise ListFileError.at(annotations_json, n, f"template {template!r} is not in {labels_json}")
         rows.append((f"{item['id']}.{video_ext}", 0, labels.get(template, -1)))
     return write_list_file(out_file, rows)
-
-
-def sthv2_class_names(labels_json: PathLike) -> List[str]:
-    """Class names of a SSv2 labels JSON in label order."""
-    labels = json.loads(Path(labels_json).read_text(encoding="utf-8"))
-    return [name for name, _ in sorted(labels.items(), key=lambda kv: int(kv[1]))]
 
 
 def _lines(path: Path) -> List[Tuple[int, str]]:

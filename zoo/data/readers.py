@@ -22,6 +22,7 @@ threads do not exist, it would hang the worker.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import gc
 import logging
 import os
@@ -55,12 +56,8 @@ def _check_file(path: Path) -> None:
         raise VideoDecodeError.for_file(path, "file is empty (0 bytes)")
 
 
-def output_size(
-    native_wh: Tuple[int, int],
-    width: Optional[int] = None,
-    height: Optional[int] = None,
-    short_side: Optional[int] = None,
-) -> Tuple[int, int]:
+def output_size(native_wh: Tuple[int, int], width: Optional[int] = None, height: Optional[int] = None,
+                short_side: Optional[int] = None) -> Tuple[int, int]:
     """Size ``(width, height)`` of decoded frames for the resize options.
 
     ``short_side`` keeps the aspect ratio; ``width``/``height`` set the size
@@ -154,7 +151,8 @@ class _PyAVBackend(_Backend):
         self._scan_packets()
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else DEFAULT_FPS_FOR_FRAMES
-        self.duration = self._duration_seconds()
+        duration, time_base = self._stream.duration, self._stream.time_base
+        self.duration = float(duration * time_base) if duration and time_base else self.num_frames / self.fps
         self._cache: Dict[int, np.ndarray] = {}
         self._last_decodable: Optional[int] = None
         self._deadline: Optional[float] = None
@@ -187,11 +185,6 @@ class _PyAVBackend(_Backend):
             logger.info("%s: container says %d frames, %d packets found", self.path, container_frames, len(self._pts))
         if self.num_frames == 0:
             raise VideoDecodeError.for_file(self.path, "no video frames found")
-
-    def _duration_seconds(self) -> float:
-        if self._stream.duration and self._stream.time_base:
-            return float(self._stream.duration * self._stream.time_base)
-        return self.num_frames / self.fps
 
     def _rgb(self, frame: "object") -> np.ndarray:
         return frame.to_ndarray(format="rgb24", width=self.out_w, height=self.out_h, interpolation="BILINEAR")
@@ -363,14 +356,8 @@ class _FramesBackend(_Backend):
 
     name = "frames"
 
-    def __init__(
-        self,
-        folder: Path,
-        size: Tuple[Optional[int], Optional[int], Optional[int]],
-        name_pattern: str,
-        start_index: int,
-        fps: float,
-    ) -> None:
+    def __init__(self, folder: Path, size: Tuple[Optional[int], Optional[int], Optional[int]], name_pattern: str,
+                 start_index: int, fps: float) -> None:
         self.path = folder
         self.name_pattern = name_pattern
         self.start_index = start_index
@@ -442,20 +429,10 @@ class VideoReader:
         VideoDecodeError: the file is missing, empty or not decodable.
     """
 
-    def __init__(
-        self,
-        path: PathLike,
-        backend: str = "auto",
-        *,
-        width: Optional[int] = None,
-        height: Optional[int] = None,
-        short_side: Optional[int] = None,
-        num_threads: int = 1,
-        name_pattern: str = "img_%05d.jpg",
-        start_index: int = 1,
-        fps: float = DEFAULT_FPS_FOR_FRAMES,
-        timeout: Optional[float] = None,
-    ) -> None:
+    def __init__(self, path: PathLike, backend: str = "auto", *, width: Optional[int] = None,
+                 height: Optional[int] = None, short_side: Optional[int] = None, num_threads: int = 1,
+                 name_pattern: str = "img_%05d.jpg", start_index: int = 1, fps: float = DEFAULT_FPS_FOR_FRAMES,
+                 timeout: Optional[float] = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         self.path = Path(path)
@@ -482,8 +459,7 @@ class VideoReader:
                 return _PyAVBackend(self.path, size, self.timeout)
             except VideoDecodeError as pyav_error:
                 raise VideoDecodeError.for_file(
-                    self.path, f"neither decord nor PyAV can read it ({pyav_error}); is it a video?"
-                ) from pyav_error
+                    self.path, f"neither decord nor PyAV can read it ({pyav_error}); is it a video?") from pyav_error
 
     @property
     def backend(self) -> str:
@@ -531,12 +507,8 @@ class VideoReader:
 
     def __del__(self) -> None:
         # a reader dropped without close(): free its decoder now, not at some later garbage collection
-        impl = getattr(self, "_impl", None)
-        if impl is not None:
-            try:
-                impl.close()
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
+        with contextlib.suppress(Exception):  # no _impl (a failed __init__), or interpreter shutdown
+            self._impl.close()
 
     def __enter__(self) -> "VideoReader":
         return self

@@ -75,14 +75,8 @@ def uniform_indices(num_frames: int, count: int, mode: str) -> List[int]:
     return [min(int(slot * (k + 0.5)), num_frames - 1) for k in range(count)]
 
 
-def clip_indices(
-    start: int,
-    new_length: int,
-    new_step: int,
-    num_frames: int,
-    temporal_jitter: bool = False,
-    short_video: str = "pad",
-) -> List[int]:
+def clip_indices(start: int, new_length: int, new_step: int, num_frames: int, temporal_jitter: bool = False,
+                 short_video: str = "pad") -> List[int]:
     """Frame indices of one clip starting at ``start``.
 
     ``temporal_jitter`` adds an independent offset in ``[0, new_step)`` to each
@@ -115,19 +109,9 @@ def slowfast_positions(new_length: int, slow_stride: int, fast_stride: int) -> T
     return fast, slow
 
 
-def sample_clips(
-    num_frames: int,
-    *,
-    strategy: str,
-    mode: str,
-    new_length: int,
-    new_step: int,
-    num_segments: int = 1,
-    num_clips: int = 1,
-    temporal_jitter: bool = False,
-    short_video: str = "pad",
-    positions: Sequence[int] | None = None,
-) -> List[List[int]]:
+def sample_clips(num_frames: int, *, strategy: str, mode: str, new_length: int, new_step: int, num_segments: int = 1,
+                 num_clips: int = 1, temporal_jitter: bool = False, short_video: str = "pad",
+                 positions: Sequence[int] | None = None) -> List[List[int]]:
     """Frame indices for every clip of one sample.
 
     Returns:

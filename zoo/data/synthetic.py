@@ -34,25 +34,18 @@ import json
 import logging
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._jobs import run_jobs
+
 logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
 
-SYNTHETIC_CLASSES: Tuple[str, ...] = (
-    "translate_left",
-    "translate_right",
-    "translate_up",
-    "translate_down",
-    "rotate_clockwise",
-    "rotate_anticlockwise",
-    "grow",
-    "shrink",
-)
+SYNTHETIC_CLASSES: Tuple[str, ...] = ("translate_left", "translate_right", "translate_up", "translate_down",
+                                      "rotate_clockwise", "rotate_anticlockwise", "grow", "shrink")
 FORMAT_VERSION = 1
 
 
@@ -212,18 +205,9 @@ def _make_one(job: Tuple[str, int, int, int, int, int, int, int]) -> str:
 
 
 # ----------------------------------------------------------------- dataset
-def make_synthetic_dataset(
-    root: PathLike,
-    num_train: int = 160,
-    num_val: int = 48,
-    seed: int = 0,
-    frames: int = 16,
-    size: Union[int, Tuple[int, int]] = (64, 64),
-    fps: int = 15,
-    workers: int = 1,
-    overwrite: bool = False,
-    progress: bool = False,
-) -> SyntheticSplits:
+def make_synthetic_dataset(root: PathLike, num_train: int = 160, num_val: int = 48, seed: int = 0, frames: int = 16,
+                           size: Union[int, Tuple[int, int]] = (64, 64), fps: int = 15, workers: int = 1,
+                           overwrite: bool = False, progress: bool = False) -> SyntheticSplits:
     """Render the synthetic motion dataset into ``root``.
 
     Args:
@@ -252,7 +236,7 @@ def make_synthetic_dataset(
             logger.info("synthetic dataset in %s is up to date", root)
             return splits
     jobs, lists = _plan(root, params)
-    _run(jobs, workers, progress)
+    run_jobs(_make_one, jobs, workers, "synthetic clips", "clip", progress, chunksize=8)
     for split, rows in lists.items():
         (root / f"{split}.txt").write_text("".join(f"{p} {frames} {label}\n" for p, label in rows))
     splits.classes_file.write_text("".join(f"{name}\n" for name in SYNTHETIC_CLASSES))
@@ -345,21 +329,6 @@ def _plan(root: Path, params: dict) -> Tuple[List[tuple], Dict[str, List[Tuple[s
                          params["height"], params["width"], params["fps"]))
         lists[split] = rows
     return jobs, lists
-
-
-def _run(jobs: Sequence[tuple], workers: int, progress: bool) -> None:
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(jobs), desc="synthetic clips", unit="clip", disable=not progress)
-    if workers <= 1:
-        for job in jobs:
-            _make_one(job)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for _ in pool.map(_make_one, jobs, chunksize=8):
-                bar.update()
-    bar.close()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

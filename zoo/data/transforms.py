@@ -114,11 +114,26 @@ class Compose:
         return "Compose(" + ", ".join(repr(t) for t in self.transforms) + ")"
 
 
-class Resize:
-    """Resize every frame to ``size=(h, w)`` (an int gives a square)."""
+class _Sized:
+    """A transform to ``size=(h, w)`` (an int gives a square)."""
 
     def __init__(self, size: Size) -> None:
         self.size = _pair(size)
+
+
+class _BoxCrop(_Sized):
+    """Crops one random ``crop_box(height, width) -> (top, left, h, w)`` per clip and resizes it to ``size``."""
+
+    def __call__(self, clip: torch.Tensor) -> torch.Tensor:
+        def one(c: torch.Tensor) -> torch.Tensor:
+            top, left, h, w = self.crop_box(c.shape[-3], c.shape[-2])
+            return resize_clip(_crop(c, top, left, h, w), self.size)
+
+        return _per_clip(as_clip_tensor(clip), one)
+
+
+class Resize(_Sized):
+    """Resize every frame to ``size=(h, w)`` (an int gives a square)."""
 
     def __call__(self, clip: torch.Tensor) -> torch.Tensor:
         return resize_clip(as_clip_tensor(clip), self.size)
@@ -135,11 +150,8 @@ class ResizeShortSide:
         return resize_clip(clip, short_side_size(clip.shape[-3], clip.shape[-2], self.short_side))
 
 
-class CenterCrop:
+class CenterCrop(_Sized):
     """Centre crop of ``size=(h, w)`` (frames smaller than that are resized up first)."""
-
-    def __init__(self, size: Size) -> None:
-        self.size = _pair(size)
 
     def __call__(self, clip: torch.Tensor) -> torch.Tensor:
         clip = _ensure_at_least(as_clip_tensor(clip), self.size)
@@ -157,38 +169,25 @@ def _ensure_at_least(clip: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     return resize_clip(clip, (max(size[0], int(math.ceil(height * scale))), max(size[1], int(math.ceil(width * scale)))))
 
 
-class RandomCrop:
+class RandomCrop(_BoxCrop):
     """Random crop of ``size=(h, w)``; one position per clip."""
 
-    def __init__(self, size: Size) -> None:
-        self.size = _pair(size)
+    def crop_box(self, height: int, width: int) -> Tuple[int, int, int, int]:
+        h, w = self.size
+        return int(torch.randint(height - h + 1, (1,))), int(torch.randint(width - w + 1, (1,))), h, w
 
     def __call__(self, clip: torch.Tensor) -> torch.Tensor:
-        clip = _ensure_at_least(as_clip_tensor(clip), self.size)
-        h, w = self.size
-
-        def one(c: torch.Tensor) -> torch.Tensor:
-            top = int(torch.randint(c.shape[-3] - h + 1, (1,)))
-            left = int(torch.randint(c.shape[-2] - w + 1, (1,)))
-            return _crop(c, top, left, h, w)
-
-        return _per_clip(clip, one)
+        return super().__call__(_ensure_at_least(as_clip_tensor(clip), self.size))
 
 
-class MultiScaleCrop:
+class MultiScaleCrop(_BoxCrop):
     """TSN multi-scale crop: crop side ``int(short * r)`` for ``r`` in
     ``scales`` (height and width scales at most ``max_distort`` apart), at one
     of 5 (or 13 with ``more_fix_crop``) fixed positions, then resize to ``size``."""
 
-    def __init__(
-        self,
-        size: Size,
-        scales: Sequence[float] = (1.0, 0.875, 0.75, 0.66),
-        max_distort: int = 1,
-        fix_crop: bool = True,
-        more_fix_crop: bool = True,
-    ) -> None:
-        self.size = _pair(size)
+    def __init__(self, size: Size, scales: Sequence[float] = (1.0, 0.875, 0.75, 0.66), max_distort: int = 1,
+                 fix_crop: bool = True, more_fix_crop: bool = True) -> None:
+        super().__init__(size)
         self.scales = tuple(scales)
         self.max_distort = max_distort
         self.fix_crop = fix_crop
@@ -215,20 +214,13 @@ class MultiScaleCrop:
                         (dy, dx), (dy, 3 * dx), (3 * dy, dx), (3 * dy, 3 * dx)]
         return offsets
 
-    def __call__(self, clip: torch.Tensor) -> torch.Tensor:
-        def one(c: torch.Tensor) -> torch.Tensor:
-            top, left, h, w = self.crop_box(c.shape[-3], c.shape[-2])
-            return resize_clip(_crop(c, top, left, h, w), self.size)
 
-        return _per_clip(as_clip_tensor(clip), one)
-
-
-class RandomResizedCrop:
+class RandomResizedCrop(_BoxCrop):
     """Inception-style crop: random area fraction in ``scale`` and aspect ratio
     in ``ratio`` (10 tries, then a centre crop), resized to ``size``."""
 
     def __init__(self, size: Size, scale: Tuple[float, float] = (0.08, 1.0), ratio: Tuple[float, float] = (3 / 4, 4 / 3)) -> None:
-        self.size = _pair(size)
+        super().__init__(size)
         self.scale = scale
         self.ratio = ratio
 
@@ -246,22 +238,12 @@ class RandomResizedCrop:
         side = min(height, width)
         return (height - side) // 2, (width - side) // 2, side, side
 
-    def __call__(self, clip: torch.Tensor) -> torch.Tensor:
-        def one(c: torch.Tensor) -> torch.Tensor:
-            top, left, h, w = self.crop_box(c.shape[-3], c.shape[-2])
-            return resize_clip(_crop(c, top, left, h, w), self.size)
 
-        return _per_clip(as_clip_tensor(clip), one)
-
-
-class ThreeCrop:
+class ThreeCrop(_Sized):
     """Three ``size`` crops along the longer side (start, centre, end).
 
     ``(..., T, H, W, C) -> (..., 3, T, h, w, C)``.
     """
-
-    def __init__(self, size: Size) -> None:
-        self.size = _pair(size)
 
     def __call__(self, clip: torch.Tensor) -> torch.Tensor:
         clip = _ensure_at_least(as_clip_tensor(clip), self.size)
@@ -276,15 +258,12 @@ class ThreeCrop:
         return torch.stack([_crop(clip, t, l, h, w) for t, l in boxes], dim=-5)
 
 
-class TenCrop:
+class TenCrop(_Sized):
     """Centre and four corner crops plus their mirrors (GluonCV order: centre,
     top-left, bottom-left, top-right, bottom-right, then the same flipped).
 
     ``(..., T, H, W, C) -> (..., 10, T, h, w, C)``.
     """
-
-    def __init__(self, size: Size) -> None:
-        self.size = _pair(size)
 
     def __call__(self, clip: torch.Tensor) -> torch.Tensor:
         clip = _ensure_at_least(as_clip_tensor(clip), self.size)
@@ -370,11 +349,8 @@ class Normalize:
         return (clip - mean) / std
 
 
-DEFAULT_FLIP_SWAPS: Tuple[Tuple[str, str], ...] = (
-    ("left", "right"),
-    ("clockwise", "anticlockwise"),
-    ("clockwise", "counterclockwise"),
-)
+DEFAULT_FLIP_SWAPS: Tuple[Tuple[str, str], ...] = (("left", "right"), ("clockwise", "anticlockwise"),
+                                                   ("clockwise", "counterclockwise"))
 
 
 def flip_label_map(class_names: Sequence[str], swaps: Iterable[Tuple[str, str]] = DEFAULT_FLIP_SWAPS) -> Dict[int, int]:
@@ -412,16 +388,9 @@ def _mirrored_names(name: str, partners: Dict[str, List[str]]) -> List[str]:
     return names
 
 
-def train_transforms(
-    size: Size = 224,
-    short_side: Optional[int] = None,
-    kind: str = "multiscale",
-    flip: bool = True,
-    flip_map: Optional[Mapping[int, int]] = None,
-    mean: Optional[Sequence[float]] = IMAGENET_MEAN,
-    std: Optional[Sequence[float]] = IMAGENET_STD,
-    output: str = "float",
-) -> Compose:
+def train_transforms(size: Size = 224, short_side: Optional[int] = None, kind: str = "multiscale", flip: bool = True,
+                     flip_map: Optional[Mapping[int, int]] = None, mean: Optional[Sequence[float]] = IMAGENET_MEAN,
+                     std: Optional[Sequence[float]] = IMAGENET_STD, output: str = "float") -> Compose:
     """Training pipeline: [short-side resize] -> crop (``"multiscale"`` TSN,
     ``"random_resized"`` or ``"random"``) -> flip -> ``(C, T, H, W)`` float.
 
@@ -447,14 +416,9 @@ def _finish(output: str, mean: Optional[Sequence[float]], std: Optional[Sequence
     return [ToFloatTensor(mean, std)] if output == "float" else []
 
 
-def eval_transforms(
-    size: Size = 224,
-    short_side: Optional[int] = None,
-    num_crops: int = 1,
-    mean: Optional[Sequence[float]] = IMAGENET_MEAN,
-    std: Optional[Sequence[float]] = IMAGENET_STD,
-    output: str = "float",
-) -> Compose:
+def eval_transforms(size: Size = 224, short_side: Optional[int] = None, num_crops: int = 1,
+                    mean: Optional[Sequence[float]] = IMAGENET_MEAN, std: Optional[Sequence[float]] = IMAGENET_STD,
+                    output: str = "float") -> Compose:
     """Validation/test pipeline: [short-side resize] -> centre crop
     (``num_crops=1``), three-crop (3) or ten-crop (10) -> float.
 

@@ -7,6 +7,7 @@ shows the traceback instead. Anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -69,8 +70,6 @@ def run_cli(main: Callable[[list[str]], Optional[int]], argv: Optional[Sequence[
 
 def positive_int(text: str) -> int:
     """argparse type: an integer of at least 1 (``--num-clips 0`` is a usage error)."""
-    import argparse
-
     try:
         value = int(text)
     except ValueError:

@@ -122,9 +122,7 @@ DEFAULTS: dict[str, Any] = {
         "average": "prob",              # average softmax probabilities (prob) or logits (logit)
         "batch_size": None,
     },
-    "output": {
-        "work_dir": "runs/train",
-    },
+    "output": {"work_dir": "runs/train"},
 }
 
 
@@ -264,7 +262,6 @@ def load_config(path: str | os.PathLike | None = None, overrides: Iterable[str] 
 
 def save_config(cfg: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write the resolved config as YAML (the run's own copy), atomically."""
-
     return write_text_atomic(path, yaml.safe_dump(_plain(cfg), sort_keys=False))
 
 

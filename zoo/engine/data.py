@@ -10,8 +10,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from ..data import (VideoClassificationDataset, VideoDecodeError, eval_transforms, flip_label_map, read_class_names,
-                    train_transforms)
+from ..data import VideoClassificationDataset, VideoDecodeError, eval_transforms, flip_label_map, train_transforms
+from ..data.lists import class_names_for
+from ..data.synthetic import make_synthetic_dataset
 from .config import ConfigError
 from .distributed import DistInfo, ShardSampler, TrainSampler
 
@@ -138,8 +139,6 @@ def prepare_data(cfg: Mapping[str, Any]) -> None:
     synth = cfg["data"].get("synthetic")
     if not synth:
         return
-    from ..data.synthetic import make_synthetic_dataset
-
     args = dict(synth)
     root = Path(args.pop("root"))
     splits = make_synthetic_dataset(root, **args)
@@ -152,12 +151,7 @@ def prepare_data(cfg: Mapping[str, Any]) -> None:
 def class_names_of(cfg: Mapping[str, Any], list_file: str) -> Optional[list[str]]:
     """Class names from ``data.classes`` or a ``classes.txt`` beside the list (None if neither; a
     folder-per-class dataset names its classes by its folders)."""
-    if cfg["data"].get("classes"):
-        return read_class_names(cfg["data"]["classes"])
-    if Path(list_file).is_dir():
-        return None
-    beside = Path(list_file).parent / "classes.txt"
-    return read_class_names(beside) if beside.is_file() else None
+    return class_names_for(cfg["data"].get("classes") or None, None if Path(list_file).is_dir() else list_file)
 
 
 _COUNTS = (("data", "clip_len"), ("data", "frame_step"), ("data", "num_segments"), ("data", "batch_size"),

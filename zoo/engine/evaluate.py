@@ -12,12 +12,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from .distributed import all_gather_objects
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EvalResult", "predict_scores", "evaluate", "compute_metrics", "write_confusion", "write_result_json"]
+__all__ = ["EvalResult", "evaluate", "compute_metrics", "write_confusion", "write_result_json"]
 
 
 @dataclass
@@ -69,28 +70,16 @@ def _views_forward(model: nn.Module, clips: torch.Tensor, average: str) -> torch
 
 
 @torch.no_grad()
-def predict_scores(model: nn.Module, loader: DataLoader, device: torch.device, *, average: str = "prob",
-                   amp_dtype: Optional[torch.dtype] = None, progress: bool = False, desc: str = "eval",
-                   input_fn=None):
-    """Scores of this rank's share, gathered over ranks: ``(indices, scores, labels)`` in dataset order.
-
-    Every video is counted once: the loader's sampler must not pad (see
-    :class:`~zoo.engine.distributed.ShardSampler`); indices come from the sampler, or from the
-    batches of an :func:`~zoo.engine.data.eval_loader`, which leave out videos that cannot be
-    decoded (:func:`evaluate` reports them). ``input_fn`` (e.g.
-    :func:`~zoo.engine.data.center_time`) is applied to each batch of clips.
-    """
-    indices, scores, labels, _ = _gather_scores(model, loader, device, average=average, amp_dtype=amp_dtype,
-                                                progress=progress, desc=desc, input_fn=input_fn)
-    return indices, scores, labels
-
-
-@torch.no_grad()
 def _gather_scores(model: nn.Module, loader: DataLoader, device: torch.device, *, average: str,
                    amp_dtype: Optional[torch.dtype], progress: bool, desc: str, input_fn):
-    """:func:`predict_scores` plus the skipped videos ``[{"path", "reason"}]`` of every rank."""
-    from tqdm import tqdm
+    """Scores of this rank's share, gathered over ranks: ``(indices, scores (N, K), labels (N,), skipped)`` in
+    dataset order, ``skipped`` the ``{"path", "reason"}`` of every rank's videos that could not be decoded.
 
+    Every video is counted once: the loader's sampler must not pad (see
+    :class:`~zoo.engine.distributed.ShardSampler`); indices come from the sampler, or from the batches of
+    an :func:`~zoo.engine.data.eval_loader`. ``input_fn`` (e.g. :func:`~zoo.engine.data.center_time`) is
+    applied to each batch of clips.
+    """
     model.eval()
     sampler_order = list(iter(loader.sampler)) if loader.sampler is not None else list(range(len(loader.dataset)))
     indices, scores, labels, skipped = [], [], [], []
@@ -156,7 +145,7 @@ def compute_metrics(scores: np.ndarray, labels: np.ndarray, num_classes: int, av
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, num_classes: int, *, average: str = "prob",
              amp_dtype: Optional[torch.dtype] = None, progress: bool = False, desc: str = "eval",
              input_fn=None) -> EvalResult:
-    """:func:`predict_scores` then :func:`compute_metrics` (same result on every rank).
+    """Scores of every video (:func:`_gather_scores`) then :func:`compute_metrics` (same result on every rank).
 
     Videos that could not be decoded are in no metric: ``result.skipped`` lists them and
     ``result.num_videos`` counts only the scored ones.

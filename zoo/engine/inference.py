@@ -22,8 +22,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..data import VideoDecodeError, VideoReader, class_names, eval_transforms, read_class_names, sample_clips
-from ..data.lists import VIDEO_EXTENSIONS
+from ..data import VideoDecodeError, VideoReader, class_names, eval_transforms, sample_clips
+from ..data.lists import VIDEO_EXTENSIONS, class_names_for
 from ..data.readers import output_size
 from ..data.transforms import ResizeShortSide
 from ..data.writers import VideoWriter  # noqa: F401  (re-exported: scripts import it from here)
@@ -94,8 +94,7 @@ class Recognizer:
         self.eager_model = model.to(self.device).eval()
         self.classes = list(classes)
         self.new_length, self.new_step, self.num_segments = int(new_length), int(new_step), int(num_segments)
-        self.short_side = short_side
-        self.crop_size = crop_size
+        self.short_side, self.crop_size = short_side, crop_size
         self.transform = eval_transforms(crop_size, short_side, num_crops=num_crops, mean=mean, std=std)
         self.mean, self.std = torch.tensor(mean).view(3, 1, 1, 1), torch.tensor(std).view(3, 1, 1, 1)
         # two-stream models take flow: computed here from L + 1 frames per segment, as zoo.flow stores it
@@ -258,7 +257,6 @@ class Recognizer:
                 prediction = LivePrediction("live", *self.top_k(self.scores([clip]), k), extra={"frame": index})
             yield frame, prediction
 
-
     def _shrink(self, frame: np.ndarray) -> np.ndarray:
         """``(H, W, 3)`` frame scaled down to the protocol's short side (never up)."""
         if not self.short_side or min(frame.shape[:2]) <= self.short_side:
@@ -270,28 +268,24 @@ class Recognizer:
 def _resolve_classes(loaded: LoadedModel, classes: Any) -> list[str]:
     classifier = loaded.model.get_classifier() if hasattr(loaded.model, "get_classifier") else getattr(loaded.model, "fc", None)
     width = getattr(classifier, "out_features", None)
-    names: Optional[list[str]] = None
+    data = loaded.cfg["data"]
     if classes is not None:
-        names = read_class_names(classes) if isinstance(classes, (str, os.PathLike)) else list(classes)
+        names = class_names_for(classes)
     else:
-        data = loaded.cfg["data"]
-        for key in ("classes",):
-            if data.get(key):
-                names = read_class_names(data[key])
-        names = names or loaded.classes
-        if names is None and data.get("train_list"):
-            beside = Path(data["train_list"]).parent / "classes.txt"
-            names = read_class_names(beside) if beside.is_file() else None
-        if names is None:
-            try:
-                names = class_names(model_card(loaded.name).dataset)
-            except KeyError:
-                names = None
+        names = (class_names_for(data.get("classes") or None) or loaded.classes
+                 or class_names_for(None, data.get("train_list")) or _dataset_classes(loaded.name))
     if names is None or (width is not None and len(names) != width):
         if names is not None:
             logger.warning("%d class names for a %d-way classifier; printing class indices", len(names), width)
         names = [str(i) for i in range(width or 0)]
     return names
+
+
+def _dataset_classes(name: str) -> Optional[list[str]]:
+    try:
+        return class_names(model_card(name).dataset)
+    except KeyError:
+        return None
 
 
 # ------------------------------------------------------------------ helpers

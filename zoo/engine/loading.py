@@ -3,7 +3,6 @@ or a training checkpoint (whose saved config gives the architecture, kwargs and 
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch.nn as nn
 
 from ..catalogue import model_card
 from ..data import class_names
+from ..hub import sha1sum
 from ..weights import WeightsError, get_model
 from .checkpoint import load_checkpoint
 from .cli_errors import UsageError
@@ -20,7 +20,7 @@ from .config import DEFAULTS, card_protocol, merge, parse_override, rename_depre
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LoadedModel", "load_model", "protocol_from_card"]
+__all__ = ["LoadedModel", "load_model"]
 
 
 @dataclass
@@ -34,15 +34,8 @@ class LoadedModel:
     classes: Optional[list[str]] = None
 
 
-protocol_from_card = card_protocol  # the one card -> data settings function, under its earlier name
-
-
 def _file_tag(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return f"file-{digest.hexdigest()[:8]}"
+    return f"file-{sha1sum(path)[:8]}"
 
 
 def _read_checkpoint(path: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import torch
+from torch.utils.data import default_collate
 
 from ..data import ListFileError, VideoDecodeError
 from ..optimize import describe_precision, serve_on
@@ -103,8 +104,6 @@ def run_test(loaded: LoadedModel, cfg: dict, info: DistInfo, out_dir: Optional[s
 
 def _first_clips(dataset, transform, count: int = 4) -> list:
     """Input batches ``(V, C, T, H, W)`` of the first ``count`` decodable videos (probe and calibration)."""
-    from torch.utils.data import default_collate
-
     load = getattr(dataset, "load_sample", dataset.__getitem__)
     clips = []
     for index in range(len(dataset)):

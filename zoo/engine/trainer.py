@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 from .checkpoint import (link_or_copy, load_checkpoint, remove_stale_temp_files, rng_state, save_checkpoint,
                          set_rng_state, write_text_atomic)
@@ -210,7 +211,7 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
             row.update({f"val_{k}": v for k, v in last_val.items() if k != "num_videos"})
             if result.top1 > run.best_top1:
                 run.best_top1, run.best_epoch = result.top1, run.epoch + 1
-        row["bad_videos"] = _bad_count(train_set)
+        row["bad_videos"] = len(_bad_files(train_set))
         row["epoch_seconds"] = round(time.time() - started, 2)
         run.epoch += 1
         run.step_in_epoch = 0
@@ -223,8 +224,8 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
             logger.info("stopped after epoch %d as asked (train.stop_after_epochs)", run.epoch)
             break
 
-    bad = _bad_count(train_set)
     bad_files = _bad_files(train_set)
+    bad = len(bad_files)
     summary = {"model": cfg["model"]["name"], "num_classes": num_classes, "epochs_done": run.epoch,
                "global_step": run.global_step, "stopped_early": stopped, "best_val_top1": run.best_top1,
                "best_epoch": run.best_epoch, "last_val": last_val, "bad_videos_skipped": bad, "bad_files": bad_files,
@@ -242,8 +243,6 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
 def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer, scheduler, scaler, criterion,
                  amp_dtype: Optional[torch.dtype], accumulate: int, steps_per_epoch: int) -> tuple[dict, bool]:
     """One (possibly resumed) epoch; returns mean loss/accuracy over ranks and whether to stop."""
-    from tqdm import tqdm
-
     t, info = run.t, run.info
     net.train()
     apply_freeze(model)
@@ -368,11 +367,8 @@ def _drop_step(run: _Run, model: nn.Module, buffers: Mapping[str, torch.Tensor],
     logger.warning("non-finite %s at %s: step skipped (%d of at most %d)", what, where, run.skipped_steps, limit)
 
 
-def _bad_count(dataset) -> int:
-    return int(all_reduce_max(dataset._bad_flags.to(torch.int32)).sum())
-
-
 def _bad_files(dataset) -> list[str]:
+    """Bad videos met by any rank."""
     flags = all_reduce_max(dataset._bad_flags.to(torch.int32))
     return [str(dataset.video_path(int(i))) for i in torch.nonzero(flags).flatten()]
 
@@ -433,21 +429,12 @@ def _save(run: _Run, name: str, model, optimizer, scheduler, scaler, loader) -> 
         raise NonFiniteTrainingError(f"{len(bad)} weight tensor(s) became non-finite ({', '.join(bad[:3])}, ...); "
                                      f"{name} was not written; lower train.lr, set train.clip_grad_norm or "
                                      "train.amp=none")
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "model": weights,
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict(),
-        "epoch": run.epoch, "step_in_epoch": run.step_in_epoch, "global_step": run.global_step,
-        "best_top1": run.best_top1, "best_epoch": run.best_epoch,
-        "log": run.log_rows, "skipped_steps": run.skipped_steps,
-        "world_size": run.info.world_size,
-        "rng": rngs,
-        "sampler": loader.sampler.state_dict(),
-        "arch": run.cfg["model"]["name"],
-        "config": run.cfg,
-    }
+    state = {"format": CHECKPOINT_FORMAT, "model": weights, "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": run.epoch,
+             "step_in_epoch": run.step_in_epoch, "global_step": run.global_step, "best_top1": run.best_top1,
+             "best_epoch": run.best_epoch, "log": run.log_rows, "skipped_steps": run.skipped_steps,
+             "world_size": run.info.world_size, "rng": rngs, "sampler": loader.sampler.state_dict(),
+             "arch": run.cfg["model"]["name"], "config": run.cfg}
     save_checkpoint(state, run.work_dir / name)
 
 

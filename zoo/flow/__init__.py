@@ -18,15 +18,7 @@ _LAZY = {
     "extract_video_flow": "extract", "quantize_flow": "extract",
 }
 
-__all__ = [
-    "FlowClipDataset",
-    "FlowStackReader",
-    "compute_flow",
-    "dequantize_flow",
-    "extract_flow",
-    "extract_video_flow",
-    "quantize_flow",
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):

@@ -93,19 +93,10 @@ class FlowClipDataset(Dataset):
             also need its x component negated).
     """
 
-    def __init__(
-        self,
-        list_file: PathLike,
-        flow_root: PathLike,
-        root: Optional[PathLike] = None,
-        flow_len: int = 10,
-        num_segments: int = 1,
-        mode: str = "train",
-        modalities: Sequence[str] = ("rgb", "flow"),
-        size: Optional[int] = None,
-        mean: Sequence[float] = (0.485, 0.456, 0.406),
-        std: Sequence[float] = (0.229, 0.224, 0.225),
-    ) -> None:
+    def __init__(self, list_file: PathLike, flow_root: PathLike, root: Optional[PathLike] = None, flow_len: int = 10,
+                 num_segments: int = 1, mode: str = "train", modalities: Sequence[str] = ("rgb", "flow"),
+                 size: Optional[int] = None, mean: Sequence[float] = (0.485, 0.456, 0.406),
+                 std: Sequence[float] = (0.229, 0.224, 0.225)) -> None:
         self.list_file = Path(list_file)
         self.root = Path(root) if root is not None else self.list_file.parent
         self.flow_root = Path(flow_root)

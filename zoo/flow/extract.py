@@ -23,11 +23,14 @@ import argparse
 import json
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
 
 import numpy as np
+
+from ..data._jobs import run_jobs
+from ..data.lists import parse_list_file
+from ..data.readers import VideoReader
 
 logger = logging.getLogger(__name__)
 PathLike = Union[str, os.PathLike]
@@ -99,21 +102,12 @@ def is_done(out_dir: PathLike, method: str = "farneback", bound: float = 20.0, e
     return all(done.get(k) == v for k, v in _settings(method, bound, ext, short_side).items())
 
 
-def extract_video_flow(
-    video: PathLike,
-    out_dir: PathLike,
-    method: str = "farneback",
-    bound: float = 20.0,
-    ext: str = "jpg",
-    short_side: Optional[int] = None,
-    overwrite: bool = False,
-) -> int:
+def extract_video_flow(video: PathLike, out_dir: PathLike, method: str = "farneback", bound: float = 20.0,
+                       ext: str = "jpg", short_side: Optional[int] = None, overwrite: bool = False) -> int:
     """Extract the flow of one video (file or frame folder) into ``out_dir``.
 
     Returns the number of flow fields written (``frames - 1``), or 0 if skipped (already done).
     """
-    from ..data.readers import VideoReader
-
     cv2 = _cv2()
     if method not in METHODS:
         raise ValueError(f"unknown flow method {method!r}; choose one of {METHODS}")
@@ -159,18 +153,9 @@ def _job(args: tuple) -> int:
     return extract_video_flow(video, out_dir, method, bound, ext, short_side, overwrite)
 
 
-def extract_flow(
-    videos: Union[PathLike, Sequence[str]],
-    out_root: PathLike,
-    root: Optional[PathLike] = None,
-    method: str = "farneback",
-    bound: float = 20.0,
-    ext: str = "jpg",
-    short_side: Optional[int] = None,
-    workers: int = 1,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> List[Path]:
+def extract_flow(videos: Union[PathLike, Sequence[str]], out_root: PathLike, root: Optional[PathLike] = None,
+                 method: str = "farneback", bound: float = 20.0, ext: str = "jpg", short_side: Optional[int] = None,
+                 workers: int = 1, overwrite: bool = False, progress: bool = True) -> List[Path]:
     """Extract flow for every video of a list file (or of a sequence of relative paths).
 
     Args:
@@ -185,11 +170,7 @@ def extract_flow(
     Returns:
         The flow folder of every video, in list order.
     """
-    from tqdm import tqdm
-
     if isinstance(videos, (str, os.PathLike)):
-        from ..data.lists import parse_list_file
-
         list_path = Path(videos)
         rel_paths = [r.path for r in parse_list_file(list_path)]
         root = Path(root) if root is not None else list_path.parent
@@ -201,16 +182,7 @@ def extract_flow(
     pending = [j for j in jobs if overwrite or not is_done(j[1], method, bound, ext, short_side)]
     if len(pending) < len(jobs):
         logger.info("%d of %d videos already have flow; skipping them", len(jobs) - len(pending), len(jobs))
-    bar = tqdm(total=len(pending), desc="optical flow", unit="video", disable=not progress)
-    if workers <= 1:
-        for job in pending:
-            _job(job)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for _ in pool.map(_job, pending):
-                bar.update()
-    bar.close()
+    run_jobs(_job, pending, workers, "optical flow", "video", progress)
     return folders
 
 
