@@ -1,0 +1,60 @@
+"""Parity cases against pytorchvideo 0.1.5 and PySlowFast, shared by the generator (run in the
+reference venv) and the tests (run in zoo's venv): plain data, no imports of zoo or torch.
+
+A case builds the upstream network from its own code with random weights (seeded), saves its state
+dict in the upstream layout (``{"model_state": ...}`` in a ``.pyth``, as both code bases publish)
+and its logits on a fixed clip; the test loads that file with ``get_model(zoo_name, pretrained=path)``.
+
+* ``source="pytorchvideo"``: ``builder`` is a function of ``pytorchvideo.models`` (``hub.x3d_xs``,
+  ``x3d.create_x3d``, ...) called with ``kwargs``;
+* ``source="pyslowfast"``: ``builder`` is a config under PySlowFast's ``configs/`` and ``kwargs``
+  its overrides (``{"MVIT.DEPTH": 2}``), built by ``slowfast.models.build_model``.
+
+``zoo_kwargs`` are the builder arguments that make zoo's model the same reduced configuration.
+``heavy`` cases are full-size networks that take more than a few seconds on a laptop CPU.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+GENERATOR = Path(__file__).with_name("make_reference.py")
+
+
+@dataclass(frozen=True)
+class FairCase:
+    id: str
+    zoo_name: str
+    source: str
+    builder: str
+    input_shapes: tuple[tuple[int, ...], ...]
+    kwargs: dict = field(default_factory=dict)
+    zoo_kwargs: dict = field(default_factory=dict)
+    heavy: bool = False
+    seed: int = 0
+
+
+CASES: tuple[FairCase, ...] = (
+    # X3D: pytorchvideo's create_x3d (no shortcut BN where the width stays) and PySlowFast's X3D.
+    FairCase("ptv_x3d_xs", "x3d_xs_kinetics400", "pytorchvideo", "hub.x3d_xs",
+             ((2, 3, 4, 160, 160),), {"head_activation": None}),
+    FairCase("ptv_x3d_s", "x3d_s_kinetics400", "pytorchvideo", "hub.x3d_s",
+             ((1, 3, 13, 160, 160),), {"head_activation": None}, heavy=True),
+    FairCase("ptv_x3d_l_reduced", "x3d_l_kinetics400", "pytorchvideo", "x3d.create_x3d",
+             ((2, 3, 4, 64, 64),), {"input_clip_length": 4, "input_crop_size": 64, "depth_factor": 5.0,
+                                    "head_activation": None, "model_num_class": 400}),
+    FairCase("pysf_x3d_xs", "x3d_xs_kinetics400_pyslowfast", "pyslowfast", "Kinetics/X3D_XS.yaml",
+             ((2, 3, 4, 160, 160),)),
+)
+
+CASES_BY_ID = {c.id: c for c in CASES}
+
+
+def case_key(case: FairCase) -> str:
+    """Hash of the generator, this table's module and the case: a changed case is generated again."""
+    h = hashlib.sha256(GENERATOR.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(json.dumps(asdict(case), sort_keys=True).encode())
+    return h.hexdigest()[:12]
