@@ -6,10 +6,16 @@ VENV ?= .venv
 REF_VENV ?= .venv-ref
 PY := $(VENV)/bin/python
 REF_PY := $(REF_VENV)/bin/python
+PTV_VENV ?= .venv-ptv
+PTV_PY := $(PTV_VENV)/bin/python
+# PySlowFast has no release: its model builders run from this commit of its repository.
+PYSLOWFAST_REPO ?= https://github.com/facebookresearch/SlowFast.git
+PYSLOWFAST_COMMIT ?= 287ec0076846560f44a9327e931a5a2360240533
+PYSLOWFAST_SRC ?= .ref/SlowFast
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: all venv ref-venv test test-heavy test-fast demo docs tables benchmark clean
+.PHONY: all venv ref-venv ptv-venv test test-heavy test-fast demo docs tables benchmark clean
 
 all: test
 
@@ -29,10 +35,26 @@ $(REF_VENV)/.installed: requirements-ref.txt
 	$(REF_PY) -m pip install -q -r requirements-ref.txt
 	touch $@
 
+ptv-venv: $(PTV_VENV)/.installed $(PYSLOWFAST_SRC)/.checked-out
+
+# pytorchvideo 0.1.5 (and PySlowFast's code, below) reference environment used by the FAIR parity tests.
+$(PTV_VENV)/.installed: requirements-pytorchvideo.txt
+	$(PYTHON3) -m venv $(PTV_VENV)
+	$(PTV_PY) -m pip install -q -r requirements-pytorchvideo.txt
+	touch $@
+
+$(PYSLOWFAST_SRC)/.checked-out:
+	rm -rf $(PYSLOWFAST_SRC)
+	git init -q $(PYSLOWFAST_SRC)
+	git -C $(PYSLOWFAST_SRC) fetch -q --depth 1 $(PYSLOWFAST_REPO) $(PYSLOWFAST_COMMIT)
+	git -C $(PYSLOWFAST_SRC) checkout -q FETCH_HEAD
+	touch $@
+
 # The default run leaves out the `heavy` doc commands (full-size training runs of many minutes each);
 # `make test-heavy` runs those.
-test: venv ref-venv
+test: venv ref-venv ptv-venv
 	ZOO_GLUONCV_PYTHON=$(CURDIR)/$(REF_PY) ZOO_REQUIRE_REFERENCE=1 \
+		ZOO_PYTORCHVIDEO_PYTHON=$(CURDIR)/$(PTV_PY) ZOO_PYSLOWFAST_SRC=$(CURDIR)/$(PYSLOWFAST_SRC) \
 		$(PY) -m pytest -n $(JOBS) -q -m "not heavy" $(PYTEST_ARGS) tests
 
 test-heavy: venv
@@ -54,4 +76,4 @@ benchmark: venv
 	$(PY) scripts/benchmark.py
 
 clean:
-	rm -rf $(VENV) $(REF_VENV) build dist *.egg-info docs/_build .cache
+	rm -rf $(VENV) $(REF_VENV) $(PTV_VENV) $(PYSLOWFAST_SRC) build dist *.egg-info docs/_build .cache
