@@ -38,15 +38,17 @@ class FairCase:
 
 CASES: tuple[FairCase, ...] = (
     # X3D: pytorchvideo's create_x3d (no shortcut BN where the width stays) and PySlowFast's X3D.
-    FairCase("ptv_x3d_xs", "x3d_xs_kinetics400", "pytorchvideo", "hub.x3d_xs",
+    FairCase("ptv_x3d_xs", "x3d_xs_kinetics400_pytorchvideo", "pytorchvideo", "hub.x3d_xs",
              ((2, 3, 4, 160, 160),), {"head_activation": None}),
-    FairCase("ptv_x3d_s", "x3d_s_kinetics400", "pytorchvideo", "hub.x3d_s",
-             ((1, 3, 13, 160, 160),), {"head_activation": None}, heavy=True),
-    FairCase("ptv_x3d_l_reduced", "x3d_l_kinetics400", "pytorchvideo", "x3d.create_x3d",
+    FairCase("ptv_x3d_m", "x3d_m_kinetics400_pytorchvideo", "pytorchvideo", "hub.x3d_m",
+             ((1, 3, 16, 224, 224),), {"head_activation": None}, heavy=True),
+    FairCase("ptv_x3d_l_small_clip", "x3d_l_kinetics400_pytorchvideo", "pytorchvideo", "x3d.create_x3d",
              ((2, 3, 4, 64, 64),), {"input_clip_length": 4, "input_crop_size": 64, "depth_factor": 5.0,
                                     "head_activation": None, "model_num_class": 400}),
-    FairCase("pysf_x3d_xs", "x3d_xs_kinetics400_pyslowfast", "pyslowfast", "Kinetics/X3D_XS.yaml",
+    FairCase("pysf_x3d_xs", "x3d_xs_kinetics400", "pyslowfast", "Kinetics/X3D_XS.yaml",
              ((2, 3, 4, 160, 160),)),
+    FairCase("pysf_x3d_l_small_clip", "x3d_l_kinetics400", "pyslowfast", "Kinetics/X3D_L.yaml",
+             ((2, 3, 4, 64, 64),), {"DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 64}),
 )
 
 CASES_BY_ID = {c.id: c for c in CASES}

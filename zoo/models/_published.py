@@ -16,12 +16,14 @@ from typing import Any
 from ..hub import register_repo
 from ..registry import Accuracy, WeightsEntry
 
-__all__ = ["published", "hf_file", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+__all__ = ["published", "hf_file", "fair_file", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
 register_repo("hf", "https://huggingface.co/")  # the hub lets HF_ENDPOINT override this, as the Hub's tools do
 register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/download/v1.0.0/")
+register_repo("pytorchvideo", "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/")
+register_repo("pyslowfast", "https://dl.fbaipublicfiles.com/pyslowfast/")
 
 #: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
 GLUONCV_LOGS = "https://raw.githubusercontent.com/dmlc/web-data/master/gluoncv/logs/action_recognition/"
@@ -32,6 +34,8 @@ _UPSTREAM = {
     "gluoncv": ("Apache-2.0 (GluonCV model zoo)", "GluonCV model zoo"),
     "torchvision": ("BSD-3-Clause (torchvision)", "torchvision"),
     "ig65m": ("MIT (moabitcoin/ig65m-pytorch; weights converted from facebookresearch/VMZ)", "ig65m-pytorch / VMZ"),
+    "pytorchvideo": ("Apache-2.0 (pytorchvideo model zoo)", "pytorchvideo model zoo (docs/source/model_zoo.md)"),
+    "pyslowfast": ("Apache-2.0 (PySlowFast model zoo)", "PySlowFast model zoo (MODEL_ZOO.md, projects/*/README.md)"),
 }
 
 
@@ -80,3 +84,21 @@ def hf_file(repo_id: str, revision: str, file: str = "model.safetensors", *, con
     return WeightsEntry(sha1="", sha256=sha256, file=cache_name, url=url, repo="hf",
                         format=file.rpartition(".")[2], converter=converter, accuracy=accuracy,
                         license=license, size=size, **fields)
+
+
+def fair_file(name: str, path: str, converter: str, top1: float | None = None, top5: float | None = None, *,
+              repo: str, protocol: str, size: int | None = None, mean_ap: float | None = None,
+              **fields: Any) -> WeightsEntry:
+    """The file ``path`` (relative to ``repo``'s base URL) of the pytorchvideo or PySlowFast zoo, for ``name``.
+
+    Neither code base publishes hashes: the entry carries no digest (and so no tag), the exact
+    ``size`` where known, and the hub pins the file's SHA-256 in ``ZOO_LOCK`` on its first download.
+    The cache name is ``{name}-{upstream file name}``.  Multi-label sets (Charades) publish
+    ``mean_ap`` instead of top-1/top-5.
+    """
+    file = f"{name}-{path.rpartition('/')[2]}"
+    license, reported_by = _UPSTREAM[repo]
+    published_any = top1 is not None or mean_ap is not None
+    accuracy = Accuracy(top1, top5, reported_by, protocol, mean_ap) if published_any else None
+    return WeightsEntry(sha1="", sha256="", file=file, url=path, repo=repo, format="pkl" if path.endswith(".pkl") else "pth",
+                        converter=converter, accuracy=accuracy, license=license, size=size, **fields)
