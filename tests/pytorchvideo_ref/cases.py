@@ -49,6 +49,24 @@ CASES: tuple[FairCase, ...] = (
              ((2, 3, 4, 160, 160),)),
     FairCase("pysf_x3d_l_small_clip", "x3d_l_kinetics400", "pyslowfast", "Kinetics/X3D_L.yaml",
              ((2, 3, 4, 64, 64),), {"DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 64}),
+    # ResNet-50 C2D / I3D / Slow: pytorchvideo's hub builders, PySlowFast's ResNet (its Caffe2 layout in
+    # the *_caffe2 cases: the generator writes the blobs and checks them with PySlowFast's own loader).
+    FairCase("ptv_c2d_r50", "c2d_resnet50_f8s8_kinetics400", "pytorchvideo", "hub.c2d_r50",
+             ((2, 3, 8, 112, 112),), {"head_pool_kernel_size": (4, 4, 4)}),
+    FairCase("ptv_i3d_r50", "i3d_resnet50_f8s8_kinetics400_pytorchvideo", "pytorchvideo", "hub.i3d_r50",
+             ((2, 3, 8, 112, 112),), {"head_pool_kernel_size": (4, 4, 4)}),
+    FairCase("ptv_slow_r50", "slow_resnet50_f8s8_kinetics400_pytorchvideo", "pytorchvideo", "resnet.create_resnet",
+             ((2, 3, 8, 112, 112),), {"stem_conv_kernel_size": (1, 7, 7), "head_pool_kernel_size": (8, 4, 4)}),
+    FairCase("ptv_slow_r50_full", "slow_resnet50_f8s8_kinetics400_pytorchvideo", "pytorchvideo", "hub.slow_r50",
+             ((1, 3, 8, 224, 224),), heavy=True),
+    FairCase("pysf_i3d_r50_caffe2", "i3d_resnet50_f8s8_kinetics400", "pyslowfast", "Kinetics/c2/I3D_8x8_R50.yaml",
+             ((2, 3, 8, 128, 128),), {"DATA.TRAIN_CROP_SIZE": 128, "TEST.CHECKPOINT_TYPE": "caffe2"}),
+    FairCase("pysf_c2d_nopool_r50_caffe2", "c2d_nopool_resnet50_f8s8_kinetics400", "pyslowfast",
+             "Kinetics/c2/C2D_NOPOOL_8x8_R50.yaml", ((2, 3, 8, 128, 128),),
+             {"MODEL.ARCH": "slow_c2d", "MODEL.MODEL_NAME": "ResNet", "DATA.TRAIN_CROP_SIZE": 128,
+              "TEST.CHECKPOINT_TYPE": "caffe2"}),
+    FairCase("pysf_slow_r50_caffe2", "slow_resnet50_f4s16_kinetics400", "pyslowfast", "Kinetics/c2/SLOW_4x16_R50.yaml",
+             ((2, 3, 4, 128, 128),), {"DATA.TRAIN_CROP_SIZE": 128, "TEST.CHECKPOINT_TYPE": "caffe2"}),
 )
 
 CASES_BY_ID = {c.id: c for c in CASES}

@@ -58,7 +58,7 @@ def _env() -> dict[str, str]:
 
 
 def reference(case: FairCase) -> tuple[Path, list[np.ndarray], np.ndarray]:
-    """``(upstream .pyth, inputs, logits)`` of ``case``, generated in the reference venv if not cached."""
+    """``(upstream .pyth or Caffe2 .pkl, inputs, logits)`` of ``case``, generated in the reference venv if not cached."""
     from filelock import FileLock
 
     python = require_ptv_python()
@@ -76,6 +76,7 @@ def reference(case: FairCase) -> tuple[Path, list[np.ndarray], np.ndarray]:
                 pytest.fail(f"the upstream code itself failed on {case.id}:\n{error.read_text()[-3000:]}")
             if proc.returncode != 0 or not stem.with_suffix(".npz").exists():
                 pytest.fail(f"reference generator failed (rc={proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
+    weights = stem.with_suffix(".pkl" if case.kwargs.get("TEST.CHECKPOINT_TYPE") == "caffe2" else ".pyth")
     with np.load(stem.with_suffix(".npz")) as npz:
         inputs = [npz[f"input{i}"] for i in range(len(case.input_shapes))]
-        return stem.with_suffix(".pyth"), inputs, npz["logits"]
+        return weights, inputs, npz["logits"]

@@ -12,6 +12,7 @@ upstream init zeroes some of them), runs it in eval mode on a seeded clip and wr
 ``case_key``:
 
     <out>/<id>-<key>.pyth    {"model_state": state_dict}, the layout both code bases publish
+    <out>/<id>-<key>.pkl     (Caffe2 cases) the weights as Caffe2 blobs, checked with PySlowFast's loader
     <out>/<id>-<key>.npz     input0[, input1] (one per pathway), logits
     <out>/<id>-<key>.error   the traceback, when the upstream code itself failed
 
@@ -123,6 +124,55 @@ def randomize(model: nn.Module, seed: int) -> None:
                 param.copy_(torch.randn(param.shape, generator=gen) * 0.02)  # position embeddings start at zero
 
 
+_CAFFE2_SUFFIX = {"weight": "s", "bias": "b", "running_mean": "rm", "running_var": "riv"}
+
+
+def caffe2_blob_name(key: str) -> str | None:
+    """PySlowFast's PyTorch name -> the Caffe2 blob name its ``c2_model_loading`` maps to it (None: no blob)."""
+    import re
+
+    module, _, tensor = key.rpartition(".")
+    if tensor == "num_batches_tracked":
+        return None
+    conv = "w" if tensor == "weight" else "b"
+    bn = _CAFFE2_SUFFIX.get(tensor)
+    fixed = {"s1.pathway0_stem.conv": f"conv1_{conv}", "s1.pathway0_stem.bn": f"res_conv1_bn_{bn}",
+             "head.projection": f"pred_{conv}"}
+    if module in fixed:
+        return fixed[module]
+    m = re.fullmatch(r"s(\d)\.pathway0_res(\d+)\.branch(1|2\.([abc]))(_bn)?", module)
+    if m is None:
+        raise ValueError(f"no Caffe2 name known for {key}")
+    branch = "branch1" if m[3] == "1" else f"branch2{m[4]}"
+    return f"res{m[1]}_{m[2]}_{branch}_bn_{bn}" if m[5] else f"res{m[1]}_{m[2]}_{branch}_{conv}"
+
+
+def write_caffe2(model: nn.Module, path: Path, case: FairCase, inputs: list, logits: torch.Tensor, src: Path) -> None:
+    """Write ``model``'s weights as a Caffe2 checkpoint (Python-2 era layout: ``{"blobs": {name: ndarray}}``,
+    optimizer momenta beside the weights), then prove the file with PySlowFast's own Caffe2 loader: a fresh
+    model loaded from it must give the same logits."""
+    import pickle
+
+    blobs = {}
+    for key, value in model.state_dict().items():
+        name = caffe2_blob_name(key)
+        if name is not None:
+            blobs[name] = value.numpy().copy()
+            if name.endswith(("_w", "_b")):
+                blobs[name + "_momentum"] = np.zeros_like(blobs[name])
+    with open(path, "wb") as f:
+        pickle.dump({"blobs": blobs, "model_iter": np.array([1000])}, f, protocol=2)
+    from slowfast.utils.checkpoint import load_checkpoint
+
+    fresh = build_pyslowfast(case, src)
+    load_checkpoint(str(path), fresh, data_parallel=False, convert_from_caffe2=True)
+    fresh.eval()
+    with torch.no_grad():
+        again = fresh(inputs)
+    if not torch.allclose(again, logits, atol=1e-6, rtol=0):
+        raise RuntimeError(f"PySlowFast's Caffe2 loader reads {path} differently: {float((again - logits).abs().max())}")
+
+
 def run_case(case: FairCase, out: Path, pyslowfast_src: Path | None) -> None:
     torch.manual_seed(case.seed)
     if case.source == "pytorchvideo":
@@ -138,7 +188,10 @@ def run_case(case: FairCase, out: Path, pyslowfast_src: Path | None) -> None:
     with torch.no_grad():
         logits = model(inputs if case.source == "pyslowfast" or len(inputs) > 1 else inputs[0])
     stem = f"{case.id}-{case_key(case)}"
-    torch.save({"model_state": model.state_dict()}, out / f"{stem}.pyth")
+    if case.kwargs.get("TEST.CHECKPOINT_TYPE") == "caffe2":
+        write_caffe2(model, out / f"{stem}.pkl", case, inputs, logits, pyslowfast_src)
+    else:
+        torch.save({"model_state": model.state_dict()}, out / f"{stem}.pyth")
     arrays = {f"input{i}": x.numpy() for i, x in enumerate(inputs)}
     np.savez(out / f"{stem}.npz", logits=logits.reshape(logits.shape[0], -1).numpy(), **arrays)
 
