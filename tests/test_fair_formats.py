@@ -177,3 +177,16 @@ def test_unknown_suffix_names_the_formats(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(WeightsError, match=r"\.pyth.*Caffe2 \.pkl"):
         read_weights(path)
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_pkl_saved_by_torch_is_read_as_a_checkpoint(tmp_path, zipped):
+    """PySlowFast's multigrid release saved PyTorch checkpoints under .pkl names: read with weights_only."""
+    state = {"s1.pathway0_stem.conv.weight": torch.randn(8, 3, 1, 7, 7)}
+    path = tmp_path / "SLOWFAST_8x8_R50_stepwise.pkl"
+    torch.save({"model_state": state, "epoch": 196}, path, _use_new_zipfile_serialization=zipped)
+    got = read_weights(path)
+    assert torch.equal(got["s1.pathway0_stem.conv.weight"], state["s1.pathway0_stem.conv.weight"])
+    torch.save({"model_state": state, "cfg": _Evaluates()}, path, _use_new_zipfile_serialization=zipped)
+    with pytest.raises(WeightsError, match="refused or unreadable"):
+        read_weights(path)

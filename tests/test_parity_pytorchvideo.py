@@ -38,8 +38,10 @@ def test_parity(case: FairCase) -> None:
     pyth, inputs, ref = reference(case)
     model = zoo.get_model(case.zoo_name, pretrained=str(pyth), **case.zoo_kwargs).eval()
     clip = [torch.from_numpy(x) for x in inputs]
+    if len(clip) == 2:  # [Slow, Fast] upstream; zoo's SlowFast takes Fast then Slow frames along T
+        clip = [torch.cat([clip[1], clip[0]], dim=2)]
     with torch.inference_mode():
-        ours = model(clip if len(clip) > 1 else clip[0]).float().numpy()
+        ours = model(clip[0]).float().numpy()
     assert ours.shape == ref.shape, f"{case.id}: zoo's logits {ours.shape} vs upstream's {ref.shape}"
     worst = float(np.abs(ours - ref).max())
     scale = max(1.0, float(np.abs(ref).max()))

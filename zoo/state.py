@@ -71,6 +71,8 @@ def read_weights(path: str | os.PathLike, fmt: str | None = None) -> dict[str, t
         from .convert.mxnet_params import load_params
 
         return {k: torch.from_numpy(v.copy()) for k, v in load_params(path).items()}
+    if fmt == "pkl" and _is_torch_file(path):  # PySlowFast also saved PyTorch checkpoints as .pkl
+        return read_weights(path, "pth")
     if fmt == "pkl":
         from .convert.caffe2_pkl import Caffe2PickleError, load_caffe2_pkl
 
@@ -80,6 +82,19 @@ def read_weights(path: str | os.PathLike, fmt: str | None = None) -> dict[str, t
             raise WeightsError(str(err)) from None
         return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     raise WeightsError(f"{path}: unknown weights format {fmt!r}")
+
+
+#: the start of a pre-1.6 ``torch.save`` file: protocol 2, then its magic number as a LONG1
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+
+def _is_torch_file(path: Path) -> bool:
+    """Whether ``path`` was written by ``torch.save`` (a zip archive, or the legacy pickle stream)."""
+    import zipfile
+
+    with open(path, "rb") as f:
+        head = f.read(len(_LEGACY_TORCH_MAGIC))
+    return head == _LEGACY_TORCH_MAGIC or zipfile.is_zipfile(path)
 
 
 def unwrap_checkpoint(obj: Any, path: Path) -> dict[str, torch.Tensor]:

@@ -67,6 +67,22 @@ CASES: tuple[FairCase, ...] = (
               "TEST.CHECKPOINT_TYPE": "caffe2"}),
     FairCase("pysf_slow_r50_caffe2", "slow_resnet50_f4s16_kinetics400", "pyslowfast", "Kinetics/c2/SLOW_4x16_R50.yaml",
              ((2, 3, 4, 128, 128),), {"DATA.TRAIN_CROP_SIZE": 128, "TEST.CHECKPOINT_TYPE": "caffe2"}),
+    # SlowFast: inputs are [Slow, Fast] as both code bases take them (zoo gets Fast then Slow along T).
+    FairCase("ptv_slowfast_r50", "slowfast_8x8_resnet50_kinetics400_pytorchvideo", "pytorchvideo", "hub.slowfast_r50",
+             ((2, 3, 8, 128, 128), (2, 3, 32, 128, 128)), {"head_pool_kernel_sizes": ((8, 4, 4), (32, 4, 4))}),
+    FairCase("ptv_slowfast_16x8_r101_50_50_small", "slowfast_16x8_resnet101_50_50_kinetics400_pytorchvideo",
+             "pytorchvideo", "slowfast.create_slowfast", ((2, 3, 4, 64, 64), (2, 3, 16, 64, 64)),
+             {"model_depth": 101, "slowfast_fusion_conv_kernel_size": (5, 1, 1),  # as hub.slowfast_16x8_r101_50_50
+              "stage_conv_a_kernel_sizes": (((1, 1, 1), (1, 1, 1), ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17, (3, 1, 1)),
+                                            ((3, 1, 1), (3, 1, 1), ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17, (3, 1, 1))),
+              "head_pool_kernel_sizes": ((4, 2, 2), (16, 2, 2))}, {"slow_frames": 4, "fast_frames": 16}),
+    FairCase("pysf_slowfast_8x8_r50_caffe2", "slowfast_8x8_resnet50_kinetics400_pyslowfast", "pyslowfast",
+             "Kinetics/c2/SLOWFAST_8x8_R50.yaml", ((2, 3, 8, 128, 128), (2, 3, 32, 128, 128)),
+             {"DATA.TRAIN_CROP_SIZE": 128, "TEST.CHECKPOINT_TYPE": "caffe2"}),
+    FairCase("pysf_slowfast_16x8_r50_pyth", "slowfast_16x8_resnet50_charades", "pyslowfast",
+             "Charades/SLOWFAST_16x8_R50.yaml", ((2, 3, 4, 64, 64), (2, 3, 16, 64, 64)),
+             {"DATA.TRAIN_CROP_SIZE": 64, "DATA.NUM_FRAMES": 16, "BN.NORM_TYPE": "batchnorm"},
+             {"slow_frames": 4, "fast_frames": 16}),
 )
 
 CASES_BY_ID = {c.id: c for c in CASES}

@@ -127,8 +127,12 @@ def randomize(model: nn.Module, seed: int) -> None:
 _CAFFE2_SUFFIX = {"weight": "s", "bias": "b", "running_mean": "rm", "running_var": "riv"}
 
 
-def caffe2_blob_name(key: str) -> str | None:
-    """PySlowFast's PyTorch name -> the Caffe2 blob name its ``c2_model_loading`` maps to it (None: no blob)."""
+def caffe2_blob_name(key: str, last_block: dict[int, int]) -> str | None:
+    """PySlowFast's PyTorch name -> the Caffe2 blob name its ``c2_model_loading`` maps to it (None: no blob).
+
+    The Fast pathway's blobs start with ``t_``; the lateral after stage ``i`` is named after the last
+    block of the Fast stage ``i`` (``last_block[i]``), ``t_res{i}_{j}_branch2c_bn_subsample``.
+    """
     import re
 
     module, _, tensor = key.rpartition(".")
@@ -137,14 +141,22 @@ def caffe2_blob_name(key: str) -> str | None:
     conv = "w" if tensor == "weight" else "b"
     bn = _CAFFE2_SUFFIX.get(tensor)
     fixed = {"s1.pathway0_stem.conv": f"conv1_{conv}", "s1.pathway0_stem.bn": f"res_conv1_bn_{bn}",
+             "s1.pathway1_stem.conv": f"t_conv1_{conv}", "s1.pathway1_stem.bn": f"t_res_conv1_bn_{bn}",
+             "s1_fuse.conv_f2s": f"t_pool1_subsample_{conv}", "s1_fuse.bn": f"t_pool1_subsample_bn_{bn}",
              "head.projection": f"pred_{conv}"}
     if module in fixed:
         return fixed[module]
-    m = re.fullmatch(r"s(\d)\.pathway0_res(\d+)\.branch(1|2\.([abc]))(_bn)?", module)
+    m = re.fullmatch(r"s(\d)_fuse\.(conv_f2s|bn)", module)
+    if m:
+        lateral = f"t_res{m[1]}_{last_block[int(m[1])]}_branch2c_bn_subsample"
+        return f"{lateral}_{conv}" if m[2] == "conv_f2s" else f"{lateral}_bn_{bn}"
+    m = re.fullmatch(r"s(\d)\.pathway([01])_res(\d+)\.branch(1|2\.([abc]))(_bn)?", module)
     if m is None:
         raise ValueError(f"no Caffe2 name known for {key}")
-    branch = "branch1" if m[3] == "1" else f"branch2{m[4]}"
-    return f"res{m[1]}_{m[2]}_{branch}_bn_{bn}" if m[5] else f"res{m[1]}_{m[2]}_{branch}_{conv}"
+    prefix = "t_" if m[2] == "1" else ""
+    branch = "branch1" if m[4] == "1" else f"branch2{m[5]}"
+    name = f"{prefix}res{m[1]}_{m[3]}_{branch}"
+    return f"{name}_bn_{bn}" if m[6] else f"{name}_{conv}"
 
 
 def write_caffe2(model: nn.Module, path: Path, case: FairCase, inputs: list, logits: torch.Tensor, src: Path) -> None:
@@ -153,9 +165,17 @@ def write_caffe2(model: nn.Module, path: Path, case: FairCase, inputs: list, log
     model loaded from it must give the same logits."""
     import pickle
 
+    import re
+
+    state = model.state_dict()
+    last_block: dict[int, int] = {}
+    for key in state:
+        m = re.match(r"s(\d)\.pathway\d_res(\d+)\.", key)
+        if m:
+            last_block[int(m[1])] = max(last_block.get(int(m[1]), 0), int(m[2]))
     blobs = {}
-    for key, value in model.state_dict().items():
-        name = caffe2_blob_name(key)
+    for key, value in state.items():
+        name = caffe2_blob_name(key, last_block)
         if name is not None:
             blobs[name] = value.numpy().copy()
             if name.endswith(("_w", "_b")):
@@ -168,7 +188,7 @@ def write_caffe2(model: nn.Module, path: Path, case: FairCase, inputs: list, log
     load_checkpoint(str(path), fresh, data_parallel=False, convert_from_caffe2=True)
     fresh.eval()
     with torch.no_grad():
-        again = fresh(inputs)
+        again = fresh(list(inputs))
     if not torch.allclose(again, logits, atol=1e-6, rtol=0):
         raise RuntimeError(f"PySlowFast's Caffe2 loader reads {path} differently: {float((again - logits).abs().max())}")
 
@@ -185,8 +205,8 @@ def run_case(case: FairCase, out: Path, pyslowfast_src: Path | None) -> None:
     model.eval()
     gen = torch.Generator().manual_seed(1000 + case.seed)
     inputs = [torch.randn(shape, generator=gen) for shape in case.input_shapes]
-    with torch.no_grad():
-        logits = model(inputs if case.source == "pyslowfast" or len(inputs) > 1 else inputs[0])
+    with torch.no_grad():  # the upstream models overwrite a list input in place: give them a copy
+        logits = model(list(inputs) if case.source == "pyslowfast" or len(inputs) > 1 else inputs[0])
     stem = f"{case.id}-{case_key(case)}"
     if case.kwargs.get("TEST.CHECKPOINT_TYPE") == "caffe2":
         write_caffe2(model, out / f"{stem}.pkl", case, inputs, logits, pyslowfast_src)

@@ -88,17 +88,19 @@ def hf_file(repo_id: str, revision: str, file: str = "model.safetensors", *, con
 
 def fair_file(name: str, path: str, converter: str, top1: float | None = None, top5: float | None = None, *,
               repo: str, protocol: str, size: int | None = None, mean_ap: float | None = None,
-              **fields: Any) -> WeightsEntry:
+              format: str | None = None, **fields: Any) -> WeightsEntry:
     """The file ``path`` (relative to ``repo``'s base URL) of the pytorchvideo or PySlowFast zoo, for ``name``.
 
     Neither code base publishes hashes: the entry carries no digest (and so no tag), the exact
     ``size`` where known, and the hub pins the file's SHA-256 in ``ZOO_LOCK`` on its first download.
     The cache name is ``{name}-{upstream file name}``.  Multi-label sets (Charades) publish
-    ``mean_ap`` instead of top-1/top-5.
+    ``mean_ap`` instead of top-1/top-5.  ``format`` defaults to the suffix's (``.pkl``: Caffe2); PySlowFast
+    also saved PyTorch checkpoints as ``.pkl`` (``format="pth"``).
     """
     file = f"{name}-{path.rpartition('/')[2]}"
     license, reported_by = _UPSTREAM[repo]
     published_any = top1 is not None or mean_ap is not None
     accuracy = Accuracy(top1, top5, reported_by, protocol, mean_ap) if published_any else None
-    return WeightsEntry(sha1="", sha256="", file=file, url=path, repo=repo, format="pkl" if path.endswith(".pkl") else "pth",
+    format = format or ("pkl" if path.endswith(".pkl") else "pth")
+    return WeightsEntry(sha1="", sha256="", file=file, url=path, repo=repo, format=format,
                         converter=converter, accuracy=accuracy, license=license, size=size, **fields)

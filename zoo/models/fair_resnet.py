@@ -90,14 +90,16 @@ CAFFE2_TO_PYSLOWFAST = [
 _CAFFE2_SUFFIX = {"w": "weight", "s": "weight", "b": "bias", "rm": "running_mean", "riv": "running_var"}
 
 
-def caffe2_to_pyslowfast(blobs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def caffe2_to_pyslowfast(blobs: Mapping[str, torch.Tensor], patterns=None) -> dict[str, torch.Tensor]:
     """Caffe2 blobs (``res2_0_branch2a_bn_s``) -> PySlowFast's PyTorch names (``s2.pathway0_res0.branch2.a_bn.weight``).
 
-    A blob no pattern knows keeps its name (the rule table after it reports it as unexpected).
+    ``patterns``: ``(regex, template or None to drop)`` pairs, first match wins (default
+    :data:`CAFFE2_TO_PYSLOWFAST`).  A blob no pattern knows keeps its name (the rule table after it
+    reports it as unexpected).
     """
     out = {}
     for name, value in blobs.items():
-        for pattern, target in CAFFE2_TO_PYSLOWFAST:
+        for pattern, target in patterns or CAFFE2_TO_PYSLOWFAST:
             m = re.fullmatch(pattern, name)
             if m is None:
                 continue
