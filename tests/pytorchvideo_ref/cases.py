@@ -83,6 +83,28 @@ CASES: tuple[FairCase, ...] = (
              "Charades/SLOWFAST_16x8_R50.yaml", ((2, 3, 4, 64, 64), (2, 3, 16, 64, 64)),
              {"DATA.TRAIN_CROP_SIZE": 64, "DATA.NUM_FRAMES": 16, "BN.NORM_TYPE": "batchnorm"},
              {"slow_frames": 4, "fast_frames": 16}),
+    # MViT: pytorchvideo's MViT-B, PySlowFast's MViTv1 B-24 and MViTv2 S/B/L (reduced clips; the model is
+    # built for its clip size on both sides).
+    FairCase("ptv_mvit_b_8x112", "mvit_b_16x4_kinetics400_pytorchvideo", "pytorchvideo", "hub.mvit_base_16x4",
+             ((2, 3, 8, 112, 112),), {"spatial_size": 112, "temporal_size": 8, "head_activation": None},
+             {"temporal_size": 8, "spatial_size": 112}),
+    FairCase("ptv_mvit_b_16x4", "mvit_b_16x4_kinetics400_pytorchvideo", "pytorchvideo", "hub.mvit_base_16x4",
+             ((1, 3, 16, 224, 224),), {"head_activation": None}, heavy=True),
+    FairCase("pysf_mvit_b24_8x96", "mvit_b24_32x3_kinetics400", "pyslowfast", "Kinetics/MVIT_B_32x3_CONV.yaml",
+             ((2, 3, 8, 96, 96),), {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 96, "DATA.TEST_CROP_SIZE": 96},
+             {"temporal_size": 8, "spatial_size": 96}),
+    FairCase("pysf_mvit_v2_s_8x112", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml",
+             ((2, 3, 8, 112, 112),), {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 112, "DATA.TEST_CROP_SIZE": 112},
+             {"temporal_size": 8, "spatial_size": 112}),
+    FairCase("pysf_mvit_v2_s_16x4", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml",
+             ((1, 3, 16, 224, 224),), heavy=True),
+    FairCase("pysf_mvit_v2_b_8x96", "mvit_v2_b_32x3_sthsthv2", "pyslowfast", "SSv2/MVITv2_B_32x3.yaml",
+             ((2, 3, 8, 96, 96),), {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 96, "DATA.TEST_CROP_SIZE": 96},
+             {"temporal_size": 8, "spatial_size": 96}),
+    FairCase("pysf_mvit_v2_l_4x96", "mvit_v2_l_40x3_kinetics400", "pyslowfast", "Kinetics/MVITv2_L_40x3_test.yaml",
+             ((1, 3, 4, 96, 96),), {"DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 96, "DATA.TEST_CROP_SIZE": 96,
+                                    "MODEL.ACT_CHECKPOINT": False},
+             {"temporal_size": 4, "spatial_size": 96}),
 )
 
 CASES_BY_ID = {c.id: c for c in CASES}

@@ -95,6 +95,7 @@ def build_pyslowfast(case: FairCase, src: Path) -> nn.Module:
     from slowfast.models.build import MODEL_REGISTRY
 
     cfg = get_cfg()
+    cfg.set_new_allowed(True)  # some configs carry keys of other PySlowFast versions (DATA_LOADER.PREFETCH)
     cfg.merge_from_file(str(src / "configs" / case.builder))
     overrides = {"NUM_GPUS": 0, **case.kwargs}
     cfg.merge_from_list([str(x) for kv in overrides.items() for x in kv])
