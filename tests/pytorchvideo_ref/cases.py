@@ -67,6 +67,11 @@ CASES: tuple[FairCase, ...] = (
               "TEST.CHECKPOINT_TYPE": "caffe2"}),
     FairCase("pysf_slow_r50_caffe2", "slow_resnet50_f4s16_kinetics400", "pyslowfast", "Kinetics/c2/SLOW_4x16_R50.yaml",
              ((2, 3, 4, 128, 128),), {"DATA.TRAIN_CROP_SIZE": 128, "TEST.CHECKPOINT_TYPE": "caffe2"}),
+    FairCase("ptv_csn_r101", "csn_resnet101_f32s2_kinetics400", "pytorchvideo", "csn.create_csn",
+             ((2, 3, 8, 64, 64),), {"model_depth": 101, "stem_pool": "nn.MaxPool3d",  # as hub.csn_r101
+                                    "head_pool_kernel_size": (1, 2, 2)}),
+    FairCase("ptv_r2plus1d_r50", "r2plus1d_resnet50_f16s4_kinetics400", "pytorchvideo", "hub.r2plus1d_r50",
+             ((2, 3, 8, 64, 64),), {"head_pool_kernel_size": (2, 2, 2), "head_activation": None}),
     # SlowFast: inputs are [Slow, Fast] as both code bases take them (zoo gets Fast then Slow along T).
     FairCase("ptv_slowfast_r50", "slowfast_8x8_resnet50_kinetics400_pytorchvideo", "pytorchvideo", "hub.slowfast_r50",
              ((2, 3, 8, 128, 128), (2, 3, 32, 128, 128)), {"head_pool_kernel_sizes": ((8, 4, 4), (32, 4, 4))}),

@@ -67,7 +67,9 @@ def build_pytorchvideo(case: FairCase) -> nn.Module:
 
     module_name, _, fn = case.builder.rpartition(".")
     module = importlib.import_module(f"pytorchvideo.models.{module_name}")
-    return getattr(module, fn)(**case.kwargs)
+    # a value "nn.X" names the torch.nn class X (a pooling or activation argument)
+    kwargs = {k: getattr(nn, v[3:]) if isinstance(v, str) and v.startswith("nn.") else v for k, v in case.kwargs.items()}
+    return getattr(module, fn)(**kwargs)
 
 
 def build_pyslowfast(case: FairCase, src: Path) -> nn.Module:

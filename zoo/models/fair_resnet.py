@@ -30,16 +30,60 @@ import torch.nn as nn
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
 from ._published import fair_file
+from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, conv3d, init_weights, make_stage
+from .csn import ircsn_resnet
 from .i3d_resnet import i3d_resnet
 
-__all__ = ["convert_fair_resnet", "caffe2_to_pyslowfast", "PYTORCHVIDEO_BOTTLENECK", "PYSLOWFAST_BOTTLENECK"]
+__all__ = ["convert_fair_resnet", "caffe2_to_pyslowfast", "PYTORCHVIDEO_BOTTLENECK", "PYSLOWFAST_BOTTLENECK",
+           "TemporalSpatialConv", "r2plus1d_pytorchvideo"]
 
 FAIR_MEAN, FAIR_STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
+
+class TemporalSpatialConv(nn.Module):
+    """pytorchvideo's (2+1)D conv: ``kt x 1 x 1`` (temporal stride) -> BN -> ReLU -> ``1x3x3`` (spatial stride).
+
+    ``(N, C, T, H, W) -> (N, C, T/st, H/ss, W/ss)``; the middle width is the block's (no expansion,
+    unlike the R(2+1)D of Tran et al. that GluonCV ports).  A :class:`~zoo.models._resnet3d.ConvBuilder`.
+    """
+
+    def __init__(self, in_planes: int, out_planes: int, *, stride: Triple = (1, 1, 1), kernel_t: int = 3,
+                 dilation: int = 1) -> None:
+        super().__init__()
+        st, ss, _ = stride
+        self.conv_t = conv3d(in_planes, out_planes, (kernel_t, 1, 1), (st, 1, 1))
+        self.bn = nn.BatchNorm3d(out_planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv_xy = conv3d(out_planes, out_planes, (1, 3, 3), (1, ss, ss), (0, dilation, dilation), dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_xy(self.relu(self.bn(self.conv_t(x))))
+
+
+def r2plus1d_pytorchvideo(num_classes: int = 400, depth: int = 50, dropout_ratio: float = 0.5) -> ResNet3d:
+    """pytorchvideo's R(2+1)D-50: ``(N, 3, 16, H, W)`` -> logits ``(N, num_classes)``.
+
+    Stem ``1x7x7`` stride ``(1, 2, 2)`` without pooling; bottlenecks whose middle conv is a
+    :class:`TemporalSpatialConv`; stage strides ``(1, 2, 2), (1, 2, 2), (2, 2, 2), (2, 2, 2)``.
+    """
+    stem = Stem3d(3, 64, (1, 7, 7), (1, 2, 2), pool_kernel=None)
+    stages, in_planes = [], 64
+    for i, num_blocks in enumerate(RESNET_DEPTHS[depth]):
+        planes = 64 * 2**i
+        stride = (1 if i < 2 else 2, 2, 2)
+        stages.append(make_stage(Bottleneck3d, in_planes, planes, num_blocks, stride=stride,
+                                 conv_builder=TemporalSpatialConv, conv2_kernel_t=3))
+        in_planes = planes * Bottleneck3d.expansion
+    model = ResNet3d(stem, stages, ClassifierHead3d(in_planes, num_classes, dropout_ratio=dropout_ratio))
+    init_weights(model)
+    return model
+
 
 #: upstream block-relative module -> ours, for :class:`~zoo.models._resnet3d.Bottleneck3d`.
 PYTORCHVIDEO_BOTTLENECK = {"branch1_conv": "downsample.conv", "branch1_norm": "downsample.bn",
                            "branch2.conv_a": "conv1", "branch2.norm_a": "bn1", "branch2.conv_b": "conv2",
-                           "branch2.norm_b": "bn2", "branch2.conv_c": "conv3", "branch2.norm_c": "bn3"}
+                           "branch2.norm_b": "bn2", "branch2.conv_c": "conv3", "branch2.norm_c": "bn3",
+                           "branch2.conv_b.conv_t": "conv2.conv_t", "branch2.conv_b.norm": "conv2.bn",
+                           "branch2.conv_b.conv_xy": "conv2.conv_xy"}
 PYSLOWFAST_BOTTLENECK = {"branch1": "downsample.conv", "branch1_bn": "downsample.bn", "branch2.a": "conv1",
                          "branch2.a_bn": "bn1", "branch2.b": "conv2", "branch2.b_bn": "bn2", "branch2.c": "conv3",
                          "branch2.c_bn": "bn3"}
@@ -183,3 +227,22 @@ _register("slow_resnet50_f8s8_sthsthv2", "slow", 8, 8, repo="pytorchvideo", data
           path="ssv2/SLOW_8x8_R50.pyth", top1=60.04, top5=85.19, pretraining="Kinetics-400")
 _register("slow_resnet50_f8s8_charades", "slow", 8, 8, repo="pytorchvideo", dataset="charades",
           path="charades/SLOW_8x8_R50.pyth", mean_ap=34.72, pretraining="Kinetics-400")
+
+# pytorchvideo's CSN and R(2+1)D (the same key layout as its ResNets)
+register_model("csn_resnet101_f32s2_kinetics400", ircsn_resnet, family="csn", dataset="kinetics400", num_classes=400,
+               kwargs={"depth": 101, "bn_eps": 1e-5},
+               input=InputSpec(clip_len=32, frame_step=2, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD),
+               weights=[fair_file("csn_resnet101_f32s2_kinetics400", "kinetics/CSN_32x2_R101.pyth", "fair_resnet",
+                                  77.00, 92.90, repo="pytorchvideo", protocol=_DATASETS["kinetics400"][1],
+                                  pretraining="Scratch", default=True)],
+               converters={"pth": "fair_resnet"}, source=_SOURCES["pytorchvideo"].replace("resnet.py create_resnet", "csn.py create_csn"),
+               description="ir-CSN ResNet-101 32x2 (depthwise 3x3x3 bottlenecks) of pytorchvideo's model zoo, from scratch.")
+register_model("r2plus1d_resnet50_f16s4_kinetics400", r2plus1d_pytorchvideo, family="r2plus1d", dataset="kinetics400",
+               num_classes=400, kwargs={"depth": 50},
+               input=InputSpec(clip_len=16, frame_step=4, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD),
+               weights=[fair_file("r2plus1d_resnet50_f16s4_kinetics400", "kinetics/R2PLUS1D_16x4_R50.pyth", "fair_resnet",
+                                  76.01, 92.23, repo="pytorchvideo", protocol=_DATASETS["kinetics400"][1],
+                                  pretraining="Scratch", default=True)],
+               converters={"pth": "fair_resnet"},
+               source="pytorchvideo 0.1.5 (pytorchvideo/models/r2plus1d.py create_r2plus1d, models/hub/r2plus1d.py)",
+               description="R(2+1)D ResNet-50 16x4 of pytorchvideo's model zoo (temporal-then-spatial middle convs).")
