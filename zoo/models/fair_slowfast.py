@@ -109,9 +109,10 @@ def _register(name: str, slow: int, alpha: int, fusion_kernel: int, *, repo: str
     """Register ``name``: SlowFast ``slow x (64 // slow)`` (Slow frames; Fast ``alpha`` times more) of ``repo``."""
     num_classes, protocol = _DATASETS[dataset]
     fast = slow * alpha
-    spec = InputSpec(clip_len=slow + fast, frame_step=2, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD,
-                     note=(f"Fast clip of {fast} frames (every 2nd frame; SSv2: spread over the whole video) followed "
-                           f"by the {slow} Slow frames picked from it at torch.linspace(0, {fast - 1}, {slow})"))
+    spec = InputSpec(clip_len=slow + fast, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD,
+                     note=(f"Fast clip of {fast} frames (every 2nd of {2 * fast}; SSv2: spread over the whole video) "
+                           f"followed along T by the {slow} Slow frames picked from it at torch.linspace(0, {fast - 1}, "
+                           f"{slow}): input (N, 3, {slow + fast}, 224, 224)"))
     weights = fair_file(name, path, "fair_slowfast", top1, top5, repo=repo, protocol=protocol.format(views=views),
                         mean_ap=mean_ap, pretraining=pretraining, default=True, **({"format": fmt} if fmt else {}))
     kwargs = dict(depth=depth, alpha=alpha, fusion_kernel_size=fusion_kernel, slow_frames=slow, fast_frames=fast)
