@@ -76,8 +76,11 @@ def _weights_table(card: ModelCard) -> str:
     for w in card.weights:
         acc = w.accuracy
         top1 = f"{acc.top1:g}" if acc and acc.top1 is not None else "-"
+        if acc and acc.mean_ap is not None:
+            top1 = f"mAP {acc.mean_ap:g}"
         top1 += f" ({acc.reported_by})" if acc and acc.reported_by else ""
-        rows.append([f"``{w.tag}``" + (" (default)" if w is default else ""), _digest(w), top1,
+        tag = f"``{w.tag}``" if w.tag else "none published"
+        rows.append([tag + (" (default)" if w is default else ""), _digest(w), top1,
                      w.pretraining or "-", w.license or "-", w.description or "-"])
     header = ["Hashtag", "Hash", "Top-1", "Pretraining", "Licence", "Notes"]
     body = "\n".join("   * - " + "\n     - ".join(cell.replace("\n", " ") or "-" for cell in row) for row in [header, *rows])
@@ -87,6 +90,8 @@ def _weights_table(card: ModelCard) -> str:
 def _digest(w: WeightsEntry) -> str:
     if len(w.sha1) == 40:
         return f"SHA-1 ``{w.sha1}``"
+    if not w.sha1 and not w.sha256:
+        return "none published: the first download pins its SHA-256 in ZOO_LOCK"
     return f"SHA-1 prefix ``{w.sha1}``" if w.sha1 else f"SHA-256 ``{w.sha256}``"
 
 
