@@ -35,7 +35,7 @@ _UPSTREAM = {
     "torchvision": ("BSD-3-Clause (torchvision)", "torchvision"),
     "ig65m": ("MIT (moabitcoin/ig65m-pytorch; weights converted from facebookresearch/VMZ)", "ig65m-pytorch / VMZ"),
     "pytorchvideo": ("Apache-2.0 (pytorchvideo model zoo)", "pytorchvideo model zoo (docs/source/model_zoo.md)"),
-    "pyslowfast": ("Apache-2.0 (PySlowFast model zoo)", "PySlowFast model zoo (MODEL_ZOO.md, projects/*/README.md)"),
+    "pyslowfast": ("Apache-2.0 (PySlowFast model zoo)", "PySlowFast model zoo (MODEL_ZOO.md and the projects' READMEs)"),
 }
 
 
