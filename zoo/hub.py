@@ -80,7 +80,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-WEIGHT_EXTENSIONS = (".safetensors", ".pth", ".pt", ".params", ".bin")
+WEIGHT_EXTENSIONS = (".safetensors", ".pth", ".pt", ".params", ".bin", ".pyth", ".pkl")
 DEFAULT_MAX_DOWNLOAD_BYTES = 8 * 2**30
 DEFAULT_DOWNLOAD_DEADLINE = 4 * 3600.0
 PART_SUFFIX = ".part"

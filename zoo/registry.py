@@ -68,12 +68,14 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class Accuracy:
-    """A published (or reproduced) accuracy and who reported it."""
+    """A published (or reproduced) accuracy and who reported it; ``mean_ap``: mean average precision
+    (%) of a multi-label set (Charades), where top-1 means nothing."""
 
     top1: float | None
     top5: float | None = None
     reported_by: str = ""
     protocol: str = ""
+    mean_ap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ class WeightsEntry:
         default: whether ``pretrained=True`` picks this entry.
         sha256: SHA-256 where the upstream publishes that instead of a SHA-1: the full digest, or
             the 8+ hex prefix that torch.hub-style file names carry (``r3d_18-b3b3357e.pth``).  An
-            entry with ``sha1=""`` is verified by this digest (prefix) alone.
+            entry with ``sha1=""`` is verified by this digest (prefix) alone; an upstream entry with
+            neither (PySlowFast and pytorchvideo publish no hashes) has an empty tag, and only the pin
+            that its first download records in ``ZOO_LOCK`` checks its bytes (one such entry per name).
         pretraining: what training started from (``"ImageNet"``, ``"Scratch"``, ``"ImageNet, K400"``).
         recipe: link to the training script or config that produced the weights.
         size: exact size of the file in bytes where known (a download of another size is refused).
@@ -257,6 +261,8 @@ def _counted_figures(name: str, card_fields: Mapping[str, Any]) -> dict[str, flo
 
 def _check_card(card: ModelCard) -> None:
     for w in card.weights:
+        if not w.sha1 and not w.sha256 and w.repo != "zoo":
+            continue  # the upstream publishes no hash: the first download pins its sha256 (ZOO_LOCK)
         if not w.sha1 and _is_hex(w.sha256) and 8 <= len(w.sha256) <= 64:
             continue  # known only by a SHA-256 (prefix), e.g. torchvision's file names
         if w.repo == "hf" and not w.sha1 and not w.sha256:
@@ -264,10 +270,12 @@ def _check_card(card: ModelCard) -> None:
         if _is_hex(w.sha1) and 8 <= len(w.sha1) < 40:
             continue  # only a SHA-1 prefix is published (GluonCV's alternate hashtags)
         if len(w.sha1) != 40 or not _is_hex(w.sha1):
-            raise ValueError(f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 "
-                             f"hex sha256), got sha1={w.sha1!r} sha256={w.sha256!r}")
-    tags = [w.tag for w in card.weights]
-    if len(set(tags)) != len(tags):
+            raise ValueError(
+                f"{card.name}: weights sha1 must be 40 lowercase hex characters (or empty with an 8-64 hex "
+                f"sha256), got sha1={w.sha1!r} sha256={w.sha256!r}"
+            )
+    tags = [w.tag for w in card.weights if w.tag]
+    if len(set(tags)) != len(tags) or sum(not w.tag for w in card.weights) > 1:
         raise ValueError(f"{card.name}: duplicate weights tags {tags}")
 
 

@@ -1,7 +1,8 @@
 """Weights files and state dicts: read a file safely, fit a state dict to a registered model.
 
-Formats: safetensors (ours), ``.pth``/``.pt`` through ``torch.load(weights_only=True)`` (never a full
-unpickle), and MXNet ``.params`` through zoo's own NumPy reader.  This layer knows cards (to build the
+Formats: safetensors (ours), ``.pth``/``.pt``/``.pyth`` through ``torch.load(weights_only=True)`` (never a
+full unpickle), MXNet ``.params`` through zoo's own NumPy reader, and Caffe2 ``.pkl`` checkpoints through
+a restricted unpickler that builds NumPy arrays only.  This layer knows cards (to build the
 model a state dict is for) but not the hub, the catalogue or converters: :mod:`zoo.weights` composes them.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -29,19 +31,23 @@ def format_of(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         return "safetensors"
-    if suffix in (".pth", ".pt", ".bin", ".ckpt", ".tar"):  # IBM releases end in .pth.tar
+    if suffix in (".pth", ".pt", ".bin", ".ckpt", ".tar", ".pyth"):  # IBM: .pth.tar; PySlowFast/pytorchvideo: .pyth
         return "pth"
     if suffix == ".params":
         return "params"
-    raise WeightsError(f"{path}: unknown weights format {suffix!r}; use .safetensors, .pth/.pt or .params")
+    if suffix == ".pkl":
+        return "pkl"
+    raise WeightsError(f"{path}: unknown weights format {suffix!r}; use .safetensors, .pth/.pt/.pyth, .params "
+                       "or a Caffe2 .pkl")
 
 
 def read_weights(path: str | os.PathLike, fmt: str | None = None) -> dict[str, torch.Tensor]:
     """Read a weights file into a flat ``{key: tensor}`` dict, safely.
 
-    ``.pth`` files are read with ``torch.load(weights_only=True)``: a pickle that would run code
-    is refused.  Checkpoint dicts (``{"state_dict": ...}``, ``{"model": ...}``) are unwrapped and a
-    DDP ``module.`` prefix removed.
+    ``.pth``/``.pyth`` files are read with ``torch.load(weights_only=True)``: a pickle that would run
+    code is refused.  Checkpoint dicts (``{"state_dict": ...}``, ``{"model": ...}``, PySlowFast's
+    ``{"model_state": ...}``) are unwrapped and a DDP ``module.`` prefix removed.  Caffe2 ``.pkl``
+    files give their ``blobs`` (NumPy arrays only; any other object in the pickle is refused).
     """
     path = Path(path)
     fmt = fmt or format_of(path)
@@ -66,7 +72,30 @@ def read_weights(path: str | os.PathLike, fmt: str | None = None) -> dict[str, t
         from .convert.mxnet_params import load_params
 
         return {k: torch.from_numpy(v.copy()) for k, v in load_params(path).items()}
+    if fmt == "pkl" and _is_torch_file(path):  # PySlowFast also saved PyTorch checkpoints as .pkl
+        return read_weights(path, "pth")
+    if fmt == "pkl":
+        from .convert.caffe2_pkl import Caffe2PickleError, load_caffe2_pkl
+
+        try:
+            arrays = load_caffe2_pkl(path)
+        except Caffe2PickleError as err:
+            raise WeightsError(str(err)) from None
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     raise WeightsError(f"{path}: unknown weights format {fmt!r}")
+
+
+#: the start of a pre-1.6 ``torch.save`` file: protocol 2, then its magic number as a LONG1
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+
+def _is_torch_file(path: Path) -> bool:
+    """Whether ``path`` was written by ``torch.save`` (a zip archive, or the legacy pickle stream)."""
+    import zipfile
+
+    with open(path, "rb") as f:
+        head = f.read(len(_LEGACY_TORCH_MAGIC))
+    return head == _LEGACY_TORCH_MAGIC or zipfile.is_zipfile(path)
 
 
 def unwrap_checkpoint(obj: Any, path: Path) -> dict[str, torch.Tensor]:

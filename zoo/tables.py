@@ -38,11 +38,15 @@ DATASET_TABLES = {
     "sthsthv1": "Something-Something-V1",
     "sthsthv2": "Something-Something-V2",
     "diving48": "Diving48",
+    "charades": "Charades",
     "synthetic": "Synthetic-Motion",
 }
 
 #: The table a reader scans first: what it is, how good, which version, under which licence, and the line that loads it.
-COLUMNS = ["Name", "Pretrained", "Top-1", "Hashtag", "Clip length", "Licence", "Use it"]
+COLUMNS = ["Name", "Pretrained", "Top-1", "mAP", "Hashtag", "Clip length", "Licence", "Use it"]
+
+#: The Hashtag cell of weights whose upstream publishes no hash (their first download pins one in ZOO_LOCK).
+NO_HASH = "none published"
 
 #: The details table (``<Dataset>_details.csv``); a column empty in every row of a dataset is left out.
 DETAIL_COLUMNS = ["Name", "Hashtag", "Params (M)", "GFLOPs/view", "Published by", "Top-1 reproduced", "Protocol",
@@ -174,12 +178,14 @@ def table_rows(card: ModelCard, reproduced: dict, recipes: dict | None = None) -
     for w, tag, rep in _entries(card, reproduced):
         acc = w.accuracy if w else None
         top1 = _fmt(acc.top1) if acc else (f"{_fmt(rep['top1'])} (reproduced)" if rep else "")
+        mean_ap = _fmt(acc.mean_ap) if acc else ""
         mark = DEFAULT_MARK if w is not None and w is default and len(card.weights) > 1 else ""
         recipe = recipe_of(card, recipes or {})
         use = use_line(card, tag) if w else (f"python scripts/train_recognizer.py {recipe}" if recipe else "")
         licence = w.license.split(" (")[0] if w else ""
-        rows.append([card.name, (w.pretraining if w else "Scratch") or "", top1, tag + mark, clip_length(card, w), licence,
-                     use])
+        hashtag = (tag or (NO_HASH if w is not None else "")) + mark
+        rows.append([card.name, (w.pretraining if w else "Scratch") or "", top1, mean_ap, hashtag, clip_length(card, w),
+                     licence, use])
     return rows
 
 

@@ -76,8 +76,10 @@ def _weights_table(card: ModelCard) -> str:
     for w in card.weights:
         acc = w.accuracy
         top1 = f"{acc.top1:g}" if acc and acc.top1 is not None else "-"
+        if acc and acc.mean_ap is not None:
+            top1 = f"mAP {acc.mean_ap:g}"
         top1 += f" ({acc.reported_by})" if acc and acc.reported_by else ""
-        tag = f"``{w.tag}``" if w.tag else "-"
+        tag = f"``{w.tag}``" if w.tag else "none published"
         rows.append([tag + (" (default)" if w is default else ""), _digest(w), top1,
                      w.pretraining or "-", w.license or "-", w.description or "-"])
     header = ["Hashtag", "Hash", "Top-1", "Pretraining", "Licence", "Notes"]
@@ -86,7 +88,7 @@ def _weights_table(card: ModelCard) -> str:
 
 
 def _digest(w: WeightsEntry) -> str:
-    if not w.sha1 and not w.sha256:  # a Hub file pinned by its revision; the Hub's SHA-256 (ETag) is checked
+    if w.repo == "hf" and not w.sha1 and not w.sha256:  # pinned by its revision; the Hub's SHA-256 (ETag) is checked
         revision = w.url.partition("/resolve/")[2].partition("/")[0]
         return f"Hub revision ``{revision}`` (SHA-256 from the Hub)"
     if len(w.sha1) == 40:
@@ -95,7 +97,7 @@ def _digest(w: WeightsEntry) -> str:
         return f"SHA-1 prefix ``{w.sha1}``"
     if w.sha256:
         return f"SHA-256 ``{w.sha256}``"
-    return f"Hub revision ``{w.revision}`` (the Hub's SHA-256 checked on download)" if w.revision else "-"
+    return "none published: the first download pins its SHA-256 in ZOO_LOCK"
 
 
 def _finetune(card: ModelCard, recipe: str) -> str:

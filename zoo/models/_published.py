@@ -16,13 +16,15 @@ from typing import Any, Mapping
 from ..hub import register_repo
 from ..registry import Accuracy, InputSpec, WeightsEntry
 
-__all__ = ["published", "hf_file", "hub_input", "hub_kwargs", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+__all__ = ["published", "hf_file", "fair_file", "hub_input", "hub_kwargs", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
 register_repo("hf", "https://huggingface.co/")  # the hub lets HF_ENDPOINT override this, as the Hub's tools do
 register_repo("mmaction2", "https://download.openmmlab.com/mmaction/")
 register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/download/v1.0.0/")
+register_repo("pytorchvideo", "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/")
+register_repo("pyslowfast", "https://dl.fbaipublicfiles.com/pyslowfast/")
 
 #: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
 GLUONCV_LOGS = "https://raw.githubusercontent.com/dmlc/web-data/master/gluoncv/logs/action_recognition/"
@@ -34,6 +36,8 @@ _UPSTREAM = {
     "torchvision": ("BSD-3-Clause (torchvision)", "torchvision"),
     "mmaction2": ("Apache-2.0 (mmaction2 model zoo)", "mmaction2 model zoo"),
     "ig65m": ("MIT (moabitcoin/ig65m-pytorch; weights converted from facebookresearch/VMZ)", "ig65m-pytorch / VMZ"),
+    "pytorchvideo": ("Apache-2.0 (pytorchvideo model zoo)", "pytorchvideo model zoo (docs/source/model_zoo.md)"),
+    "pyslowfast": ("Apache-2.0 (PySlowFast model zoo)", "PySlowFast model zoo (MODEL_ZOO.md and the projects' READMEs)"),
 }
 
 
@@ -119,3 +123,23 @@ def hub_kwargs(config: Mapping[str, Any], *, dim: int, depth: int, heads: int, e
         "eps": config.get("layer_norm_eps", eps),
         "act": config.get("hidden_act", act),
     }
+
+
+def fair_file(name: str, path: str, converter: str, top1: float | None = None, top5: float | None = None, *,
+              repo: str, protocol: str, size: int | None = None, mean_ap: float | None = None,
+              format: str | None = None, **fields: Any) -> WeightsEntry:
+    """The file ``path`` (relative to ``repo``'s base URL) of the pytorchvideo or PySlowFast zoo, for ``name``.
+
+    Neither code base publishes hashes: the entry carries no digest (and so no tag), the exact
+    ``size`` where known, and the hub pins the file's SHA-256 in ``ZOO_LOCK`` on its first download.
+    The cache name is ``{name}-{upstream file name}``.  Multi-label sets (Charades) publish
+    ``mean_ap`` instead of top-1/top-5.  ``format`` defaults to the suffix's (``.pkl``: Caffe2); PySlowFast
+    also saved PyTorch checkpoints as ``.pkl`` (``format="pth"``).
+    """
+    file = f"{name}-{path.rpartition('/')[2]}"
+    license, reported_by = _UPSTREAM[repo]
+    published_any = top1 is not None or mean_ap is not None
+    accuracy = Accuracy(top1, top5, reported_by, protocol, mean_ap) if published_any else None
+    format = format or ("pkl" if path.endswith(".pkl") else "pth")
+    return WeightsEntry(sha1="", sha256="", file=file, url=path, repo=repo, format=format,
+                        converter=converter, accuracy=accuracy, license=license, size=size, **fields)

@@ -310,15 +310,15 @@ class MViT(VideoClassifier):
         return self.norm(x)[:, 0]
 
 
-def _block_specs(depth: int, q_pool_blocks: tuple[int, ...], *, widen_before_pool: bool, pool_q_everywhere: bool, base_dim: int = 96) -> list[MViTBlockSpec]:
-    """Blocks of MViT-B / MViTv2-S: the width and heads double at each query-pooling block.
+def _block_specs(depth: int, q_pool_blocks: tuple[int, ...], *, widen_before_pool: bool, pool_q_everywhere: bool, base_dim: int = 96,
+                 base_heads: int = 1, kv_stride: tuple[int, int, int] = (1, 8, 8)) -> list[MViTBlockSpec]:
+    """Blocks of MViT-B / MViTv2-S/B/L: the width and heads double at each query-pooling block.
 
     ``widen_before_pool`` (MViTv1) widens in the block before (its MLP outputs the new width).
-    Key/value pooling starts at stride ``(1, 8, 8)`` and shrinks with every query stride, so the
-    key grid stays ``T x 7 x 7`` at 224 px.
+    Key/value pooling starts at stride ``kv_stride`` (``(1, 8, 8)``) and shrinks with every query
+    stride, so the key grid stays ``T x 7 x 7`` at 224 px.
     """
     specs = []
-    kv_stride = (1, 8, 8)
     for i in range(depth):
         pooled = i in q_pool_blocks
         stride_q = (1, 2, 2) if pooled else ()
@@ -330,7 +330,7 @@ def _block_specs(depth: int, q_pool_blocks: tuple[int, ...], *, widen_before_poo
         specs.append(MViTBlockSpec(
             dim_in=base_dim * 2**level_in,
             dim_out=base_dim * 2**level_out,
-            num_heads=2**level,
+            num_heads=base_heads * 2**level,
             kernel_q=(3, 3, 3) if (pooled or pool_q_everywhere) else (),
             kernel_kv=(3, 3, 3),
             stride_q=stride_q if pooled else ((1, 1, 1) if pool_q_everywhere else ()),

@@ -8,22 +8,33 @@ time is modelled in every block at the cost of a depthwise conv::
     res2-5: blocks [conv 1x1x1 -> BN -> ReLU -> depthwise 3x3x3 (stride 1,2,2 in the first block)
             -> BN -> SE (every other block) -> Swish -> conv 1x1x1 -> BN] + shortcut, ReLU
             widths 24, 48, 96, 192; inner width 2.25x; depths 3, 5, 11, 7 (XS, S, M)
-    head:   conv 1x1x1 192->432, BN, ReLU, global pool, fc 432->2048, ReLU, dropout, fc
+    head:   conv 1x1x1 192->432, BN, ReLU, global pool, fc 432->2048 (no bias), ReLU, dropout, fc
 
-XS, S and M share the network and differ in input: 4 frames at 160 px, 13 at 160, 16 at 224.
+XS, S and M share the network and differ in input: 4 frames at 160 px, 13 at 160, 16 at 224; L is
+deeper (depth factor 5.0) at 312 px.  The inner width of a block is ``int(2.25 * width)`` (54 for 24).
+
+Weights: PySlowFast's (``x3d_models/x3d_*.pyth``: ``s1.pathway0_stem``, ``s2.pathway0_res0.branch2.a``,
+``head.lin_5``, ...) and pytorchvideo's (``kinetics/X3D_*.pyth``: ``blocks.0.conv.conv_t``,
+``blocks.1.res_blocks.0.branch2.conv_a``, ``blocks.5.pool.post_conv``, ...).  The two networks differ in
+one place: the first block of res2 keeps its width (24 -> 24) but strides, and PySlowFast follows its
+shortcut conv with a BatchNorm where pytorchvideo has none (``shortcut_norm_same_width=False``).  One
+converter reads both layouts, each with its rule table.
 """
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 import torch.nn as nn
 
-from ..registry import InputSpec, register_model
+from ..convert.keys import Rule, convert
+from ..registry import InputSpec, register_converter, register_model
 from ._interface import VideoClassifier, init_conv_bn
+from ._published import fair_file
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d, make_stage
 
-__all__ = ["X3D", "X3DBlock", "SqueezeExcite3d", "x3d"]
+__all__ = ["X3D", "X3DBlock", "SqueezeExcite3d", "x3d", "convert_fair_x3d"]
 
 
 def round_width(width: float, multiplier: float, divisor: int = 8) -> int:
@@ -96,6 +107,8 @@ class X3D(VideoClassifier):
         bottleneck_factor: inner width of a block relative to its output.
         head_width: width of the last ``fc`` before the classifier.
         dropout_ratio: dropout before the classifier.
+        shortcut_norm_same_width: whether a strided shortcut that keeps the width (res2's first
+            block) has a BatchNorm after its conv (PySlowFast, mmaction2) or not (pytorchvideo).
     """
 
     def __init__(
@@ -106,6 +119,7 @@ class X3D(VideoClassifier):
         bottleneck_factor: float = 2.25,
         head_width: int = 2048,
         dropout_ratio: float = 0.5,
+        shortcut_norm_same_width: bool = True,
     ) -> None:
         super().__init__()
         norm = batch_norm3d()
@@ -118,19 +132,23 @@ class X3D(VideoClassifier):
         )
         stages, in_planes, width = [], stem_width, stem_width
         for depth in depths:
-            inner = round_width(width, bottleneck_factor)
+            inner = int(bottleneck_factor * width)
             kwargs = [{"inner": inner, "use_se": j % 2 == 0} for j in range(depth)]
-            stages.append(make_stage(X3DBlock, in_planes, width, depth, stride=(1, 2, 2), block_kwargs=kwargs))
+            stage = make_stage(X3DBlock, in_planes, width, depth, stride=(1, 2, 2), block_kwargs=kwargs)
+            if in_planes == width and not shortcut_norm_same_width:
+                stage[0].downsample.bn = nn.Identity()
+            stages.append(stage)
             in_planes, width = width, width * 2
         self.stages = nn.Sequential(*stages)
-        conv5_width = round_width(in_planes, bottleneck_factor)
+        conv5_width = int(bottleneck_factor * in_planes)
         self.conv5 = ConvBNAct(in_planes, conv5_width, 1)
         self.pool = nn.AdaptiveAvgPool3d(1)
-        self.fc1 = nn.Linear(conv5_width, head_width)
+        self.fc1 = nn.Linear(conv5_width, head_width, bias=False)
         self.dropout = nn.Dropout(dropout_ratio)
         self.num_features = head_width
         self.fc = nn.Linear(head_width, num_classes)
-        init_conv_bn(self, linear_std=0.01)
+        init_conv_bn(self, linear_std=0.01, keep={self.fc1})
+        nn.init.normal_(self.fc1.weight, std=0.01)
         for block in self.modules():
             if isinstance(block, X3DBlock):  # residual branches start near zero
                 nn.init.zeros_(block.last_bn().weight)
@@ -147,6 +165,63 @@ def x3d(num_classes: int, depth_factor: float = 2.2, base_depths: tuple[int, ...
     return X3D(num_classes, depths=depths, **kwargs)
 
 
+def _stage_block(match: re.Match[str], offset: int) -> str:
+    """``stages.{stage - offset}.{block}`` of an upstream (stage, block) pair of numbers."""
+    return f"stages.{int(match['stage']) - offset}.{match['block']}"
+
+
+#: PySlowFast's X3D (``slowfast/models/video_model_builder.py`` X3D): stem s1, stages s2..s5, X3DHead.
+PYSLOWFAST_X3D_RULES = [
+    Rule(r"s1\.pathway0_stem\.conv_xy\.weight", "stem.0.weight"),
+    Rule(r"s1\.pathway0_stem\.conv\.weight", "stem.1.weight"),
+    Rule(r"s1\.pathway0_stem\.bn\.(.+)", r"stem.2.\1"),
+    Rule(r"s(?P<stage>\d)\.pathway0_res(?P<block>\d+)\.(?P<rest>.+)",
+         lambda m: f"{_stage_block(m, 2)}.{_block_key(m['rest'], _PYSLOWFAST_BLOCK)}"),
+    Rule(r"head\.conv_5\.weight", "conv5.conv.weight"),
+    Rule(r"head\.conv_5_bn\.(.+)", r"conv5.bn.\1"),
+    Rule(r"head\.lin_5\.weight", "fc1.weight", reshape=True),
+    Rule(r"head\.projection\.(weight|bias)", r"fc.\1"),
+]
+
+#: pytorchvideo's create_x3d: blocks.0 stem, blocks.1-4 stages, blocks.5 head (ProjectedPool + proj).
+PYTORCHVIDEO_X3D_RULES = [
+    Rule(r"blocks\.0\.conv\.conv_t\.weight", "stem.0.weight"),
+    Rule(r"blocks\.0\.conv\.conv_xy\.weight", "stem.1.weight"),
+    Rule(r"blocks\.0\.norm\.(.+)", r"stem.2.\1"),
+    Rule(r"blocks\.(?P<stage>[1-4])\.res_blocks\.(?P<block>\d+)\.(?P<rest>.+)",
+         lambda m: f"{_stage_block(m, 1)}.{_block_key(m['rest'], _PYTORCHVIDEO_BLOCK)}"),
+    Rule(r"blocks\.5\.pool\.pre_conv\.weight", "conv5.conv.weight"),
+    Rule(r"blocks\.5\.pool\.pre_norm\.(.+)", r"conv5.bn.\1"),
+    Rule(r"blocks\.5\.pool\.post_conv\.weight", "fc1.weight", reshape=True),
+    Rule(r"blocks\.5\.proj\.(weight|bias)", r"fc.\1"),
+]
+
+#: upstream block-relative module -> ours (the tensor name after it is kept)
+_PYSLOWFAST_BLOCK = {"branch1": "downsample.conv", "branch1_bn": "downsample.bn", "branch2.a": "conv1.conv",
+                     "branch2.a_bn": "conv1.bn", "branch2.b": "conv2", "branch2.b_bn": "bn2",
+                     "branch2.se.fc1": "se.fc1", "branch2.se.fc2": "se.fc2", "branch2.c": "conv3.conv",
+                     "branch2.c_bn": "conv3.bn"}
+_PYTORCHVIDEO_BLOCK = {"branch1_conv": "downsample.conv", "branch1_norm": "downsample.bn",
+                       "branch2.conv_a": "conv1.conv", "branch2.norm_a": "conv1.bn", "branch2.conv_b": "conv2",
+                       "branch2.norm_b.0": "bn2", "branch2.norm_b.1.block.0": "se.fc1",
+                       "branch2.norm_b.1.block.2": "se.fc2", "branch2.conv_c": "conv3.conv",
+                       "branch2.norm_c": "conv3.bn"}
+
+
+def _block_key(rest: str, table: dict[str, str]) -> str:
+    """Our key inside a block for the upstream ``rest`` (``branch2.a_bn.weight`` -> ``conv1.bn.weight``)."""
+    module, _, tensor = rest.rpartition(".")
+    return f"{table[module]}.{tensor}"  # KeyError: not a key of this layout (the engine reports it)
+
+
+@register_converter("fair_x3d")
+def convert_fair_x3d(state: dict, model: nn.Module) -> dict:
+    """PySlowFast's or pytorchvideo's X3D state dict -> ours (the layout is told by the stem's key)."""
+    if any(k.startswith("blocks.0.") for k in state):
+        return convert(state, model, PYTORCHVIDEO_X3D_RULES, what="pytorchvideo X3D")
+    return convert(state, model, PYSLOWFAST_X3D_RULES, what="PySlowFast X3D")
+
+
 for _name, _frames, _step, _crop in (("x3d_xs", 4, 12, 160), ("x3d_s", 13, 6, 160), ("x3d_m", 16, 5, 224)):
     register_model(
         _name,
@@ -160,3 +235,53 @@ for _name, _frames, _step, _crop in (("x3d_xs", 4, 12, 160), ("x3d_s", 13, 6, 16
         description=f"X3D-{_name[4:].upper()} (depthwise 3x3x3 inverted bottlenecks, SE, Swish); no weights.",
         source="zoo",
     )
+
+
+#: X3D sizes: frames, frame step, train crop, 3-crop test short side, depth factor,
+#: PySlowFast's 30-view top-1 (x3d_models/*.pyth), pytorchvideo's top-1/top-5 (kinetics/X3D_*.pyth).
+_X3D_SIZES = {
+    "xs": (4, 12, 160, 182, 2.2, 69.5, (69.12, 88.63)),
+    "s": (13, 6, 160, 182, 2.2, 73.5, (73.33, 91.27)),
+    "m": (16, 5, 224, 256, 2.2, 76.2, (75.94, 92.72)),
+    "l": (16, 5, 312, 356, 5.0, 77.5, (77.44, 93.31)),
+}
+_VIEWS = "Kinetics-400 val, 30 views (10 clips x 3 crops of the short side resized to the test crop)"
+
+
+def _x3d_input(size: str) -> InputSpec:
+    frames, step, crop, test_side, *_ = _X3D_SIZES[size]
+    return InputSpec(clip_len=frames, frame_step=step, crop_size=crop, short_side=test_side,
+                     mean=(0.45, 0.45, 0.45), std=(0.225, 0.225, 0.225),
+                     note=f"trained on {crop}px crops; tested on 3 crops of {test_side}px (short side {test_side}) "
+                          f"x 10 clips, or 1 centre crop of {crop}px")
+
+
+def _register(name: str, size: str, source: str) -> None:
+    """Register ``name``: X3D-``size`` with the Kinetics-400 weights of ``source`` (``pyslowfast``/``pytorchvideo``)."""
+    *_, depth, pysf_top1, ptv_accuracy = _X3D_SIZES[size]
+    if source == "pyslowfast":
+        kwargs = {"depth_factor": depth}
+        weights = fair_file(name, f"x3d_models/x3d_{size}.pyth", "fair_x3d", pysf_top1, repo="pyslowfast",
+                            protocol=_VIEWS, pretraining="Scratch", default=True,
+                            recipe=f"https://github.com/facebookresearch/SlowFast/blob/main/configs/Kinetics/X3D_{size.upper()}.yaml")
+        origin = "PySlowFast (facebookresearch/SlowFast, slowfast/models/video_model_builder.py X3D)"
+        description = f"X3D-{size.upper()} trained on Kinetics-400 by PySlowFast (projects/x3d)."
+    else:
+        kwargs = {"depth_factor": depth, "shortcut_norm_same_width": False}
+        weights = fair_file(name, f"kinetics/X3D_{size.upper()}.pyth", "fair_x3d", *ptv_accuracy, repo="pytorchvideo",
+                            protocol=_VIEWS, pretraining="Scratch", default=True)
+        origin = "pytorchvideo 0.1.5 (pytorchvideo/models/x3d.py create_x3d, models/hub/x3d.py)"
+        description = f"X3D-{size.upper()} of pytorchvideo's model zoo (no BatchNorm on res2's first shortcut)."
+    register_model(name, x3d, family="x3d", dataset="kinetics400", num_classes=400, kwargs=kwargs,
+                   input=_x3d_input(size), weights=[weights], converters={"pth": "fair_x3d"},
+                   source=origin, description=description)
+
+
+_register("x3d_xs_kinetics400", "xs", "pyslowfast")
+_register("x3d_s_kinetics400", "s", "pyslowfast")
+_register("x3d_m_kinetics400", "m", "pyslowfast")
+_register("x3d_l_kinetics400", "l", "pyslowfast")
+_register("x3d_xs_kinetics400_pytorchvideo", "xs", "pytorchvideo")
+_register("x3d_s_kinetics400_pytorchvideo", "s", "pytorchvideo")
+_register("x3d_m_kinetics400_pytorchvideo", "m", "pytorchvideo")
+_register("x3d_l_kinetics400_pytorchvideo", "l", "pytorchvideo")

@@ -1,0 +1,183 @@
+"""MViT checkpoints of PySlowFast (MViTv1 B-24, MViTv2 S/B/L) and pytorchvideo (MViT-B), on zoo's MViT.
+
+The network is :class:`zoo.models.mvit.MViT` (torchvision ported its MViTs from these two code bases):
+
+* MViT-B (v1): 16 blocks, widths 96-768, query pooling at blocks 1, 3, 14, absolute separable
+  position embeddings (pytorchvideo ``mvit_base_16x4`` / ``mvit_base_32x3``);
+* MViT-B-24 (v1, PySlowFast's 32x3 Kinetics models): 24 blocks, query pooling at 2, 5, 21;
+* MViTv2-S/B/L: decomposed relative positions, residual pooling, queries pooled in every block and
+  the width changed in the attention; S: 16 blocks (1, 3, 14); B: 24 (2, 5, 21); L: 48 blocks from
+  width 144 with 2 heads (2, 8, 44), at 40x312x312.
+
+Every model is built for one clip size (its ``temporal_size x spatial_size^2``).  Key layouts, each a
+rule table of :func:`convert_fair_mvit`: pytorchvideo (``patch_embed.patch_model``,
+``cls_positional_encoding.*``, separate ``attn.q/k/v``, ``norm_embed``, ``head.proj``) and PySlowFast
+(``patch_embed.proj``, ``cls_token``, ``attn.qkv``, ``attn.pool_q`` + ``attn.norm_q``, ``head.projection``).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping
+
+import torch
+import torch.nn as nn
+
+from ..convert.keys import KEEP, Rule, convert
+from ..registry import InputSpec, register_converter, register_model
+from ._published import fair_file
+from .mvit import MViT, TokenPool, _block_specs
+
+__all__ = ["mvit_b", "mvit_b24", "mvit_v2", "convert_fair_mvit"]
+
+
+def mvit_b(num_classes: int = 400, *, temporal_size: int = 16, spatial_size: int = 224, pool_norm_eps: float = 1e-6,
+           **kwargs) -> MViT:
+    """MViT-B (v1), 16 blocks, for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips.
+
+    ``pool_norm_eps``: epsilon of the LayerNorms after the query/key/value pooling (pytorchvideo
+    builds them with PyTorch's default ``1e-5``; PySlowFast and torchvision with ``1e-6``).
+    """
+    specs = _block_specs(16, (1, 3, 14), widen_before_pool=True, pool_q_everywhere=False)
+    model = MViT(specs, num_classes, temporal_size=temporal_size, spatial_size=spatial_size, **kwargs)
+    for module in model.modules():
+        if isinstance(module, TokenPool) and module.norm is not None:
+            module.norm.eps = pool_norm_eps
+    return model
+
+
+def mvit_b24(num_classes: int = 400, *, temporal_size: int = 32, spatial_size: int = 224, **kwargs) -> MViT:
+    """MViT-B-24 (v1, PySlowFast's ``MVIT_B_32x3_CONV``): 24 blocks, query pooling at 2, 5, 21.
+
+    Its config gives no pooling kernel, so each pooling kernel follows its stride (``s + 1`` where
+    ``s > 1``, else 1): queries ``1x3x3``, keys/values ``1x9x9`` at stride 8 down to none at stride 1.
+    """
+    specs = [replace(spec, kernel_q=_kernel_of(spec.stride_q), kernel_kv=_kernel_of(spec.stride_kv))
+             for spec in _block_specs(24, (2, 5, 21), widen_before_pool=True, pool_q_everywhere=False)]
+    return MViT(specs, num_classes, temporal_size=temporal_size, spatial_size=spatial_size, **kwargs)
+
+
+def _kernel_of(stride: tuple[int, ...]) -> tuple[int, ...]:
+    """PySlowFast's pooling kernel for a stride when none is configured (``()`` stays ``()``)."""
+    return tuple(s + 1 if s > 1 else s for s in stride)
+
+
+#: MViTv2 sizes: depth, query-pooling blocks, first width, first heads
+_V2_SIZES = {"s": (16, (1, 3, 14), 96, 1), "b": (24, (2, 5, 21), 96, 1), "l": (48, (2, 8, 44), 144, 2)}
+
+
+def mvit_v2(num_classes: int = 400, *, size: str = "s", temporal_size: int = 16, spatial_size: int = 224,
+            **kwargs) -> MViT:
+    """MViTv2-``size`` (``"s"``, ``"b"``, ``"l"``) for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips."""
+    depth, q_pool, dim, heads = _V2_SIZES[size]
+    specs = _block_specs(depth, q_pool, widen_before_pool=False, pool_q_everywhere=True, base_dim=dim, base_heads=heads)
+    return MViT(specs, num_classes, temporal_size=temporal_size, spatial_size=spatial_size, rel_pos=True,
+                residual_pool=True, proj_after_attn=True, **kwargs)
+
+
+_COMMON_RULES = [
+    Rule(r"blocks\.(\d+)\.attn\.(pool_[qkv])\.weight", r"blocks.\1.attn.\2.pool.weight"),
+    Rule(r"blocks\.(\d+)\.attn\.norm_([qkv])\.(weight|bias)", r"blocks.\1.attn.pool_\2.norm.\3"),
+]
+
+PYTORCHVIDEO_MVIT_RULES = [
+    Rule(r"patch_embed\.patch_model\.(weight|bias)", r"patch_embed.\1"),
+    Rule(r"cls_positional_encoding\.cls_token", "cls_token", reshape=True),
+    Rule(r"cls_positional_encoding\.pos_embed_(spatial|temporal)", r"pos_embed_\1", reshape=True),
+    Rule(r"cls_positional_encoding\.pos_embed_class", "pos_embed_cls", reshape=True),
+    *_COMMON_RULES,
+    Rule(r"norm_embed\.(weight|bias)", r"norm.\1"),
+    Rule(r"head\.proj\.(weight|bias)", r"fc.\1"),
+    Rule(r"blocks\.\d+\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2|proj)\.(weight|bias)", r"\g<0>"),
+]
+
+PYSLOWFAST_MVIT_RULES = [
+    Rule(r"patch_embed\.proj\.(weight|bias)", r"patch_embed.\1"),
+    Rule(r"cls_token", "cls_token", reshape=True),
+    Rule(r"pos_embed_(spatial|temporal)", r"pos_embed_\1", reshape=True),
+    Rule(r"pos_embed_class", "pos_embed_cls", reshape=True),
+    *_COMMON_RULES,
+    Rule(r"head\.projection\.(weight|bias)", r"fc.\1"),
+    KEEP,
+]
+
+
+def _merge_qkv(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """pytorchvideo's separate ``attn.q/k/v`` linears -> one ``attn.qkv`` (rows ``[q; k; v]``)."""
+    out = {}
+    for key, value in state.items():
+        head, sep, tail = key.partition(".attn.q.")
+        if sep:
+            parts = [state[f"{head}.attn.{x}.{tail}"] for x in "qkv"]
+            out[f"{head}.attn.qkv.{tail}"] = torch.cat(parts, dim=0)
+        elif ".attn.k." not in key and ".attn.v." not in key:
+            out[key] = value
+    return out
+
+
+@register_converter("fair_mvit")
+def convert_fair_mvit(state: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """pytorchvideo or PySlowFast MViT (v1, v2) weights -> our :class:`MViT`."""
+    if "patch_embed.patch_model.weight" in state:
+        return convert(_merge_qkv(state), model, PYTORCHVIDEO_MVIT_RULES, what="pytorchvideo MViT")
+    return convert(state, model, PYSLOWFAST_MVIT_RULES, what="PySlowFast MViT")
+
+
+_K = "Kinetics-{classes} val, {views} (the short side resized to {side}, frames sampled at offsets that cover the video)"
+_SSV2 = "Something-Something V2 val, 3 views (1 clip x 3 crops of {side}px)"
+_SOURCES = {
+    "pyslowfast": "PySlowFast (facebookresearch/SlowFast, slowfast/models/video_model_builder.py MViT)",
+    "pytorchvideo": "pytorchvideo 0.1.5 (pytorchvideo/models/vision_transformers.py, models/hub/vision_transformers.py)",
+}
+_IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+_FAIR = ((0.45, 0.45, 0.45), (0.225, 0.225, 0.225))
+
+
+def _register(name: str, builder, frames: int, step: int, *, repo: str, path: str, top1: float, top5: float,
+              dataset: str = "kinetics400", size: str | None = None, crop: int = 224, views: str = "5 views (5 clips x 1 crop)",
+              norm=_FAIR, pretraining: str = "Scratch", description: str = "") -> None:
+    num_classes = {"kinetics400": 400, "kinetics600": 600, "sthsthv2": 174}[dataset]
+    if dataset == "sthsthv2":
+        protocol = _SSV2.format(side=crop)
+        note = f"{frames} frames spread uniformly over the video; channels in BGR order (PySlowFast REVERSE_INPUT_CHANNEL)"
+    else:
+        protocol = _K.format(classes=dataset[8:], views=views, side=crop)
+        note = f"the model takes only {frames}x{crop}x{crop} clips"
+    spec = InputSpec(clip_len=frames, frame_step=step, crop_size=crop, short_side=crop, mean=norm[0], std=norm[1], note=note)
+    kwargs = {"temporal_size": frames, "spatial_size": crop, **({"size": size} if size else {}),
+              **({"pool_norm_eps": 1e-5} if repo == "pytorchvideo" else {})}
+    weights = fair_file(name, path, "fair_mvit", top1, top5, repo=repo, protocol=protocol, pretraining=pretraining,
+                        default=True)
+    register_model(name, builder, family="mvit", dataset=dataset, num_classes=num_classes, kwargs=kwargs, input=spec,
+                   weights=[weights], converters={"pth": "fair_mvit"}, source=_SOURCES[repo],
+                   description=description or f"{name.split('_')[0].upper()} {frames}x{step} trained on {dataset} by {repo}.")
+
+
+_V2 = "model_zoo/mvitv2/pysf_video_models/"
+# pytorchvideo's model zoo
+_register("mvit_b_16x4_kinetics400_pytorchvideo", mvit_b, 16, 4, repo="pytorchvideo", path="kinetics/MVIT_B_16x4.pyth",
+          top1=78.85, top5=93.85, description="MViT-B 16x4 (MViTv1) of pytorchvideo's model zoo, Kinetics-400.")
+_register("mvit_b_32x3_kinetics400_pytorchvideo", mvit_b, 32, 3, repo="pytorchvideo",
+          path="kinetics/MVIT_B_32x3_f294077834.pyth", top1=80.30, top5=94.69,
+          description="MViT-B 32x3 (MViTv1) of pytorchvideo's model zoo, Kinetics-400.")
+# PySlowFast's MODEL_ZOO.md (MViTv1) and projects/mvitv2
+_register("mvit_b24_32x3_kinetics400", mvit_b24, 32, 3, repo="pyslowfast", path="model_zoo/mvit/k400.pyth",
+          top1=80.4, top5=94.8, description="MViT-B-24 32x3 (MViTv1, 24 blocks), Kinetics-400, PySlowFast.")
+_register("mvit_b24_32x3_kinetics600", mvit_b24, 32, 3, repo="pyslowfast", path="model_zoo/mvit/k600.pyth",
+          dataset="kinetics600", top1=83.9, top5=96.5,
+          description="MViT-B-24 32x3 (MViTv1, 24 blocks), Kinetics-600, PySlowFast.")
+_register("mvit_v2_s_16x4_kinetics400", mvit_v2, 16, 4, repo="pyslowfast", size="s", top1=81.0, top5=94.6,
+          path=_V2 + "MViTv2_S_16x4_k400_f302660347.pyth", description="MViTv2-S 16x4, Kinetics-400, PySlowFast.")
+_register("mvit_v2_b_32x3_kinetics400", mvit_v2, 32, 3, repo="pyslowfast", size="b", top1=82.9, top5=95.7,
+          path=_V2 + "MViTv2_B_32x3_k400_f304025456.pyth", description="MViTv2-B 32x3, Kinetics-400, PySlowFast.")
+_register("mvit_v2_l_40x3_kinetics400", mvit_v2, 40, 3, repo="pyslowfast", size="l", top1=86.1, top5=97.0, crop=312,
+          views="15 views (5 clips x 3 crops)", norm=_IMAGENET, pretraining="ImageNet-21K",
+          path=_V2 + "MViTv2_L_40x3_k400_f306903192.pyth", description="MViTv2-L 40x3 at 312px, Kinetics-400, PySlowFast.")
+_register("mvit_v2_s_16x4_sthsthv2", mvit_v2, 16, 4, repo="pyslowfast", size="s", top1=68.2, top5=91.4,
+          dataset="sthsthv2", pretraining="Kinetics-400", path=_V2 + "MViTv2_S_16x4_ssv2_f308341823.pyth",
+          description="MViTv2-S 16x4, Something-Something V2, PySlowFast.")
+_register("mvit_v2_b_32x3_sthsthv2", mvit_v2, 32, 3, repo="pyslowfast", size="b", top1=70.5, top5=92.7,
+          dataset="sthsthv2", pretraining="Kinetics-400", path=_V2 + "MViTv2_B_32x3_ssv2_f305803282.pyth",
+          description="MViTv2-B 32x3, Something-Something V2, PySlowFast.")
+_register("mvit_v2_l_40x3_sthsthv2", mvit_v2, 40, 3, repo="pyslowfast", size="l", top1=73.3, top5=94.1, crop=312,
+          dataset="sthsthv2", norm=_IMAGENET, pretraining="ImageNet-21K, Kinetics-400",
+          path=_V2 + "MViTv2_L_40x3_ssv2_f309603968.pyth", description="MViTv2-L 40x3 at 312px, SSv2, PySlowFast.")
