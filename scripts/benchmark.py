@@ -49,7 +49,7 @@ def gluoncv_latency(name: str, shape: tuple[int, ...], threads: int, python: str
 def run_one(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     row = B.benchmark_model(args.one, args.variant, args.precision, args.batch, args.device, args.warmup, args.repeat,
-                            input_shape="small" if args.small else None)
+                            input_shape="small" if args.small else None, interleave_limit=args.interleave_limit)
     row["peak_mem_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(row))
 
@@ -59,6 +59,7 @@ def child(args: argparse.Namespace, name: str, variant: str, precision: str, bat
     cmd = [sys.executable, __file__, "--one", name, "--variant", variant, "--precision", precision, "--batch", str(batch),
            "--threads", str(args.threads), "--device", args.device, "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
     cmd += ["--small"] if args.small else []
+    cmd += ["--interleave-limit"] if args.interleave_limit else []
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode < 0:
         return f"CRASHED with signal {-proc.returncode} ({signal.Signals(-proc.returncode).name})"
@@ -74,6 +75,8 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="batch 1 only, 1 warm-up, 1 run (every model)")
     p.add_argument("--all-bf16", action="store_true", help="every registry model (or those the pattern matches) in "
                    "bf16: autocast, eager and fast, batch 1, small inputs, one run; any crash fails the run")
+    p.add_argument("--interleave-limit", action="store_true", help="time a matrix multiply between the model's calls "
+                   "(on a loaded machine the fraction of the limit then compares like with like; on with --report)")
     p.add_argument("--small", action="store_true", help="small inputs (at most 8 frames, 64 px where the model allows)")
     p.add_argument("--dataset", help="only names of this dataset (e.g. kinetics400)")
     p.add_argument("--with-weights", action="store_true", help="only names with published weights")
@@ -107,6 +110,7 @@ def main() -> int:
         args.batches, args.variants = args.batches or "1,8", args.variants or "eager,fast,compiled"
         args.precisions = args.precisions or "fp32,bf16,int8"
         args.out = args.out or str(ROOT / "benchmarks" / "results" / "report_cpu")
+        args.interleave_limit = True
     else:
         names = zoo.get_model_list(args.pattern, dataset=args.dataset, pretrained=True if args.with_weights else None)
     if args.all_bf16:
@@ -157,6 +161,8 @@ def main() -> int:
                         extra += f"  [{row['bn_folded']} BN folded, {row['onednn_convs']} oneDNN convs"
                         extra += f"; not applied: {row['skipped']}]" if row["skipped"] else "]"
                     frac = row.get("fraction_of_matmul_limit")
+                    if row.get("fraction_of_interleaved_limit"):
+                        extra += f"  {row['fraction_of_interleaved_limit']:.2f} of the interleaved limit"
                     print(f"{name:44s} {variant:5s} {prec:4s} b{batch:<3d} {row['latency_ms_median']:9.1f} ms "
                           f"(min {row['latency_ms_min']:.1f}, max {row['latency_ms_max']:.1f})  {row['clips_per_s']:7.2f} clips/s  "
                           f"{row['cpu_ms_per_clip']:7.0f} CPU-ms/clip  "

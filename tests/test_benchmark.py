@@ -123,6 +123,7 @@ def _script():
 
 def test_all_bf16_runs_every_model_small_and_fails_on_a_crash(monkeypatch, capsys, tmp_path):
     """--all-bf16 runs every matched name in bf16 (autocast, eager, fast) on small inputs; one crash fails the run."""
+    import json
     import subprocess
     import sys
 
@@ -131,8 +132,11 @@ def test_all_bf16_runs_every_model_small_and_fails_on_a_crash(monkeypatch, capsy
     script = _script()
     monkeypatch.setattr(script.B, "matmul_limit", lambda *a, **k: 1e9)
     calls = []
+    real_run = subprocess.run
 
     def fake_run(cmd, **kw):
+        if "--one" not in cmd:  # platform's own look-ups (uname) run as they are
+            return real_run(cmd, **kw)
         calls.append(cmd)
         if "i3d_resnet50_v1_kinetics400" in cmd and "fast" in cmd:
             return subprocess.CompletedProcess(cmd, -6, "", "double free or corruption")
@@ -140,8 +144,6 @@ def test_all_bf16_runs_every_model_small_and_fails_on_a_crash(monkeypatch, capsy
         row.update(gflops=None, achieved_gflops_per_s=None, latency_ms_min=10.0, latency_ms_max=10.0, cpu_ms_per_clip=5.0,
                    peak_mem_mib=1.0)
         return subprocess.CompletedProcess(cmd, 0, json.dumps(row) + "\n", "")
-
-    import json
 
     monkeypatch.setattr(script.subprocess, "run", fake_run)
     monkeypatch.setattr(sys, "argv", ["benchmark.py", "i3d_resnet50_v1_*", "--all-bf16", "--out", str(tmp_path / "rows")])
@@ -152,3 +154,21 @@ def test_all_bf16_runs_every_model_small_and_fails_on_a_crash(monkeypatch, capsy
     assert all("--small" in c and c[c.index("--precision") + 1] == "bf16" for c in calls)
     err = capsys.readouterr()
     assert "i3d_resnet50_v1_kinetics400 fast bf16 b1: CRASHED with signal 6 (SIGABRT)" in err.out + err.err
+
+
+def test_time_interleaved_alternates_and_times_each():
+    import time
+
+    order = []
+    fast, slow = (lambda: order.append("a")), (lambda: (order.append("b"), time.sleep(0.01)))
+    timings = B.time_interleaved([fast, slow], warmup=1, repeat=3)
+    assert order == ["a", "b"] * 4
+    assert timings[1].min >= 0.01 > timings[0].median
+
+
+def test_row_with_the_interleaved_limit():
+    row = B.benchmark_model("simple3d_synthetic", "fast", "fp32", warmup=0, repeat=2, input_shape="small",
+                            interleave_limit=True)
+    assert row["matmul_gflops_per_s_interleaved"] > 0
+    assert row["fraction_of_interleaved_limit"] == pytest.approx(
+        row["gflops"] * row["batch"] / (row["latency_ms_median"] / 1e3) / row["matmul_gflops_per_s_interleaved"])

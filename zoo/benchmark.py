@@ -25,7 +25,7 @@ from .catalogue import model_card
 from .tables import count_model
 
 __all__ = ["Timing", "time_callable", "matmul_limit", "benchmark_model", "loading_ratio", "machine_line", "cpu_isa",
-           "VARIANTS", "applies", "small_input_shape"]
+           "VARIANTS", "applies", "small_input_shape", "time_interleaved", "report_rst"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,15 +71,40 @@ def time_callable(fn: Callable[[], object], warmup: int = 2, repeat: int = 5, sy
     return Timing(statistics.median(times), min(times), max(times), repeat)
 
 
+def time_interleaved(fns: list[Callable[[], object]], warmup: int = 2, repeat: int = 5,
+                     sync: Callable[[], None] | None = None) -> list[Timing]:
+    """Timings of ``fns`` called in turn (A, B, A, B, ...): on a machine other jobs load, their ratio holds
+    even when their absolute times do not."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times):
+            if sync:
+                sync()
+            t0 = time.perf_counter()
+            fn()
+            if sync:
+                sync()
+            spent.append(time.perf_counter() - t0)
+    return [Timing(statistics.median(t), min(t), max(t), repeat) for t in times]
+
+
+def _matmul(precision: str, device: str, n: int = 2048) -> tuple[Callable[[], object], float]:
+    """An ``n x n`` matrix multiply in ``precision`` and its FLOPs."""
+    a = torch.randn(n, n, device=device).to(_DTYPES[precision])
+    b = torch.randn(n, n, device=device).to(_DTYPES[precision])
+    return (lambda: a @ b), 2.0 * n**3
+
+
 def matmul_limit(precision: str = "fp32", device: str = "cpu", n: int = 2048, repeat: int = 10) -> float:
     """Achievable FLOP/s of an ``n x n`` matrix multiply in ``precision`` on ``device`` (its fastest run:
     a limit, so a run slowed by another process does not lower it)."""
-    dtype = _DTYPES[precision]
-    a = torch.randn(n, n, device=device).to(dtype)
-    b = torch.randn(n, n, device=device).to(dtype)
+    matmul, flops = _matmul(precision, device, n)
     sync = torch.cuda.synchronize if device.startswith("cuda") else None
-    t = time_callable(lambda: a @ b, warmup=2, repeat=repeat, sync=sync)
-    return 2 * n**3 / t.min
+    t = time_callable(matmul, warmup=2, repeat=repeat, sync=sync)
+    return flops / t.min
 
 
 def machine_line(threads: int) -> str:
@@ -112,13 +137,17 @@ def benchmark_model(
     device: str = "cpu",
     warmup: int = 2,
     repeat: int = 5,
-    input_shape: tuple[int, ...] | None = None,
+    input_shape: tuple[int, ...] | str | None = None,
+    interleave_limit: bool = False,
 ) -> dict:
     """Latency and throughput of one registered model at its card's input size.
 
     ``variant`` is one of :data:`VARIANTS` (``"compiled"`` compiles in the warm-up); ``precision`` ``"int8"``
     (fast path only) calibrates on the timed input itself (its speed, not its accuracy, is measured).
     ``input_shape`` ``"small"`` picks :func:`small_input_shape` (batch ``batch``).
+    ``interleave_limit`` times a matrix multiply of the same precision between the model's calls: the row
+    then has ``matmul_gflops_per_s_interleaved`` (median) and ``fraction_of_interleaved_limit``, the
+    fraction of the machine the model used while the machine was in the same state (int8: of the bf16 one).
     Returns a JSON-ready dict (latency in ms, clips/s, process CPU time per clip, GFLOPs per clip, params).
     """
     from .weights import get_model
@@ -166,11 +195,25 @@ def benchmark_model(
         torch.cuda.reset_peak_memory_stats()
     for _ in range(warmup):
         call()
-    cpu_before = _cpu_seconds()
-    t = time_callable(call, 0, repeat, sync)
-    cpu_per_clip = (_cpu_seconds() - cpu_before) / (repeat * shape[0])
+    limit: dict = {}
+    cpu_spent = [0.0]
+
+    def model_call():
+        before = _cpu_seconds()
+        call()
+        cpu_spent[0] += _cpu_seconds() - before
+
+    if interleave_limit:
+        matmul, matmul_flops = _matmul("bf16" if precision == "int8" else precision, device)
+        t, t_matmul = time_interleaved([model_call, matmul], 1, repeat, sync)
+        limit = {"matmul_gflops_per_s_interleaved": matmul_flops / t_matmul.median / 1e9}
+    else:
+        t = time_callable(model_call, 0, repeat, sync)
+    cpu_per_clip = cpu_spent[0] / (repeat * shape[0])
     gflops_clip = counts["gflops"] * (shape[2] / (card.input.clip_len or shape[2])) if counts["gflops"] else None
     peak = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if limit and gflops_clip:
+        limit["fraction_of_interleaved_limit"] = gflops_clip * shape[0] / t.median / limit["matmul_gflops_per_s_interleaved"]
     return {
         "name": name,
         "variant": variant,
@@ -187,6 +230,7 @@ def benchmark_model(
         "cpu_ms_per_clip": cpu_per_clip * 1e3,
         "achieved_gflops_per_s": (gflops_clip * shape[0] / t.median) if gflops_clip else None,
         "peak_mem_mib": peak,
+        **limit,
         **applied,
     }
 
@@ -281,6 +325,22 @@ def _list_table(header: list[str], body: list[list[str]]) -> list[str]:
     return lines + [""]
 
 
+def _fraction(row: dict | None) -> float | None:
+    """The row's fraction of the matmul limit: the one timed between its own calls where there is one."""
+    if row is None:
+        return None
+    return row.get("fraction_of_interleaved_limit") or row.get("fraction_of_matmul_limit")
+
+
+def _batch_gain(one: dict | None, eight: dict | None) -> str:
+    if not one or not eight:
+        return "-"
+    text = f"{one['clips_per_s']:.2f} / {eight['clips_per_s']:.2f} ({eight['clips_per_s'] / one['clips_per_s']:.2f}x"
+    if one.get("fraction_of_interleaved_limit") and eight.get("fraction_of_interleaved_limit"):
+        text += f"; {eight['fraction_of_interleaved_limit'] / one['fraction_of_interleaved_limit']:.2f}x of the limit"
+    return text + ")"
+
+
 def report_rst(rows: list[dict], machine: str, limits: dict[str, float], failures: list[str], when: str) -> str:
     """The ``--report`` rows as reStructuredText for the docs: the machine line, batch-1 latency beside GluonCV,
     and the targets (fraction of the matmul limit, batch 8 against batch 1, int8 against fast bf16)."""
@@ -296,7 +356,7 @@ def report_rst(rows: list[dict], machine: str, limits: dict[str, float], failure
         cells = [name, "x".join(map(str, first["input"][1:])), f"{first['gluoncv_ms']:.0f}" if "gluoncv_ms" in first else "-"]
         for variant, precision in columns:
             row = _find(rows, name, variant, precision)
-            frac = row.get("fraction_of_matmul_limit") if row else None
+            frac = _fraction(row)
             cells.append("-" if row is None else f"{row['latency_ms_median']:.0f}" + (f" ({frac:.2f})" if frac else ""))
         body.append(cells)
     out += ["Batch 1, median latency in ms (fraction of the same precision's matmul limit):", ""]
@@ -305,20 +365,19 @@ def report_rst(rows: list[dict], machine: str, limits: dict[str, float], failure
     for name in names:
         cells = [name]
         for precision in ("fp32", "bf16"):
-            row = _find(rows, name, "fast", precision)
-            frac = row.get("fraction_of_matmul_limit") if row else None
+            frac = _fraction(_find(rows, name, "fast", precision))
             cells.append(f"{frac:.2f}" if frac else "-")
-        for precision in ("fp32", "bf16", "int8"):
+        for precision in ("fp32", "bf16"):
             one, eight = _find(rows, name, "fast", precision, 1), _find(rows, name, "fast", precision, 8)
-            cells.append(f"{one['clips_per_s']:.2f} / {eight['clips_per_s']:.2f} ({eight['clips_per_s'] / one['clips_per_s']:.2f}x)"
-                         if one and eight else "-")
+            cells.append(_batch_gain(one, eight))
         bf16, int8 = _find(rows, name, "fast", "bf16"), _find(rows, name, "fast", "int8")
         cells.append(f"{bf16['latency_ms_median'] / int8['latency_ms_median']:.2f}x" if bf16 and int8 else "-")
         body.append(cells)
-    out += ["The targets: fast path's fraction of the matmul limit; clips/s at batch 1 / batch 8 (ratio); "
-            "int8 speed over fast bf16 (batch 1):", ""]
-    out += _list_table(["model", "fast fp32 of limit", "fast bf16 of limit", "fp32 b1 / b8 clips/s",
-                        "bf16 b1 / b8 clips/s", "int8 b1 / b8 clips/s", "int8 vs fast bf16"], body)
+    out += ["The targets: the fast path's fraction of the matmul limit; clips/s at batch 1 / batch 8 (their "
+            "ratio, then the ratio of their fractions of the limit, which discounts a change of load between the "
+            "two rows); int8's speed over fast bf16 at batch 1:", ""]
+    out += _list_table(["model", "fast fp32 of limit", "fast bf16 of limit", "fast fp32 clips/s b1 / b8",
+                        "fast bf16 clips/s b1 / b8", "int8 vs fast bf16"], body)
     if failures:
         out += ["Rows that failed:", "", *(f"* ``{line}``" for line in failures), ""]
     return "\n".join(out)
