@@ -213,3 +213,47 @@ def test_int8_names_are_fast_path_instances():
     x = _clips(14, n=1, t=7, size=64)
     with torch.no_grad():
         assert torch.allclose(named(x), served(x), atol=1e-5)
+
+
+class StagesInAList(nn.Module):
+    """SlowFast-like: stages kept in a ModuleList (never called itself), a lateral GappedConv3d (kernel 1,
+    stride 4 in time), and a forward that branches on the input (not traceable as a whole)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from zoo.models._gapped_conv import GappedConv3d
+
+        self.stages = nn.ModuleList([nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU()),
+                                     nn.Sequential(nn.Conv3d(16, 8, 3, padding=1), nn.ReLU())])
+        self.lateral = nn.Sequential(GappedConv3d(8, 8, (1, 1, 1), stride=(4, 1, 1)), nn.ReLU())
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:
+            raise ValueError("clips only")
+        x = self.stages[0](x)
+        x = self.stages[1](torch.cat([x, x], dim=1))
+        return self.fc(self.lateral(x).mean(dim=(2, 3, 4)))
+
+
+def test_members_of_module_lists_and_gapped_convolutions_become_int8():
+    torch.manual_seed(0)
+    model = StagesInAList().eval()
+    q = quantize_int8(model, [_clips(1), _clips(2)])
+    assert q.zoo_int8["float_layers"] == []  # every conv and linear, the ModuleList's and the gapped one's, is int8
+    assert {"stages.0", "stages.1", "lateral", "fc"} <= set(q.zoo_int8["quantized"])
+    with torch.no_grad():
+        x = _clips(3)
+        want, got = model(x), q(x)
+    assert (got - want).abs().max() <= 0.1 * want.abs().max()
+    assert type(model.lateral[0]).__name__ == "GappedConv3d"  # the caller's model is left as it was
+
+
+@pytest.mark.slow
+def test_slowfast_is_int8_throughout():
+    from zoo.models.slowfast import SlowFast
+
+    torch.manual_seed(0)
+    model = SlowFast(num_classes=4, layers=(1, 1, 1, 1), slow_frames=4, fast_frames=16, alpha=4).eval()
+    q = quantize_int8(model, [torch.randn(1, 3, 20, 32, 32)])
+    assert q.zoo_int8["float_layers"] == []

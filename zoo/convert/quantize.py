@@ -83,7 +83,10 @@ def _prepare_parts(module: nn.Module, path: str, inputs: dict[nn.Module, tuple],
 
     for name, child in list(module.named_children()):
         child_path = f"{path}.{name}" if path else name
-        if not _has_quantizable(child) or child not in inputs:
+        if not _has_quantizable(child):
+            continue
+        if child not in inputs:  # a container the forward never calls (ModuleList, ModuleDict): its members
+            _prepare_parts(child, child_path, inputs, qconfig_mapping, prepared)
             continue
         if _own_methods(child):  # a graph keeps only forward: a head whose .pool() the model calls stays a module
             _prepare_parts(child, child_path, inputs, qconfig_mapping, prepared)
@@ -134,11 +137,29 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
         return _quantize(model, batches, backend)
 
 
+def _use_exact_bases(model: nn.Module) -> int:
+    """Swap, in place, every module whose class names an exact equivalent (``zoo_exact_base``, e.g. a
+    ``Conv3d`` that only reorders its work around a kernel bug) for that class, sharing the parameters:
+    graph tracing sees a layer it can quantise instead of the subclass's branching forward."""
+    swapped = 0
+    for name, module in list(model.named_modules()):
+        base = getattr(type(module), "zoo_exact_base", None)
+        if base is None or type(module) is base:
+            continue
+        plain = copy.copy(module)
+        plain.__class__ = base
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, plain)
+        swapped += 1
+    return swapped
+
+
 def _quantize(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn.Module:
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
     work = copy.deepcopy(model).cpu().eval()
+    _use_exact_bases(work)
     inputs = _capture_inputs(work, batches[0])
     qconfig_mapping = get_default_qconfig_mapping(backend)
     try:
