@@ -154,6 +154,31 @@ def _use_exact_bases(model: nn.Module) -> int:
     return swapped
 
 
+def mean_through_float(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.mean(...)``; a quantised ``x`` is averaged in float and quantised back with its own scale.
+
+    torch 2.13's quantised ``mean`` fails on a pooled map of one position, ``(N, C, 1, 1, 1)`` ("required rank
+    5 tensor to use channels_last_3d format"), which is how S3D and LRCN end; the average of values within
+    the input's range stays within it, so the input's scale and zero point fit the result.
+    """
+    if not x.is_quantized:
+        return x.mean(*args, **kwargs)
+    return torch.quantize_per_tensor(x.dequantize().mean(*args, **kwargs), x.q_scale(), x.q_zero_point(), x.dtype)
+
+
+def _means_through_float(graph_module: nn.Module) -> nn.Module:
+    """Every ``.mean(...)`` of a converted graph goes through :func:`mean_through_float` (in place)."""
+    graph = graph_module.graph  # type: ignore[union-attr]
+    changed = False
+    for node in graph.nodes:
+        if node.op == "call_method" and node.target == "mean":
+            node.op, node.target, changed = "call_function", mean_through_float, True
+    if changed:
+        graph.lint()
+        graph_module.recompile()  # type: ignore[operator]
+    return graph_module
+
+
 def _quantize(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn.Module:
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
@@ -180,11 +205,11 @@ def _quantize(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn
         for x in batches:
             observed(x)
     if whole is not None:
-        quantized: nn.Module = convert_fx(whole)
+        quantized: nn.Module = _means_through_float(convert_fx(whole))
         names = ["<model>"]
     else:
         for parent, attr, _ in prepared:
-            setattr(parent, attr, convert_fx(getattr(parent, attr)))
+            setattr(parent, attr, _means_through_float(convert_fx(getattr(parent, attr))))
         quantized, names = work, [p for _, _, p in prepared]
     float_layers = [n for n, m in quantized.named_modules() if isinstance(m, _QUANTIZABLE)]
     quantized.zoo_int8 = {"backend": backend, "quantized": names, "float_layers": float_layers}  # type: ignore[attr-defined]
