@@ -359,7 +359,7 @@ def report_rst(rows: list[dict], machine: str, limits: dict[str, float], failure
             frac = _fraction(row)
             cells.append("-" if row is None else f"{row['latency_ms_median']:.0f}" + (f" ({frac:.2f})" if frac else ""))
         body.append(cells)
-    out += ["Batch 1, median latency in ms (fraction of the same precision's matmul limit):", ""]
+    out += ["Batch 1, median latency in ms (fraction of the same precision's matmul limit; int8's of the bf16 one):", ""]
     out += _list_table(["model", "input", "GluonCV MXNet", *(f"{v} {p}" for v, p in columns)], body)
     body = []
     for name in names:
