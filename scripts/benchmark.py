@@ -68,10 +68,21 @@ def child(args: argparse.Namespace, name: str, variant: str, precision: str, bat
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def write(args: argparse.Namespace, rows: list[dict], machine: str, limits: dict, failures: list[str]) -> None:
+    """The rows as JSON and CSV; with ``--report`` also as reStructuredText for the docs' speed page."""
+    if not rows:
+        return
+    B.write_results(rows, Path(args.out))
+    if args.report:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        Path(args.out).with_suffix(".rst").write_text(B.report_rst(rows, machine, limits, failures, when))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pattern", nargs="?", default=None, help="registry wildcard")
-    p.add_argument("--report", action="store_true", help="four reference models (I3D-R50, R(2+1)D-18, SlowFast-4x16, TSN-R50), eager/fast/compiled fp32/bf16, beside GluonCV")
+    p.add_argument("--report", action="store_true", help="four reference models (I3D-R50, R(2+1)D-18, SlowFast-4x16, TSN-R50): eager/fast/compiled fp32/bf16 "
+                   "and fast int8 at batch 1, fast fp32/bf16 at batch 8, beside GluonCV; also writes <out>.rst")
     p.add_argument("--quick", action="store_true", help="batch 1 only, 1 warm-up, 1 run (every model)")
     p.add_argument("--all-bf16", action="store_true", help="every registry model (or those the pattern matches) in "
                    "bf16: autocast, eager and fast, batch 1, small inputs, one run; any crash fails the run")
@@ -82,8 +93,8 @@ def main() -> int:
     p.add_argument("--with-weights", action="store_true", help="only names with published weights")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--variants", help="eager, fast, compiled (the fast path + torch.compile); default eager,fast "
-                   "(eager with --quick)")
+    p.add_argument("--variants", help="eager, autocast (bf16/fp16 only), fast, compiled (the fast path + torch.compile); "
+                   "default eager,fast (eager with --quick)")
     p.add_argument("--precisions", help="fp32, bf16, fp16, int8 (fast path only); default fp32,bf16 (fp32 with --quick; "
                    "fp32,bf16,int8 with --report)")
     p.add_argument("--batches", help="default 1,4 (1,8 with --report: batch 8 for the fast path)")
@@ -173,12 +184,8 @@ def main() -> int:
             print(f"{name:44s} load: get_model(pretrained=True) {load['zoo_ms']:.1f} ms vs read+load_state_dict "
                   f"{load['read_and_load_ms']:.1f} ms -> ratio {load['ratio']:.2f}", flush=True)
             rows.append({"name": name, "variant": "loading", **load})
-    B.write_results(rows, Path(args.out))
-    print(f"wrote {args.out}.json and {args.out}.csv")
-    if args.report:
-        Path(args.out).with_suffix(".rst").write_text(B.report_rst(
-            rows, machine, limits, failures, time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())))
-        print(f"wrote {args.out}.rst")
+        write(args, rows, machine, limits, failures)  # after every model: a stopped run keeps what it measured
+    print(f"wrote {args.out}.json and {args.out}.csv" + (f" and {args.out}.rst" if args.report else ""))
     if failures:  # a crash in any precision is a failure of the run, never a missing row
         print(f"{len(failures)} of {len(failures) + len(rows)} rows failed:", *failures, sep="\n  ", file=sys.stderr)
         return 1
