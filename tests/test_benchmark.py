@@ -172,3 +172,13 @@ def test_row_with_the_interleaved_limit():
     assert row["matmul_gflops_per_s_interleaved"] > 0
     assert row["fraction_of_interleaved_limit"] == pytest.approx(
         row["gflops"] * row["batch"] / (row["latency_ms_median"] / 1e3) / row["matmul_gflops_per_s_interleaved"])
+
+
+def test_gflops_follow_the_input_size():
+    import zoo
+
+    card = zoo.model_card("simple3d_synthetic")
+    full = B.benchmark_model("simple3d_synthetic", "eager", warmup=0, repeat=1)
+    half = B.benchmark_model("simple3d_synthetic", "eager", warmup=0, repeat=1,
+                             input_shape=(1, 3, card.input.clip_len, card.input.crop_size // 2, card.input.crop_size // 2))
+    assert half["gflops"] == pytest.approx(full["gflops"] / 4)

@@ -210,7 +210,10 @@ def benchmark_model(
     else:
         t = time_callable(model_call, 0, repeat, sync)
     cpu_per_clip = cpu_spent[0] / (repeat * shape[0])
-    gflops_clip = counts["gflops"] * (shape[2] / (card.input.clip_len or shape[2])) if counts["gflops"] else None
+    # the card's count is for its own input: scale by frames and by pixels (a convolution's work grows with both)
+    crop = card.input.crop_size or shape[-1]
+    scale = (shape[2] / (card.input.clip_len or shape[2])) * (shape[-2] * shape[-1] / crop**2)
+    gflops_clip = counts["gflops"] * scale if counts["gflops"] else None
     peak = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if limit and gflops_clip:
         limit["fraction_of_interleaved_limit"] = gflops_clip * shape[0] / t.median / limit["matmul_gflops_per_s_interleaved"]
