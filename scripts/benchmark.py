@@ -5,6 +5,8 @@ machine's matrix-multiply limit; optionally beside GluonCV (MXNet) in the same r
     python scripts/benchmark.py --report           # four reference models (I3D, R(2+1)D, SlowFast, TSN) beside GluonCV
     python scripts/benchmark.py --report-transformers  # one video transformer per family; VideoMAE-B beside transformers
     python scripts/benchmark.py '*' --quick        # every registry model, batch 1, one run each
+    python scripts/benchmark.py --all-bf16         # every registry model in bf16 (autocast, eager, fast), small inputs:
+                                                   # a crash of any of them fails the run
 
 Each (model, variant, precision, batch) row runs in its own process, so its peak memory is its own.
 """
@@ -19,6 +21,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -36,6 +39,8 @@ TRANSFORMERS_REFERENCE = {
                                    dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                                         image_size=224, num_frames=16, tubelet_size=2, num_labels=400)),
 }
+# the report's rows at batches above 1: what "batching helps" is measured on
+REPORT_BATCHED = {("fast", "fp32"), ("fast", "bf16")}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,7 +98,8 @@ def run_one_transformers(args: argparse.Namespace) -> None:
 
 def run_one(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    row = B.benchmark_model(args.one, args.variant, args.precision, args.batch, args.device, args.warmup, args.repeat)
+    row = B.benchmark_model(args.one, args.variant, args.precision, args.batch, args.device, args.warmup, args.repeat,
+                            input_shape="small" if args.small else None, interleave_limit=args.interleave_limit)
     row["peak_mem_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(row))
 
@@ -102,6 +108,8 @@ def child(args: argparse.Namespace, name: str, variant: str, precision: str, bat
     """One row measured in its own process, or the reason it failed (a crash names its signal)."""
     cmd = [sys.executable, __file__, "--one", name, "--variant", variant, "--precision", precision, "--batch", str(batch),
            "--threads", str(args.threads), "--device", args.device, "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
+    cmd += ["--small"] if args.small else []
+    cmd += ["--interleave-limit"] if args.interleave_limit else []
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode < 0:
         return f"CRASHED with signal {-proc.returncode} ({signal.Signals(-proc.returncode).name})"
@@ -110,28 +118,47 @@ def child(args: argparse.Namespace, name: str, variant: str, precision: str, bat
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def write(args: argparse.Namespace, rows: list[dict], machine: str, limits: dict, failures: list[str]) -> None:
+    """The rows as JSON and CSV; with ``--report`` also as reStructuredText for the docs' speed page."""
+    if not rows:
+        return
+    B.write_results(rows, Path(args.out))
+    if args.report:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        Path(args.out).with_suffix(".rst").write_text(B.report_rst(rows, machine, limits, failures, when))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pattern", nargs="?", default=None, help="registry wildcard")
-    p.add_argument("--report", action="store_true", help="four reference models (I3D-R50, R(2+1)D-18, SlowFast-4x16, TSN-R50), eager/fast/compiled fp32/bf16, beside GluonCV")
+    p.add_argument("--report", action="store_true", help="four reference models (I3D-R50, R(2+1)D-18, SlowFast-4x16, TSN-R50): eager/fast/compiled fp32/bf16 "
+                   "and fast int8 at batch 1, fast fp32/bf16 at batch 8, beside GluonCV; also writes <out>.rst")
     p.add_argument("--quick", action="store_true", help="batch 1 only, 1 warm-up, 1 run (every model)")
+    p.add_argument("--all-bf16", action="store_true", help="every registry model (or those the pattern matches) in "
+                   "bf16: autocast, eager and fast, batch 1, small inputs, one run; any crash fails the run")
+    p.add_argument("--interleave-limit", action="store_true", help="time a matrix multiply between the model's calls "
+                   "(on a loaded machine the fraction of the limit then compares like with like; on with --report)")
+    p.add_argument("--small", action="store_true", help="small inputs (at most 8 frames, 64 px where the model allows)")
     p.add_argument("--dataset", help="only names of this dataset (e.g. kinetics400)")
     p.add_argument("--with-weights", action="store_true", help="only names with published weights")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--variants", help="eager, fast, compiled (the fast path + torch.compile); default eager,fast "
-                   "(eager with --quick)")
-    p.add_argument("--precisions", help="fp32, bf16, fp16; default fp32,bf16 (fp32 with --quick)")
-    p.add_argument("--batches", default="1,4")
+    p.add_argument("--variants", help="eager, autocast (bf16/fp16 only), fast, compiled (the fast path + torch.compile); "
+                   "default eager,fast (eager with --quick)")
+    p.add_argument("--precisions", help="fp32, bf16, fp16, int8 (fast path only); default fp32,bf16 (fp32 with --quick; "
+                   "fp32,bf16,int8 with --report)")
+    p.add_argument("--batches", help="default 1,4 (1,8 with --report: batch 8 for the fast path)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--report-transformers", action="store_true",
                    help="one video transformer per family, eager/fast fp32/bf16; VideoMAE-B beside transformers' own model")
     p.add_argument("--compare", choices=["gluoncv", "transformers"],
                    help="time GluonCV's MXNet model, or transformers' model (where one is known), beside ours")
-    p.add_argument("--gluoncv-python", default=str(ROOT / ".venv-ref" / "bin" / "python"))
+    p.add_argument("--gluoncv-python", default=os.environ.get("ZOO_GLUONCV_PYTHON", str(ROOT / ".venv-ref" / "bin" / "python")),
+                   help="the GluonCV reference venv's python (default: $ZOO_GLUONCV_PYTHON, else .venv-ref)")
     p.add_argument("--loading", action="store_true", help="also measure get_model(pretrained=True) load time")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "benchmark"))
+    p.add_argument("--out", help="results prefix (default benchmarks/results/benchmark; report_cpu with --report, "
+                   "which also writes <out>.rst for the docs)")
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--one-transformers", help=argparse.SUPPRESS)
     p.add_argument("--input", help=argparse.SUPPRESS)
@@ -149,20 +176,29 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     if args.report:
         names, args.compare, args.loading = REPORT_MODELS, args.compare or "gluoncv", True
-        args.batches, args.variants = "1", "eager,fast,compiled"
+        args.batches, args.variants = args.batches or "1,8", args.variants or "eager,fast,compiled"
+        args.precisions = args.precisions or "fp32,bf16,int8"
+        args.out = args.out or str(ROOT / "benchmarks" / "results" / "report_cpu")
+        args.interleave_limit = True
     elif args.report_transformers:
         names, args.compare, args.batches = TRANSFORMER_MODELS, args.compare or "transformers", "1"
     else:
         names = zoo.get_model_list(args.pattern, dataset=args.dataset, pretrained=True if args.with_weights else None)
+    if args.all_bf16:
+        args.small, args.batches, args.warmup, args.repeat = True, "1", 0, 1
+        args.variants, args.precisions = args.variants or "autocast,eager,fast", "bf16"
     if args.quick:
         args.batches, args.warmup, args.repeat = "1", 1, 1
         args.variants, args.precisions = args.variants or "eager", args.precisions or "fp32"
     args.variants, args.precisions = args.variants or "eager,fast", args.precisions or "fp32,bf16"
+    args.batches = args.batches or "1,4"
+    args.out = args.out or str(ROOT / "benchmarks" / "results" / "benchmark")
     if not names:
         print(f"no model matches {args.pattern!r}", file=sys.stderr)
         return 1
-    print(f"machine: {B.machine_line(args.threads)}, device {args.device}")
-    limits = {prec: B.matmul_limit(prec, args.device) for prec in args.precisions.split(",")}
+    machine = f"{B.machine_line(args.threads)}, device {args.device}"
+    print(f"machine: {machine}")
+    limits = {prec: B.matmul_limit(prec, args.device) for prec in args.precisions.split(",") if prec != "int8"}
     for prec, flops in limits.items():
         print(f"matmul limit ({prec}, 2048^3): {flops / 1e9:.1f} GFLOP/s")
     rows: list[dict] = []
@@ -185,12 +221,14 @@ def main() -> int:
         for batch in map(int, args.batches.split(",")):
             for variant in args.variants.split(","):
                 for prec in args.precisions.split(","):
+                    if not B.applies(variant, prec) or (args.report and batch != 1 and (variant, prec) not in REPORT_BATCHED):
+                        continue  # int8 is the fast path's; the report batches the fast path in fp32 and bf16
                     row = child(args, name, variant, prec, batch)
                     if isinstance(row, str):
                         failures.append(f"{name} {variant} {prec} b{batch}: {row}")
                         print(f"  {failures[-1]}", flush=True)
                         continue
-                    if row["achieved_gflops_per_s"]:
+                    if row["achieved_gflops_per_s"] and prec in limits:
                         row["fraction_of_matmul_limit"] = row["achieved_gflops_per_s"] * 1e9 / limits[prec]
                     if gluon and batch == 1:
                         row["gluoncv_ms"] = gluon["latency_ms_median"]
@@ -209,8 +247,11 @@ def main() -> int:
                         extra += f"  [{row['bn_folded']} BN folded, {row['onednn_convs']} oneDNN convs"
                         extra += f"; not applied: {row['skipped']}]" if row["skipped"] else "]"
                     frac = row.get("fraction_of_matmul_limit")
+                    if row.get("fraction_of_interleaved_limit"):
+                        extra += f"  {row['fraction_of_interleaved_limit']:.2f} of the interleaved limit"
                     print(f"{name:44s} {variant:5s} {prec:4s} b{batch:<3d} {row['latency_ms_median']:9.1f} ms "
                           f"(min {row['latency_ms_min']:.1f}, max {row['latency_ms_max']:.1f})  {row['clips_per_s']:7.2f} clips/s  "
+                          f"{row['cpu_ms_per_clip']:7.0f} CPU-ms/clip  "
                           f"{(row['gflops'] or 0):7.1f} GFLOPs  {frac if frac is not None else float('nan'):.2f} of limit  "
                           f"{row['peak_mem_mib']:.0f} MiB{extra}", flush=True)
         if args.loading:
@@ -218,8 +259,8 @@ def main() -> int:
             print(f"{name:44s} load: get_model(pretrained=True) {load['zoo_ms']:.1f} ms vs read+load_state_dict "
                   f"{load['read_and_load_ms']:.1f} ms -> ratio {load['ratio']:.2f}", flush=True)
             rows.append({"name": name, "variant": "loading", **load})
-    B.write_results(rows, Path(args.out))
-    print(f"wrote {args.out}.json and {args.out}.csv")
+        write(args, rows, machine, limits, failures)  # after every model: a stopped run keeps what it measured
+    print(f"wrote {args.out}.json and {args.out}.csv" + (f" and {args.out}.rst" if args.report else ""))
     if failures:  # a crash in any precision is a failure of the run, never a missing row
         print(f"{len(failures)} of {len(failures) + len(rows)} rows failed:", *failures, sep="\n  ", file=sys.stderr)
         return 1

@@ -187,14 +187,23 @@ def test_fast_path_int8_needs_calibration_and_no_compile():
         zoo.optimize_for_inference(model, _clips(1, n=1), precision="int8", calibration=[_clips(2)], compile=True)
 
 
-def test_fast_path_int8_falls_back_to_fp32_and_says_why():
+def test_fast_path_int8_falls_back_to_fp32_and_says_why(monkeypatch):
     model = nn.Sequential(nn.Flatten(), nn.ReLU()).eval()  # nothing to quantise
     served = zoo.optimize_for_inference(model, _clips(1, n=1), precision="int8", calibration=[_clips(2)])
     assert served.precision == "fp32"
     assert any(reason.startswith("int8 does not apply") for reason in served.zoo_skipped), served.zoo_skipped
-    # a quantised kernel that fails on the input (torch 2.13's quantised mean on a 1x1 feature map)
+    # LRCN ends in a mean over a 1x1 map, where torch 2.13's quantised mean fails: it is taken in float
     lrcn = zoo.get_model("lrcn_resnet18", num_classes=5, backbone_kwargs={"widths": (8, 16, 32, 64)}, hidden_size=16)
     x = _clips(3, n=2, t=4, size=32)
+    served = zoo.optimize_for_inference(lrcn.eval(), x, precision="int8", calibration=[x])
+    assert served.precision == "int8", served.zoo_skipped
+    # a quantised kernel that fails on the input still falls back to fp32, with its message
+    import zoo.convert.quantize as quantize
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("required rank 4 tensor to use channels_last format")
+
+    monkeypatch.setattr(quantize, "quantize_int8", failing)
     served = zoo.optimize_for_inference(lrcn.eval(), x, precision="int8", calibration=[x])
     assert served.precision == "fp32" and "channels_last" in served.zoo_skipped[-1], served.zoo_skipped
     with torch.no_grad():
@@ -213,3 +222,71 @@ def test_int8_names_are_fast_path_instances():
     x = _clips(14, n=1, t=7, size=64)
     with torch.no_grad():
         assert torch.allclose(named(x), served(x), atol=1e-5)
+
+
+class StagesInAList(nn.Module):
+    """SlowFast-like: stages kept in a ModuleList (never called itself), a lateral GappedConv3d (kernel 1,
+    stride 4 in time), and a forward that branches on the input (not traceable as a whole)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from zoo.models._gapped_conv import GappedConv3d
+
+        self.stages = nn.ModuleList([nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU()),
+                                     nn.Sequential(nn.Conv3d(16, 8, 3, padding=1), nn.ReLU())])
+        self.lateral = nn.Sequential(GappedConv3d(8, 8, (1, 1, 1), stride=(4, 1, 1)), nn.ReLU())
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:
+            raise ValueError("clips only")
+        x = self.stages[0](x)
+        x = self.stages[1](torch.cat([x, x], dim=1))
+        return self.fc(self.lateral(x).mean(dim=(2, 3, 4)))
+
+
+def test_members_of_module_lists_and_gapped_convolutions_become_int8():
+    torch.manual_seed(0)
+    model = StagesInAList().eval()
+    q = quantize_int8(model, [_clips(1), _clips(2)])
+    assert q.zoo_int8["float_layers"] == []  # every conv and linear, the ModuleList's and the gapped one's, is int8
+    assert {"stages.0", "stages.1", "lateral", "fc"} <= set(q.zoo_int8["quantized"])
+    with torch.no_grad():
+        x = _clips(3)
+        want, got = model(x), q(x)
+    assert (got - want).abs().max() <= 0.1 * want.abs().max()
+    assert type(model.lateral[0]).__name__ == "GappedConv3d"  # the caller's model is left as it was
+
+
+@pytest.mark.slow
+def test_slowfast_is_int8_throughout():
+    from zoo.models.slowfast import SlowFast
+
+    torch.manual_seed(0)
+    model = SlowFast(num_classes=4, layers=(1, 1, 1, 1), slow_frames=4, fast_frames=16, alpha=4).eval()
+    q = quantize_int8(model, [torch.randn(1, 3, 20, 32, 32)])
+    assert q.zoo_int8["float_layers"] == []
+
+
+class PooledToOnePosition(nn.Module):
+    """S3D's ending: a fixed average pool to one position, then ``mean`` (torch's quantised mean fails there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(3, 8, 3, padding=1)
+        self.pool = nn.AvgPool3d((8, 32, 32))
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(torch.relu(self.conv(x))).mean(dim=(2, 3, 4)))
+
+
+def test_a_mean_over_one_position_stays_int8_and_right():
+    torch.manual_seed(0)
+    model = PooledToOnePosition().eval()
+    q = quantize_int8(model, [_clips(1), _clips(2)])
+    assert q.zoo_int8["quantized"] == ["<model>"] and q.zoo_int8["float_layers"] == []
+    with torch.no_grad():
+        x = _clips(3)
+        want, got = model(x), q(x)
+    assert (got - want).abs().max() <= 0.05 * want.abs().max()

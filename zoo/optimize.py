@@ -445,8 +445,8 @@ def _optimize_int8(model, probe, calibration, channels_last: bool, compile: bool
         served = InferenceModel(quantized, torch.float32, channels_last=False)
         served.zoo_agreement = _compare(eager, served, _check_inputs(probe, batches))
     except (Int8Error, RuntimeError) as err:
-        # RuntimeError: a quantised kernel that fails on this input; torch 2.13's quantised mean does on
-        # a 1x1 feature map (LRCN-ResNet18 at 32 px: "required rank 4 tensor to use channels_last format")
+        # RuntimeError: a quantised kernel that fails on this input (as torch 2.13's quantised mean does on a
+        # 1x1 map, which quantize_int8 now averages in float)
         served = _optimize_float(model, probe, "fp32", channels_last, compile=False)
         reason = f"int8 does not apply ({str(err).splitlines()[0]}); running fp32"
         served.zoo_skipped.append(reason)

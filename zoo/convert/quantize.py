@@ -81,7 +81,10 @@ def _prepare_parts(module: nn.Module, path: str, inputs: dict[nn.Module, tuple],
 
     for name, child in list(module.named_children()):
         child_path = f"{path}.{name}" if path else name
-        if not _has_quantizable(child) or child not in inputs:
+        if not _has_quantizable(child):
+            continue
+        if child not in inputs:  # a container the forward never calls (ModuleList, ModuleDict): its members
+            _prepare_parts(child, child_path, inputs, qconfig_mapping, prepared)
             continue
         if _own_methods(child):  # a graph keeps only forward: a head whose .pool() the model calls stays a module
             _prepare_parts(child, child_path, inputs, qconfig_mapping, prepared)
@@ -130,11 +133,54 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
         return _quantize(model, batches, backend)
 
 
+def _use_exact_bases(model: nn.Module) -> int:
+    """Swap, in place, every module whose class names an exact equivalent (``zoo_exact_base``, e.g. a
+    ``Conv3d`` that only reorders its work around a kernel bug) for that class, sharing the parameters:
+    graph tracing sees a layer it can quantise instead of the subclass's branching forward."""
+    swapped = 0
+    for name, module in list(model.named_modules()):
+        base = getattr(type(module), "zoo_exact_base", None)
+        if base is None or type(module) is base:
+            continue
+        plain = copy.copy(module)
+        plain.__class__ = base
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, plain)
+        swapped += 1
+    return swapped
+
+
+def mean_through_float(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """``x.mean(...)``; a quantised ``x`` is averaged in float and quantised back with its own scale.
+
+    torch 2.13's quantised ``mean`` fails on a pooled map of one position, ``(N, C, 1, 1, 1)`` ("required rank
+    5 tensor to use channels_last_3d format"), which is how S3D and LRCN end; the average of values within
+    the input's range stays within it, so the input's scale and zero point fit the result.
+    """
+    if not x.is_quantized:
+        return x.mean(*args, **kwargs)
+    return torch.quantize_per_tensor(x.dequantize().mean(*args, **kwargs), x.q_scale(), x.q_zero_point(), x.dtype)
+
+
+def _means_through_float(graph_module: nn.Module) -> nn.Module:
+    """Every ``.mean(...)`` of a converted graph goes through :func:`mean_through_float` (in place)."""
+    graph = graph_module.graph  # type: ignore[union-attr]
+    changed = False
+    for node in graph.nodes:
+        if node.op == "call_method" and node.target == "mean":
+            node.op, node.target, changed = "call_function", mean_through_float, True
+    if changed:
+        graph.lint()
+        graph_module.recompile()  # type: ignore[operator]
+    return graph_module
+
+
 def _quantize(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn.Module:
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
     work = copy.deepcopy(model).cpu().eval()
+    _use_exact_bases(work)
     inputs = _capture_inputs(work, batches[0])
     qconfig_mapping = get_default_qconfig_mapping(backend)
     try:
@@ -155,11 +201,11 @@ def _quantize(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn
         for x in batches:
             observed(x)
     if whole is not None:
-        quantized: nn.Module = convert_fx(whole)
+        quantized: nn.Module = _means_through_float(convert_fx(whole))
         names = ["<model>"]
     else:
         for parent, attr, _ in prepared:
-            setattr(parent, attr, convert_fx(getattr(parent, attr)))
+            setattr(parent, attr, _means_through_float(convert_fx(getattr(parent, attr))))
         quantized, names = work, [p for _, _, p in prepared]
     float_layers = [n for n, m in quantized.named_modules() if isinstance(m, _QUANTIZABLE)]
     quantized.zoo_int8 = {"backend": backend, "quantized": names, "float_layers": float_layers}  # type: ignore[attr-defined]

@@ -78,6 +78,9 @@ class GappedConv3d(nn.Conv3d):
     ``(N, C_in, T, H, W)``, returns ``(N, C_out, T', H', W')``.
     """
 
+    #: the class this one computes exactly: tools that cannot follow its forward (int8's graph tracing) use it
+    zoo_exact_base = nn.Conv3d
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.padding_mode != "zeros" or isinstance(self.padding, str):
