@@ -82,7 +82,18 @@ def _build(name: str, x) -> torch.nn.Module:
 
 
 def _params(names: list[str]) -> list:
-    return [pytest.param(n, marks=pytest.mark.slow) if any(s in n for s in _SLOW) else n for n in names]
+    """Every name; the default run checks one name per distinct network (builder and its arguments): a name that
+    only repeats an earlier one's network with other weights is marked heavy (``make test-heavy`` runs it)."""
+    seen, params = set(), []
+    for n in names:
+        card = model_card(n)
+        network = (card.builder, repr(sorted(card.kwargs.items())), n.endswith("_int8"))
+        marks = [pytest.mark.slow] if any(s in n for s in _SLOW) else []
+        if network in seen:
+            marks.append(pytest.mark.heavy)
+        seen.add(network)
+        params.append(pytest.param(n, marks=marks))
+    return params
 
 
 @pytest.mark.parametrize("name", _params(get_model_list()))
