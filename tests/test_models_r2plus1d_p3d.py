@@ -23,7 +23,9 @@ def _clip(n: int, t: int, size: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_names_and_cards():
-    assert zoo.get_model_list("r2plus1d_resnet*") == sorted(R2PLUS1D_NAMES)
+    others = set(zoo.get_model_list("r2plus1d_resnet*")) - set(R2PLUS1D_NAMES)  # other upstreams' R(2+1)D networks
+    assert set(R2PLUS1D_NAMES) <= set(zoo.get_model_list("r2plus1d_resnet*"))
+    assert all(w.repo != "gluoncv" for n in others for w in model_card(n).weights), others
     assert zoo.get_model_list("p3d_*") == sorted(P3D_NAMES)
     for name in R2PLUS1D_NAMES + P3D_NAMES:
         card = model_card(name)
