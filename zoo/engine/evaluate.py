@@ -152,7 +152,8 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, num_cla
     """
     _, scores, labels, skipped = _gather_scores(model, loader, device, average=average, amp_dtype=amp_dtype,
                                                 progress=progress, desc=desc, input_fn=input_fn)
-    result = compute_metrics(scores, labels, num_classes, average)
+    # a list may name fewer classes than the model predicts (random weights on a folder list): count every output
+    result = compute_metrics(scores, labels, max(num_classes, scores.shape[1] if scores.ndim == 2 else 0), average)
     result.skipped = skipped
     return result
 
