@@ -71,6 +71,7 @@ def test_divided_block_keeps_shapes_and_mixes_time_and_space():
 def test_factorised_encoder_pools_time_after_space():
     torch.manual_seed(0)
     encoder = FactorisedEncoder(16, 2, spatial_depth=1, temporal_depth=1, num_frames=4).eval()
+    torch.nn.init.normal_(encoder.temporal_pos, std=0.02)  # a learned table (it starts at zero until trained)
     tokens = torch.randn(2, 4, 6, 16)
     out = encoder(tokens)
     assert out.shape == (2, 16)
