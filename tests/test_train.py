@@ -168,3 +168,21 @@ def test_torchrun_two_processes_match_one_process_with_accumulation(tmp_path, ti
     for key, value in _params(one["model"]).items():
         torch.testing.assert_close(ddp["model"][key], value, rtol=1e-4, atol=1e-6, msg=key)
     assert not any(p.name.endswith(".tmp") for p in (tmp_path / "ddp").iterdir())
+
+
+def test_frozen_stages_count_as_mmaction2_and_hold_after_train():
+    """0 freezes the stem only, N the stem and N stages; the model keeps them frozen through ``train()``."""
+    cfg = {"name": "i3d_resnet50_v1_kinetics400", "kwargs": {"layers": [1, 1, 1, 1]}}
+    stem_only = build_model({**cfg, "frozen_stages": 0}, 4)
+    frozen = {n.split(".")[0] for n, p in stem_only.named_parameters() if not p.requires_grad}
+    assert frozen == {"stem"}
+    two = build_model({**cfg, "frozen_stages": 2, "freeze": ["layer4"]}, 4).train()
+    frozen = {n.split(".")[0] for n, p in two.named_parameters() if not p.requires_grad}
+    assert frozen == {"stem", "layer1", "layer2", "layer4"}
+    norms = {n.split(".")[0]: m.training for n, m in two.named_modules() if isinstance(m, torch.nn.BatchNorm3d)}
+    assert norms == {"stem": False, "layer1": False, "layer2": False, "layer3": True, "layer4": False}
+
+
+def test_freeze_names_a_module_the_model_lacks():
+    with pytest.raises(ValueError, match="does not have"):
+        build_model({"name": "simple3d_synthetic", "freeze": ["backbone.9"], "kwargs": {"widths": [4, 8]}}, 8)

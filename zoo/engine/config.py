@@ -52,8 +52,8 @@ DEFAULTS: dict[str, Any] = {
         "kwargs": {},                   # builder kwargs (dropout_ratio, num_segments, widths, ...)
         "sync_bn": False,               # SyncBatchNorm under DDP
         "partial_bn": False,            # freeze every BatchNorm but the first (TSN partial BN)
-        "frozen_stages": 0,             # freeze the stem and layer1..layerN
-        "freeze": [],                   # extra parameter-name prefixes to freeze
+        "frozen_stages": -1,            # freeze the stem (0) and layer1..layerN (N); -1: none
+        "freeze": [],                   # further modules to freeze, by name (model.named_modules())
     },
     "data": {
         "root": None,                   # prefix of list paths (default: the list's folder)

@@ -50,7 +50,7 @@ from .config import save_config
 from .data import SeededDataset, build_dataset, eval_loader, input_fn, prepare_data, train_loader
 from .distributed import DistInfo, all_gather_objects, all_reduce_max, barrier, init_distributed
 from .evaluate import evaluate
-from .modeling import apply_freeze, build_model
+from .modeling import build_model
 from .optim import build_optimizer, build_scheduler
 from .precision import guard_bf16_convolutions
 
@@ -245,7 +245,6 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
     """One (possibly resumed) epoch; returns mean loss/accuracy over ranks and whether to stop."""
     t, info = run.t, run.info
     net.train()
-    apply_freeze(model)
     device = info.device
     stop_steps = t.get("stop_after_steps")
     total_micro = (steps_per_epoch - run.step_in_epoch) * accumulate

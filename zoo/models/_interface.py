@@ -160,17 +160,52 @@ class VideoClassifier(nn.Module):
         nn.init.zeros_(new.bias)
         return new
 
-    def frozen_modules(self) -> list[nn.Module]:
-        """The stem and first ``frozen_stages`` stages (a family with stages overrides this)."""
-        return []
+    #: Further modules kept frozen, by dotted name (the training config's ``model.freeze``).
+    frozen_names: tuple[str, ...] = ()
 
-    def freeze(self, bn_frozen: bool = False, frozen_stages: int = -1) -> None:
-        """Call at the end of ``__init__``: stop the gradients that ``bn_frozen``/``frozen_stages`` freeze."""
-        self.bn_frozen, self.frozen_stages = bn_frozen, frozen_stages
+    def stage_modules(self, count: int) -> list[nn.Module]:
+        """The stem and the first ``count`` stages, found by name: the children that come before ``layer1``
+        under its parent, then ``layer1``..``layer<count>``.  A family named otherwise overrides this.
+
+        Raises:
+            ValueError: the model has no ``layer1``..``layer<count>`` modules.
+        """
+        modules = dict(self.named_modules())
+        first = next((n for n in modules if n == "layer1" or n.endswith(".layer1")), None)
+        parent_name = first.rpartition(".")[0] if first else ""
+        wanted = [f"{parent_name}.layer{i}".lstrip(".") for i in range(1, count + 1)]
+        missing = [n for n in wanted if n not in modules] if first else ["layer1"]
+        if missing:
+            raise ValueError(f"frozen_stages={count}: {type(self).__name__} has no {', '.join(missing)} module; "
+                             "freeze modules by name instead, e.g. model.freeze=[features.0,features.1]")
+        stem = []
+        for name, child in modules[parent_name].named_children():
+            if name.startswith("layer"):
+                break
+            stem.append(child)
+        return [*stem, *(modules[n] for n in wanted)]
+
+    def frozen_modules(self) -> list[nn.Module]:
+        """What ``frozen_stages`` and ``frozen_names`` keep frozen."""
+        stages = self.stage_modules(self.frozen_stages) if self.frozen_stages >= 0 else []
+        return [*stages, *(self.get_submodule(name) for name in self.frozen_names)]
+
+    def freeze(self, bn_frozen: bool = False, frozen_stages: int = -1, names: Collection[str] = ()) -> None:
+        """Stop the gradients that ``bn_frozen``, ``frozen_stages`` (-1: none, 0: the stem, N: the stem and N
+        stages, as mmaction2 counts) and ``names`` (dotted module names) freeze; families call it at the end of
+        ``__init__``, the training engine with the config's choices.
+
+        Raises:
+            ValueError: a stage or a module name that the model does not have.
+        """
+        unknown = [name for name in names if name not in dict(self.named_modules())]
+        if unknown:
+            raise ValueError(f"model.freeze names {unknown}, which {type(self).__name__} does not have; "
+                             "name modules as model.named_modules() does, e.g. features.0")
+        self.bn_frozen, self.frozen_stages, self.frozen_names = bn_frozen, frozen_stages, tuple(names)
         if bn_frozen:
             freeze_bn_affine([self])
-        if frozen_stages >= 0:
-            freeze_modules(self.frozen_modules())
+        freeze_modules(self.frozen_modules())
 
     def train(self, mode: bool = True) -> "VideoClassifier":
         """Train mode, except the BatchNorms that ``partial_bn``, ``bn_frozen`` and ``frozen_stages`` keep in

@@ -544,9 +544,6 @@ class ResNet3d(HeadedClassifier):
         self.partial_bn = partial_bn
         self.freeze(bn_frozen, frozen_stages)
 
-    def frozen_modules(self) -> list[nn.Module]:
-        return [self.stem, *self.stages()[: self.frozen_stages]] if self.frozen_stages >= 0 else []
-
     def stages(self) -> list[nn.Module]:
         return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
 

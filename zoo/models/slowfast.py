@@ -138,11 +138,10 @@ class SlowFast(HeadedClassifier):
         init_weights(self, zero_init_residual=True)
         self.freeze(bn_frozen, frozen_stages)
 
-    def frozen_modules(self) -> list[nn.Module]:
-        if self.frozen_stages < 0:
-            return []
-        k = self.frozen_stages
-        return [self.fast_stem, self.slow_stem, *self.laterals[: k + 1], *self.fast_layers[:k], *self.slow_layers[:k]]
+    def stage_modules(self, count: int) -> list[nn.Module]:
+        """Both stems, the laterals that feed the first ``count`` stages, and those stages of both pathways."""
+        return [self.fast_stem, self.slow_stem, *self.laterals[: count + 1], *self.fast_layers[:count],
+                *self.slow_layers[:count]]
 
     def split_pathways(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, T, H, W)`` -> (fast ``(B, 3, T_f, H, W)``, slow ``(B, 3, T_s, H, W)``) per ``input_layout``."""
