@@ -49,7 +49,7 @@ class PatchEmbed(nn.Module):
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.proj(x).movedim(1, -1)).movedim(-1, 1)
+        return self.norm(self.proj(x).permute(0, 2, 3, 4, 1)).permute(0, 4, 1, 2, 3)  # norm over C
 
 
 class ConvMlp(nn.Module):
@@ -258,5 +258,6 @@ _register_mm("uniformer_b_in1k_f32s4_kinetics400", builder=uniformer_b, dataset=
                  protocol=_PROTOCOL.format(frames=32, reference="82.9/95.4", mm="83.0/95.3")),),
              source="mmaction2 1.2.0, configs/recognition/uniformer/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb.py",
              description="UniFormer-B (local blocks 5+8, global blocks 20+7), ImageNet-1K-initialised, 32x4 sampling; "
-                         "mmaction2's port of the Sense-X/UniFormer weights. (The README's FLOPs column gives 59G "
-                         "for this 32-frame model, less than for 16 frames: the card's GFLOPs are counted.)")
+                         "mmaction2's port of the Sense-X/UniFormer weights. (The README's FLOPs column, in "
+                         "multiply-adds, gives 59G for this model, below its 16-frame 96.7G; counted here: 258G "
+                         "multiply-adds, the card's 516.5 GFLOPs.)")
