@@ -299,3 +299,31 @@ def test_serve_on_leaves_other_devices_to_the_model_as_built():
     assert serve_on(model, "meta", "auto", x) is model
     with pytest.raises(ValueError, match="CPU fast path"):
         serve_on(model, "meta", "bf16", x)
+
+
+def test_batchnorm_before_an_unpadded_convolution_is_folded_into_it():
+    """A pre-norm BatchNorm (UniFormer's local blocks) folds into the 1x1x1 conv it feeds; one before a
+    padded or grouped conv stays (the conv's zero border would see the normalised zero)."""
+    from zoo.optimize import fold_batchnorm
+
+    torch.manual_seed(0)
+    relu = torch.nn.ReLU
+    model = torch.nn.Sequential(torch.nn.BatchNorm3d(4), torch.nn.Conv3d(4, 6, 1), relu(),
+                                torch.nn.BatchNorm3d(6), torch.nn.Conv3d(6, 6, (1, 2, 2), bias=False), relu(),
+                                torch.nn.BatchNorm3d(6), torch.nn.Conv3d(6, 6, 3, padding=1), relu(),
+                                torch.nn.BatchNorm3d(6), torch.nn.Conv3d(6, 6, 1, groups=2))
+    _randomize_bn(model)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm3d):
+            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
+            torch.nn.init.normal_(m.bias, std=0.5)
+    model.eval()
+    x = torch.randn(2, 4, 3, 8, 8)
+    with torch.no_grad():
+        ref = model(x)
+        assert fold_batchnorm(model, x) == 2
+        out = model(x)
+    assert [type(m).__name__ for m in model if not isinstance(m, relu)] == [
+        "Identity", "Conv3d", "Identity", "Conv3d", "BatchNorm3d", "Conv3d", "BatchNorm3d", "Conv3d"]
+    assert model[4].bias is not None  # the folded shift needs a bias the conv lacked
+    assert torch.allclose(out, ref, atol=1e-5), float((out - ref).abs().max())

@@ -9,7 +9,9 @@ and writes its logits on a seeded clip.  zoo loads that file with
 ``max|ours - ref| <= 1e-4 * max(1, max|ref|)``.
 
 Inputs are small (64 px, few frames) so the default run takes seconds per case; the outputs are
-cached in ``.cache/mmaction_ref/`` keyed by the runner's and the cases' hash.  Without the reference
+cached in ``.cache/mmaction_ref/`` keyed by the runner's and the cases' hash.  Full-size cases
+(``heavy=True``) carry the ``slow`` and ``heavy`` marks and have a reference run of their own, so
+that the default run never builds them.  Without the reference
 venv every case skips, unless ``ZOO_REQUIRE_REFERENCE=1`` (``make test``), which fails instead.
 """
 from __future__ import annotations
@@ -46,6 +48,7 @@ class MMCase:
     model: dict = field(default_factory=dict)
     zoo_kwargs: dict = field(default_factory=dict)  # zoo's side of a reduced ``model``
     seed: int = 0
+    heavy: bool = False  # a full-size network: ``make test-heavy`` only
 
 
 CASES = [
@@ -102,6 +105,16 @@ CASES = [
     # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50
     MMCase("ipcsn_r50", "ipcsn_resnet152_f32s2_kinetics400", R + "csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py",
            (1, 3, 8, 64, 64), "3d", model={"backbone": {"depth": 50}}, zoo_kwargs={"depth": 50}),
+    # UniFormer (v1): reduced widths and depths (every stage kept, two heads per global block), and
+    # UniFormer-S at full size on its card's clip
+    MMCase("uniformer", "uniformer_s_in1k_f16s4_kinetics400",
+           R + "uniformer/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb.py", (2, 3, 8, 64, 64), "3d",
+           model={"backbone": {"depth": [1, 2, 2, 1], "embed_dim": [16, 32, 64, 128], "head_dim": 32},
+                  "cls_head": {"in_channels": 128}},
+           zoo_kwargs={"depths": (1, 2, 2, 1), "dims": (16, 32, 64, 128), "head_dim": 32}),
+    MMCase("uniformer_s_full", "uniformer_s_in1k_f16s4_kinetics400",
+           R + "uniformer/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb.py", (1, 3, 16, 224, 224), "3d",
+           heavy=True),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
@@ -118,23 +131,22 @@ def reference_python() -> Path:
     pytest.skip(reason)
 
 
-def cases_key() -> str:
-    """Hash of the runner and the case table: a change to either regenerates the references."""
+def cases_key(cases: list[MMCase]) -> str:
+    """Hash of the runner and a case table: a change to either regenerates the references."""
     digest = hashlib.sha256(RUNNER.read_bytes())
-    digest.update(json.dumps([asdict(c) for c in CASES], sort_keys=True).encode())
+    digest.update(json.dumps([asdict(c) for c in cases], sort_keys=True).encode())
     return digest.hexdigest()[:12]
 
 
-@pytest.fixture(scope="session")
-def references() -> Path:
-    """The folder of every case's ``<id>.pth`` / ``<id>.npz`` (``<id>.error`` where mmaction2 failed)."""
+def run_reference(cases: list[MMCase]) -> Path:
+    """The folder of each case's ``<id>.pth`` / ``<id>.npz`` (``<id>.error`` where mmaction2 failed)."""
     python = reference_python()
-    out = CACHE / cases_key()
+    out = CACHE / cases_key(cases)
     done = out / "done"
     if not done.exists():
         out.mkdir(parents=True, exist_ok=True)
         spec = out / "cases.json"
-        spec.write_text(json.dumps([{**asdict(c), "input": list(c.input)} for c in CASES]))
+        spec.write_text(json.dumps([{**asdict(c), "input": list(c.input)} for c in cases]))
         run = subprocess.run([str(python), "-W", "ignore", str(RUNNER), "--cases", str(spec), "--out", str(out)],
                              capture_output=True, text=True, timeout=900)
         if not any(out.glob("*.npz")) and not any(out.glob("*.error")):
@@ -143,10 +155,28 @@ def references() -> Path:
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_parity(case: MMCase, references: Path) -> None:
+@pytest.fixture(scope="session")
+def references() -> Path:
+    """The default run's cases, all in one mmaction2 run."""
+    return run_reference([c for c in CASES if not c.heavy])
+
+
+@pytest.fixture(scope="session")
+def heavy_references() -> Path:
+    """The full-size cases, in a run of their own."""
+    return run_reference([c for c in CASES if c.heavy])
+
+
+def _param(case: MMCase):
+    marks = [pytest.mark.slow, pytest.mark.heavy] if case.heavy else []
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_parity(case: MMCase, request: pytest.FixtureRequest) -> None:
     import zoo
 
+    references = request.getfixturevalue("heavy_references" if case.heavy else "references")
     error = references / f"{case.id}.error"
     assert not error.exists(), f"mmaction2 itself failed on {case.id}:\n{error.read_text()[-2000:]}"
     data = np.load(references / f"{case.id}.npz")

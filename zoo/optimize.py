@@ -83,18 +83,19 @@ class InferenceModel(nn.Module):
         return x
 
 
-def _conv_bn_pairs(model: nn.Module, probe: torch.Tensor) -> list[tuple[str, str]]:
-    """(conv, bn) module names where the BatchNorm's input is exactly the convolution's output.
+def _adjacent_pairs(model: nn.Module, probe: torch.Tensor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(conv, bn)`` names where a BatchNorm's input is exactly a convolution's output, and ``(bn, conv)``
+    names where an unpadded, ungrouped convolution's input is exactly a BatchNorm's output (pre-norm blocks).
 
-    Found by running ``probe`` once with hooks, so it works for any forward (no tracing).  A conv
-    whose output also feeds another module is not paired.
+    Found by running ``probe`` once with hooks, so it works for any forward (no tracing).  An output
+    that also feeds another module is not paired.
     """
     names = {m: n for n, m in model.named_modules()}
     produced: dict[int, str] = {}
     consumers: dict[int, list[str]] = {}
     keep_alive: list[torch.Tensor] = []
 
-    def after_conv(module, inputs, output):
+    def after(module, inputs, output):
         produced[id(output)] = names[module]
         keep_alive.append(output)
 
@@ -105,8 +106,8 @@ def _conv_bn_pairs(model: nn.Module, probe: torch.Tensor) -> list[tuple[str, str
 
     handles = []
     for module in model.modules():
-        if isinstance(module, _CONVS):
-            handles.append(module.register_forward_hook(after_conv))
+        if isinstance(module, _CONVS + _BNS):
+            handles.append(module.register_forward_hook(after))
         if not list(module.children()):
             handles.append(module.register_forward_pre_hook(before_any))
     try:
@@ -116,12 +117,38 @@ def _conv_bn_pairs(model: nn.Module, probe: torch.Tensor) -> list[tuple[str, str
         for h in handles:
             h.remove()
     modules = dict(model.named_modules())
-    pairs = []
-    for tid, conv in produced.items():
+    conv_bn, bn_conv = [], []
+    for tid, producer in produced.items():
         users = consumers.get(tid, [])
-        if len(users) == 1 and isinstance(modules[users[0]], _BNS) and modules[users[0]].track_running_stats:
-            pairs.append((conv, users[0]))
-    return pairs
+        if len(users) != 1:
+            continue
+        first, second = modules[producer], modules[users[0]]
+        if isinstance(first, _CONVS) and isinstance(second, _BNS) and second.track_running_stats:
+            conv_bn.append((producer, users[0]))
+        elif isinstance(first, _BNS) and first.track_running_stats and _takes_bn_before(second):
+            bn_conv.append((producer, users[0]))
+    return conv_bn, bn_conv
+
+
+def _takes_bn_before(module: nn.Module) -> bool:
+    """A convolution a BatchNorm before it folds into: no padding (the padded border would see the
+    normalised zero, not zero) and one group."""
+    return (isinstance(module, _CONVS) and module.groups == 1 and not isinstance(module.padding, str)
+            and not any(module.padding))
+
+
+def _fold_bn_into_next_conv(bn: nn.modules.batchnorm._BatchNorm, conv: nn.Module) -> None:
+    """``conv(bn(x)) == conv'(x)``: the BatchNorm's per-channel scale goes into the conv's input channels,
+    its shift into the conv's bias."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale + (bn.bias if bn.bias is not None else 0.0)
+    broadcast = (1, -1) + (1,) * (conv.weight.ndim - 2)
+    weight = conv.weight * scale.reshape(broadcast)
+    extra = (conv.weight * shift.reshape(broadcast)).sum(dim=tuple(range(1, conv.weight.ndim)))
+    bias = extra if conv.bias is None else conv.bias + extra
+    conv.weight, conv.bias = nn.Parameter(weight.detach()), nn.Parameter(bias.detach())
 
 
 def _set_module(model: nn.Module, name: str, new: nn.Module) -> None:
@@ -131,19 +158,25 @@ def _set_module(model: nn.Module, name: str, new: nn.Module) -> None:
 
 
 def fold_batchnorm(model: nn.Module, probe: torch.Tensor) -> int:
-    """Fold every BatchNorm that directly follows a convolution into it, in place (eval mode).
+    """Fold every BatchNorm that directly follows a convolution into it, and every other one that directly
+    precedes an unpadded convolution into that, in place (eval mode).
 
     Returns the number of BatchNorm layers folded.
     """
     model.eval()
     modules = dict(model.named_modules())
-    pairs = _conv_bn_pairs(model, probe)
-    for conv_name, bn_name in pairs:
+    conv_bn, bn_conv = _adjacent_pairs(model, probe)
+    for conv_name, bn_name in conv_bn:
         conv, bn = modules[conv_name], modules[bn_name]
         weight, bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
         conv.weight, conv.bias = weight, bias
         _set_module(model, bn_name, nn.Identity())
-    return len(pairs)
+    folded = {bn for _, bn in conv_bn}
+    before = [(bn, conv) for bn, conv in bn_conv if bn not in folded]
+    for bn_name, conv_name in before:
+        _fold_bn_into_next_conv(modules[bn_name], modules[conv_name])
+        _set_module(model, bn_name, nn.Identity())
+    return len(conv_bn) + len(before)
 
 
 class _OneDNNConvMixin:
