@@ -153,6 +153,9 @@ def caffe2_blob_name(key: str, last_block: dict[int, int]) -> str | None:
     if m:
         lateral = f"t_res{m[1]}_{last_block[int(m[1])]}_branch2c_bn_subsample"
         return f"{lateral}_{conv}" if m[2] == "conv_f2s" else f"{lateral}_bn_{bn}"
+    m = re.fullmatch(r"s(\d)\.pathway0_nonlocal(\d+)\.(conv_(theta|phi|g|out)|bn)", module)
+    if m:  # the non-local blocks of the slow pathway (I3D-NLN)
+        return f"nonlocal_conv{m[1]}_{m[2]}_{m[4]}_{conv}" if m[4] else f"nonlocal_conv{m[1]}_{m[2]}_bn_{bn}"
     m = re.fullmatch(r"s(\d)\.pathway([01])_res(\d+)\.branch(1|2\.([abc]))(_bn)?", module)
     if m is None:
         raise ValueError(f"no Caffe2 name known for {key}")
