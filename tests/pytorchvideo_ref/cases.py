@@ -45,6 +45,11 @@ CASES: tuple[FairCase, ...] = (
     FairCase("ptv_x3d_l_small_clip", "x3d_l_kinetics400_pytorchvideo", "pytorchvideo", "x3d.create_x3d",
              ((2, 3, 4, 64, 64),), {"input_clip_length": 4, "input_crop_size": 64, "depth_factor": 5.0,
                                     "head_activation": None, "model_num_class": 400}),
+    # EfficientX3D: pytorchvideo's mobile-CPU blocks (its XS and S differ only in their input).
+    FairCase("ptv_efficient_x3d_xs", "efficient_x3d_xs_kinetics400", "pytorchvideo",
+             "hub.efficient_x3d_mobile_cpu.efficient_x3d_xs", ((2, 3, 4, 160, 160),)),
+    FairCase("ptv_efficient_x3d_s_small_clip", "efficient_x3d_s_kinetics400", "pytorchvideo",
+             "hub.efficient_x3d_mobile_cpu.efficient_x3d_s", ((2, 3, 6, 96, 96),)),
     FairCase("pysf_x3d_xs", "x3d_xs_kinetics400", "pyslowfast", "Kinetics/X3D_XS.yaml",
              ((2, 3, 4, 160, 160),)),
     FairCase("pysf_x3d_l_small_clip", "x3d_l_kinetics400", "pyslowfast", "Kinetics/X3D_L.yaml",
