@@ -34,6 +34,7 @@ class FairCase:
     zoo_kwargs: dict = field(default_factory=dict)
     heavy: bool = False
     seed: int = 0
+    input_dtype: str = "float32"  # "float16": the clip is rounded to half precision (stored so in a fixture)
 
 
 CASES: tuple[FairCase, ...] = (
@@ -120,7 +121,32 @@ CASES: tuple[FairCase, ...] = (
              {"temporal_size": 4, "spatial_size": 96}),
 )
 
-CASES_BY_ID = {c.id: c for c in CASES}
+#: PySlowFast cases small enough to keep as files in ``tests/fixtures/pyslowfast`` (CI has no GitHub, so no
+#: PySlowFast source): reduced widths and depths, 10 classes, 2 clips of ``4 x 32 x 32`` stored in half
+#: precision.  ``tests/test_fixtures_pyslowfast.py`` loads them; ``tests/fixtures/pyslowfast/README.md`` says
+#: how they were generated.
+_SMALL_RESNET = {"RESNET.WIDTH_PER_GROUP": 2, "RESNET.DEPTH": 18, "MODEL.NUM_CLASSES": 10, "DATA.NUM_FRAMES": 4,
+                 "DATA.TRAIN_CROP_SIZE": 32, "DATA.TEST_CROP_SIZE": 32, "TEST.CHECKPOINT_TYPE": "caffe2"}
+_SMALL_RESNET_ZOO = {"num_classes": 10, "base_width": 2, "layers": (2, 2, 2, 2)}
+_CLIPS = ((2, 3, 4, 32, 32),)
+FIXTURE_CASES: tuple[FairCase, ...] = (
+    FairCase("fixture_i3d_nln_caffe2", "i3d_nl_resnet50_f8s8_kinetics400", "pyslowfast",
+             "Kinetics/c2/I3D_NLN_8x8_R50.yaml", _CLIPS, {**_SMALL_RESNET, "RESNET.NUM_BLOCK_TEMP_KERNEL": [[2], [2], [2], [2]]},
+             {**_SMALL_RESNET_ZOO, "inflate_freq": ((1, 1), (1, 0), (1, 0), (0, 1)),
+              "nonlocal_freq": ((0, 0), (0, 1), (0, 1), (0, 0))}, input_dtype="float16"),
+    FairCase("fixture_slow_caffe2", "slow_resnet50_f4s16_kinetics400", "pyslowfast", "Kinetics/c2/SLOW_4x16_R50.yaml",
+             _CLIPS, {**_SMALL_RESNET, "RESNET.NUM_BLOCK_TEMP_KERNEL": [[2], [2], [2], [2]]},
+             {**_SMALL_RESNET_ZOO, "inflate_freq": ((0, 0), (0, 0), (1, 1), (1, 1))}, input_dtype="float16"),
+    FairCase("fixture_mvit_v2_s", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml", _CLIPS,
+             {"MVIT.DEPTH": 4, "MVIT.EMBED_DIM": 8, "MVIT.DIM_MUL": [[1, 2.0], [3, 2.0]],
+              "MVIT.HEAD_MUL": [[1, 2.0], [3, 2.0]],
+              "MVIT.POOL_Q_STRIDE": [[0, 1, 1, 1], [1, 1, 2, 2], [2, 1, 1, 1], [3, 1, 2, 2]],
+              "MODEL.NUM_CLASSES": 10, "DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 32, "DATA.TEST_CROP_SIZE": 32},
+             {"num_classes": 10, "temporal_size": 4, "spatial_size": 32, "depth": 4, "pool_blocks": (1, 3),
+              "embed_dim": 8}, input_dtype="float16"),
+)
+
+CASES_BY_ID = {c.id: c for c in CASES + FIXTURE_CASES}
 
 
 def case_key(case: FairCase) -> str:

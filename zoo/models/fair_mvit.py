@@ -66,9 +66,15 @@ _V2_SIZES = {"s": (16, (1, 3, 14), 96, 1), "b": (24, (2, 5, 21), 96, 1), "l": (4
 
 
 def mvit_v2(num_classes: int = 400, *, size: str = "s", temporal_size: int = 16, spatial_size: int = 224,
+            depth: int | None = None, pool_blocks: tuple[int, ...] | None = None, embed_dim: int | None = None,
             **kwargs) -> MViT:
-    """MViTv2-``size`` (``"s"``, ``"b"``, ``"l"``) for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips."""
-    depth, q_pool, dim, heads = _V2_SIZES[size]
+    """MViTv2-``size`` (``"s"``, ``"b"``, ``"l"``) for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips.
+
+    ``depth``, ``pool_blocks`` (the query-pooling blocks) and ``embed_dim`` (the first width) override
+    the size's values: a reduced network of the same design, as a test builds it on both sides.
+    """
+    size_depth, size_pool, size_dim, heads = _V2_SIZES[size]
+    depth, q_pool, dim = depth or size_depth, tuple(pool_blocks or size_pool), embed_dim or size_dim
     specs = _block_specs(depth, q_pool, widen_before_pool=False, pool_q_everywhere=True, base_dim=dim, base_heads=heads)
     return MViT(specs, num_classes, temporal_size=temporal_size, spatial_size=spatial_size, rel_pos=True,
                 residual_pool=True, proj_after_attn=True, **kwargs)
