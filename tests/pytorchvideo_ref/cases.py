@@ -110,6 +110,12 @@ CASES: tuple[FairCase, ...] = (
     FairCase("pysf_mvit_v2_s_8x112", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml",
              ((2, 3, 8, 112, 112),), {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 112, "DATA.TEST_CROP_SIZE": 112},
              {"temporal_size": 8, "spatial_size": 112}),
+    # Rev-MViT-B: its published config sets CLS_EMBED_ON, which PySlowFast's reversible builder refuses
+    # (``assert not self.cls_embed_on``): the checkpoint has no class token, so the cases turn it off.
+    FairCase("pysf_rev_mvit_b_8x64", "rev_mvit_b_16x4_kinetics400", "pyslowfast", "Kinetics/REV_MVIT_B_16x4_CONV.yaml",
+             ((2, 3, 8, 64, 64),), {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 64, "DATA.TEST_CROP_SIZE": 64,
+                                    "MVIT.CLS_EMBED_ON": False},
+             {"temporal_size": 8, "spatial_size": 64}),
     FairCase("pysf_mvit_v2_s_16x4", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml",
              ((1, 3, 16, 224, 224),), heavy=True),
     FairCase("pysf_mvit_v2_b_8x96", "mvit_v2_b_32x3_sthsthv2", "pyslowfast", "SSv2/MVITv2_B_32x3.yaml",
@@ -137,13 +143,20 @@ FIXTURE_CASES: tuple[FairCase, ...] = (
     FairCase("fixture_slow_caffe2", "slow_resnet50_f4s16_kinetics400", "pyslowfast", "Kinetics/c2/SLOW_4x16_R50.yaml",
              _CLIPS, {**_SMALL_RESNET, "RESNET.NUM_BLOCK_TEMP_KERNEL": [[2], [2], [2], [2]]},
              {**_SMALL_RESNET_ZOO, "inflate_freq": ((0, 0), (0, 0), (1, 1), (1, 1))}, input_dtype="float16"),
+    FairCase("fixture_rev_mvit_b", "rev_mvit_b_16x4_kinetics400", "pyslowfast", "Kinetics/REV_MVIT_B_16x4_CONV.yaml",
+             _CLIPS, {"MVIT.DEPTH": 5, "MVIT.EMBED_DIM": 4, "MVIT.DIM_MUL": [[1, 2.0], [3, 2.0]],
+                      "MVIT.HEAD_MUL": [[1, 2.0], [3, 2.0]], "MVIT.POOL_Q_STRIDE": [[1, 1, 2, 2], [3, 1, 2, 2]],
+                      "MVIT.REV.BUFFER_LAYERS": [1, 3], "MVIT.CLS_EMBED_ON": False, "MODEL.NUM_CLASSES": 10,
+                      "DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 32, "DATA.TEST_CROP_SIZE": 32},
+             {"num_classes": 10, "temporal_size": 4, "spatial_size": 32, "depth": 5, "pool_blocks": (1, 3),
+              "embed_dim": 4}, input_dtype="float16"),
     FairCase("fixture_mvit_v2_s", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml", _CLIPS,
-             {"MVIT.DEPTH": 4, "MVIT.EMBED_DIM": 8, "MVIT.DIM_MUL": [[1, 2.0], [3, 2.0]],
+             {"MVIT.DEPTH": 4, "MVIT.EMBED_DIM": 4, "MVIT.DIM_MUL": [[1, 2.0], [3, 2.0]],
               "MVIT.HEAD_MUL": [[1, 2.0], [3, 2.0]],
               "MVIT.POOL_Q_STRIDE": [[0, 1, 1, 1], [1, 1, 2, 2], [2, 1, 1, 1], [3, 1, 2, 2]],
               "MODEL.NUM_CLASSES": 10, "DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 32, "DATA.TEST_CROP_SIZE": 32},
              {"num_classes": 10, "temporal_size": 4, "spatial_size": 32, "depth": 4, "pool_blocks": (1, 3),
-              "embed_dim": 8}, input_dtype="float16"),
+              "embed_dim": 4}, input_dtype="float16"),
 )
 
 CASES_BY_ID = {c.id: c for c in CASES + FIXTURE_CASES}

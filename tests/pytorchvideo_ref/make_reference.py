@@ -226,7 +226,7 @@ def run_case(case: FairCase, out: Path, pyslowfast_src: Path | None, stem: str |
     else:
         torch.save({"model_state": model.state_dict()}, out / f"{stem}.pyth")
     arrays = {f"input{i}": x.numpy().astype(case.input_dtype) for i, x in enumerate(inputs)}
-    np.savez(out / f"{stem}.npz", logits=logits.reshape(logits.shape[0], -1).numpy(),
+    np.savez_compressed(out / f"{stem}.npz", logits=logits.reshape(logits.shape[0], -1).numpy(),
              case=np.array(json.dumps(asdict(case), sort_keys=True)), **arrays)
 
 
