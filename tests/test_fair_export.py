@@ -2,8 +2,8 @@
 
 ``tests/test_optimize_export.py`` covers the smallest model of each family; these are the other new
 configurations: pytorchvideo's X3D (no BN on res2's first shortcut), its R(2+1)D-50 (temporal-then-
-spatial middle convs), PySlowFast's I3D-NLN (non-local blocks that pool their input), its MViTv1 B-24 (stride-sized pooling kernels) and MViTv2-B/L (reduced
-clips: MViT is built for its clip size).
+spatial middle convs), PySlowFast's I3D-NLN (non-local blocks that pool their input), its MViTv1 B-24 (stride-sized
+pooling kernels), MViTv2-B/L and Rev-MViT-B (reduced clips: MViT is built for its clip size).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ CASES = {
     "mvit_b24_32x3_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
     "mvit_v2_b_32x3_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
     "mvit_v2_l_40x3_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
+    "rev_mvit_b_16x4_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
 }
 
 

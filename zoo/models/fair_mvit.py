@@ -19,6 +19,7 @@ rule table of :func:`convert_fair_mvit`: pytorchvideo (``patch_embed.patch_model
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Mapping
 
@@ -120,7 +121,7 @@ class ReversibleMViT(MViT):
     def _embed(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W) -> (N, T'*H'*W', dim)`` patch tokens plus the separable position embedding."""
         x = self.patch_embed(x).flatten(2).transpose(1, 2)
-        if x.shape[1] != self.pos_embed_spatial.shape[0] * self.pos_embed_temporal.shape[0]:
+        if x.shape[1] != math.prod(self.input_thw):
             t, h, w = self.input_thw
             raise ValueError(f"Rev-MViT was built for {t * 2}x{h * 4}x{w * 4} clips (T x H x W); "
                              f"got {x.shape[1]} patches instead of {t * h * w}")
