@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import torch
 import torch.nn as nn
@@ -287,6 +288,7 @@ def _register(name: str, size: str, source: str) -> None:
     """Register ``name``: X3D-``size`` with the Kinetics-400 weights of ``source``
     (``pyslowfast``, ``pytorchvideo`` or ``pytorchvideo_efficient``)."""
     *_, depth, pysf_top1, ptv_accuracy = _X3D_SIZES[size]
+    spec = _x3d_input(size)
     if source == "pyslowfast":
         kwargs = {"depth_factor": depth}
         weights = fair_file(name, f"x3d_models/x3d_{size}.pyth", "fair_x3d", pysf_top1, repo="pyslowfast",
@@ -303,6 +305,8 @@ def _register(name: str, size: str, source: str) -> None:
                   "models/hub/efficient_x3d_mobile_cpu.py)")
         description = (f"EfficientX3D-{size.upper()}: X3D-{size.upper()} built from pytorchvideo's mobile-CPU blocks, "
                        "trained on Kinetics-400 (pytorchvideo's accelerator model zoo).")
+        spec = replace(spec, note=f"X3D-{size.upper()}'s input ({spec.clip_len} frames at {spec.crop_size}px); "
+                                  "pytorchvideo reports 10-clip accuracy and does not say how the clips were cropped")
     else:
         kwargs = {"depth_factor": depth, "shortcut_norm_same_width": False}
         weights = fair_file(name, f"kinetics/X3D_{size.upper()}.pyth", "fair_x3d", *ptv_accuracy, repo="pytorchvideo",
@@ -310,7 +314,7 @@ def _register(name: str, size: str, source: str) -> None:
         origin = "pytorchvideo 0.1.5 (pytorchvideo/models/x3d.py create_x3d, models/hub/x3d.py)"
         description = f"X3D-{size.upper()} of pytorchvideo's model zoo (no BatchNorm on res2's first shortcut)."
     register_model(name, x3d, family="x3d", dataset="kinetics400", num_classes=400, kwargs=kwargs,
-                   input=_x3d_input(size), weights=[weights], converters={"pth": "fair_x3d"},
+                   input=spec, weights=[weights], converters={"pth": "fair_x3d"},
                    source=origin, description=description)
 
 
