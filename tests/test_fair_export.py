@@ -2,8 +2,8 @@
 
 ``tests/test_optimize_export.py`` covers the smallest model of each family; these are the other new
 configurations: pytorchvideo's X3D (no BN on res2's first shortcut), its R(2+1)D-50 (temporal-then-
-spatial middle convs), PySlowFast's MViTv1 B-24 (stride-sized pooling kernels) and MViTv2-B/L (reduced
-clips: MViT is built for its clip size).
+spatial middle convs), PySlowFast's I3D-NLN (non-local blocks that pool their input), its MViTv1 B-24 (stride-sized
+pooling kernels), MViTv2-B/L and Rev-MViT-B (reduced clips: MViT is built for its clip size).
 """
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from test_optimize_export import _randomize_bn
 CASES = {
     "x3d_xs_kinetics400_pytorchvideo": ({}, (1, 3, 4, 96, 96)),
     "r2plus1d_resnet50_f16s4_kinetics400": ({}, (1, 3, 8, 64, 64)),
+    "i3d_nl_resnet50_f8s8_kinetics400": ({}, (1, 3, 8, 64, 64)),
     "mvit_b24_32x3_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
     "mvit_v2_b_32x3_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
     "mvit_v2_l_40x3_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
+    "rev_mvit_b_16x4_kinetics400": ({"temporal_size": 4, "spatial_size": 64}, (1, 3, 4, 64, 64)),
 }
 
 

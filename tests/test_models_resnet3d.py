@@ -275,3 +275,17 @@ def test_nonlocal_starts_as_identity():
     block = r3d.NonLocal3d(8).eval()
     x = torch.randn(2, 8, 2, 3, 3)
     torch.testing.assert_close(block(x), x)
+
+
+def test_nonlocal_pool_input_pools_before_phi_and_g():
+    """``pool_input``: phi and g see the max-pooled input (PySlowFast's order), not pooled projections."""
+    torch.manual_seed(0)
+    after = r3d.NonLocal3d(8, sub_sample=True).eval()
+    before = r3d.NonLocal3d(8, sub_sample=True, pool_input=True).eval()
+    before.load_state_dict(after.state_dict())
+    nn.init.ones_(after.bn.weight), nn.init.ones_(before.bn.weight)  # not an identity any more
+    x = torch.randn(2, 8, 2, 4, 4)
+    pooled = nn.functional.max_pool3d(x, (1, 2, 2))
+    assert torch.allclose(before._pooled(before.phi, x), before.phi(pooled))
+    assert torch.allclose(after._pooled(after.phi, x), nn.functional.max_pool3d(after.phi(x), (1, 2, 2)))
+    assert not torch.allclose(before(x), after(x), atol=1e-4)

@@ -34,6 +34,7 @@ class FairCase:
     zoo_kwargs: dict = field(default_factory=dict)
     heavy: bool = False
     seed: int = 0
+    input_dtype: str = "float32"  # "float16": the clip is rounded to half precision (stored so in a fixture)
 
 
 CASES: tuple[FairCase, ...] = (
@@ -45,6 +46,11 @@ CASES: tuple[FairCase, ...] = (
     FairCase("ptv_x3d_l_small_clip", "x3d_l_kinetics400_pytorchvideo", "pytorchvideo", "x3d.create_x3d",
              ((2, 3, 4, 64, 64),), {"input_clip_length": 4, "input_crop_size": 64, "depth_factor": 5.0,
                                     "head_activation": None, "model_num_class": 400}),
+    # EfficientX3D: pytorchvideo's mobile-CPU blocks (its XS and S differ only in their input).
+    FairCase("ptv_efficient_x3d_xs", "efficient_x3d_xs_kinetics400", "pytorchvideo",
+             "hub.efficient_x3d_mobile_cpu.efficient_x3d_xs", ((2, 3, 4, 160, 160),)),
+    FairCase("ptv_efficient_x3d_s_small_clip", "efficient_x3d_s_kinetics400", "pytorchvideo",
+             "hub.efficient_x3d_mobile_cpu.efficient_x3d_s", ((2, 3, 6, 96, 96),)),
     FairCase("pysf_x3d_xs", "x3d_xs_kinetics400", "pyslowfast", "Kinetics/X3D_XS.yaml",
              ((2, 3, 4, 160, 160),)),
     FairCase("pysf_x3d_l_small_clip", "x3d_l_kinetics400", "pyslowfast", "Kinetics/X3D_L.yaml",
@@ -61,6 +67,9 @@ CASES: tuple[FairCase, ...] = (
              ((1, 3, 8, 224, 224),), {"head_activation": None}, heavy=True),
     FairCase("pysf_i3d_r50_caffe2", "i3d_resnet50_f8s8_kinetics400", "pyslowfast", "Kinetics/c2/I3D_8x8_R50.yaml",
              ((2, 3, 8, 64, 64),), {"DATA.TRAIN_CROP_SIZE": 64, "TEST.CHECKPOINT_TYPE": "caffe2"}),
+    FairCase("pysf_i3d_nln_r50_caffe2", "i3d_nl_resnet50_f8s8_kinetics400", "pyslowfast",
+             "Kinetics/c2/I3D_NLN_8x8_R50.yaml", ((2, 3, 8, 64, 64),),
+             {"DATA.TRAIN_CROP_SIZE": 64, "TEST.CHECKPOINT_TYPE": "caffe2"}),
     FairCase("pysf_c2d_nopool_r50_caffe2", "c2d_nopool_resnet50_f8s8_kinetics400", "pyslowfast",
              "Kinetics/c2/C2D_NOPOOL_8x8_R50.yaml", ((2, 3, 8, 64, 64),),
              {"MODEL.ARCH": "slow_c2d", "MODEL.MODEL_NAME": "ResNet", "DATA.TRAIN_CROP_SIZE": 64,
@@ -101,6 +110,12 @@ CASES: tuple[FairCase, ...] = (
     FairCase("pysf_mvit_v2_s_8x112", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml",
              ((2, 3, 8, 112, 112),), {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 112, "DATA.TEST_CROP_SIZE": 112},
              {"temporal_size": 8, "spatial_size": 112}),
+    # Rev-MViT-B: its published config sets CLS_EMBED_ON, which PySlowFast's reversible builder refuses
+    # (``assert not self.cls_embed_on``): the checkpoint has no class token, so the cases turn it off.
+    FairCase("pysf_rev_mvit_b_8x64", "rev_mvit_b_16x4_kinetics400", "pyslowfast", "Kinetics/REV_MVIT_B_16x4_CONV.yaml",
+             ((2, 3, 8, 64, 64),), {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 64, "DATA.TEST_CROP_SIZE": 64,
+                                    "MVIT.CLS_EMBED_ON": False},
+             {"temporal_size": 8, "spatial_size": 64}),
     FairCase("pysf_mvit_v2_s_16x4", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml",
              ((1, 3, 16, 224, 224),), heavy=True),
     FairCase("pysf_mvit_v2_b_8x96", "mvit_v2_b_32x3_sthsthv2", "pyslowfast", "SSv2/MVITv2_B_32x3.yaml",
@@ -112,7 +127,42 @@ CASES: tuple[FairCase, ...] = (
              {"temporal_size": 4, "spatial_size": 96}),
 )
 
-CASES_BY_ID = {c.id: c for c in CASES}
+#: PySlowFast cases small enough to keep as files in ``tests/fixtures/pyslowfast`` (CI has no GitHub, so no
+#: PySlowFast source): reduced widths and depths, 10 classes, 2 clips of ``4 x 32 x 32`` stored in half
+#: precision.  ``tests/test_fixtures_pyslowfast.py`` loads them; ``tests/fixtures/pyslowfast/README.md`` says
+#: how they were generated.
+_SMALL_RESNET = {"RESNET.WIDTH_PER_GROUP": 2, "RESNET.DEPTH": 18, "MODEL.NUM_CLASSES": 10, "DATA.NUM_FRAMES": 4,
+                 "DATA.TRAIN_CROP_SIZE": 32, "DATA.TEST_CROP_SIZE": 32, "TEST.CHECKPOINT_TYPE": "caffe2"}
+_SMALL_RESNET_ZOO = {"num_classes": 10, "base_width": 2, "layers": (2, 2, 2, 2)}
+_CLIPS = ((2, 3, 4, 32, 32),)
+FIXTURE_CASES: tuple[FairCase, ...] = (
+    FairCase("fixture_i3d_nln_caffe2", "i3d_nl_resnet50_f8s8_kinetics400", "pyslowfast",
+             "Kinetics/c2/I3D_NLN_8x8_R50.yaml", _CLIPS, {**_SMALL_RESNET, "RESNET.NUM_BLOCK_TEMP_KERNEL": [[2], [2], [2], [2]]},
+             {**_SMALL_RESNET_ZOO, "inflate_freq": ((1, 1), (1, 0), (1, 0), (0, 1)),
+              "nonlocal_freq": ((0, 0), (0, 1), (0, 1), (0, 0))}, input_dtype="float16"),
+    FairCase("fixture_slowfast_caffe2", "slowfast_8x8_resnet50_kinetics400_pyslowfast", "pyslowfast",
+             "Kinetics/c2/SLOWFAST_8x8_R50.yaml", ((2, 3, 2, 32, 32), (2, 3, 4, 32, 32)),
+             {**_SMALL_RESNET, "SLOWFAST.ALPHA": 2, "SLOWFAST.BETA_INV": 2,
+              "RESNET.NUM_BLOCK_TEMP_KERNEL": [[2, 2], [2, 2], [2, 2], [2, 2]]},
+             {"num_classes": 10, "layers": (2, 2, 2, 2), "width_per_group": 2, "beta_inv": 2, "alpha": 2,
+              "slow_frames": 2, "fast_frames": 4}, input_dtype="float16"),
+    FairCase("fixture_rev_mvit_b", "rev_mvit_b_16x4_kinetics400", "pyslowfast", "Kinetics/REV_MVIT_B_16x4_CONV.yaml",
+             _CLIPS, {"MVIT.DEPTH": 5, "MVIT.EMBED_DIM": 4, "MVIT.DIM_MUL": [[1, 2.0], [3, 2.0]],
+                      "MVIT.HEAD_MUL": [[1, 2.0], [3, 2.0]], "MVIT.POOL_Q_STRIDE": [[1, 1, 2, 2], [3, 1, 2, 2]],
+                      "MVIT.REV.BUFFER_LAYERS": [1, 3], "MVIT.CLS_EMBED_ON": False, "MODEL.NUM_CLASSES": 10,
+                      "DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 32, "DATA.TEST_CROP_SIZE": 32},
+             {"num_classes": 10, "temporal_size": 4, "spatial_size": 32, "depth": 5, "pool_blocks": (1, 3),
+              "embed_dim": 4}, input_dtype="float16"),
+    FairCase("fixture_mvit_v2_s", "mvit_v2_s_16x4_kinetics400", "pyslowfast", "Kinetics/MVITv2_S_16x4.yaml", _CLIPS,
+             {"MVIT.DEPTH": 4, "MVIT.EMBED_DIM": 4, "MVIT.DIM_MUL": [[1, 2.0], [3, 2.0]],
+              "MVIT.HEAD_MUL": [[1, 2.0], [3, 2.0]],
+              "MVIT.POOL_Q_STRIDE": [[0, 1, 1, 1], [1, 1, 2, 2], [2, 1, 1, 1], [3, 1, 2, 2]],
+              "MODEL.NUM_CLASSES": 10, "DATA.NUM_FRAMES": 4, "DATA.TRAIN_CROP_SIZE": 32, "DATA.TEST_CROP_SIZE": 32},
+             {"num_classes": 10, "temporal_size": 4, "spatial_size": 32, "depth": 4, "pool_blocks": (1, 3),
+              "embed_dim": 4}, input_dtype="float16"),
+)
+
+CASES_BY_ID = {c.id: c for c in CASES + FIXTURE_CASES}
 
 
 def case_key(case: FairCase) -> str:

@@ -16,6 +16,9 @@ upstream init zeroes some of them), runs it in eval mode on a seeded clip and wr
     <out>/<id>-<key>.npz     input0[, input1] (one per pathway), logits
     <out>/<id>-<key>.error   the traceback, when the upstream code itself failed
 
+With ``--fixtures`` it writes the small ``FIXTURE_CASES`` as ``<out>/<id>.*`` instead (the files kept in
+``tests/fixtures/pyslowfast``; the ``.npz`` also holds the case it was made from, as JSON).
+
 Stand-ins, for imports that classification never uses (nothing else is changed):
 
 * ``standins/torchvision``: pytorchvideo's ``models/head.py`` imports ``torchvision.ops.RoIAlign`` for
@@ -30,9 +33,11 @@ cases are built with ``head_activation=None`` and PySlowFast's ``head.act`` is r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,7 +48,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from cases import CASES, CASES_BY_ID, FairCase, case_key  # noqa: E402
+from cases import CASES, CASES_BY_ID, FIXTURE_CASES, FairCase, case_key  # noqa: E402
 
 #: module -> names that PySlowFast imports from a newer pytorchvideo than 0.1.5 (multi-process
 #: gathers of its contrastive models, a training loss); classification never calls them.
@@ -153,6 +158,9 @@ def caffe2_blob_name(key: str, last_block: dict[int, int]) -> str | None:
     if m:
         lateral = f"t_res{m[1]}_{last_block[int(m[1])]}_branch2c_bn_subsample"
         return f"{lateral}_{conv}" if m[2] == "conv_f2s" else f"{lateral}_bn_{bn}"
+    m = re.fullmatch(r"s(\d)\.pathway0_nonlocal(\d+)\.(conv_(theta|phi|g|out)|bn)", module)
+    if m:  # the non-local blocks of the slow pathway (I3D-NLN)
+        return f"nonlocal_conv{m[1]}_{m[2]}_{m[4]}_{conv}" if m[4] else f"nonlocal_conv{m[1]}_{m[2]}_bn_{bn}"
     m = re.fullmatch(r"s(\d)\.pathway([01])_res(\d+)\.branch(1|2\.([abc]))(_bn)?", module)
     if m is None:
         raise ValueError(f"no Caffe2 name known for {key}")
@@ -181,7 +189,7 @@ def write_caffe2(model: nn.Module, path: Path, case: FairCase, inputs: list, log
         name = caffe2_blob_name(key, last_block)
         if name is not None:
             blobs[name] = value.numpy().copy()
-            if name.endswith(("_w", "_b")):
+            if name.endswith(("_w", "_b")) and not case.id.startswith("fixture_"):  # fixtures: kept small
                 blobs[name + "_momentum"] = np.zeros_like(blobs[name])
     with open(path, "wb") as f:
         pickle.dump({"blobs": blobs, "model_iter": np.array([1000])}, f, protocol=2)
@@ -196,7 +204,8 @@ def write_caffe2(model: nn.Module, path: Path, case: FairCase, inputs: list, log
         raise RuntimeError(f"PySlowFast's Caffe2 loader reads {path} differently: {float((again - logits).abs().max())}")
 
 
-def run_case(case: FairCase, out: Path, pyslowfast_src: Path | None) -> None:
+def run_case(case: FairCase, out: Path, pyslowfast_src: Path | None, stem: str | None = None) -> None:
+    """Write ``case``'s upstream weights and ``.npz`` under ``out/stem`` (default ``{id}-{case_key}``)."""
     torch.manual_seed(case.seed)
     if case.source == "pytorchvideo":
         model = build_pytorchvideo(case)
@@ -208,15 +217,17 @@ def run_case(case: FairCase, out: Path, pyslowfast_src: Path | None) -> None:
     model.eval()
     gen = torch.Generator().manual_seed(1000 + case.seed)
     inputs = [torch.randn(shape, generator=gen) for shape in case.input_shapes]
+    inputs = [x.to(getattr(torch, case.input_dtype)).float() for x in inputs]  # values the stored dtype holds
     with torch.no_grad():  # the upstream models overwrite a list input in place: give them a copy
         logits = model(list(inputs) if case.source == "pyslowfast" or len(inputs) > 1 else inputs[0])
-    stem = f"{case.id}-{case_key(case)}"
+    stem = stem or f"{case.id}-{case_key(case)}"
     if case.kwargs.get("TEST.CHECKPOINT_TYPE") == "caffe2":
         write_caffe2(model, out / f"{stem}.pkl", case, inputs, logits, pyslowfast_src)
     else:
         torch.save({"model_state": model.state_dict()}, out / f"{stem}.pyth")
-    arrays = {f"input{i}": x.numpy() for i, x in enumerate(inputs)}
-    np.savez(out / f"{stem}.npz", logits=logits.reshape(logits.shape[0], -1).numpy(), **arrays)
+    arrays = {f"input{i}": x.numpy().astype(case.input_dtype) for i, x in enumerate(inputs)}
+    np.savez_compressed(out / f"{stem}.npz", logits=logits.reshape(logits.shape[0], -1).numpy(),
+             case=np.array(json.dumps(asdict(case), sort_keys=True)), **arrays)
 
 
 def main() -> int:
@@ -226,17 +237,21 @@ def main() -> int:
     parser.add_argument("--pyslowfast-src", type=Path, default=os.environ.get("ZOO_PYSLOWFAST_SRC") or None,
                         help="a checkout of facebookresearch/SlowFast (its slowfast/ and configs/)")
     parser.add_argument("--force", action="store_true", help="generate even where files with the key exist")
+    parser.add_argument("--fixtures", action="store_true",
+                        help="write the FIXTURE_CASES as <out>/<id>.* (tests/fixtures/pyslowfast), regenerating them")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    cases = [CASES_BY_ID[c] for c in args.cases.split(",") if c] or list(CASES)
+    chosen = [CASES_BY_ID[c] for c in args.cases.split(",") if c]
+    cases = chosen or list(FIXTURE_CASES if args.fixtures else CASES)
     failed = 0
     for case in cases:
-        stem = args.out / f"{case.id}-{case_key(case)}"
-        if not args.force and stem.with_suffix(".npz").exists():
+        name = case.id if args.fixtures else f"{case.id}-{case_key(case)}"
+        stem = args.out / name
+        if not (args.force or args.fixtures) and stem.with_suffix(".npz").exists():
             continue
         stem.with_suffix(".error").unlink(missing_ok=True)
         try:
-            run_case(case, args.out, args.pyslowfast_src)
+            run_case(case, args.out, args.pyslowfast_src, name)
             print(f"{case.id}: written", flush=True)
         except Exception:
             failed += 1

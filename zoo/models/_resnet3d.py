@@ -287,7 +287,9 @@ class NonLocal3d(nn.Module):
     * ``"gaussian"``: ``softmax(x^T x')`` on the input itself (``x'`` sub-sampled), no ``theta``/``phi``.
 
     ``bn`` starts at zero scale so a new block is an identity; ``proj_bias=False`` drops the bias of
-    ``proj`` (mmaction2's, whose projection conv is followed by the norm).
+    ``proj`` (mmaction2's, whose projection conv is followed by the norm).  ``pool_input`` moves the
+    ``sub_sample`` pooling in front of ``phi`` and ``g`` (PySlowFast's order: the pool takes the block's
+    input, not the projections; with biased convs the two orders differ).
     """
 
     def __init__(
@@ -301,6 +303,7 @@ class NonLocal3d(nn.Module):
         norm_layer: NormLayer = _DEFAULT_NORM,
         mode: str = "embedded_gaussian",
         proj_bias: bool = True,
+        pool_input: bool = False,
     ) -> None:
         super().__init__()
         if mode not in ("embedded_gaussian", "dot_product", "gaussian"):
@@ -308,6 +311,7 @@ class NonLocal3d(nn.Module):
         self.embed_dim = embed_dim or in_channels // 2
         self.scale = scale
         self.mode = mode
+        self.pool_input = pool_input
         if mode != "gaussian":
             self.theta = nn.Conv3d(in_channels, self.embed_dim, 1)
             self.phi = nn.Conv3d(in_channels, self.embed_dim, 1)
@@ -325,8 +329,8 @@ class NonLocal3d(nn.Module):
             phi = self.pool(x).reshape(n, x.shape[1], -1)  # (N, C, THW')
         else:
             theta = self.theta(x).reshape(n, self.embed_dim, -1)  # (N, E, THW)
-            phi = self.pool(self.phi(x)).reshape(n, self.embed_dim, -1)  # (N, E, THW')
-        g = self.pool(self.g(x)).reshape(n, self.embed_dim, -1)  # (N, E, THW')
+            phi = self._pooled(self.phi, x).reshape(n, self.embed_dim, -1)  # (N, E, THW')
+        g = self._pooled(self.g, x).reshape(n, self.embed_dim, -1)  # (N, E, THW')
         affinity = torch.bmm(theta.transpose(1, 2), phi)  # (N, THW, THW')
         if self.mode == "dot_product":
             attn = affinity / affinity.shape[-1]
@@ -336,6 +340,10 @@ class NonLocal3d(nn.Module):
             attn = affinity.softmax(dim=-1)
         y = torch.bmm(g, attn.transpose(1, 2)).reshape(n, self.embed_dim, *x.shape[2:])  # (N, E, T, H, W)
         return x + self.bn(self.proj(y))
+
+    def _pooled(self, conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """``conv(x)`` sub-sampled: ``(N, C, T, H, W) -> (N, E, T', H', W')``, pooled before or after ``conv``."""
+        return conv(self.pool(x)) if self.pool_input else self.pool(conv(x))
 
 
 def per_block(pattern: int | Sequence[int] | None, num_blocks: int) -> list[int]:

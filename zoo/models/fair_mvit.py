@@ -9,6 +9,9 @@ The network is :class:`zoo.models.mvit.MViT` (torchvision ported its MViTs from 
   the width changed in the attention; S: 16 blocks (1, 3, 14); B: 24 (2, 5, 21); L: 48 blocks from
   width 144 with 2 heads (2, 8, 44), at 40x312x312.
 
+Rev-MViT-B (PySlowFast ``projects/rev``) is MViT-B's 16 blocks (widened in the attention, no class token,
+no bias in ``qkv``) run in a reversible order (:class:`ReversibleMViT`): no new weights, another forward.
+
 Every model is built for one clip size (its ``temporal_size x spatial_size^2``).  Key layouts, each a
 rule table of :func:`convert_fair_mvit`: pytorchvideo (``patch_embed.patch_model``,
 ``cls_positional_encoding.*``, separate ``attn.q/k/v``, ``norm_embed``, ``head.proj``) and PySlowFast
@@ -16,6 +19,7 @@ rule table of :func:`convert_fair_mvit`: pytorchvideo (``patch_embed.patch_model
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Mapping
 
@@ -25,9 +29,9 @@ import torch.nn as nn
 from ..convert.keys import KEEP, Rule, convert
 from ..registry import InputSpec, register_converter, register_model
 from ._published import fair_file
-from .mvit import MViT, TokenPool, _block_specs
+from .mvit import MultiScaleBlock, MViT, Thw, TokenPool, _block_specs, _LayerNorm
 
-__all__ = ["mvit_b", "mvit_b24", "mvit_v2", "convert_fair_mvit"]
+__all__ = ["mvit_b", "mvit_b24", "mvit_v2", "rev_mvit_b", "ReversibleMViT", "convert_fair_mvit"]
 
 
 def mvit_b(num_classes: int = 400, *, temporal_size: int = 16, spatial_size: int = 224, pool_norm_eps: float = 1e-6,
@@ -66,12 +70,107 @@ _V2_SIZES = {"s": (16, (1, 3, 14), 96, 1), "b": (24, (2, 5, 21), 96, 1), "l": (4
 
 
 def mvit_v2(num_classes: int = 400, *, size: str = "s", temporal_size: int = 16, spatial_size: int = 224,
+            depth: int | None = None, pool_blocks: tuple[int, ...] | None = None, embed_dim: int | None = None,
             **kwargs) -> MViT:
-    """MViTv2-``size`` (``"s"``, ``"b"``, ``"l"``) for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips."""
-    depth, q_pool, dim, heads = _V2_SIZES[size]
+    """MViTv2-``size`` (``"s"``, ``"b"``, ``"l"``) for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips.
+
+    ``depth``, ``pool_blocks`` (the query-pooling blocks) and ``embed_dim`` (the first width) override
+    the size's values: a reduced network of the same design, as a test builds it on both sides.
+    """
+    size_depth, size_pool, size_dim, heads = _V2_SIZES[size]
+    depth, q_pool, dim = depth or size_depth, tuple(pool_blocks or size_pool), embed_dim or size_dim
     specs = _block_specs(depth, q_pool, widen_before_pool=False, pool_q_everywhere=True, base_dim=dim, base_heads=heads)
     return MViT(specs, num_classes, temporal_size=temporal_size, spatial_size=spatial_size, rel_pos=True,
                 residual_pool=True, proj_after_attn=True, **kwargs)
+
+
+class ReversibleMViT(MViT):
+    """Rev-MViT (Mangalam et al., "Reversible Vision Transformers", CVPR 2022): ``(N, 3, T, H, W)`` -> logits.
+
+    The blocks are :class:`~zoo.models.mvit.MultiScaleBlock` s (``F`` = ``norm1`` + ``attn``, ``G`` =
+    ``norm2`` + ``mlp``) in two kinds of step, over tokens without a class token:
+
+    * reversible (every block not in ``transitions``): two streams, ``(x1, x2) -> (y1, y2)`` with
+      ``y1 = x1 + F(x2)``, ``y2 = x2 + G(y1)``; a run of them starts from ``(x, x)``;
+    * stage transition (the query-pooling blocks): the two streams averaged into one ``x``, then
+      ``r + F(x)`` followed by ``+ G``, where the skip ``r`` is ``proj(x)`` pooled by the attention's own
+      query pooling (conv + norm, per head).
+
+    The features are the two last streams side by side, normalised and averaged over the tokens:
+    ``(N, 2 * dim)``.  The first and last blocks are reversible, and so is one between two transitions.
+    """
+
+    def __init__(self, blocks, num_classes: int = 400, *, transitions: tuple[int, ...], **kwargs) -> None:
+        if 0 in transitions or len(blocks) - 1 in transitions or any(i + 1 in transitions for i in transitions):
+            raise ValueError(f"Rev-MViT needs reversible first and last blocks and one between two stage "
+                             f"transitions; got transitions at {transitions} of {len(blocks)} blocks")
+        super().__init__(blocks, num_classes, proj_after_attn=True, **kwargs)
+        self.transitions = tuple(transitions)
+        self.cls_token = self.pos_embed_cls = None  # no class token
+        for module in self.modules():
+            if isinstance(module, TokenPool):
+                module.has_cls = False
+        for block in self.blocks:
+            block.pool_skip = None  # the transition's skip is pooled by the attention's query pooling
+        self.num_features = 2 * blocks[-1].dim_out
+        self.norm = _LayerNorm(self.num_features)
+        self.fc = nn.Linear(self.num_features, num_classes)
+        nn.init.trunc_normal_(self.fc.weight, std=self.init_std)
+        nn.init.zeros_(self.fc.bias)
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W) -> (N, T'*H'*W', dim)`` patch tokens plus the separable position embedding."""
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)
+        if x.shape[1] != math.prod(self.input_thw):
+            t, h, w = self.input_thw
+            raise ValueError(f"Rev-MViT was built for {t * 2}x{h * 4}x{w * 4} clips (T x H x W); "
+                             f"got {x.shape[1]} patches instead of {t * h * w}")
+        t = self.pos_embed_temporal.shape[0]
+        pos = self.pos_embed_temporal.repeat_interleave(self.pos_embed_spatial.shape[0], dim=0) + \
+            self.pos_embed_spatial.repeat(t, 1)
+        return x + pos[None]
+
+    @staticmethod
+    def _reversible(block: MultiScaleBlock, x1: torch.Tensor, x2: torch.Tensor, thw: Thw) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(y1, y2)`` with ``y1 = x1 + F(x2)``, ``y2 = x2 + G(y1)``, each ``(N, L, dim)``."""
+        y1 = x1 + block.attn(block.norm1(x2), thw)[0]
+        return y1, x2 + block.mlp(block.norm2(y1))
+
+    @staticmethod
+    def _transition(block: MultiScaleBlock, x: torch.Tensor, thw: Thw) -> tuple[torch.Tensor, Thw]:
+        """``(N, L, dim_in) -> (N, L', dim_out)``: pooled queries, the skip pooled the same way."""
+        skip = block.proj(x) if block.proj is not None else x
+        n, length, dim = skip.shape
+        heads = block.attn.num_heads
+        skip, _ = block.attn.pool_q(skip.reshape(n, length, heads, dim // heads).transpose(1, 2), thw)
+        skip = skip.transpose(1, 2).reshape(n, -1, dim)
+        out, new_thw = block.attn(block.norm1(x), thw)
+        x = skip + out
+        return x + block.mlp(block.norm2(x)), new_thw
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, T, H, W)`` -> ``(N, 2 * dim)``: both streams, normalised, averaged over the tokens."""
+        x, thw = self._embed(x), self.input_thw
+        streams = None
+        for i, block in enumerate(self.blocks):
+            if i in self.transitions:
+                x, thw = self._transition(block, (streams[0] + streams[1]) / 2, thw)
+                streams = None
+            else:
+                streams = self._reversible(block, *(streams or (x, x)), thw)
+        return self.norm(torch.cat(streams, dim=-1)).mean(dim=1)
+
+
+def rev_mvit_b(num_classes: int = 400, *, temporal_size: int = 16, spatial_size: int = 224, depth: int = 16,
+               pool_blocks: tuple[int, ...] = (1, 3, 14), embed_dim: int = 96, **kwargs) -> ReversibleMViT:
+    """Rev-MViT-B (PySlowFast ``REV_MVIT_B_16x4_CONV``) for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips.
+
+    MViT-B's blocks widened in the attention at the query-pooling blocks ``pool_blocks``, which are
+    the stage transitions; ``depth`` and ``embed_dim`` reduce it for tests.
+    """
+    specs = _block_specs(depth, tuple(pool_blocks), widen_before_pool=False, pool_q_everywhere=False, base_dim=embed_dim)
+    return ReversibleMViT(specs, num_classes, transitions=tuple(pool_blocks), temporal_size=temporal_size,
+                          spatial_size=spatial_size, **kwargs)
 
 
 _COMMON_RULES = [
@@ -114,11 +213,38 @@ def _merge_qkv(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
+#: PySlowFast's Rev-MViT: ``rev_backbone.layers.{i}.F`` (norm + attention) and ``.G`` (norm + MLP).
+PYSLOWFAST_REV_MVIT_RULES = [
+    Rule(r"patch_embed\.proj\.(weight|bias)", r"patch_embed.\1"),
+    Rule(r"pos_embed_(spatial|temporal)", r"pos_embed_\1", reshape=True),
+    Rule(r"rev_backbone\.layers\.(\d+)\.F\.norm\.(weight|bias)", r"blocks.\1.norm1.\2"),
+    Rule(r"rev_backbone\.layers\.(\d+)\.F\.attn\.(pool_[qkv])\.weight", r"blocks.\1.attn.\2.pool.weight"),
+    Rule(r"rev_backbone\.layers\.(\d+)\.F\.attn\.norm_([qkv])\.(weight|bias)", r"blocks.\1.attn.pool_\2.norm.\3"),
+    Rule(r"rev_backbone\.layers\.(\d+)\.F\.attn\.(qkv|proj)\.(weight|bias)", r"blocks.\1.attn.\2.\3"),
+    Rule(r"rev_backbone\.layers\.(\d+)\.G\.norm\.(weight|bias)", r"blocks.\1.norm2.\2"),
+    Rule(r"rev_backbone\.layers\.(\d+)\.G\.mlp\.(fc1|fc2)\.(weight|bias)", r"blocks.\1.mlp.\2.\3"),
+    Rule(r"rev_backbone\.layers\.(\d+)\.res_proj\.(weight|bias)", r"blocks.\1.proj.\2"),
+    Rule(r"norm\.(weight|bias)", r"norm.\1"),
+    Rule(r"head\.projection\.(weight|bias)", r"fc.\1"),
+]
+
+
+def _zero_qkv_bias(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rev-MViT's ``qkv`` has no bias (``QKV_BIAS: False``): ours is a zero bias, the same function."""
+    out = dict(state)
+    for key, value in state.items():
+        if key.endswith(".F.attn.qkv.weight") and key[:-len("weight")] + "bias" not in state:
+            out[key[:-len("weight")] + "bias"] = value.new_zeros(value.shape[0])
+    return out
+
+
 @register_converter("fair_mvit")
 def convert_fair_mvit(state: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """pytorchvideo or PySlowFast MViT (v1, v2) weights -> our :class:`MViT`."""
+    """pytorchvideo or PySlowFast MViT (v1, v2, Rev-MViT) weights -> our :class:`MViT` / :class:`ReversibleMViT`."""
     if "patch_embed.patch_model.weight" in state:
         return convert(_merge_qkv(state), model, PYTORCHVIDEO_MVIT_RULES, what="pytorchvideo MViT")
+    if any(k.startswith("rev_backbone.") for k in state):
+        return convert(_zero_qkv_bias(state), model, PYSLOWFAST_REV_MVIT_RULES, what="PySlowFast Rev-MViT")
     return convert(state, model, PYSLOWFAST_MVIT_RULES, what="PySlowFast MViT")
 
 
@@ -172,6 +298,9 @@ _register("mvit_v2_b_32x3_kinetics400", mvit_v2, 32, 3, repo="pyslowfast", size=
 _register("mvit_v2_l_40x3_kinetics400", mvit_v2, 40, 3, repo="pyslowfast", size="l", top1=86.1, top5=97.0, crop=312,
           views="15 views (5 clips x 3 crops)", norm=_IMAGENET, pretraining="ImageNet-21K",
           path=_V2 + "MViTv2_L_40x3_k400_f306903192.pyth", description="MViTv2-L 40x3 at 312px, Kinetics-400, PySlowFast.")
+_register("rev_mvit_b_16x4_kinetics400", rev_mvit_b, 16, 4, repo="pyslowfast", top1=78.4, top5=93.4,
+          path="rev/REV_MVIT_B_16x4.pyth",
+          description="Rev-MViT-B 16x4 (reversible MViT-B, projects/rev), Kinetics-400, PySlowFast.")
 _register("mvit_v2_s_16x4_sthsthv2", mvit_v2, 16, 4, repo="pyslowfast", size="s", top1=68.2, top5=91.4,
           dataset="sthsthv2", pretraining="Kinetics-400", path=_V2 + "MViTv2_S_16x4_ssv2_f308341823.pyth",
           description="MViTv2-S 16x4, Something-Something V2, PySlowFast.")

@@ -8,7 +8,9 @@ temporal pool, all of which :func:`zoo.models.i3d_resnet.i3d_resnet` expresses:
 * bottlenecks with the stride on the ``1x3x3`` conv; the ``1x1`` reduce conv is ``3x1x1`` where inflated;
 * C2D: nothing inflated; I3D: stem ``5x7x7``, blocks inflated in GluonCV's pattern; C2D and I3D
   max-pool time by 2 after res2 (pytorchvideo's ``stage1_pool``, PySlowFast's ``pathway0_pool``);
-* Slow: res4/res5 inflated, no temporal pool; PySlowFast's Caffe2 "C2D_NOPOOL" is C2D without the pool.
+* Slow: res4/res5 inflated, no temporal pool; PySlowFast's Caffe2 "C2D_NOPOOL" is C2D without the pool;
+* I3D-NLN (PySlowFast): I3D with embedded-Gaussian non-local blocks after res3 blocks 1, 3 and res4
+  blocks 1, 3, 5, whose ``1x2x2`` max-pool takes the block input before ``phi`` and ``g``.
 
 Weights come in three key layouts, each a rule table of :func:`convert_fair_resnet`:
 
@@ -84,6 +86,7 @@ PYTORCHVIDEO_BOTTLENECK = {"branch1_conv": "downsample.conv", "branch1_norm": "d
                            "branch2.norm_b": "bn2", "branch2.conv_c": "conv3", "branch2.norm_c": "bn3",
                            "branch2.conv_b.conv_t": "conv2.conv_t", "branch2.conv_b.norm": "conv2.bn",
                            "branch2.conv_b.conv_xy": "conv2.conv_xy"}
+PYSLOWFAST_NONLOCAL = {"conv_theta": "theta", "conv_phi": "phi", "conv_g": "g", "conv_out": "proj", "bn": "bn"}
 PYSLOWFAST_BOTTLENECK = {"branch1": "downsample.conv", "branch1_bn": "downsample.bn", "branch2.a": "conv1",
                          "branch2.a_bn": "bn1", "branch2.b": "conv2", "branch2.b_bn": "bn2", "branch2.c": "conv3",
                          "branch2.c_bn": "bn3"}
@@ -116,6 +119,9 @@ PYSLOWFAST_RESNET_RULES = [
     Rule(r"s(?P<stage>[2-5])\.pathway0_res(?P<block>\d+)\.(?P<rest>.+)",
          lambda m: f"layer{int(m['stage']) - 1}.{m['block']}.{block_key(m['rest'], PYSLOWFAST_BOTTLENECK)}",
          reshape=True),
+    Rule(r"s(?P<stage>[2-5])\.pathway0_nonlocal(?P<block>\d+)\.(?P<rest>.+)",
+         lambda m: f"layer{int(m['stage']) - 1}.{m['block']}.nonlocal_block."
+                   f"{block_key(m['rest'], PYSLOWFAST_NONLOCAL)}", reshape=True),
     Rule(r"head\.projection\.(weight|bias)", r"head.fc.\1", reshape=True),
 ]
 
@@ -127,6 +133,8 @@ CAFFE2_TO_PYSLOWFAST = [
     (r"res(\d)_(\d+)_branch(\d)([a-c])_(w|b)", r"s\1.pathway0_res\2.branch\3.\4.\5"),
     (r"res(\d)_(\d+)_branch1_bn_(s|b|rm|riv)", r"s\1.pathway0_res\2.branch1_bn.\3"),
     (r"res(\d)_(\d+)_branch1_(w|b)", r"s\1.pathway0_res\2.branch1.\3"),
+    (r"nonlocal_conv(\d)_(\d+)_(theta|phi|g|out)_(w|b)", r"s\1.pathway0_nonlocal\2.conv_\3.\4"),
+    (r"nonlocal_conv(\d)_(\d+)_bn_(s|b|rm|riv)", r"s\1.pathway0_nonlocal\2.bn.\3"),
     (r"res_conv1_bn_(s|b|rm|riv)", r"s1.pathway0_stem.bn.\1"),
     (r"conv1_(w|b)", r"s1.pathway0_stem.conv.\1"),
     (r"pred_(w|b)", r"head.projection.\1"),
@@ -176,9 +184,13 @@ _ARCH = {
     "c2d_nopool": dict(inflate_freq=0, conv1_kernel_t=1, conv1_stride_t=1, pool1_stride_t=1, temporal_pool2=False),
     "i3d": dict(conv1_kernel_t=5, conv1_stride_t=1, pool1_stride_t=1, temporal_pool2=True),
     "slow": dict(inflate_freq=(0, 0, 1, 1), conv1_kernel_t=1, conv1_stride_t=1, pool1_stride_t=1, temporal_pool2=False),
+    "i3d_nln": dict(conv1_kernel_t=5, conv1_stride_t=1, pool1_stride_t=1, temporal_pool2=True, nonlocal_stages=(1, 2),
+                    nonlocal_freq=((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)),
+                    nonlocal_kwargs={"sub_sample": True, "pool_input": True}),
 }
-_FAMILY = {"c2d": "c2d", "c2d_nopool": "c2d", "i3d": "i3d", "slow": "i3d_slow"}
-_TITLE = {"c2d": "C2D", "c2d_nopool": "C2D (no temporal pool)", "i3d": "I3D", "slow": "Slow-only"}
+_FAMILY = {"c2d": "c2d", "c2d_nopool": "c2d", "i3d": "i3d", "slow": "i3d_slow", "i3d_nln": "i3d"}
+_TITLE = {"c2d": "C2D", "c2d_nopool": "C2D (no temporal pool)", "i3d": "I3D", "slow": "Slow-only",
+          "i3d_nln": "I3D with non-local blocks"}
 _DATASETS = {  # dataset -> (classes, test views, how the views are combined)
     "kinetics400": (400, "Kinetics-400 val, 30 views (10 clips x 3 crops, short side 256)"),
     "sthsthv2": (174, "Something-Something V2 val, 3 views (1 clip x 3 crops, short side 256)"),
@@ -210,6 +222,8 @@ _register("c2d_nopool_resnet50_f8s8_kinetics400", "c2d_nopool", 8, 8, repo="pysl
           path="model_zoo/kinetics400/C2D_NOPOOL_8x8_R50.pkl", top1=67.2, top5=87.8)
 _register("i3d_resnet50_f8s8_kinetics400", "i3d", 8, 8, repo="pyslowfast",
           path="model_zoo/kinetics400/I3D_8x8_R50.pkl", top1=73.5, top5=90.8)
+_register("i3d_nl_resnet50_f8s8_kinetics400", "i3d_nln", 8, 8, repo="pyslowfast",
+          path="model_zoo/kinetics400/I3D_NLN_8x8_R50.pkl", top1=74.0, top5=91.1)
 _register("slow_resnet50_f4s16_kinetics400", "slow", 4, 16, repo="pyslowfast",
           path="model_zoo/kinetics400/SLOWONLY_4x16_R50.pkl", top1=72.7, top5=90.3)
 _register("slow_resnet50_f8s8_kinetics400", "slow", 8, 8, repo="pyslowfast",

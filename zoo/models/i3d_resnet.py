@@ -62,6 +62,7 @@ def i3d_resnet(
     depth: int = 50,
     *,
     layers: Sequence[int] | None = None,
+    base_width: int = 64,
     inflate_freq: Sequence[int | Sequence[int]] | int | None = None,
     inflate_style: str = "3x1x1",
     nonlocal_stages: Sequence[int] = (),
@@ -89,6 +90,7 @@ def i3d_resnet(
         depth: 50 or 101 (any of :data:`RESNET_DEPTHS` with bottlenecks).
         layers: blocks per stage, overriding ``depth``'s (e.g. ``(1, 1, 1, 1)`` for a small test
             network; the patterns must then be given per block or as ints).
+        base_width: the stem's width and ``layer1``'s inner width (64; smaller for a test network).
         inflate_freq: per stage, 1/0 per block (or one int for the stage); default GluonCV's
             pattern for ``depth`` (:data:`I3D_INFLATE`).
         inflate_style: ``"3x1x1"`` (inflate the reduce conv) or ``"3x3x3"`` (inflate the ``3x3``).
@@ -113,12 +115,12 @@ def i3d_resnet(
     inflate = [per_block(f, n) for f, n in zip(_per_stage(inflate_freq), stage_blocks)]
     nonlocal_cfg = [per_block(f, n) for f, n in zip(_per_stage(nonlocal_freq or 0), stage_blocks)]
     stem = Stem3d(
-        3, 64, (conv1_kernel_t, 7, 7), (conv1_stride_t, 2, 2),
+        3, base_width, (conv1_kernel_t, 7, 7), (conv1_stride_t, 2, 2),
         pool_kernel=(pool1_kernel_t, 3, 3), pool_stride=(pool1_stride_t, 2, 2),
     )
-    stages, in_planes = [], 64
+    stages, in_planes = [], base_width
     for i, num_blocks in enumerate(stage_blocks):
-        planes = 64 * 2**i
+        planes = base_width * 2**i
         flags = [bool(f) and i in nonlocal_stages for f in nonlocal_cfg[i]]
         stages.append(
             make_stage(

@@ -57,8 +57,11 @@ class TokenPool(nn.Module):
     """Pools the spatio-temporal tokens of ``(B, heads, 1 + T*H*W, D)``; the class token passes through.
 
     ``pool`` acts on ``(B*heads, D, T, H, W)``; ``norm`` (over ``D``) follows it, class token included.
-    Returns the pooled tokens and their new ``(T, H, W)``.
+    Returns the pooled tokens and their new ``(T, H, W)``.  ``has_cls = False``: the tokens are the grid
+    alone (a network without a class token, Rev-MViT).
     """
+
+    has_cls = True
 
     def __init__(self, pool: nn.Module, norm: nn.Module | None = None) -> None:
         super().__init__()
@@ -69,13 +72,13 @@ class TokenPool(nn.Module):
         squeeze = x.ndim == 3
         if squeeze:
             x = x.unsqueeze(1)
-        cls_token, tokens = x[:, :, :1], x[:, :, 1:]
+        tokens = x[:, :, 1:] if self.has_cls else x
         b, n, _, d = tokens.shape
         grid = tokens.transpose(2, 3).reshape(b * n, d, *thw)
         grid = self.pool(grid)
         new_thw = tuple(grid.shape[2:])
         tokens = grid.reshape(b, n, d, -1).transpose(2, 3)
-        x = torch.cat([cls_token, tokens], dim=2)
+        x = torch.cat([x[:, :, :1], tokens], dim=2) if self.has_cls else tokens
         if self.norm is not None:
             x = self.norm(x)
         return (x.squeeze(1) if squeeze else x), new_thw  # type: ignore[return-value]

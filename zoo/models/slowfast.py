@@ -166,11 +166,14 @@ class SlowFast(HeadedClassifier):
         return self.head.pool(torch.cat([pool(slow, 1).flatten(1), pool(fast, 1).flatten(1)], dim=1))
 
 
-def slowfast_resnet(num_classes: int, depth: int = 50, **kwargs) -> SlowFast:
-    """Builder: SlowFast with a ResNet-``depth`` (50, 101, 152) in both pathways; ``kwargs`` as :class:`SlowFast`."""
+def slowfast_resnet(num_classes: int, depth: int = 50, layers: tuple[int, ...] | None = None, **kwargs) -> SlowFast:
+    """Builder: SlowFast with a ResNet-``depth`` (50, 101, 152) in both pathways; ``kwargs`` as :class:`SlowFast`.
+
+    ``layers`` (blocks per stage) overrides ``depth``'s, for a small test network.
+    """
     if depth not in (50, 101, 152):
         raise ValueError(f"SlowFast depth must be 50, 101 or 152, got {depth}")
-    return SlowFast(num_classes, RESNET_DEPTHS[depth], **kwargs)
+    return SlowFast(num_classes, tuple(layers) if layers else RESNET_DEPTHS[depth], **kwargs)
 
 
 # --------------------------------------------------------------------------------------------

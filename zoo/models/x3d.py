@@ -17,13 +17,17 @@ Weights: PySlowFast's (``x3d_models/x3d_*.pyth``: ``s1.pathway0_stem``, ``s2.pat
 ``head.lin_5``, ...) and pytorchvideo's (``kinetics/X3D_*.pyth``: ``blocks.0.conv.conv_t``,
 ``blocks.1.res_blocks.0.branch2.conv_a``, ``blocks.5.pool.post_conv``, ...).  The two networks differ in
 one place: the first block of res2 keeps its width (24 -> 24) but strides, and PySlowFast follows its
-shortcut conv with a BatchNorm where pytorchvideo has none (``shortcut_norm_same_width=False``).  One
-converter reads both layouts, each with its rule table.
+shortcut conv with a BatchNorm where pytorchvideo has none (``shortcut_norm_same_width=False``).
+pytorchvideo's EfficientX3D (``models/accelerator/mobile_cpu/efficient_x3d.py``, ``efficient_x3d_*_original_form.pyth``:
+``s1.pathway0_stem_conv_xy.kernel.conv``, ``s2.pathway0_res0.layers.conv_0.kernel.bn``, ``head.lin_5.kernel.conv``,
+``projection.model``) is PySlowFast's X3D-XS network, shortcut BatchNorm included, rebuilt from its mobile-CPU
+blocks (its XS and S differ only in their input).  One converter reads the three layouts, each with its rule table.
 """
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import torch
 import torch.nn as nn
@@ -196,6 +200,19 @@ PYTORCHVIDEO_X3D_RULES = [
     Rule(r"blocks\.5\.proj\.(weight|bias)", r"fc.\1"),
 ]
 
+#: pytorchvideo's EfficientX3d (mobile-CPU blocks: every conv wrapped as ``*.kernel.conv``, its BN ``*.kernel.bn``).
+EFFICIENT_X3D_RULES = [
+    Rule(r"s1\.pathway0_stem_conv_xy\.kernel\.conv\.weight", "stem.0.weight"),
+    Rule(r"s1\.pathway0_stem_conv\.kernel\.conv\.weight", "stem.1.weight"),
+    Rule(r"s1\.pathway0_stem_conv\.kernel\.bn\.(.+)", r"stem.2.\1"),
+    Rule(r"s(?P<stage>\d)\.pathway0_res(?P<block>\d+)\.(?P<rest>.+)",
+         lambda m: f"{_stage_block(m, 2)}.{_block_key(m['rest'], _EFFICIENT_BLOCK)}"),
+    Rule(r"head\.conv_5\.kernel\.conv\.weight", "conv5.conv.weight"),
+    Rule(r"head\.conv_5\.kernel\.bn\.(.+)", r"conv5.bn.\1"),
+    Rule(r"head\.lin_5\.kernel\.conv\.weight", "fc1.weight", reshape=True),
+    Rule(r"projection\.model\.(weight|bias)", r"fc.\1"),
+]
+
 #: upstream block-relative module -> ours (the tensor name after it is kept)
 _PYSLOWFAST_BLOCK = {"branch1": "downsample.conv", "branch1_bn": "downsample.bn", "branch2.a": "conv1.conv",
                      "branch2.a_bn": "conv1.bn", "branch2.b": "conv2", "branch2.b_bn": "bn2",
@@ -207,6 +224,11 @@ _PYTORCHVIDEO_BLOCK = {"branch1_conv": "downsample.conv", "branch1_norm": "downs
                        "branch2.norm_b.1.block.2": "se.fc2", "branch2.conv_c": "conv3.conv",
                        "branch2.norm_c": "conv3.bn"}
 
+_EFFICIENT_BLOCK = {"_res_proj.kernel.conv": "downsample.conv", "_res_proj.kernel.bn": "downsample.bn",
+                    "layers.conv_0.kernel.conv": "conv1.conv", "layers.conv_0.kernel.bn": "conv1.bn",
+                    "layers.conv_1.kernel.conv": "conv2", "layers.conv_1.kernel.bn": "bn2",
+                    "layers.se.se.block.0": "se.fc1", "layers.se.se.block.2": "se.fc2",
+                    "layers.conv_2.kernel.conv": "conv3.conv", "layers.conv_2.kernel.bn": "conv3.bn"}
 
 def _block_key(rest: str, table: dict[str, str]) -> str:
     """Our key inside a block for the upstream ``rest`` (``branch2.a_bn.weight`` -> ``conv1.bn.weight``)."""
@@ -216,9 +238,11 @@ def _block_key(rest: str, table: dict[str, str]) -> str:
 
 @register_converter("fair_x3d")
 def convert_fair_x3d(state: dict, model: nn.Module) -> dict:
-    """PySlowFast's or pytorchvideo's X3D state dict -> ours (the layout is told by the stem's key)."""
+    """PySlowFast's, pytorchvideo's or pytorchvideo's EfficientX3D state dict -> ours (told by the stem's key)."""
     if any(k.startswith("blocks.0.") for k in state):
         return convert(state, model, PYTORCHVIDEO_X3D_RULES, what="pytorchvideo X3D")
+    if any(k.startswith("s1.pathway0_stem_conv_xy.") for k in state):
+        return convert(state, model, EFFICIENT_X3D_RULES, what="pytorchvideo EfficientX3D")
     return convert(state, model, PYSLOWFAST_X3D_RULES, what="PySlowFast X3D")
 
 
@@ -256,9 +280,15 @@ def _x3d_input(size: str) -> InputSpec:
                           f"x 10 clips, or 1 centre crop of {crop}px")
 
 
+#: pytorchvideo's accelerator zoo (docs/source/model_zoo.md, "Efficient Models for mobile CPU", fp32): top-1/top-5.
+_EFFICIENT_ACCURACY = {"xs": (68.5, 88.0), "s": (73.0, 90.6)}
+
+
 def _register(name: str, size: str, source: str) -> None:
-    """Register ``name``: X3D-``size`` with the Kinetics-400 weights of ``source`` (``pyslowfast``/``pytorchvideo``)."""
+    """Register ``name``: X3D-``size`` with the Kinetics-400 weights of ``source``
+    (``pyslowfast``, ``pytorchvideo`` or ``pytorchvideo_efficient``)."""
     *_, depth, pysf_top1, ptv_accuracy = _X3D_SIZES[size]
+    spec = _x3d_input(size)
     if source == "pyslowfast":
         kwargs = {"depth_factor": depth}
         weights = fair_file(name, f"x3d_models/x3d_{size}.pyth", "fair_x3d", pysf_top1, repo="pyslowfast",
@@ -266,6 +296,17 @@ def _register(name: str, size: str, source: str) -> None:
                             recipe=f"https://github.com/facebookresearch/SlowFast/blob/main/configs/Kinetics/X3D_{size.upper()}.yaml")
         origin = "PySlowFast (facebookresearch/SlowFast, slowfast/models/video_model_builder.py X3D)"
         description = f"X3D-{size.upper()} trained on Kinetics-400 by PySlowFast (projects/x3d)."
+    elif source == "pytorchvideo_efficient":
+        kwargs = {"depth_factor": depth}
+        weights = fair_file(name, f"kinetics/efficient_x3d_{size}_original_form.pyth", "fair_x3d",
+                            *_EFFICIENT_ACCURACY[size], repo="pytorchvideo", pretraining="Scratch", default=True,
+                            protocol="Kinetics-400 val, 10 clips (pytorchvideo's accelerator model zoo, fp32)")
+        origin = ("pytorchvideo 0.1.5 (pytorchvideo/models/accelerator/mobile_cpu/efficient_x3d.py EfficientX3d, "
+                  "models/hub/efficient_x3d_mobile_cpu.py)")
+        description = (f"EfficientX3D-{size.upper()}: X3D-{size.upper()} built from pytorchvideo's mobile-CPU blocks, "
+                       "trained on Kinetics-400 (pytorchvideo's accelerator model zoo).")
+        spec = replace(spec, note=f"X3D-{size.upper()}'s input ({spec.clip_len} frames at {spec.crop_size}px); "
+                                  "pytorchvideo reports 10-clip accuracy and does not say how the clips were cropped")
     else:
         kwargs = {"depth_factor": depth, "shortcut_norm_same_width": False}
         weights = fair_file(name, f"kinetics/X3D_{size.upper()}.pyth", "fair_x3d", *ptv_accuracy, repo="pytorchvideo",
@@ -273,7 +314,7 @@ def _register(name: str, size: str, source: str) -> None:
         origin = "pytorchvideo 0.1.5 (pytorchvideo/models/x3d.py create_x3d, models/hub/x3d.py)"
         description = f"X3D-{size.upper()} of pytorchvideo's model zoo (no BatchNorm on res2's first shortcut)."
     register_model(name, x3d, family="x3d", dataset="kinetics400", num_classes=400, kwargs=kwargs,
-                   input=_x3d_input(size), weights=[weights], converters={"pth": "fair_x3d"},
+                   input=spec, weights=[weights], converters={"pth": "fair_x3d"},
                    source=origin, description=description)
 
 
@@ -285,3 +326,5 @@ _register("x3d_xs_kinetics400_pytorchvideo", "xs", "pytorchvideo")
 _register("x3d_s_kinetics400_pytorchvideo", "s", "pytorchvideo")
 _register("x3d_m_kinetics400_pytorchvideo", "m", "pytorchvideo")
 _register("x3d_l_kinetics400_pytorchvideo", "l", "pytorchvideo")
+_register("efficient_x3d_xs_kinetics400", "xs", "pytorchvideo_efficient")
+_register("efficient_x3d_s_kinetics400", "s", "pytorchvideo_efficient")
