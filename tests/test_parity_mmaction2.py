@@ -42,7 +42,7 @@ class MMCase:
     name: str
     config: str
     input: tuple[int, ...]
-    layout: str  # "2d": mmaction2's Recognizer2D, "3d": Recognizer3D
+    layout: str  # "2d": mmaction2's Recognizer2D, "3d": Recognizer3D, "omni": RecognizerOmni's backbone and head
     model: dict = field(default_factory=dict)
     zoo_kwargs: dict = field(default_factory=dict)  # zoo's side of a reduced ``model``
     seed: int = 0
@@ -102,6 +102,13 @@ CASES = [
     # ip-CSN is published at depth 152 only: the reduced case builds both sides at depth 50
     MMCase("ipcsn_r50", "ipcsn_resnet152_f32s2_kinetics400", R + "csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py",
            (1, 3, 8, 64, 64), "3d", model={"backbone": {"depth": 50}}, zoo_kwargs={"depth": 50}),
+    MMCase("slowfast_r101_r50", "slowfast_4x16_resnet101_resnet50_e256_kinetics400",
+           R + "slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py", (1, 3, 32, 64, 64), "3d"),
+    MMCase("x3d_s", "x3d_s_kinetics400_mmaction2", R + "x3d/x3d_s_13x6x1_facebook-kinetics400-rgb.py",
+           (1, 3, 13, 64, 64), "3d"),
+    # OmniSource: the video path of OmniResNet and OmniHead (its non-linear video head)
+    MMCase("slowonly_omni_r50", "slowonly_resnet50_omnisource_f8s8_kinetics400",
+           R + "omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py", (2, 3, 8, 64, 64), "omni"),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 

@@ -8,7 +8,9 @@ Run with the mmaction2 reference venv's interpreter (``make mmaction-venv``), ne
 ``config`` is a path under mmaction2's shipped configs (``recognition/tsn/<name>.py``), ``model`` a
 dict merged into the config's ``model`` (a reduced size, e.g. ``{"backbone": {"depth": 18}}``),
 ``input`` the clip shape in zoo's layout ``(N, C, T, H, W)``, ``layout`` ``"2d"`` (mmaction2's
-``Recognizer2D`` takes ``(N, T, C, H, W)``) or ``"3d"`` (``Recognizer3D`` takes ``(N, 1, C, T, H, W)``).
+``Recognizer2D`` takes ``(N, T, C, H, W)``), ``"3d"`` (``Recognizer3D`` takes ``(N, 1, C, T, H, W)``) or
+``"omni"`` (``RecognizerOmni``: its ``mode="tensor"`` path unpacks the head's output as a pair, so the
+backbone and the head are called directly on ``(N, C, T, H, W)``).
 
 Per case it gives the network seeded random weights (BatchNorm statistics included, so that they
 matter), saves them as mmaction2 saves a checkpoint (``{"state_dict": ..., "meta": ...}``) and runs
@@ -148,7 +150,10 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
     clip = torch.randn(case["input"], generator=gen)  # zoo's (N, C, T, H, W)
     inputs = clip.transpose(1, 2).contiguous() if case["layout"] == "2d" else clip.unsqueeze(1)
     with torch.no_grad():
-        logits = model(inputs, mode="tensor", stage="head")
+        if case["layout"] == "omni":
+            logits = model.cls_head(model.backbone(clip))
+        else:
+            logits = model(inputs, mode="tensor", stage="head")
     if isinstance(logits, tuple):
         logits = logits[0]
     checkpoint = {"state_dict": model.state_dict(),
