@@ -109,6 +109,8 @@ CASES = [
     # OmniSource: the video path of OmniResNet and OmniHead (its non-linear video head)
     MMCase("slowonly_omni_r50", "slowonly_resnet50_omnisource_f8s8_kinetics400",
            R + "omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py", (2, 3, 8, 64, 64), "omni"),
+    MMCase("tpn_tsm_r50", "tpn_tsm_resnet50_seg8_sthsthv1",
+           R + "tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
