@@ -111,6 +111,8 @@ CASES = [
            R + "omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py", (2, 3, 8, 64, 64), "omni"),
     MMCase("tpn_tsm_r50", "tpn_tsm_resnet50_seg8_sthsthv1",
            R + "tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
+    MMCase("r2plus1d_r34", "r2plus1d_resnet34_f8s8_kinetics400",
+           R + "r2plus1d/r2plus1d_r34_8xb8-8x8x1-180e_kinetics400-rgb.py", (2, 3, 8, 64, 64), "3d"),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
