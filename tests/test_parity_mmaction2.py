@@ -113,6 +113,9 @@ CASES = [
            R + "tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
     MMCase("r2plus1d_r34", "r2plus1d_resnet34_f8s8_kinetics400",
            R + "r2plus1d/r2plus1d_r34_8xb8-8x8x1-180e_kinetics400-rgb.py", (2, 3, 8, 64, 64), "3d"),
+    # TRN: the runner records the frame tuples mmaction2's head draws at random; ours is given the same
+    MMCase("trn_r50", "trn_resnet50_seg8_sthsthv2",
+           R + "trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py", (2, 3, 8, 64, 64), "2d"),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
@@ -163,6 +166,8 @@ def test_parity(case: MMCase, references: Path) -> None:
     data = np.load(references / f"{case.id}.npz")
     model = zoo.get_model(case.name, pretrained=str(references / f"{case.id}.pth"),
                           **case.zoo_kwargs).eval()
+    if "relation_draws" in data.files:  # TRN: mmaction2's random draw of frame tuples, given to ours
+        model.relations.set_draws(data["relation_draws"])
     with torch.inference_mode():
         ours = model(torch.from_numpy(data["input"])).numpy()
     ref = data["logits"]

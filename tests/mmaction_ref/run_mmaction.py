@@ -18,7 +18,8 @@ the same seeded input, already normalised, through the recognizer's network (``m
 ``stage="head"``: backbone, neck and head, no test-time averaging):
 
     <out>/<id>.pth   the checkpoint
-    <out>/<id>.npz   ``input`` (zoo's layout) and ``logits`` ``(N, num_classes)``
+    <out>/<id>.npz   ``input`` (zoo's layout) and ``logits`` ``(N, num_classes)``; for TRN also
+                     ``relation_draws``: the frame tuples its head drew at random (:func:`recorded_draws`)
     <out>/<id>.error the traceback, where mmaction2 itself failed
 
 mmcv-lite has no compiled ops; TIN's ``mmcv.ops.tin_shift`` gets a stand-in written from the op's CUDA
@@ -32,6 +33,7 @@ and pulls in timm/torchvision (forced off), and ``register_all_modules`` needs s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -133,6 +135,27 @@ def randomize(model: torch.nn.Module, seed: int) -> None:
             tensor.copy_(value.to(tensor.dtype))
 
 
+@contextlib.contextmanager
+def recorded_draws(draws: list):
+    """Append every ``numpy.random.choice`` result to ``draws`` while inside (TRN's ``RelationModuleMultiScale``
+    draws its frame tuples with it at each forward); numpy is seeded first so the draw is repeatable."""
+    import numpy as np
+
+    choice = np.random.choice
+
+    def recording_choice(*args, **kwargs):
+        picked = choice(*args, **kwargs)
+        draws.append([int(i) for i in picked])
+        return picked
+
+    np.random.seed(0)
+    np.random.choice = recording_choice
+    try:
+        yield draws
+    finally:
+        np.random.choice = choice
+
+
 def run_case(case: dict, configs: Path, out: Path) -> None:
     from mmengine.config import Config
     from mmaction.registry import MODELS
@@ -149,7 +172,8 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
     gen = torch.Generator().manual_seed(case["seed"] + 1)
     clip = torch.randn(case["input"], generator=gen)  # zoo's (N, C, T, H, W)
     inputs = clip.transpose(1, 2).contiguous() if case["layout"] == "2d" else clip.unsqueeze(1)
-    with torch.no_grad():
+    draws: list[list[int]] = []
+    with torch.no_grad(), recorded_draws(draws):
         if case["layout"] == "omni":
             logits = model.cls_head(model.backbone(clip))
         else:
@@ -160,7 +184,8 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
                   "meta": {"config": case["config"], "seed": case["seed"], "mmaction2": "reference run"}}
     torch.save(checkpoint, out / f"{case['id']}.pth")
     import numpy as np
-    np.savez(out / f"{case['id']}.npz", input=clip.numpy(), logits=logits.float().numpy())
+    extra = {"relation_draws": np.array(draws)} if draws else {}
+    np.savez(out / f"{case['id']}.npz", input=clip.numpy(), logits=logits.float().numpy(), **extra)
 
 
 def main(argv: list[str] | None = None) -> int:
