@@ -88,7 +88,7 @@ class MultiScaleRelation(nn.Module):
                 tuples = tuples[self.fixed_draws[i - 1]]
             elif i > 0 and self.training:
                 tuples = tuples[torch.randperm(len(tuples), device=tuples.device)[: self.draws[i]]]
-            scores = fusion(codes[:, tuples].reshape(n, len(tuples), scale * hidden))  # (N, R, classes)
+            scores = fusion(codes[:, tuples].reshape(n, tuples.shape[0], scale * hidden))  # (N, R, classes)
             if i == 0 or self.fixed_draws is not None or self.training:
                 logits = logits + scores.sum(dim=1)
             else:  # the expected sum of `draws` tuples drawn without replacement
