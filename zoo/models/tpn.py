@@ -26,7 +26,10 @@ not either); :meth:`TPNet.forward_with_aux` returns its logits for training, and
 :meth:`TPNet.aux_loss` weighs its cross-entropy by ``aux_loss_weight`` (0.5 upstream).
 
 Names and weights: GluonCV's PyTorch zoo (``gluoncv/torch/model_zoo/action_recognition/tpn.py``);
-:func:`convert_gluoncv_tpn` maps its state dict keys to ours.
+:func:`convert_gluoncv_tpn` maps its state dict keys to ours.  mmaction2's TPN files on SlowOnly
+(``convert_mmaction2_tpn``) and on a TSM ResNet-50 (``backbone="tsm"``: the 2D ResNet runs per frame
+with temporal shifts and its ``layer3``/``layer4`` maps are regrouped into clips for the same neck;
+``convert_mmaction2_tpn_tsm``).
 """
 from __future__ import annotations
 
