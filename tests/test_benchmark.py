@@ -10,6 +10,7 @@ from zoo import benchmark as B
     ("simple3d_synthetic", (1, 3, 8, 32, 32)),
     ("flow_resnet18", (1, 2, 10, 32, 32)),         # stacked flow: 2 channels (the card says so)
     ("two_stream_resnet18", (1, 3, 10, 32, 32)),   # an (rgb, flow) pair is built from the card's layout
+    ("trn_resnet50_seg8_sthsthv2", (1, 3, 8, 32, 32)),  # a per-frame ResNet and a relation head over 8 frames
 ])
 @pytest.mark.parametrize("variant", ["eager", "fast"])
 def test_benchmark_row(name, shape, variant):

@@ -44,7 +44,7 @@ class MMCase:
     name: str
     config: str
     input: tuple[int, ...]
-    layout: str  # "2d": mmaction2's Recognizer2D, "3d": Recognizer3D
+    layout: str  # "2d": mmaction2's Recognizer2D, "3d": Recognizer3D, "omni": RecognizerOmni's backbone and head
     model: dict = field(default_factory=dict)
     zoo_kwargs: dict = field(default_factory=dict)  # zoo's side of a reduced ``model``
     seed: int = 0
@@ -115,6 +115,20 @@ CASES = [
     MMCase("uniformer_s_full", "uniformer_s_in1k_f16s4_kinetics400",
            R + "uniformer/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb.py", (1, 3, 16, 224, 224), "3d",
            heavy=True),
+    MMCase("slowfast_r101_r50", "slowfast_4x16_resnet101_resnet50_e256_kinetics400",
+           R + "slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py", (1, 3, 32, 64, 64), "3d"),
+    MMCase("x3d_s", "x3d_s_kinetics400_mmaction2", R + "x3d/x3d_s_13x6x1_facebook-kinetics400-rgb.py",
+           (1, 3, 13, 64, 64), "3d"),
+    # OmniSource: the video path of OmniResNet and OmniHead (its non-linear video head)
+    MMCase("slowonly_omni_r50", "slowonly_resnet50_omnisource_f8s8_kinetics400",
+           R + "omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py", (2, 3, 8, 64, 64), "omni"),
+    MMCase("tpn_tsm_r50", "tpn_tsm_resnet50_seg8_sthsthv1",
+           R + "tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py", (2, 3, 8, 64, 64), "2d"),
+    MMCase("r2plus1d_r34", "r2plus1d_resnet34_f8s8_kinetics400",
+           R + "r2plus1d/r2plus1d_r34_8xb8-8x8x1-180e_kinetics400-rgb.py", (2, 3, 8, 64, 64), "3d"),
+    # TRN: the runner records the frame tuples mmaction2's head draws at random; ours is given the same
+    MMCase("trn_r50", "trn_resnet50_seg8_sthsthv2",
+           R + "trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py", (2, 3, 8, 64, 64), "2d"),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
@@ -182,6 +196,8 @@ def test_parity(case: MMCase, request: pytest.FixtureRequest) -> None:
     data = np.load(references / f"{case.id}.npz")
     model = zoo.get_model(case.name, pretrained=str(references / f"{case.id}.pth"),
                           **case.zoo_kwargs).eval()
+    if "relation_draws" in data.files:  # TRN: mmaction2's random draw of frame tuples, given to ours
+        model.relations.set_draws(data["relation_draws"])
     with torch.inference_mode():
         ours = model(torch.from_numpy(data["input"])).numpy()
     ref = data["logits"]

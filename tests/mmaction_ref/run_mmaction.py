@@ -8,7 +8,9 @@ Run with the mmaction2 reference venv's interpreter (``make mmaction-venv``), ne
 ``config`` is a path under mmaction2's shipped configs (``recognition/tsn/<name>.py``), ``model`` a
 dict merged into the config's ``model`` (a reduced size, e.g. ``{"backbone": {"depth": 18}}``),
 ``input`` the clip shape in zoo's layout ``(N, C, T, H, W)``, ``layout`` ``"2d"`` (mmaction2's
-``Recognizer2D`` takes ``(N, T, C, H, W)``) or ``"3d"`` (``Recognizer3D`` takes ``(N, 1, C, T, H, W)``).
+``Recognizer2D`` takes ``(N, T, C, H, W)``), ``"3d"`` (``Recognizer3D`` takes ``(N, 1, C, T, H, W)``) or
+``"omni"`` (``RecognizerOmni``: its ``mode="tensor"`` path unpacks the head's output as a pair, so the
+backbone and the head are called directly on ``(N, C, T, H, W)``).
 
 Per case it gives the network seeded random weights (BatchNorm statistics included, so that they
 matter), saves them as mmaction2 saves a checkpoint (``{"state_dict": ..., "meta": ...}``) and runs
@@ -16,7 +18,8 @@ the same seeded input, already normalised, through the recognizer's network (``m
 ``stage="head"``: backbone, neck and head, no test-time averaging):
 
     <out>/<id>.pth   the checkpoint
-    <out>/<id>.npz   ``input`` (zoo's layout) and ``logits`` ``(N, num_classes)``
+    <out>/<id>.npz   ``input`` (zoo's layout) and ``logits`` ``(N, num_classes)``; for TRN also
+                     ``relation_draws``: the frame tuples its head drew at random (:func:`recorded_draws`)
     <out>/<id>.error the traceback, where mmaction2 itself failed
 
 mmcv-lite has no compiled ops; TIN's ``mmcv.ops.tin_shift`` gets a stand-in written from the op's CUDA
@@ -30,6 +33,7 @@ and pulls in timm/torchvision (forced off), and ``register_all_modules`` needs s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -131,6 +135,27 @@ def randomize(model: torch.nn.Module, seed: int) -> None:
             tensor.copy_(value.to(tensor.dtype))
 
 
+@contextlib.contextmanager
+def recorded_draws(draws: list):
+    """Append every ``numpy.random.choice`` result to ``draws`` while inside (TRN's ``RelationModuleMultiScale``
+    draws its frame tuples with it at each forward); numpy is seeded first so the draw is repeatable."""
+    import numpy as np
+
+    choice = np.random.choice
+
+    def recording_choice(*args, **kwargs):
+        picked = choice(*args, **kwargs)
+        draws.append([int(i) for i in picked])
+        return picked
+
+    np.random.seed(0)
+    np.random.choice = recording_choice
+    try:
+        yield draws
+    finally:
+        np.random.choice = choice
+
+
 def run_case(case: dict, configs: Path, out: Path) -> None:
     from mmengine.config import Config
     from mmaction.registry import MODELS
@@ -147,15 +172,20 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
     gen = torch.Generator().manual_seed(case["seed"] + 1)
     clip = torch.randn(case["input"], generator=gen)  # zoo's (N, C, T, H, W)
     inputs = clip.transpose(1, 2).contiguous() if case["layout"] == "2d" else clip.unsqueeze(1)
-    with torch.no_grad():
-        logits = model(inputs, mode="tensor", stage="head")
+    draws: list[list[int]] = []
+    with torch.no_grad(), recorded_draws(draws):
+        if case["layout"] == "omni":
+            logits = model.cls_head(model.backbone(clip))
+        else:
+            logits = model(inputs, mode="tensor", stage="head")
     if isinstance(logits, tuple):
         logits = logits[0]
     checkpoint = {"state_dict": model.state_dict(),
                   "meta": {"config": case["config"], "seed": case["seed"], "mmaction2": "reference run"}}
     torch.save(checkpoint, out / f"{case['id']}.pth")
     import numpy as np
-    np.savez(out / f"{case['id']}.npz", input=clip.numpy(), logits=logits.float().numpy())
+    extra = {"relation_draws": np.array(draws)} if draws else {}
+    np.savez(out / f"{case['id']}.npz", input=clip.numpy(), logits=logits.float().numpy(), **extra)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -469,6 +469,9 @@ class ClassifierHead3d(nn.Module):
     :meth:`pool`: ``(N * S * K, F, T, H, W)`` or already pooled ``(N * S * K, F)`` -> features
     ``(N, F)``; ``S = num_segments``, ``K = num_crop``, the consensus averages each group of
     ``S * K`` consecutive items.  ``forward``: features ``(N, F)`` -> logits ``(N, num_classes)``.
+
+    ``hidden_features``: a non-linear head, ``Linear(F, hidden)`` -> ``BatchNorm1d`` -> ReLU (``hidden``)
+    before the dropout and ``fc`` (mmaction2's OmniSource video head); ``None``: ``fc`` alone.
     """
 
     def __init__(
@@ -480,14 +483,17 @@ class ClassifierHead3d(nn.Module):
         num_segments: int = 1,
         num_crop: int = 1,
         init_std: float = 0.01,
+        hidden_features: int | None = None,
     ) -> None:
         super().__init__()
         self.in_features = in_features
         self.num_segments = num_segments
         self.num_crop = num_crop
         self.init_std = init_std
+        self.hidden = nn.Identity() if hidden_features is None else nn.Sequential(
+            nn.Linear(in_features, hidden_features), nn.BatchNorm1d(hidden_features), nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(dropout_ratio)
-        self.fc = nn.Linear(in_features, num_classes)
+        self.fc = nn.Linear(hidden_features or in_features, num_classes)
         nn.init.normal_(self.fc.weight, std=init_std)
         nn.init.zeros_(self.fc.bias)
 
@@ -497,7 +503,7 @@ class ClassifierHead3d(nn.Module):
         return segment_consensus(x, self.num_segments * self.num_crop)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(features))
+        return self.fc(self.dropout(self.hidden(features)))
 
 
 class HeadedClassifier(VideoClassifier):

@@ -78,6 +78,7 @@ def i3d_resnet(
     temporal_pool2: bool = True,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
+    head_hidden: int | None = None,
     num_segments: int = 1,
     num_crop: int = 1,
     partial_bn: bool = False,
@@ -100,6 +101,8 @@ def i3d_resnet(
             ``sub_sample``, ``scale``, ``proj_bias``; GluonCV's defaults when empty).
         conv1_kernel_t, conv1_stride_t, pool1_kernel_t, pool1_stride_t: the stem's temporal shape.
         temporal_pool2: GluonCV's ``2x1x1`` max-pool (stride 2) after ``layer1``.
+        head_hidden: width of a ``Linear -> BatchNorm1d -> ReLU`` layer before the classifier
+            (mmaction2's OmniSource head: twice the classes); ``None``: the classifier alone.
         num_segments, num_crop: views per video averaged by the head (GluonCV consensus).
         partial_bn: every BN but the stem's is frozen while training (TSN's partial BN).
         bn_frozen: every BN uses running statistics and has a frozen scale/shift.
@@ -133,7 +136,7 @@ def i3d_resnet(
         in_planes = planes * Bottleneck3d.expansion
     head = ClassifierHead3d(
         in_planes, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments,
-        num_crop=num_crop, init_std=init_std,
+        num_crop=num_crop, init_std=init_std, hidden_features=head_hidden,
     )
     pools = {0: nn.MaxPool3d((2, 1, 1), (2, 1, 1))} if temporal_pool2 else None
     model = ResNet3d(stem, stages, head, pools, partial_bn=partial_bn, bn_frozen=bn_frozen, frozen_stages=frozen_stages)

@@ -250,3 +250,40 @@ _register_mm("slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400", data
                  protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table (its metafile says 76.35/92.18; the README is the table the release reports)"),),
              source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
              description="SlowOnly ResNet-50 with 5 embedded-Gaussian non-local blocks (res3, res4; sub-sampled, scaled affinity), 8x8 sampling, ImageNet-initialised, mmaction2's weights. mmaction2 publishes this file and slowonly_resnet50_in1k_f8s8_kinetics400's with the same hash suffix (df42dc84): two different files cannot both start with it, so one of them will fail its check until mmaction2 corrects the name.")
+
+
+#: mmaction2's ``OmniResNet`` (plain ``nn.Conv3d``/``BatchNorm3d`` names, torchvision-style) with its
+#: ``OmniHead``: the video head ``fc3d`` (pool, Linear, BatchNorm1d, ReLU, dropout, Linear) -> ``head``;
+#: the ImageNet head ``fc2d``, used only on the images of joint training, is left out.
+_MM_OMNI_RULES = (
+    Rule(r"backbone\.conv1\.weight", "stem.conv.weight"),
+    Rule(r"backbone\.bn1\.(\w+)", r"stem.bn.\1"),
+    Rule(r"backbone\.(layer[1-4]\.\d+)\.(conv\d|bn\d)\.(\w+)", r"\1.\2.\3"),
+    Rule(r"backbone\.(layer[1-4]\.\d+)\.downsample\.0\.weight", r"\1.downsample.conv.weight"),
+    Rule(r"backbone\.(layer[1-4]\.\d+)\.downsample\.1\.(\w+)", r"\1.downsample.bn.\2"),
+    Rule(r"cls_head\.fc3d\.2\.(weight|bias)", r"head.hidden.0.\1"),
+    Rule(r"cls_head\.fc3d\.3\.(\w+)", r"head.hidden.1.\1"),
+    Rule(r"cls_head\.fc3d\.6\.(weight|bias)", r"head.fc.\1"),
+    Rule(r"cls_head\.fc2d\..+", None),
+)
+
+
+@register_converter("mmaction2_omni_resnet")
+def convert_mmaction2_omni_resnet(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 OmniSource ``OmniResNet`` + ``OmniHead`` checkpoints -> our Slow-only ``ResNet3d`` (video head only)."""
+    return convert(source, model, _MM_OMNI_RULES, what="mmaction2 OmniResNet")
+
+
+_register_mm("slowonly_resnet50_omnisource_f8s8_kinetics400", dataset="kinetics400", num_classes=400,
+             kwargs={'depth': 50, 'head_hidden': 800}, converters={"pth": "mmaction2_omni_resnet"},
+             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb_20230208-61c4be0d.pth",
+                 77.3, 93.23, converter="mmaction2_omni_resnet", config="omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py", default=True,
+                 pretraining="Scratch, ImageNet images joint (OmniSource)",
+                 protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py",
+             description=("SlowOnly ResNet-50, 8x8 sampling, trained from scratch by OmniSource on Kinetics-400 videos "
+                          "and ImageNet images at once (mmaction2's OmniResNet: the same network as SlowOnly); its video "
+                          "head has a hidden layer (Linear 2048->800, BatchNorm, ReLU) before the classifier. The "
+                          "ImageNet head of the file is not loaded."))

@@ -35,12 +35,14 @@ from ._resnet3d import (
 
 __all__ = ["mid_channels", "Conv2Plus1d", "conv2plus1d_builder", "R2Plus1D", "r2plus1d_resnet"]
 
-def mid_channels(in_channels: int, out_channels: int) -> int:
-    """Width of the (2+1)D intermediate layer that keeps a ``3x3x3`` conv's parameter count.
+def mid_channels(in_channels: int, out_channels: int, kernel_s: int = 3) -> int:
+    """Width of the (2+1)D intermediate layer that keeps a ``3 x k x k`` conv's parameter count.
 
-    ``floor(in * out * 27 / (in * 9 + 3 * out))`` (the paper's ``M_i``, as GluonCV and torchvision).
+    ``floor(in * out * 3k² / (in * k² + 3 * out))`` (the paper's ``M_i``; ``k = 3``: ``27`` and ``9``, as
+    GluonCV and torchvision; mmaction2 applies it to its ``k = 7`` stem and ``k = 1`` shortcuts too).
     """
-    return (in_channels * out_channels * 27) // (in_channels * 9 + 3 * out_channels)
+    area = kernel_s * kernel_s
+    return (in_channels * out_channels * 3 * area) // (in_channels * area + 3 * out_channels)
 
 
 class Conv2Plus1d(nn.Module):

@@ -53,6 +53,8 @@ class SlowFast(HeadedClassifier):
 
     Args:
         layers: bottleneck blocks per stage, e.g. ``(3, 4, 6, 3)`` (ResNet-50).
+        fast_layers: the Fast pathway's blocks per stage where they differ from the Slow one's
+            (mmaction2's R101-R50: ``layers`` of ResNet-101, ``fast_layers`` of ResNet-50); ``None``: ``layers``.
         alpha: Fast/Slow frame-rate ratio (stride of the lateral convs).
         beta_inv: Slow/Fast channel ratio.
         fusion_conv_channel_ratio: lateral conv output channels / Fast channels.
@@ -76,6 +78,7 @@ class SlowFast(HeadedClassifier):
         num_classes: int,
         layers: Sequence[int] = (3, 4, 6, 3),
         *,
+        fast_layers: Sequence[int] | None = None,
         alpha: int = 8,
         beta_inv: int = 8,
         fusion_conv_channel_ratio: int = 2,
@@ -107,7 +110,7 @@ class SlowFast(HeadedClassifier):
 
         fast_in, slow_in = fast_width, width_per_group
         laterals, fast_stages, slow_stages = [], [], []
-        for i, num_blocks in enumerate(layers):
+        for i, (num_blocks, num_fast_blocks) in enumerate(zip(layers, fast_layers or layers)):
             lateral_out = fast_in * fusion_conv_channel_ratio
             lateral = ConvBNAct(fast_in, lateral_out, (fusion_kernel_size, 1, 1), (alpha, 1, 1), (fusion_kernel_size // 2, 0, 0))
             if not lateral_norm:  # mmaction2's default: the lateral is the conv alone
@@ -118,8 +121,8 @@ class SlowFast(HeadedClassifier):
             limit_slow = num_block_temp_kernel_slow if i == 2 else None
             fast_planes, slow_planes = width_per_group * 2**i // beta_inv, width_per_group * 2**i
             fast_stages.append(
-                make_stage(Bottleneck3d, fast_in, fast_planes, num_blocks, stride=stride,
-                           block_kwargs=_temporal_kernels(num_blocks, 3, limit_fast))
+                make_stage(Bottleneck3d, fast_in, fast_planes, num_fast_blocks, stride=stride,
+                           block_kwargs=_temporal_kernels(num_fast_blocks, 3, limit_fast))
             )
             slow_stages.append(
                 make_stage(Bottleneck3d, slow_in + lateral_out, slow_planes, num_blocks, stride=stride,
@@ -166,14 +169,19 @@ class SlowFast(HeadedClassifier):
         return self.head.pool(torch.cat([pool(slow, 1).flatten(1), pool(fast, 1).flatten(1)], dim=1))
 
 
-def slowfast_resnet(num_classes: int, depth: int = 50, layers: tuple[int, ...] | None = None, **kwargs) -> SlowFast:
-    """Builder: SlowFast with a ResNet-``depth`` (50, 101, 152) in both pathways; ``kwargs`` as :class:`SlowFast`.
+def slowfast_resnet(num_classes: int, depth: int = 50, fast_depth: int | None = None,
+                    layers: tuple[int, ...] | None = None, **kwargs) -> SlowFast:
+    """Builder: SlowFast with a ResNet-``depth`` (50, 101, 152) Slow pathway and a ResNet-``fast_depth``
+    Fast one (``None``: the same depth); ``kwargs`` as :class:`SlowFast`.
 
-    ``layers`` (blocks per stage) overrides ``depth``'s, for a small test network.
+    ``layers`` (blocks per stage, both pathways) overrides the depths, for a small test network.
     """
-    if depth not in (50, 101, 152):
-        raise ValueError(f"SlowFast depth must be 50, 101 or 152, got {depth}")
-    return SlowFast(num_classes, tuple(layers) if layers else RESNET_DEPTHS[depth], **kwargs)
+    for what, value in (("depth", depth), ("fast_depth", fast_depth or depth)):
+        if value not in (50, 101, 152):
+            raise ValueError(f"SlowFast {what} must be 50, 101 or 152, got {value}")
+    if layers:
+        return SlowFast(num_classes, tuple(layers), **kwargs)
+    return SlowFast(num_classes, RESNET_DEPTHS[depth], fast_layers=RESNET_DEPTHS[fast_depth or depth], **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,3 +456,13 @@ _register_mm("slowfast_8x8_resnet101_e256_kinetics400", dataset="kinetics400", n
                  protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the metafile"),),
              source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py",
              description="SlowFast ResNet-101, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
+
+_register_mm("slowfast_4x16_resnet101_resnet50_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101, 'fast_depth': 50, 'alpha': 8, 'beta_inv': 8, 'fusion_kernel_size': 5, 'slow_frames': 4, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+             input=_MM_INPUT,
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb_20220901-a77ac3ee.pth",
+                 77.03, 92.99, converter="mmaction2_slowfast", config="slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py", default=True,
+                 pretraining="Scratch",
+                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py",
+             description="SlowFast 4x16 with a ResNet-101 Slow pathway and a ResNet-50 Fast one (a clip of 32 frames at step 2: the Slow pathway takes every 8th, the Fast one all 32; alpha 8), lateral convs without BatchNorm, from scratch, mmaction2's weights.")

@@ -26,7 +26,10 @@ not either); :meth:`TPNet.forward_with_aux` returns its logits for training, and
 :meth:`TPNet.aux_loss` weighs its cross-entropy by ``aux_loss_weight`` (0.5 upstream).
 
 Names and weights: GluonCV's PyTorch zoo (``gluoncv/torch/model_zoo/action_recognition/tpn.py``);
-:func:`convert_gluoncv_tpn` maps its state dict keys to ours.
+:func:`convert_gluoncv_tpn` maps its state dict keys to ours.  mmaction2's TPN files on SlowOnly
+(``convert_mmaction2_tpn``) and on a TSM ResNet-50 (``backbone="tsm"``: the 2D ResNet runs per frame
+with temporal shifts and its ``layer3``/``layer4`` maps are regrouped into clips for the same neck;
+``convert_mmaction2_tpn_tsm``).
 """
 from __future__ import annotations
 
@@ -40,12 +43,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import RESNET3D_RULES, mm_norm, mmaction2_file
+from ._mmaction2 import RESNET2D_RULES, RESNET3D_RULES, mm_norm, mmaction2_file
 from ._published import GLUONCV_CONFIGS, published
 from ._interface import freeze_bn_affine
-from ._resnet3d import ConvBNAct, ResNet3d, Triple, conv3d, init_weights, triple
+from ._resnet3d import ClassifierHead3d, ConvBNAct, ResNet3d, Triple, conv3d, init_weights, triple
 from ..convert.keys import KEEP, Rule, convert
 from .i3d_slow import i3d_slow_resnet
+from .tsm import tsm_resnet
 
 __all__ = [
     "TemporalModulation",
@@ -246,7 +250,7 @@ class AuxHead(nn.Module):
 
 
 class TPNet(ResNet3d):
-    """Slow-only ResNet + :class:`TPNNeck` + classifier head; :class:`AuxHead` kept for training.
+    """Slow-only (or TSM) ResNet + :class:`TPNNeck` + classifier head; :class:`AuxHead` kept for training.
 
     ``forward``: ``(N * S * K, 3, T, H, W)`` normalised clips -> logits ``(N, num_classes)``;
     ``forward_features`` gives the pooled neck output ``(N, 2048)``.  GluonCV's TPN takes ``T`` = 8, 16 or 32 frames
@@ -257,6 +261,11 @@ class TPNet(ResNet3d):
     ``partial_bn``, ``bn_frozen`` and ``frozen_stages`` act on the backbone as in
     :class:`~zoo.models._resnet3d.ResNet3d` (``bn_frozen`` also on the neck and the auxiliary head);
     GluonCV's TPN accepts these knobs but does not act on them.
+
+    ``backbone="tsm"`` (mmaction2's TPN-TSM): the backbone is a per-frame 2D ResNet with TSM shifts
+    (:func:`~zoo.models.tsm.tsm_resnet` over ``tsm_frames`` frames, ``stem`` = its ``conv1``, BN, ReLU,
+    max-pool); the clip's frames are folded into the batch for it and ``layer3``/``layer4`` are
+    unfolded back to ``(N, C, T, H, W)`` for the neck, so the input stays ``(N, 3, tsm_frames, H, W)``.
     """
 
     def __init__(
@@ -276,15 +285,25 @@ class TPNet(ResNet3d):
         partial_bn: bool = False,
         bn_frozen: bool = False,
         frozen_stages: int = -1,
+        backbone: str = "slowonly",
+        tsm_frames: int = 8,
     ) -> None:
-        backbone = i3d_slow_resnet(
-            num_classes, depth, dropout_ratio=dropout_ratio, init_std=init_std, num_segments=num_segments,
-            num_crop=num_crop,
-        )
-        super().__init__(
-            backbone.stem, backbone.stages(), backbone.head,
-            partial_bn=partial_bn, bn_frozen=bn_frozen, frozen_stages=frozen_stages,
-        )
+        if backbone == "slowonly":
+            trunk = i3d_slow_resnet(
+                num_classes, depth, dropout_ratio=dropout_ratio, init_std=init_std, num_segments=num_segments,
+                num_crop=num_crop,
+            )
+            stem, stages, head = trunk.stem, trunk.stages(), trunk.head
+        elif backbone == "tsm":
+            frames = tsm_resnet(num_classes, depth, num_segments=tsm_frames).backbone
+            stem = nn.Sequential(frames.conv1, frames.bn1, nn.ReLU(inplace=True), frames.maxpool)
+            stages = [frames.layer1, frames.layer2, frames.layer3, frames.layer4]
+            head = ClassifierHead3d(frames.feat_dim, num_classes, dropout_ratio=dropout_ratio, num_segments=num_segments,
+                                    num_crop=num_crop, init_std=init_std)
+        else:
+            raise ValueError(f"TPN backbone must be 'slowonly' or 'tsm', got {backbone!r}")
+        super().__init__(stem, stages, head, partial_bn=partial_bn, bn_frozen=bn_frozen, frozen_stages=frozen_stages)
+        self.tsm_frames = tsm_frames if backbone == "tsm" else None
         self.depth = depth
         self.neck = TPNNeck(
             (1024, 2048), 1024, temporal_rates, downsample_scale, fusion_pool_scales, upsample_scale, fused_channels=2048,
@@ -294,6 +313,17 @@ class TPNet(ResNet3d):
         init_weights(self.aux_head)
         if bn_frozen:
             freeze_bn_affine([self.neck, self.aux_head])
+
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``(B, 3, T, H, W)`` -> every stage's output ``(B, C_i, T, H_i, W_i)`` (a TSM backbone runs per frame)."""
+        if self.tsm_frames is None:
+            return super().forward_stages(x)
+        b, c, t, h, w = x.shape
+        if t != self.tsm_frames:
+            raise ValueError(f"this TPN-TSM was built for {self.tsm_frames} frames, got T={t}; "
+                             f"pass tsm_frames={t} to get_model")
+        outs = super().forward_stages(x.transpose(1, 2).reshape(b * t, c, h, w))
+        return [out.view(b, t, *out.shape[1:]).transpose(1, 2) for out in outs]
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N * S * K, 3, T, H, W)`` -> the pooled neck output ``(N, 2048)``, views averaged."""
@@ -314,7 +344,7 @@ class TPNet(ResNet3d):
 def tpn_resnet(num_classes: int = 400, depth: int = 50, **kwargs) -> TPNet:
     """Builder of :class:`TPNet` (kwargs: ``temporal_rates``, ``downsample_scale``, ``fusion_pool_scales``,
     ``upsample_scale``, ``aux_loss_weight``, ``dropout_ratio``, ``init_std``, ``num_segments``, ``num_crop``,
-    ``partial_bn``, ``bn_frozen``, ``frozen_stages``)."""
+    ``partial_bn``, ``bn_frozen``, ``frozen_stages``, ``backbone``, ``tsm_frames``)."""
     if depth not in (50, 101):
         raise ValueError(f"TPN depth must be 50 or 101 (GluonCV's TPN backbones), got {depth}")
     return TPNet(num_classes=num_classes, depth=depth, **kwargs)
@@ -439,7 +469,7 @@ _register("tpn_resnet50_f8s8_kinetics400", input=_F8S8_INPUT,
 # --------------------------------------------------------------------------------------------
 
 _MM_FLOWS = {"1": "top_down_fusion", "2": "bottom_up_fusion"}
-_MM_TPN_RULES = (
+_MM_TPN_NECK_RULES = (
     Rule(r"neck\.spatial_modulation\.spatial_modulation\.(\d+)\.(\d+)\.(conv|bn)\.(\w+)", r"neck.spatial_modulation.levels.\1.\2.\3.\4"),
     Rule(r"neck\.temporal_modulation_ops\.(\d+)\.conv\.conv\.weight", r"neck.temporal_modulation.\1.conv.weight"),
     Rule(r"neck\.downsample_ops\.(\d+)\.conv\.conv\.weight", r"neck.bottom_up_downsample.\1.conv.weight"),
@@ -448,14 +478,33 @@ _MM_TPN_RULES = (
     Rule(r"neck\.pyramid_fusion\.(conv|bn)\.(\w+)", r"neck.pyramid_fusion.\1.\2"),
     Rule(r"neck\.aux_head\.conv\.(conv|bn)\.(\w+)", r"aux_head.features.\1.\2"),
     Rule(r"neck\.aux_head\.fc\.(weight|bias)", r"aux_head.fc.\1"),
-    *RESNET3D_RULES,
 )
+_MM_TPN_RULES = (*_MM_TPN_NECK_RULES, *RESNET3D_RULES)
 
 
 @register_converter("mmaction2_tpn")
 def convert_mmaction2_tpn(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """mmaction2 TPN-SlowOnly checkpoints (``backbone.*``, ``neck.*``, ``cls_head.fc_cls``) -> our :class:`TPNet`."""
     return convert(source, model, _MM_TPN_RULES, what="mmaction2 TPN")
+
+
+#: mmaction2's TPN on ``ResNetTSM``: the 2D backbone's keys (:data:`RESNET2D_RULES`, shifted ``conv1.net``)
+#: onto the folded-frames stem and stages of ``TPNet(backbone="tsm")``; the neck's as for SlowOnly.
+_MM_TPN_TSM_RULES = (
+    Rule(r"backbone\.conv1\.conv\.weight", "stem.0.weight"),
+    Rule(r"backbone\.conv1\.bn\.(\w+)", r"stem.1.\1"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.fc.\1"),
+    *_MM_TPN_NECK_RULES,
+    *(Rule(rule.source, rule.target.replace("backbone.", "", 1)) for rule in RESNET2D_RULES if "layer" in rule.source
+      and "non_local" not in rule.source),
+)
+
+
+@register_converter("mmaction2_tpn_tsm")
+def convert_mmaction2_tpn_tsm(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TPN-TSM checkpoints (``backbone.*`` of ``ResNetTSM``, ``neck.*``, ``cls_head.fc_cls``) -> our
+    :class:`TPNet` with ``backbone="tsm"``."""
+    return convert(source, model, _MM_TPN_TSM_RULES, what="mmaction2 TPN-TSM")
 
 
 _register_mm = partial(register_model, builder=tpn_resnet, family="tpn", converters={"pth": "mmaction2_tpn"})
@@ -479,3 +528,16 @@ _register_mm("tpn_slowonly_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400
                  protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the metafile"),),
              source="mmaction2 1.2.0, configs/recognition/tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
              description="TPN on SlowOnly ResNet-50 (levels res4 and res5), 8x8 sampling, ImageNet-initialised, mmaction2's weights.")
+
+_register_mm("tpn_tsm_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174,
+             kwargs={'depth': 50, 'backbone': 'tsm', 'tsm_frames': 8, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
+             converters={"pth": "mmaction2_tpn_tsm"},
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+                             note="8 frames, one from each of 8 equal segments of the video (TSN sampling), run per frame by the TSM ResNet"),
+             weights=(mmaction2_file(
+                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb_20230221-940a3615.pth",
+                 51.87, 79.67, converter="mmaction2_tpn_tsm", config="tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py", default=True,
+                 pretraining="ImageNet",
+                 protocol="mmaction2 test: 8 segments sampled twice (twice_sample: 2 clips of 8 frames) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree; the README's protocol column says 8 clips x 3 crop)"),),
+             source="mmaction2 1.2.0, configs/recognition/tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py",
+             description="TPN on a TSM ResNet-50 (2D ResNet per frame with temporal shifts; TPN levels res4 and res5 over the 8 frames), Something-Something V1, ImageNet-initialised backbone, mmaction2's weights.")

@@ -12,6 +12,14 @@ stride 2 in ``layer2..4``, global average pooling and a linear classifier; no dr
 The IG-65M models (moabitcoin/ig65m-pytorch, converted from Facebook's VMZ Caffe2 release) are
 R(2+1)D-34 with BatchNorm ``eps=1e-3`` and VMZ's mid widths: each (2+1)D conv sized from its own
 input/output width (torchvision sizes both convs of a block from the block's input width).
+
+mmaction2's ``ResNet2Plus1d`` (``r2plus1d_r34_*``) is R(2+1)D-34 with VMZ's per-conv mid widths and
+``eps=1e-3`` on the blocks' BatchNorms, and differs in four places, each an option here: its stem's
+(2+1)D conv is sized by the same rule for a ``7x7`` kernel (83 mid channels, ``stem_mid``), a
+``1x3x3`` max-pool follows the stem (``stem_pool``), each strided shortcut is itself a (2+1)D
+conv (``1x1x1`` spatial, BN, ReLU, ``1x1x1`` temporal, sized by the rule for ``k = 1``;
+``factorised_shortcut``), and the BatchNorms inside the (2+1)D convs keep ``eps=1e-5``
+(``inner_bn_eps``).
 Built from :mod:`zoo.models._resnet3d`.
 """
 from __future__ import annotations
@@ -37,7 +45,8 @@ from ._resnet3d import (
     init_weights,
     make_stage,
 )
-from ..convert.keys import KEEP, convert
+from ..convert.keys import KEEP, Rule, convert
+from ._mmaction2 import mm_norm, mmaction2_file
 from .r2plus1d import Conv2Plus1d, mid_channels
 
 __all__ = ["VideoResNet", "video_resnet", "r3d_18", "mc3_18", "r2plus1d_18", "r2plus1d_34"]
@@ -47,7 +56,8 @@ _VARIANTS = ("r3d", "mc3", "r2plus1d")
 
 def _conv2plus1d_builder(norm_layer: NormLayer, block_mid: int | None) -> Callable[..., nn.Module]:
     """A conv builder of :class:`Conv2Plus1d`: mid width ``block_mid`` for every conv of the block
-    (torchvision), or, with ``None``, sized per conv from its own widths (VMZ / IG-65M)."""
+    (torchvision), or, with ``None``, sized per conv from its own widths (VMZ / IG-65M / mmaction2).
+    ``norm_layer`` is the BatchNorm between the spatial and the temporal conv."""
 
     def build(in_planes: int, out_planes: int, *, stride: Triple, kernel_t: int = 3, dilation: int = 1) -> nn.Module:
         mid = block_mid if block_mid is not None else mid_channels(in_planes, out_planes)
@@ -65,6 +75,13 @@ class VideoResNet(ResNet3d):
         bn_eps: BatchNorm epsilon (torchvision 1e-5, IG-65M 1e-3).
         per_conv_mid: size every (2+1)D conv's mid width from its own widths (VMZ / IG-65M).
         dropout_ratio: dropout before ``fc`` (0 upstream).
+        stem_mid: mid width of the R(2+1)D stem's (2+1)D conv (torchvision / VMZ: 45; mmaction2: 83,
+            :func:`~zoo.models.r2plus1d.mid_channels` of ``3 -> 64`` for a ``7x7`` kernel).
+        stem_pool: a ``1x3x3`` max-pool, stride ``(1, 2, 2)``, after the stem (mmaction2).
+        factorised_shortcut: each strided R(2+1)D shortcut is a :class:`Conv2Plus1d` with ``1x1x1``
+            kernels (mmaction2) instead of one ``1x1x1`` conv; BN follows either.
+        inner_bn_eps: epsilon of the BatchNorm inside each (2+1)D conv; ``None``: ``bn_eps``
+            (mmaction2: 1e-5 inside, 1e-3 elsewhere).
     """
 
     def __init__(
@@ -76,15 +93,21 @@ class VideoResNet(ResNet3d):
         bn_eps: float = 1e-5,
         per_conv_mid: bool = False,
         dropout_ratio: float = 0.0,
+        stem_mid: int = 45,
+        stem_pool: bool = False,
+        factorised_shortcut: bool = False,
+        inner_bn_eps: float | None = None,
     ) -> None:
         if variant not in _VARIANTS:
             raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
         if depth not in (18, 34):
             raise ValueError(f"video ResNets here are depth 18 or 34, got {depth}")
         norm = batch_norm3d(eps=bn_eps)
+        inner_norm = norm if inner_bn_eps is None else batch_norm3d(eps=inner_bn_eps)
         if variant == "r2plus1d":
-            stem_conv = Conv2Plus1d(3, 64, 45, stride=(1, 2, 2), kernel_s=7, norm_layer=norm)
-            stem = Stem3d(3, 64, conv=stem_conv, pool_kernel=None, norm_layer=norm)
+            stem_conv = Conv2Plus1d(3, 64, stem_mid, stride=(1, 2, 2), kernel_s=7, norm_layer=inner_norm)
+            stem = Stem3d(3, 64, conv=stem_conv, pool_kernel=(1, 3, 3) if stem_pool else None,
+                          pool_stride=(1, 2, 2), norm_layer=norm)
         else:
             stem = Stem3d(3, 64, (3, 7, 7), (1, 2, 2), (1, 3, 3), pool_kernel=None, norm_layer=norm)
         stages, in_planes = [], 64
@@ -93,12 +116,16 @@ class VideoResNet(ResNet3d):
             stride = (1, 1, 1) if i == 0 else ((1, 2, 2) if spatial_only else (2, 2, 2))
             if variant == "r2plus1d":
                 per_block = [
-                    {"conv_builder": _conv2plus1d_builder(norm, None if per_conv_mid else mid_channels(in_planes if b == 0 else planes, planes))}
+                    {"conv_builder": _conv2plus1d_builder(inner_norm, None if per_conv_mid else mid_channels(in_planes if b == 0 else planes, planes))}
                     for b in range(num_blocks)
                 ]
             else:
                 per_block = [{"kernel_t": 1 if spatial_only else 3}] * num_blocks
-            stages.append(make_stage(BasicBlock3d, in_planes, planes, num_blocks, stride=stride, block_kwargs=per_block, norm_layer=norm))
+            stage = make_stage(BasicBlock3d, in_planes, planes, num_blocks, stride=stride, block_kwargs=per_block, norm_layer=norm)
+            if factorised_shortcut and variant == "r2plus1d" and stage[0].downsample is not None:
+                stage[0].downsample.conv = Conv2Plus1d(in_planes, planes, mid_channels(in_planes, planes, kernel_s=1),
+                                                       stride=stride, kernel_t=1, kernel_s=1, norm_layer=inner_norm)
+            stages.append(stage)
             in_planes = planes
         head = ClassifierHead3d(512, num_classes, dropout_ratio=dropout_ratio)
         super().__init__(stem, stages, head)
@@ -107,7 +134,8 @@ class VideoResNet(ResNet3d):
 
 
 def video_resnet(num_classes: int = 400, **kwargs) -> VideoResNet:
-    """Builder of :class:`VideoResNet` (kwargs: ``variant``, ``depth``, ``bn_eps``, ``per_conv_mid``, ``dropout_ratio``)."""
+    """Builder of :class:`VideoResNet` (kwargs: ``variant``, ``depth``, ``bn_eps``, ``per_conv_mid``, ``dropout_ratio``,
+    ``stem_mid``, ``stem_pool``, ``factorised_shortcut``, ``inner_bn_eps``)."""
     return VideoResNet(num_classes=num_classes, **kwargs)
 
 
@@ -210,3 +238,54 @@ _register("r3d_18_kinetics400", builder=r3d_18, source="torchvision",
                              protocol="video-level, frame_rate=15, clips_per_video=5, clip_len=16", default=True,
                              description="torchvision R3D_18_Weights.KINETICS400_V1"),),
           description="R3D-18 (3x3x3 convolutions), Kinetics-400, torchvision's weights.")
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's ResNet2Plus1d (configs/recognition/r2plus1d): ConvModule names (conv and BN under one name)
+# --------------------------------------------------------------------------------------------
+
+_MM_RULES = (
+    Rule(r"backbone\.conv1\.conv\.(conv_s\.weight|bn_s\.\w+|conv_t\.weight)", r"stem.conv.\1"),
+    Rule(r"backbone\.conv1\.bn\.(\w+)", r"stem.bn.\1"),
+    Rule(r"backbone\.(layer\d\.\d+)\.conv(\d)\.conv\.(conv_s\.weight|bn_s\.\w+|conv_t\.weight)", r"\1.conv\2.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.conv(\d)\.bn\.(\w+)", r"\1.bn\2.\3"),
+    Rule(r"backbone\.(layer\d\.\d+)\.downsample\.conv\.(conv_s\.weight|bn_s\.\w+|conv_t\.weight)", r"\1.downsample.conv.\2"),
+    Rule(r"backbone\.(layer\d\.\d+)\.downsample\.bn\.(\w+)", r"\1.downsample.bn.\2"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.fc.\1"),
+)
+
+
+@register_converter("mmaction2_r2plus1d")
+def convert_mmaction2_r2plus1d(source: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 ``ResNet2Plus1d`` + ``I3DHead`` checkpoints -> :class:`VideoResNet` built with mmaction2's options."""
+    return convert(source, model, _MM_RULES, what="mmaction2 R(2+1)D")
+
+
+#: :class:`VideoResNet` options of mmaction2's ``ResNet2Plus1d`` (``_base_/models/r2plus1d_r34.py``).
+MMACTION2_R2PLUS1D = {"variant": "r2plus1d", "depth": 34, "bn_eps": 1e-3, "per_conv_mid": True, "dropout_ratio": 0.5,
+                      "stem_mid": mid_channels(3, 64, kernel_s=7), "stem_pool": True, "factorised_shortcut": True,
+                      "inner_bn_eps": 1e-5}
+
+
+def _register_mm(name: str, frames: int, step: int, top1: float, top5: float, config: str, url: str) -> None:
+    register_model(
+        name, video_resnet, family="video_resnet", dataset="kinetics400", num_classes=400, kwargs=MMACTION2_R2PLUS1D,
+        input=InputSpec(clip_len=frames, frame_step=step, num_segments=1, crop_size=256, short_side=256,
+                        **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+        weights=(mmaction2_file(
+            url, top1, top5, converter="mmaction2_r2plus1d", config=config, default=True, pretraining="Scratch",
+            protocol=(f"mmaction2 test: 10 uniform clips of {frames} frames with step {step} x 3 crops (ThreeCrop 256px "
+                      "after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README "
+                      "table and the metafile (they agree)")),),
+        converters={"pth": "mmaction2_r2plus1d"},
+        source=f"mmaction2 1.2.0, configs/recognition/{config}",
+        description=(f"R(2+1)D-34 as mmaction2 builds it ({frames}x{step} sampling, from scratch): per-conv mid widths, "
+                     "a 1x3x3 max-pool after the stem, (2+1)D-factorised shortcuts; mmaction2's weights."))
+
+
+_register_mm("r2plus1d_resnet34_f8s8_kinetics400", 8, 8, 69.76, 88.41,
+             "r2plus1d/r2plus1d_r34_8xb8-8x8x1-180e_kinetics400-rgb.py",
+             "https://download.openmmlab.com/mmaction/v1.0/recognition/r2plus1d/r2plus1d_r34_8xb8-8x8x1-180e_kinetics400-rgb/r2plus1d_r34_8xb8-8x8x1-180e_kinetics400-rgb_20220812-47cfe041.pth")
+_register_mm("r2plus1d_resnet34_f32s2_kinetics400", 32, 2, 75.46, 92.28,
+             "r2plus1d/r2plus1d_r34_8xb8-32x2x1-180e_kinetics400-rgb.py",
+             "https://download.openmmlab.com/mmaction/v1.0/recognition/r2plus1d/r2plus1d_r34_8xb8-32x2x1-180e_kinetics400-rgb/r2plus1d_r34_8xb8-32x2x1-180e_kinetics400-rgb_20220812-4270588c.pth")

@@ -13,7 +13,9 @@ time is modelled in every block at the cost of a depthwise conv::
 XS, S and M share the network and differ in input: 4 frames at 160 px, 13 at 160, 16 at 224; L is
 deeper (depth factor 5.0) at 312 px.  The inner width of a block is ``int(2.25 * width)`` (54 for 24).
 
-Weights: PySlowFast's (``x3d_models/x3d_*.pyth``: ``s1.pathway0_stem``, ``s2.pathway0_res0.branch2.a``,
+Weights: mmaction2's (``x3d/facebook/x3d_{s,m}_*.pth``: PySlowFast's files converted to its
+``backbone.conv1_s``, ``backbone.layer1.0.conv1.conv``, ``cls_head.fc2`` layout, the same network),
+PySlowFast's (``x3d_models/x3d_*.pyth``: ``s1.pathway0_stem``, ``s2.pathway0_res0.branch2.a``,
 ``head.lin_5``, ...) and pytorchvideo's (``kinetics/X3D_*.pyth``: ``blocks.0.conv.conv_t``,
 ``blocks.1.res_blocks.0.branch2.conv_a``, ``blocks.5.pool.post_conv``, ...).  The two networks differ in
 one place: the first block of res2 keeps its width (24 -> 24) but strides, and PySlowFast follows its
@@ -35,6 +37,7 @@ import torch.nn as nn
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
 from ._interface import VideoClassifier, init_conv_bn
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import fair_file
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d, make_stage
 
@@ -213,6 +216,19 @@ EFFICIENT_X3D_RULES = [
     Rule(r"projection\.model\.(weight|bias)", r"fc.\1"),
 ]
 
+#: mmaction2's X3D (``mmaction/models/backbones/x3d.py``, ``heads/x3d_head.py``): stem ``conv1_s``/``conv1_t``,
+#: ``layer1..4`` of ``BlockX3D`` (``ConvModule`` s: conv and BN under one name), ``conv5``, ``X3DHead``.
+MMACTION2_X3D_RULES = [
+    Rule(r"backbone\.conv1_s\.conv\.weight", "stem.0.weight"),
+    Rule(r"backbone\.conv1_t\.conv\.weight", "stem.1.weight"),
+    Rule(r"backbone\.conv1_t\.bn\.(.+)", r"stem.2.\1"),
+    Rule(r"backbone\.layer(?P<stage>[1-4])\.(?P<block>\d+)\.(?P<rest>.+)",
+         lambda m: f"{_stage_block(m, 1)}.{_block_key(m['rest'], _MMACTION2_BLOCK)}"),
+    Rule(r"backbone\.conv5\.(conv|bn)\.(.+)", r"conv5.\1.\2"),
+    Rule(r"cls_head\.fc1\.weight", "fc1.weight"),
+    Rule(r"cls_head\.fc2\.(weight|bias)", r"fc.\1"),
+]
+
 #: upstream block-relative module -> ours (the tensor name after it is kept)
 _PYSLOWFAST_BLOCK = {"branch1": "downsample.conv", "branch1_bn": "downsample.bn", "branch2.a": "conv1.conv",
                      "branch2.a_bn": "conv1.bn", "branch2.b": "conv2", "branch2.b_bn": "bn2",
@@ -223,12 +239,16 @@ _PYTORCHVIDEO_BLOCK = {"branch1_conv": "downsample.conv", "branch1_norm": "downs
                        "branch2.norm_b.0": "bn2", "branch2.norm_b.1.block.0": "se.fc1",
                        "branch2.norm_b.1.block.2": "se.fc2", "branch2.conv_c": "conv3.conv",
                        "branch2.norm_c": "conv3.bn"}
+_MMACTION2_BLOCK = {"downsample.conv": "downsample.conv", "downsample.bn": "downsample.bn", "conv1.conv": "conv1.conv",
+                    "conv1.bn": "conv1.bn", "conv2.conv": "conv2", "conv2.bn": "bn2", "se_module.fc1": "se.fc1",
+                    "se_module.fc2": "se.fc2", "conv3.conv": "conv3.conv", "conv3.bn": "conv3.bn"}
 
 _EFFICIENT_BLOCK = {"_res_proj.kernel.conv": "downsample.conv", "_res_proj.kernel.bn": "downsample.bn",
                     "layers.conv_0.kernel.conv": "conv1.conv", "layers.conv_0.kernel.bn": "conv1.bn",
                     "layers.conv_1.kernel.conv": "conv2", "layers.conv_1.kernel.bn": "bn2",
                     "layers.se.se.block.0": "se.fc1", "layers.se.se.block.2": "se.fc2",
                     "layers.conv_2.kernel.conv": "conv3.conv", "layers.conv_2.kernel.bn": "conv3.bn"}
+
 
 def _block_key(rest: str, table: dict[str, str]) -> str:
     """Our key inside a block for the upstream ``rest`` (``branch2.a_bn.weight`` -> ``conv1.bn.weight``)."""
@@ -244,6 +264,12 @@ def convert_fair_x3d(state: dict, model: nn.Module) -> dict:
     if any(k.startswith("s1.pathway0_stem_conv_xy.") for k in state):
         return convert(state, model, EFFICIENT_X3D_RULES, what="pytorchvideo EfficientX3D")
     return convert(state, model, PYSLOWFAST_X3D_RULES, what="PySlowFast X3D")
+
+
+@register_converter("mmaction2_x3d")
+def convert_mmaction2_x3d(state: dict, model: nn.Module) -> dict:
+    """mmaction2's X3D checkpoint (``backbone.*``, ``cls_head.fc1/fc2``) -> ours (:data:`MMACTION2_X3D_RULES`)."""
+    return convert(state, model, MMACTION2_X3D_RULES, what="mmaction2 X3D")
 
 
 for _name, _frames, _step, _crop in (("x3d_xs", 4, 12, 160), ("x3d_s", 13, 6, 160), ("x3d_m", 16, 5, 224)):
@@ -328,3 +354,35 @@ _register("x3d_m_kinetics400_pytorchvideo", "m", "pytorchvideo")
 _register("x3d_l_kinetics400_pytorchvideo", "l", "pytorchvideo")
 _register("efficient_x3d_xs_kinetics400", "xs", "pytorchvideo_efficient")
 _register("efficient_x3d_s_kinetics400", "s", "pytorchvideo_efficient")
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's X3D files (PySlowFast's weights converted by mmaction2; zoo/models/_mmaction2.py)
+# --------------------------------------------------------------------------------------------
+
+def _register_mm(name: str, size: str, frames: int, step: int, test_side: int, top1: float, url: str, config: str) -> None:
+    """Register ``name``: X3D-``size`` with mmaction2's file at ``url`` and its test pipeline's input."""
+    register_model(
+        name, x3d, family="x3d", dataset="kinetics400", num_classes=400, kwargs={"depth_factor": 2.2},
+        input=InputSpec(clip_len=frames, frame_step=step, num_segments=1, crop_size=test_side, short_side=test_side,
+                        **mm_norm((114.75, 114.75, 114.75), (57.38, 57.38, 57.38)),
+                        note=f"mmaction2 samples with target_fps=30 (frame step {step} at 30 fps); "
+                             f"tested on 3 crops of {test_side}px after short side {test_side}"),
+        weights=(mmaction2_file(
+            url, top1, None, converter="mmaction2_x3d", config=config, default=True, pretraining="Scratch",
+            protocol=(f"mmaction2 test: 10 uniform clips of {frames} frames with step {step} x 3 crops (ThreeCrop "
+                      f"{test_side}px after short side {test_side}), scores averaged (average_clips='prob'); top-1 "
+                      "of that 30-view test from the README table and the metafile (they agree; no top-5 is "
+                      "published)")),),
+        converters={"pth": "mmaction2_x3d"},
+        source=f"mmaction2 1.2.0, configs/recognition/{config}",
+        description=(f"X3D-{size.upper()}: PySlowFast's Kinetics-400 weights (x3d_models/x3d_{size}.pyth) as converted "
+                     "and published by mmaction2, with mmaction2's test pipeline."))
+
+
+_register_mm("x3d_s_kinetics400_mmaction2", "s", 13, 6, 182, 73.3,
+             "https://download.openmmlab.com/mmaction/v1.0/recognition/x3d/facebook/x3d_s_13x6x1_facebook-kinetics400-rgb_20201027-623825a0.pth",
+             "x3d/x3d_s_13x6x1_facebook-kinetics400-rgb.py")
+_register_mm("x3d_m_kinetics400_mmaction2", "m", 16, 5, 256, 76.4,
+             "https://download.openmmlab.com/mmaction/v1.0/recognition/x3d/facebook/x3d_m_16x5x1_facebook-kinetics400-rgb_20201027-3f42382a.pth",
+             "x3d/x3d_m_16x5x1_facebook-kinetics400-rgb.py")
