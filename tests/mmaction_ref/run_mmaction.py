@@ -8,7 +8,8 @@ Run with the mmaction2 reference venv's interpreter (``make mmaction-venv``), ne
 ``config`` is a path under mmaction2's shipped configs (``recognition/tsn/<name>.py``), ``model`` a
 dict merged into the config's ``model`` (a reduced size, e.g. ``{"backbone": {"depth": 18}}``),
 ``input`` the clip shape in zoo's layout ``(N, C, T, H, W)``, ``layout`` ``"2d"`` (mmaction2's
-``Recognizer2D`` takes ``(N, T, C, H, W)``) or ``"3d"`` (``Recognizer3D`` takes ``(N, 1, C, T, H, W)``).
+``Recognizer2D`` takes ``(N, T, C, H, W)``) or ``"3d"`` (``Recognizer3D`` takes ``(N, 1, C, T, H, W)``);
+``double`` (optional) runs the saved float32 weights in float64.
 
 Per case it gives the network seeded random weights (BatchNorm statistics included, so that they
 matter), saves them as mmaction2 saves a checkpoint (``{"state_dict": ..., "meta": ...}``) and runs
@@ -180,15 +181,17 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
     gen = torch.Generator().manual_seed(case["seed"] + 1)
     clip = torch.randn(case["input"], generator=gen)  # zoo's (N, C, T, H, W)
     inputs = clip.transpose(1, 2).contiguous() if case["layout"] == "2d" else clip.unsqueeze(1)
+    checkpoint = {"state_dict": model.state_dict(),
+                  "meta": {"config": case["config"], "seed": case["seed"], "mmaction2": "reference run"}}
+    torch.save(checkpoint, out / f"{case['id']}.pth")  # float32, as mmaction2 saves
+    if case.get("double"):  # the saved float32 weights, computed in float64 (see MMCase.double)
+        model, inputs = model.double(), inputs.double()
     with torch.no_grad():
         logits = model(inputs, mode="tensor", stage="head")
     if isinstance(logits, tuple):
         logits = logits[0]
-    checkpoint = {"state_dict": model.state_dict(),
-                  "meta": {"config": case["config"], "seed": case["seed"], "mmaction2": "reference run"}}
-    torch.save(checkpoint, out / f"{case['id']}.pth")
     import numpy as np
-    np.savez(out / f"{case['id']}.npz", input=clip.numpy(), logits=logits.float().numpy())
+    np.savez(out / f"{case['id']}.npz", input=clip.numpy(), logits=logits.numpy())
 
 
 def main(argv: list[str] | None = None) -> int:
