@@ -113,3 +113,43 @@ def test_swin_converter_refuses_a_key_it_does_not_know() -> None:
     state["backbone.head.fc.weight"] = torch.zeros(7, 128)
     with pytest.raises(WeightsError, match="head"):
         convert_mmaction2_timm_swin(state, model)
+
+
+# one name per new trunk; frames and sizes small (Swin pads its 64 px frames to whole windows)
+_FAST_PATH_CASES = [
+    ("tsn_resnext101_32x4d_seg3_kinetics400", (1, 3, 2, 64, 64)),
+    ("tsn_densenet161_seg3_kinetics400", (1, 3, 2, 64, 64)),
+    ("tsn_swin_b_seg3_kinetics400", (1, 3, 2, 64, 64)),
+    ("tsn_mobileone_s4_seg8_kinetics400", (1, 3, 2, 64, 64)),
+    ("tsm_mobileone_s4_seg16_kinetics400", (1, 3, 16, 64, 64)),
+]
+
+
+def _eager(name: str, shape: tuple[int, ...]) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    model = zoo.get_model(name).eval()
+    _randomise_batchnorm(model)
+    clip = torch.randn(shape, generator=torch.Generator().manual_seed(3)).cumsum(-1).cumsum(-2) / 8
+    with torch.no_grad():
+        return model, clip, model(clip)
+
+
+@pytest.mark.parametrize("name, shape", _FAST_PATH_CASES, ids=[n for n, _ in _FAST_PATH_CASES])
+def test_fast_path_and_onnx_match_eager(name: str, shape: tuple[int, ...], tmp_path) -> None:
+    model, clip, ref = _eager(name, shape)
+    tolerance = 1e-4 * max(1.0, float(ref.abs().max()))
+    fast = zoo.optimize_for_inference(model, clip)
+    assert float((fast(clip) - ref).abs().max()) <= tolerance, (name, fast.zoo_skipped)
+    ort = pytest.importorskip("onnxruntime")
+    path = zoo.export(model, tmp_path / "m.onnx", tuple(clip.shape))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"clip": clip.numpy()})[0]
+    assert float(abs(out - ref.numpy()).max()) <= tolerance, name
+
+
+def test_fused_mobileone_exports_and_matches() -> None:
+    """The deploy form (``backbone.fuse()``) gives the multi-branch model's logits."""
+    model, clip, ref = _eager("tsn_mobileone_s4_seg8_kinetics400", (1, 3, 2, 64, 64))
+    model.backbone.fuse()
+    with torch.no_grad():
+        out = model(clip)
+    assert float((out - ref).abs().max()) <= 1e-4 * max(1.0, float(ref.abs().max()))
