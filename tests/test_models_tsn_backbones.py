@@ -133,6 +133,7 @@ def _eager(name: str, shape: tuple[int, ...]) -> tuple[torch.nn.Module, torch.Te
         return model, clip, model(clip)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, shape", _FAST_PATH_CASES, ids=[n for n, _ in _FAST_PATH_CASES])
 def test_fast_path_and_onnx_match_eager(name: str, shape: tuple[int, ...], tmp_path) -> None:
     model, clip, ref = _eager(name, shape)

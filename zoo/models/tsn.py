@@ -232,8 +232,9 @@ def tsn_mobileone(num_classes: int, arch: str = "s4", **kwargs) -> TSNTrunk:
 def tsn_swin_b(num_classes: int, **kwargs) -> SwinTransformer3d:
     """TSN over a 2D Swin-B (patch 4, window 7): :class:`~zoo.models.swin3d.SwinTransformer3d` with
     ``1x4x4`` patches and ``1x7x7`` windows sees every frame on its own, and its pooling over
-    ``(T, H, W)`` is the mean of the per-frame features, TSN's consensus.  Input ``(N, 3, T, H, W)``."""
-    return swin3d_b(num_classes, **{"patch": (1, 4, 4), "window": (1, 7, 7), "drop_path": 0.0, **kwargs})
+    ``(T, H, W)`` is the mean of the per-frame features, TSN's consensus.  No drop-path, dropout 0.4
+    before the classifier (mmaction2's TSN head).  Input ``(N, 3, T, H, W)``."""
+    return swin3d_b(num_classes, **{"patch": (1, 4, 4), "window": (1, 7, 7), "drop_path": 0.0, "dropout_ratio": 0.4, **kwargs})
 
 
 def tsn_resnet_v1b(num_classes: int, depth: int = 50, **kwargs) -> TSNResNetV1b:
