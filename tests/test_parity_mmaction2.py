@@ -127,6 +127,25 @@ CASES = [
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
+#: Full-size inputs (224 px, the card's frames) of architectures whose default case is reduced: ``make test-heavy``.
+FULL_SIZE_CASES = [
+    MMCase("tsn_resnext101_full", "tsn_resnext101_32x4d_seg3_kinetics400",
+           R + "tsn/custom_backbones/tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb.py",
+           (1, 3, 3, 224, 224), "2d"),
+    MMCase("tsn_densenet161_full", "tsn_densenet161_seg3_kinetics400",
+           R + "tsn/custom_backbones/tsn_imagenet-pretrained-dense161_8xb32-1x1x3-100e_kinetics400-rgb.py",
+           (1, 3, 3, 224, 224), "2d"),
+    MMCase("tsn_swin_b_full", "tsn_swin_b_seg3_kinetics400",
+           R + "tsn/custom_backbones/tsn_imagenet-pretrained-swin-transformer_8xb32-1x1x3-100e_kinetics400-rgb.py",
+           (1, 3, 3, 224, 224), "2d"),
+    MMCase("tsn_mobileone_s4_full", "tsn_mobileone_s4_seg8_kinetics400",
+           R + "tsn/custom_backbones/tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_kinetics400-rgb.py",
+           (1, 3, 8, 224, 224), "2d", double=True),
+    MMCase("tsm_mobileone_s4_full", "tsm_mobileone_s4_seg16_kinetics400",
+           R + "tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py",
+           (1, 3, 16, 224, 224), "2d", double=True),
+]
+
 
 def reference_python() -> Path:
     """The mmaction2 venv's interpreter; skip (or fail under ``ZOO_REQUIRE_REFERENCE=1``) without one."""
@@ -140,23 +159,22 @@ def reference_python() -> Path:
     pytest.skip(reason)
 
 
-def cases_key() -> str:
-    """Hash of the runner and the case table: a change to either regenerates the references."""
+def cases_key(cases: list[MMCase] = CASES) -> str:
+    """Hash of the runner and a case table: a change to either regenerates the references."""
     digest = hashlib.sha256(RUNNER.read_bytes())
-    digest.update(json.dumps([asdict(c) for c in CASES], sort_keys=True).encode())
+    digest.update(json.dumps([asdict(c) for c in cases], sort_keys=True).encode())
     return digest.hexdigest()[:12]
 
 
-@pytest.fixture(scope="session")
-def references() -> Path:
-    """The folder of every case's ``<id>.pth`` / ``<id>.npz`` (``<id>.error`` where mmaction2 failed)."""
+def run_references(cases: list[MMCase]) -> Path:
+    """The folder of each case's ``<id>.pth`` / ``<id>.npz`` (``<id>.error`` where mmaction2 failed)."""
     python = reference_python()
-    out = CACHE / cases_key()
+    out = CACHE / cases_key(cases)
     done = out / "done"
     if not done.exists():
         out.mkdir(parents=True, exist_ok=True)
         spec = out / "cases.json"
-        spec.write_text(json.dumps([{**asdict(c), "input": list(c.input)} for c in CASES]))
+        spec.write_text(json.dumps([{**asdict(c), "input": list(c.input)} for c in cases]))
         run = subprocess.run([str(python), "-W", "ignore", str(RUNNER), "--cases", str(spec), "--out", str(out)],
                              capture_output=True, text=True, timeout=900)
         if not any(out.glob("*.npz")) and not any(out.glob("*.error")):
@@ -165,8 +183,31 @@ def references() -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def references() -> Path:
+    """The references of :data:`CASES`."""
+    return run_references(CASES)
+
+
+@pytest.fixture(scope="session")
+def full_size_references() -> Path:
+    """The references of :data:`FULL_SIZE_CASES`."""
+    return run_references(FULL_SIZE_CASES)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_parity(case: MMCase, references: Path) -> None:
+    check_parity(case, references)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("case", FULL_SIZE_CASES, ids=[c.id for c in FULL_SIZE_CASES])
+def test_parity_full_size(case: MMCase, full_size_references: Path) -> None:
+    check_parity(case, full_size_references)
+
+
+def check_parity(case: MMCase, references: Path) -> None:
+    """zoo's logits on the case's clip, from mmaction2's checkpoint, against mmaction2's own."""
     import zoo
 
     error = references / f"{case.id}.error"

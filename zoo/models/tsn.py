@@ -25,7 +25,7 @@ import torch.nn as nn
 from ..convert.keys import Rule, convert
 from ..convert.quantize import int8_builder
 from ..errors import WeightsError
-from ..registry import InputSpec, register_converter, register_model
+from ..registry import InputSpec, WeightsEntry, register_converter, register_model
 from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ._backbones2d import (
@@ -719,7 +719,8 @@ def _input_segments(segments: int) -> InputSpec:
     return InputSpec(clip_len=1, frame_step=1, num_segments=segments, crop_size=224, short_side=256, **_MM_NORM)
 
 
-def _tsn_file(config: str, stamp: str, top1: float, top5: float, converter: str, agree: str = " and the metafile (they agree)") -> Any:
+def _tsn_file(config: str, stamp: str, top1: float, top5: float, converter: str,
+              agree: str = " and the metafile (they agree)") -> WeightsEntry:
     """The mmaction2 TSN checkpoint ``<config>_<stamp>.pth`` under ``tsn/<config>/``."""
     return mmaction2_file(
         f"https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/{config}/{config}_{stamp}.pth",
