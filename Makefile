@@ -44,6 +44,7 @@ mmaction-venv: $(MM_VENV)/.installed
 $(MM_VENV)/.installed: requirements-mmaction.txt
 	$(PYTHON3) -m venv $(MM_VENV)
 	$(MM_PY) -m pip install -q -r requirements-mmaction.txt
+	$(MM_PY) tests/mmaction_ref/pure_python_extras.py $(MM_VENV)/extras
 	touch $@
 
 ptv-venv: $(PTV_VENV)/.installed

@@ -10,7 +10,8 @@ dict merged into the config's ``model`` (a reduced size, e.g. ``{"backbone": {"d
 ``input`` the clip shape in zoo's layout ``(N, C, T, H, W)``, ``layout`` ``"2d"`` (mmaction2's
 ``Recognizer2D`` takes ``(N, T, C, H, W)``), ``"3d"`` (``Recognizer3D`` takes ``(N, 1, C, T, H, W)``) or
 ``"omni"`` (``RecognizerOmni``: its ``mode="tensor"`` path unpacks the head's output as a pair, so the
-backbone and the head are called directly on ``(N, C, T, H, W)``).
+backbone and the head are called directly on ``(N, C, T, H, W)``); ``double`` (optional) runs the saved
+float32 weights in float64.
 
 Per case it gives the network seeded random weights (BatchNorm statistics included, so that they
 matter), saves them as mmaction2 saves a checkpoint (``{"state_dict": ..., "meta": ...}``) and runs
@@ -29,6 +30,12 @@ the PyPI wheel lacks ``mmaction/models/localizers/drn`` (a stand-in package is r
 import), ``mmaction.utils.dependency.WITH_MULTIMODAL`` turns on whenever ``transformers`` is present
 and pulls in timm/torchvision (forced off), and ``register_all_modules`` needs scipy
 (``init_default_scope("mmaction")`` is used instead).
+
+TSN's other backbones come from torchvision, timm and mmpretrain (MobileOne, and ResNeXt, which the
+configs name by mmpretrain's old name ``mmcls.``).  mmpretrain is a plain package of the venv;
+torchvision and timm are their Python files only, unpacked into ``<venv>/extras`` by
+``pure_python_extras.py`` (no compiled ops: classification never uses them) and put on ``sys.path``
+here, with the two op schemas that torchvision's import registers fake kernels for.
 """
 from __future__ import annotations
 
@@ -67,8 +74,32 @@ def tin_shift_by_definition(data: torch.Tensor, shift: torch.Tensor) -> torch.Te
     return output
 
 
+#: The op schemas declared for a torchvision without its compiled extension (kept alive: deleting it undeclares them).
+_TORCHVISION_SCHEMAS: list[torch.library.Library] = []
+
+
+def add_backbone_libraries() -> bool:
+    """Put the pure-Python torchvision and timm of ``<venv>/extras`` on ``sys.path``; False if absent.
+
+    torchvision's import registers fake kernels for ``torchvision::nms`` and ``qnms``, which need the
+    ops declared: their schemas are declared here (never called: classification does not use them).
+    """
+    extras = Path(os.environ.get("ZOO_MMACTION_EXTRAS", Path(sys.prefix) / "extras"))
+    if not (extras / "torchvision").is_dir():
+        return False
+    if str(extras) not in sys.path:
+        sys.path.insert(0, str(extras))
+    if not _TORCHVISION_SCHEMAS:
+        schemas = torch.library.Library("torchvision", "DEF")
+        for op in ("nms", "qnms"):
+            schemas.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        _TORCHVISION_SCHEMAS.append(schemas)
+    return True
+
+
 def import_mmaction() -> Path:
     """Import mmaction2's models with the three fixes; returns its shipped configs folder."""
+    add_backbone_libraries()  # before mmaction.models, which registers MobileOneTSM only if mmpretrain imports
     # 1. the wheel lacks models/localizers/drn, which models/localizers/__init__.py imports
     for name in ("mmaction.models.localizers.drn", "mmaction.models.localizers.drn.drn"):
         stand_in = types.ModuleType(name)
@@ -162,6 +193,9 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
 
     cfg = Config.fromfile(str(configs / case["config"]))
     model_cfg = merge(cfg.model.to_dict() if hasattr(cfg.model, "to_dict") else dict(cfg.model), case.get("model", {}))
+    backbone_type = model_cfg["backbone"].get("type", "")
+    if isinstance(backbone_type, str) and backbone_type.startswith("mmcls."):  # mmpretrain is mmcls renamed
+        model_cfg["backbone"]["type"] = "mmpretrain." + backbone_type[len("mmcls."):]
     if "pretrained" in model_cfg["backbone"]:
         model_cfg["backbone"]["pretrained"] = None  # random weights, nothing downloaded
     if isinstance(model_cfg["backbone"].get("init_cfg"), dict) and model_cfg["backbone"]["init_cfg"].get("type") == "Pretrained":
@@ -172,6 +206,11 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
     gen = torch.Generator().manual_seed(case["seed"] + 1)
     clip = torch.randn(case["input"], generator=gen)  # zoo's (N, C, T, H, W)
     inputs = clip.transpose(1, 2).contiguous() if case["layout"] == "2d" else clip.unsqueeze(1)
+    checkpoint = {"state_dict": model.state_dict(),
+                  "meta": {"config": case["config"], "seed": case["seed"], "mmaction2": "reference run"}}
+    torch.save(checkpoint, out / f"{case['id']}.pth")  # float32, as mmaction2 saves
+    if case.get("double"):  # the saved float32 weights, computed in float64 (see MMCase.double)
+        model, inputs, clip = model.double(), inputs.double(), clip.double()
     draws: list[list[int]] = []
     with torch.no_grad(), recorded_draws(draws):
         if case["layout"] == "omni":
@@ -180,12 +219,10 @@ def run_case(case: dict, configs: Path, out: Path) -> None:
             logits = model(inputs, mode="tensor", stage="head")
     if isinstance(logits, tuple):
         logits = logits[0]
-    checkpoint = {"state_dict": model.state_dict(),
-                  "meta": {"config": case["config"], "seed": case["seed"], "mmaction2": "reference run"}}
-    torch.save(checkpoint, out / f"{case['id']}.pth")
     import numpy as np
     extra = {"relation_draws": np.array(draws)} if draws else {}
-    np.savez(out / f"{case['id']}.npz", input=clip.numpy(), logits=logits.float().numpy(), **extra)
+    logits = logits if case.get("double") else logits.float()
+    np.savez(out / f"{case['id']}.npz", input=clip.float().numpy(), logits=logits.numpy(), **extra)
 
 
 def main(argv: list[str] | None = None) -> int:

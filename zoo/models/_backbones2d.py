@@ -309,17 +309,24 @@ class BasicBlockV1b(nn.Module):
 
 
 class BottleneckV1b(nn.Module):
-    """1x1 -> 3x3 (strided: the "v1b" variant) -> 1x1 with a shortcut; ``(N, C, H, W)``."""
+    """1x1 -> 3x3 (strided: the "v1b" variant) -> 1x1 with a shortcut; ``(N, C, H, W)``.
+
+    ``groups`` > 1 makes it ResNeXt's block: the 3x3 conv is grouped and the inner width is
+    ``planes * width_per_group / 64 * groups`` (ResNeXt-101 32x4d: 128 at ``planes=64``); the
+    output stays ``planes * 4``.
+    """
 
     expansion = 4
 
-    def __init__(self, in_ch: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(self, in_ch: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+                 groups: int = 1, width_per_group: int = 64) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_ch, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        inner = planes * width_per_group // 64 * groups
+        self.conv1 = nn.Conv2d(in_ch, inner, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = nn.Conv2d(inner, inner, 3, stride, 1, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv3 = nn.Conv2d(inner, planes * 4, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * 4)
         self.downsample = downsample
 
@@ -341,11 +348,13 @@ RESNET_V1B_SPECS: dict[int, tuple[type[nn.Module], tuple[int, int, int, int]]] =
 
 
 def add_resnet_stages(
-    module: nn.Module, block: type[nn.Module], layers: Sequence[int], widths: Sequence[int], in_ch: int
+    module: nn.Module, block: type[nn.Module], layers: Sequence[int], widths: Sequence[int], in_ch: int,
+    **block_kwargs: int,
 ) -> int:
     """Add ``layer1..layerK`` (v1b blocks; stride 2 from the second stage) to ``module``.
 
-    A stage's first block gets a ``1x1 conv + BN`` shortcut when its stride or width changes.
+    A stage's first block gets a ``1x1 conv + BN`` shortcut when its stride or width changes;
+    ``block_kwargs`` go to every block (ResNeXt: ``groups``, ``width_per_group``).
     Returns the output channels of the last stage.
     """
     for i, (planes, count) in enumerate(zip(widths, layers)):
@@ -358,7 +367,7 @@ def add_resnet_stages(
                     nn.Conv2d(in_ch, planes * block.expansion, 1, stride, bias=False),
                     nn.BatchNorm2d(planes * block.expansion),
                 )
-            blocks.append(block(in_ch, planes, stride if j == 0 else 1, downsample))
+            blocks.append(block(in_ch, planes, stride if j == 0 else 1, downsample, **block_kwargs))
             in_ch = planes * block.expansion
         setattr(module, f"layer{i + 1}", nn.Sequential(*blocks))
     return in_ch

@@ -34,6 +34,8 @@ class ResNet2d(nn.Module):
         in_channels: 3 for RGB, ``2L`` for stacked optical flow.
         stem: ``"imagenet"`` (7x7/2 conv + 3x3/2 max-pool, stride 4) or ``"small"`` (3x3/2 conv, no
             pool, stride 2: for 32-64 px inputs).
+        groups, width_per_group: ResNeXt's grouped 3x3 convs (bottleneck depths only; ResNeXt-101
+            32x4d: ``groups=32, width_per_group=4``); the defaults are plain ResNet.
     """
 
     def __init__(
@@ -42,6 +44,8 @@ class ResNet2d(nn.Module):
         widths: Sequence[int] = (64, 128, 256, 512),
         in_channels: int = 3,
         stem: str = "imagenet",
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
         if depth not in RESNET_V1B_SPECS:
@@ -57,7 +61,10 @@ class ResNet2d(nn.Module):
             self.conv1 = nn.Conv2d(in_channels, stem_width, 3, 2, 1, bias=False)
             self.maxpool = nn.Identity()
         self.bn1 = nn.BatchNorm2d(stem_width)
-        self.feat_dim = add_resnet_stages(self, block, layers, widths, stem_width)
+        grouped = {} if groups == 1 and width_per_group == 64 else {"groups": groups, "width_per_group": width_per_group}
+        if grouped and depth < 50:
+            raise ValueError(f"grouped (ResNeXt) blocks need a bottleneck depth (50, 101, 152), got {depth}")
+        self.feat_dim = add_resnet_stages(self, block, layers, widths, stem_width, **grouped)
         init_conv_bn(self)
 
     def blocks(self) -> list[nn.Module]:

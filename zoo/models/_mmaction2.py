@@ -23,8 +23,8 @@ from ..convert.keys import Rule, convert
 from ..registry import WeightsEntry, register_converter
 from ._published import published
 
-__all__ = ["mmaction2_file", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "mm_norm", "mm_nonlocal",
-           "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d"]
+__all__ = ["mmaction2_file", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm",
+           "mm_nonlocal", "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d", "convert_mmaction2_mobileone"]
 
 #: Where mmaction2 documents its recognition zoo (each card's source names its config there).
 MMACTION2_DOCS = "https://github.com/open-mmlab/mmaction2/tree/main/configs/recognition/"
@@ -84,6 +84,21 @@ RESNET3D_RULES = (
     Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.fc.\1"),
 )
 
+_MOBILEONE_BLOCK = r"backbone\.(stage\d(?:\.\d+)?\.(?:net\.)?)"
+#: mmpretrain's ``MobileOne`` (TSN) and mmaction2's ``MobileOneTSM`` (each block wrapped as ``.net``
+#: by its temporal shift) in their multi-branch form -> our :class:`~zoo.models._tsn_backbones.MobileOne`.
+MOBILEONE_RULES = (
+    Rule(_MOBILEONE_BLOCK + r"branch_norm\.(\w+)", r"backbone.\1identity.\2"),
+    Rule(_MOBILEONE_BLOCK + r"branch_scale\.conv\.weight", r"backbone.\1scale.conv.weight"),
+    Rule(_MOBILEONE_BLOCK + r"branch_scale\.norm\.(\w+)", r"backbone.\1scale.bn.\2"),
+    Rule(_MOBILEONE_BLOCK + r"branch_conv_list\.(\d+)\.conv\.weight", r"backbone.\1branches.\2.conv.weight"),
+    Rule(_MOBILEONE_BLOCK + r"branch_conv_list\.(\d+)\.norm\.(\w+)", r"backbone.\1branches.\2.bn.\3"),
+    Rule(_MOBILEONE_BLOCK + r"se\.conv1\.conv\.(weight|bias)", r"backbone.\1se.reduce.\2"),
+    Rule(_MOBILEONE_BLOCK + r"se\.conv2\.conv\.(weight|bias)", r"backbone.\1se.expand.\2"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1"),
+)
+
+
 def mm_nonlocal(mode: str, use_scale: bool) -> dict[str, Any]:
     """``NonLocal3d`` kwargs of mmaction2's ``non_local_cfg`` (``sub_sample=True``, its ``mode``/``use_scale``)."""
     return {"mode": mode, "scale": use_scale, "sub_sample": True, "proj_bias": False}
@@ -99,3 +114,13 @@ def convert_mmaction2_resnet2d(source: Mapping[str, torch.Tensor], model: nn.Mod
 def convert_mmaction2_resnet3d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """mmaction2 I3D / SlowOnly / C2D checkpoints -> our :class:`~zoo.models._resnet3d.ResNet3d` (:data:`RESNET3D_RULES`)."""
     return convert(source, model, RESNET3D_RULES, what="mmaction2 3D ResNet")
+
+
+@register_converter("mmaction2_mobileone")
+def convert_mmaction2_mobileone(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TSN / TSM MobileOne checkpoints (multi-branch, as trained) -> ours (:data:`MOBILEONE_RULES`).
+
+    A file reparameterised by mmaction2's ``reparameterize_model.py`` (``branch_reparam``) is refused
+    by the engine: load the published multi-branch file, then call the trunk's ``fuse()``.
+    """
+    return convert(source, model, MOBILEONE_RULES, what="mmaction2 MobileOne")

@@ -26,12 +26,13 @@ import torch.nn.functional as F
 from ..registry import InputSpec, register_model
 from ._mmaction2 import mm_norm, mmaction2_file
 from ._backbones_small import ResNet2d
+from ._tsn_backbones import MobileOne
 from ._interface import VideoClassifier, segment_consensus
 from ._resnet3d import Bottleneck3d, ClassifierHead3d, NonLocal3d, ResNet3d, Stem3d, init_weights, make_stage
 
 __all__ = [
     "temporal_shift", "TemporalShift", "temporal_aggregation", "TemporalAggregation", "TemporalAggregation3d",
-    "TemporalResNet", "FramesNonLocal", "tsm_resnet", "tam_resnet", "c2d_resnet",
+    "TemporalResNet", "TemporalMobileOne", "FramesNonLocal", "tsm_resnet", "tsm_mobileone", "tam_resnet", "c2d_resnet",
 ]
 
 
@@ -186,6 +187,10 @@ class TemporalResNet(VideoClassifier):
                     block = layer[index]
                     layer[index] = FramesNonLocal(block, num_segments,
                                                   NonLocal3d(block.conv3.out_channels, **(nonlocal_kwargs or {})))
+        self._make_head(num_classes, dropout_ratio)
+
+    def _make_head(self, num_classes: int, dropout_ratio: float) -> None:
+        """Dropout and the classifier ``fc`` over the trunk's ``feat_dim`` features."""
         self.num_features = self.backbone.feat_dim
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(self.num_features, num_classes)
@@ -202,9 +207,41 @@ class TemporalResNet(VideoClassifier):
         return segment_consensus(self.backbone(frames), t)
 
 
+class TemporalMobileOne(TemporalResNet):
+    """TSM on MobileOne (mmaction2's ``MobileOneTSM``): every block of the trunk, ``stage0``
+    included, gets its input shifted in time (:class:`TemporalShift` around the whole block, so
+    the identity branch sees the shifted input too).  Input ``(N, 3, T, H, W)``, ``T == num_segments``.
+
+    ``shift_segments`` (default ``num_segments``) is the run of frames the shift treats as one clip:
+    mmaction2's 16-segment MobileOne config sets 16 segments on its head only, so its backbone keeps
+    8 and shifts frames 0-7 and 8-15 as two clips; that published network has ``shift_segments=8``.
+    """
+
+    def __init__(self, num_classes: int, arch: str = "s4", num_segments: int = 8, fold_div: int = 8,
+                 dropout_ratio: float = 0.5, shift_segments: int | None = None) -> None:
+        VideoClassifier.__init__(self)  # TemporalResNet's head and forward, over another trunk
+        shift_segments = shift_segments or num_segments
+        if num_segments % shift_segments:
+            raise ValueError(f"num_segments={num_segments} is not a multiple of shift_segments={shift_segments}")
+        self.temporal = "shift"
+        self.num_segments = num_segments
+        self.backbone = MobileOne(arch)
+        self.backbone.stage0 = TemporalShift(self.backbone.stage0, shift_segments, fold_div)
+        for i in range(1, 5):
+            stage = getattr(self.backbone, f"stage{i}")
+            for index, block in enumerate(stage):
+                stage[index] = TemporalShift(block, shift_segments, fold_div)
+        self._make_head(num_classes, dropout_ratio)
+
+
 def tsm_resnet(num_classes: int, depth: int = 50, **kwargs) -> TemporalResNet:
     """TSM on ResNet-``depth`` (kwargs of :class:`TemporalResNet`)."""
     return TemporalResNet(num_classes, temporal="shift", depth=depth, **kwargs)
+
+
+def tsm_mobileone(num_classes: int, arch: str = "s4", **kwargs) -> TemporalMobileOne:
+    """TSM on MobileOne-``arch`` (kwargs of :class:`TemporalMobileOne`)."""
+    return TemporalMobileOne(num_classes, arch=arch, **kwargs)
 
 
 def tam_resnet(num_classes: int, depth: int = 50, **kwargs) -> TemporalResNet:
@@ -414,3 +451,23 @@ _register_mm("c2d_resnet50_f16s4_kinetics400", dataset="kinetics400", num_classe
                  protocol="mmaction2 test: 10 uniform clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
              source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py",
              description="mmaction2's C2D ResNet-50: 2D kernels on a 16-frame clip (step 4), a 2x1x1 temporal max-pool after res2, unpadded stem pool.")
+
+
+# mmaction2's TSM on MobileOne-S4 (mmaction2's MobileOneTSM over mmpretrain's MobileOne)
+register_model("tsm_mobileone_s4_seg16_kinetics400", tsm_mobileone, family="tsm", dataset="kinetics400", num_classes=400,
+               kwargs={"arch": "s4", "num_segments": 16, "shift_segments": 8}, converters={"pth": "mmaction2_mobileone"},
+               input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256,
+                               **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=16)),
+               weights=(mmaction2_file(
+                   "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb_20230825-a7f8876b.pth",
+                   74.38, 91.71, converter="mmaction2_mobileone",
+                   config="tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py", default=True,
+                   pretraining="ImageNet",
+                   protocol=("mmaction2 test: 16 frames (uniform segments) x 3 crops (ThreeCrop 256px after short side 256, "
+                             "the config's test pipeline; the README's column says 10 crops), scores averaged "
+                             "(average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)")),),
+               source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py",
+               description=("TSM (1/8 of channels shifted each way before every block) over MobileOne-S4, 16 segments, "
+                            "mmaction2's weights, in the multi-branch form the file holds (model.backbone.fuse() folds "
+                            "each block into one conv, same outputs). As in mmaction2's config, which sets 16 segments "
+                            "on the head only, the shift treats frames 0-7 and 8-15 as two separate clips."))

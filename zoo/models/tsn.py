@@ -14,6 +14,7 @@ averaged over consecutive groups of ``num_segments * num_crop`` (one frame per s
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from functools import partial
 from typing import Any, Mapping
@@ -24,7 +25,7 @@ import torch.nn as nn
 from ..convert.keys import Rule, convert
 from ..convert.quantize import int8_builder
 from ..errors import WeightsError
-from ..registry import InputSpec, register_converter, register_model
+from ..registry import InputSpec, WeightsEntry, register_converter, register_model
 from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ._backbones2d import (
@@ -38,9 +39,12 @@ from ._backbones2d import (
     vgg16_features,
 )
 from ._backbones_small import ResNet2d
+from ._tsn_backbones import MobileOne, densenet161
+from .swin3d import SwinTransformer3d, swin3d_b
 from ._interface import VideoClassifier, init_conv_bn, segment_consensus
 
-__all__ = ["TSN", "TSNResNetV1b", "TSNVGG16", "TSNInceptionV1", "TSNInceptionV3", "tsn_resnet_v1b", "tsn_vgg16", "tsn_inceptionv1", "tsn_inceptionv3"]
+__all__ = ["TSN", "TSNResNetV1b", "TSNVGG16", "TSNInceptionV1", "TSNInceptionV3", "TSNTrunk", "tsn_resnet_v1b", "tsn_vgg16",
+           "tsn_inceptionv1", "tsn_inceptionv3", "tsn_densenet161", "tsn_mobileone", "tsn_swin_b"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +110,17 @@ class TSN(VideoClassifier):
 
 
 class TSNResNetV1b(TSN):
-    """TSN over ResNet v1b (``depth`` 18/34/50/101/152); features 512 or 2048."""
+    """TSN over ResNet v1b (``depth`` 18/34/50/101/152); features 512 or 2048.
+
+    ``groups``/``width_per_group`` make it ResNeXt (mmaction2's ResNeXt-101 32x4d: 32 and 4).
+    """
 
     GLUON_NAMES = {"backbone": "", "fc": "output"}
 
-    def __init__(self, num_classes: int, depth: int = 50, dropout_ratio: float = 0.5, init_std: float = 0.01, **kwargs) -> None:
+    def __init__(self, num_classes: int, depth: int = 50, dropout_ratio: float = 0.5, init_std: float = 0.01,
+                 groups: int = 1, width_per_group: int = 64, **kwargs) -> None:
         super().__init__(num_classes, dropout_ratio=dropout_ratio, init_std=init_std, **kwargs)
-        self.backbone = ResNet2d(depth)
+        self.backbone = ResNet2d(depth, groups=groups, width_per_group=width_per_group)
         self._make_head(self.backbone.feat_dim, num_classes)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -190,6 +198,43 @@ class TSNInceptionV3(TSN):
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         return fixed_avg_pool(self.features(x), 8)
+
+
+class TSNTrunk(TSN):
+    """TSN over a 2D trunk that pools frames to ``(B, feat_dim)``: ``"densenet161"`` or
+    ``"mobileone_<arch>"`` (:mod:`._tsn_backbones`), mmaction2's TSN on torchvision's DenseNet-161
+    and mmpretrain's MobileOne."""
+
+    def __init__(self, num_classes: int, trunk: str, dropout_ratio: float = 0.4, init_std: float = 0.01, **kwargs) -> None:
+        super().__init__(num_classes, dropout_ratio=dropout_ratio, init_std=init_std, **kwargs)
+        if trunk == "densenet161":
+            self.backbone: nn.Module = densenet161()
+        elif trunk.startswith("mobileone_"):
+            self.backbone = MobileOne(trunk[len("mobileone_"):])
+        else:
+            raise ValueError(f"unknown TSN trunk {trunk!r}; use densenet161 or mobileone_s0 ... mobileone_s4")
+        self._make_head(self.backbone.feat_dim, num_classes)
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+
+def tsn_densenet161(num_classes: int, **kwargs) -> TSNTrunk:
+    """TSN over DenseNet-161 (2208 features; kwargs of :class:`TSN`)."""
+    return TSNTrunk(num_classes, "densenet161", **kwargs)
+
+
+def tsn_mobileone(num_classes: int, arch: str = "s4", **kwargs) -> TSNTrunk:
+    """TSN over MobileOne-``arch`` in its multi-branch (training) form (s4: 2048 features)."""
+    return TSNTrunk(num_classes, f"mobileone_{arch}", **kwargs)
+
+
+def tsn_swin_b(num_classes: int, **kwargs) -> SwinTransformer3d:
+    """TSN over a 2D Swin-B (patch 4, window 7): :class:`~zoo.models.swin3d.SwinTransformer3d` with
+    ``1x4x4`` patches and ``1x7x7`` windows sees every frame on its own, and its pooling over
+    ``(T, H, W)`` is the mean of the per-frame features, TSN's consensus.  No drop-path, dropout 0.4
+    before the classifier (mmaction2's TSN head).  Input ``(N, 3, T, H, W)``."""
+    return swin3d_b(num_classes, **{"patch": (1, 4, 4), "window": (1, 7, 7), "drop_path": 0.0, "dropout_ratio": 0.4, **kwargs})
 
 
 def tsn_resnet_v1b(num_classes: int, depth: int = 50, **kwargs) -> TSNResNetV1b:
@@ -606,3 +651,125 @@ _register_mm("tsn_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174,
                  protocol="mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb.py",
              description="TSN over ResNet-50, 16 segments, mmaction2's weights. The metafile tags this entry Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
+
+
+# --------------------------------------------------------------------------------------------
+# mmaction2's TSN on backbones it takes from other libraries: ResNeXt (mmcls / mmpretrain),
+# DenseNet-161 (torchvision), Swin-B (timm), MobileOne-S4 (mmpretrain)
+# --------------------------------------------------------------------------------------------
+
+_MM_FC = Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1")
+
+
+@register_converter("mmaction2_mmcls_resnet2d")
+def convert_mmaction2_mmcls_resnet2d(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TSN on mmcls's ResNet / ResNeXt (torchvision-style ``conv1``, ``bn1``, ``layerN.M.convK``,
+    ``downsample.0/1`` under ``backbone.``) -> :class:`TSNResNetV1b`."""
+    rules = [Rule(r"backbone\.((?:conv1|bn1|layer[1-4])\..+)", r"backbone.\1"), _MM_FC]
+    return convert(source, model, rules, what="mmaction2 TSN mmcls ResNet")
+
+
+@register_converter("mmaction2_torchvision_densenet")
+def convert_mmaction2_torchvision_densenet(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TSN on torchvision's DenseNet (``backbone.features.*``; its classifier is replaced by
+    an identity and has no weights) -> :class:`TSNTrunk` over :class:`~zoo.models._tsn_backbones.DenseNet2d`."""
+    return convert(source, model, [Rule(r"backbone\.(features\..+)", r"backbone.\1"), _MM_FC],
+                   what="mmaction2 TSN torchvision DenseNet")
+
+
+def _timm_swin_merge_rule(source: Mapping[str, torch.Tensor]) -> Rule:
+    """The patch-merging rule of the file's timm layout.
+
+    timm >= 0.9 keeps the merge at the start of stages 1-3 (``layers.1.downsample``, the layout
+    mmaction2 1.2.0 builds); timm 0.6 kept it at the end of stages 0-2 (``layers.0.downsample``).
+    """
+    if any(re.fullmatch(r"backbone\.layers\.0\.downsample\..+", key) for key in source):
+        return Rule(r"backbone\.layers\.([0-2])\.downsample\.(norm|reduction)\.(weight|bias)", r"merges.\1.\2.\3")
+    return Rule(r"backbone\.layers\.([1-3])\.downsample\.(norm|reduction)\.(weight|bias)",
+                lambda m: f"merges.{int(m.group(1)) - 1}.{m.group(2)}.{m.group(3)}")
+
+
+@register_converter("mmaction2_timm_swin")
+def convert_mmaction2_timm_swin(source: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TSN on timm's 2D Swin (``backbone.patch_embed``, ``layers.i.blocks.j``, ``norm``) -> the
+    per-frame :class:`~zoo.models.swin3d.SwinTransformer3d` of :func:`tsn_swin_b`.
+
+    The 2D patch-embedding kernel gains a time axis of 1; the window index and shift masks that
+    timm keeps as buffers are constants ours computes, so they are dropped.
+    """
+    rules = [
+        Rule(r"backbone\.patch_embed\.proj\.weight", r"patch_embed.proj.weight", reshape=True),
+        Rule(r"backbone\.patch_embed\.(proj\.bias|norm\.weight|norm\.bias)", r"patch_embed.\1"),
+        Rule(r"backbone\.layers\.\d\.blocks\.\d+\.(?:attn\.relative_position_index|attn_mask)", None),
+        Rule(r"backbone\.layers\.(\d)\.blocks\.(\d+)\.(.+)", r"stages.\1.\2.\3"),
+        _timm_swin_merge_rule(source),
+        Rule(r"backbone\.norm\.(weight|bias)", r"norm.\1"),
+        _MM_FC,
+    ]
+    return convert(source, model, rules, what="mmaction2 TSN timm Swin")
+
+
+_MM_TSN = "mmaction2 1.2.0, configs/recognition/tsn/custom_backbones/"
+_MM_NORM = mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+_TEST_25x10 = ("mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores "
+               "averaged (average_clips='prob'); top-1/top-5 from the README table")
+
+
+def _input_segments(segments: int) -> InputSpec:
+    return InputSpec(clip_len=1, frame_step=1, num_segments=segments, crop_size=224, short_side=256, **_MM_NORM)
+
+
+def _tsn_file(config: str, stamp: str, top1: float, top5: float, converter: str,
+              agree: str = " and the metafile (they agree)") -> WeightsEntry:
+    """The mmaction2 TSN checkpoint ``<config>_<stamp>.pth`` under ``tsn/<config>/``."""
+    return mmaction2_file(
+        f"https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/{config}/{config}_{stamp}.pth",
+        top1, top5, converter=converter, config=f"tsn/custom_backbones/{config}.py", default=True,
+        pretraining="ImageNet", protocol=_TEST_25x10 + agree)
+
+
+register_model("tsn_resnext101_32x4d_seg3_kinetics400", tsn_resnet_v1b, family="tsn", dataset="kinetics400",
+               num_classes=400, kwargs={"depth": 101, "groups": 32, "width_per_group": 4},
+               input=_input_segments(3), converters={"pth": "mmaction2_mmcls_resnet2d"},
+               weights=(_tsn_file("tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb",
+                                  "20221209-de2d5615", 72.95, 90.36, "mmaction2_mmcls_resnet2d"),),
+               source=_MM_TSN + "tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb.py",
+               description="TSN over ResNeXt-101 32x4d (mmcls's ResNeXt), 3 segments, mmaction2's weights.")
+
+register_model("tsn_densenet161_seg3_kinetics400", tsn_densenet161, family="tsn", dataset="kinetics400",
+               num_classes=400, kwargs={}, input=_input_segments(3),
+               converters={"pth": "mmaction2_torchvision_densenet"},
+               weights=(_tsn_file("tsn_imagenet-pretrained-dense161_8xb32-1x1x3-100e_kinetics400-rgb",
+                                  "20220906-5f4c0daf", 72.07, 90.15, "mmaction2_torchvision_densenet"),),
+               source=_MM_TSN + "tsn_imagenet-pretrained-dense161_8xb32-1x1x3-100e_kinetics400-rgb.py",
+               description=("TSN over DenseNet-161 (torchvision's), 3 segments, mmaction2's weights; the frame "
+                            "features are DenseNet's last BatchNorm output pooled, without a final ReLU, as mmaction2 "
+                            "pools torchvision's features."))
+
+register_model("tsn_swin_b_seg3_kinetics400", tsn_swin_b, family="tsn", dataset="kinetics400", num_classes=400,
+               kwargs={}, input=_input_segments(3), converters={"pth": "mmaction2_timm_swin"},
+               weights=(_tsn_file("tsn_imagenet-pretrained-swin-transformer_8xb32-1x1x3-100e_kinetics400-rgb",
+                                  "20220906-65ed814e", 77.03, 92.61, "mmaction2_timm_swin"),),
+               source=_MM_TSN + "tsn_imagenet-pretrained-swin-transformer_8xb32-1x1x3-100e_kinetics400-rgb.py",
+               description="TSN over Swin-B (timm's swin_base_patch4_window7_224), 3 segments, mmaction2's weights.")
+
+register_model("tsn_swin_b_seg8_kinetics400", tsn_swin_b, family="tsn", dataset="kinetics400", num_classes=400,
+               kwargs={}, input=_input_segments(8), converters={"pth": "mmaction2_timm_swin"},
+               weights=(_tsn_file("tsn_imagenet-pretrained-swin-transformer_32xb8-1x1x8-50e_kinetics400-rgb",
+                                  "20230530-428f0064", 79.22, 94.2, "mmaction2_timm_swin",
+                                  agree=(" (the metafile gives this entry the 1x1x3 file's URL; the card follows the "
+                                         "README, which links this file)")),),
+               source=_MM_TSN + "tsn_imagenet-pretrained-swin-transformer_32xb8-1x1x8-50e_kinetics400-rgb.py",
+               description=("TSN over Swin-B (timm's swin_base_patch4_window7_224), 8 segments, 50 epochs on 32 GPUs, "
+                            "mmaction2's weights. mmaction2's metafile lists this entry with the 3-segment file's URL; "
+                            "the README table links its own file, which this card follows."))
+
+register_model("tsn_mobileone_s4_seg8_kinetics400", tsn_mobileone, family="tsn", dataset="kinetics400",
+               num_classes=400, kwargs={"arch": "s4"}, input=_input_segments(8),
+               converters={"pth": "mmaction2_mobileone"},
+               weights=(_tsn_file("tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_kinetics400-rgb",
+                                  "20230825-2da3c1f7", 73.65, 91.32, "mmaction2_mobileone"),),
+               source=_MM_TSN + "tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_kinetics400-rgb.py",
+               description=("TSN over MobileOne-S4 (mmpretrain's), 8 segments, mmaction2's weights, in the "
+                            "multi-branch form the file holds; model.backbone.fuse() folds each block into one "
+                            "conv (mmaction2's deploy form, same outputs)."))
