@@ -23,12 +23,16 @@ from ..convert.keys import Rule, convert
 from ..registry import WeightsEntry, register_converter
 from ._published import published
 
-__all__ = ["mmaction2_file", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm",
+__all__ = ["mmaction2_file", "SEGMENTS_NOTE", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm",
            "mm_nonlocal", "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d", "convert_mmaction2_mobileone"]
 
 #: Where mmaction2 documents its recognition zoo (each card's source names its config there).
 MMACTION2_DOCS = "https://github.com/open-mmlab/mmaction2/tree/main/configs/recognition/"
 _BASE = "https://download.openmmlab.com/mmaction/"
+
+#: The input note of a segment-sampled network (TSM, TIN, TANet): ``SEGMENTS_NOTE.format(s=8)``.
+SEGMENTS_NOTE = ("{s} frames, one from each of {s} equal segments of the video (TSN sampling); the network "
+                 "exchanges information between them and averages their scores")
 
 
 def mm_norm(mean: tuple[float, float, float], std: tuple[float, float, float]) -> dict[str, tuple[float, ...]]:

@@ -27,7 +27,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import RESNET2D_RULES, mm_norm, mmaction2_file
+from ._mmaction2 import RESNET2D_RULES, SEGMENTS_NOTE, mm_norm, mmaction2_file
 from .tsm import TemporalResNet
 
 __all__ = ["shift_groups", "temporal_interlace", "TemporalInterlace", "TIN", "tin_resnet"]
@@ -154,12 +154,10 @@ def convert_mmaction2_tin(source: Mapping[str, torch.Tensor], model: nn.Module) 
     return convert(source, model, _MM_RULES, what="mmaction2 TIN")
 
 
-_SEGMENTS_NOTE = ("{s} frames, one from each of {s} equal segments of the video (TSN sampling); the network "
-                  "exchanges information between them and averages their scores")
 _register_mm = partial(register_model, builder=tin_resnet, family="tin", converters={"pth": "mmaction2_tin"})
 
 _register_mm("tin_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb_20220913-9b7804d6.pth",
                  44.04, 72.72, converter="mmaction2_tin", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py", default=True,
@@ -169,7 +167,7 @@ _register_mm("tin_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174, 
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
 _register_mm("tin_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb_20220913-84f9b4b0.pth",
                  56.48, 83.45, converter="mmaction2_tin", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb.py", default=True,
@@ -179,7 +177,7 @@ _register_mm("tin_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, 
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
 _register_mm("tin_resnet50_from_tsm_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb_20220913-7f10d0c0.pth",
                  71.86, 90.44, converter="mmaction2_tin", config="tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb.py", default=True,

@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import SEGMENTS_NOTE, mm_norm, mmaction2_file
 from ._backbones_small import ResNet2d
 from ._tsn_backbones import MobileOne
 from ._interface import VideoClassifier, segment_consensus
@@ -326,12 +326,10 @@ register_model(
 # mmaction2's TSM ResNets: the same network, mmaction2's weights (zoo/models/_mmaction2.py)
 # --------------------------------------------------------------------------------------------
 
-_SEGMENTS_NOTE = ("{s} frames, one from each of {s} equal segments of the video (TSN sampling); the network "
-                  "exchanges information between them and averages their scores")
 _register_mm = partial(register_model, builder=tsm_resnet, family="tsm", converters={"pth": "mmaction2_resnet2d"})
 
 _register_mm("tsm_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb_20220831-64d69186.pth",
                  73.18, 90.56, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
@@ -341,7 +339,7 @@ _register_mm("tsm_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
 
 _register_mm("tsm_resnet50_seg8_e100_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb_20220831-a6db1e5d.pth",
                  73.22, 90.22, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py", default=True,
@@ -351,7 +349,7 @@ _register_mm("tsm_resnet50_seg8_e100_kinetics400", dataset="kinetics400", num_cl
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
 
 _register_mm("tsm_resnet50_seg16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 16},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=16)),
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=16)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb_20220831-042b1748.pth",
                  75.12, 91.55, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py", default=True,
@@ -361,7 +359,7 @@ _register_mm("tsm_resnet50_seg16_kinetics400", dataset="kinetics400", num_classe
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
 
 _register_mm("tsm_resnet50_dense_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb_20220831-f55d3c2b.pth",
                  73.38, 90.78, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py", default=True,
@@ -371,7 +369,7 @@ _register_mm("tsm_resnet50_dense_seg8_kinetics400", dataset="kinetics400", num_c
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments (dense sampling), mmaction2's weights.")
 
 _register_mm("tsm_resnet101_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 101, 'num_segments': 8},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb_20230320-efcc0d1b.pth",
                  63.7, 88.28, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
@@ -381,7 +379,7 @@ _register_mm("tsm_resnet101_seg8_sthsthv2", dataset="sthsthv2", num_classes=174,
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-101, 8 segments, mmaction2's weights. mmaction2's metafile lists this file twice, once tagged Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
 
 _register_mm("tsm_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 8},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb_20230317-be0fc26e.pth",
                  62.72, 87.7, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
@@ -391,7 +389,7 @@ _register_mm("tsm_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, 
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
 
 _register_mm("tsm_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 16},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=16)),
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=16)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb_20230317-ec6696ad.pth",
                  64.16, 88.61, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py", default=True,
@@ -401,7 +399,7 @@ _register_mm("tsm_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174,
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
 
 _register_mm("tsm_nl_embeddedgaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-35eddb57.pth",
                  74.34, 91.23, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
@@ -411,7 +409,7 @@ _register_mm("tsm_nl_embeddedgaussian_resnet50_seg8_kinetics400", dataset="kinet
              description="TSM over ResNet-50 with 5 embedded-Gaussian non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
 
 _register_mm("tsm_nl_dotproduct_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'dot_product', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb_20220831-108bfde5.pth",
                  74.49, 91.15, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
@@ -421,7 +419,7 @@ _register_mm("tsm_nl_dotproduct_resnet50_seg8_kinetics400", dataset="kinetics400
              description="TSM over ResNet-50 with 5 dot-product non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
 
 _register_mm("tsm_nl_gaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-7e54dacf.pth",
                  73.66, 90.99, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
@@ -457,7 +455,7 @@ _register_mm("c2d_resnet50_f16s4_kinetics400", dataset="kinetics400", num_classe
 register_model("tsm_mobileone_s4_seg16_kinetics400", tsm_mobileone, family="tsm", dataset="kinetics400", num_classes=400,
                kwargs={"arch": "s4", "num_segments": 16, "shift_segments": 8}, converters={"pth": "mmaction2_mobileone"},
                input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256,
-                               **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=_SEGMENTS_NOTE.format(s=16)),
+                               **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=16)),
                weights=(mmaction2_file(
                    "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb_20230825-a7f8876b.pth",
                    74.38, 91.71, converter="mmaction2_mobileone",
