@@ -286,25 +286,30 @@ class MViT(VideoClassifier):
             if p is not None:
                 nn.init.trunc_normal_(p, std=0.02)
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W) -> (N, 1 + T'*H'*W', dim)`` tokens with the class token first."""
-        x = self.patch_embed(x).flatten(2).transpose(1, 2)
-        if x.shape[1] != math.prod(self.input_thw):
+    def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, Thw]:
+        """``(N, 3, T, H, W) -> (N, 1 + T'*H'*W', dim)`` tokens with the class token first, and ``(T', H', W')``.
+
+        MViTv1's absolute position embedding fixes the clip size; MViTv2 (relative positions, resized
+        to the grids they meet, as mmaction2 does) also takes other sizes.
+        """
+        grid = self.patch_embed(x)
+        thw: Thw = tuple(grid.shape[2:])  # type: ignore[assignment]
+        if self.pos_embed_spatial is not None and thw != self.input_thw:
             raise ValueError(
                 f"MViT was built for {self.input_thw[0] * 2}x{self.input_thw[1] * 4}x{self.input_thw[2] * 4} clips "
-                f"(T x H x W); got {x.shape[1]} patches instead of {math.prod(self.input_thw)}"
+                f"(T x H x W); got {math.prod(thw)} patches instead of {math.prod(self.input_thw)}"
             )
+        x = grid.flatten(2).transpose(1, 2)
         x = torch.cat([self.cls_token.expand(x.shape[0], 1, -1), x], dim=1)
         if self.pos_embed_spatial is not None:
             t = self.pos_embed_temporal.shape[0]
             pos = self.pos_embed_temporal.repeat_interleave(self.pos_embed_spatial.shape[0], dim=0) + self.pos_embed_spatial.repeat(t, 1)
             x = x + torch.cat([self.pos_embed_cls[None], pos], dim=0)[None]
-        return x
+        return x, thw
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W)`` -> the class token after the last block and norm, ``(N, num_features)``."""
-        x = self._embed(x)
-        thw = self.input_thw
+        x, thw = self._embed(x)
         for block in self.blocks:
             x, thw = block(x, thw)
         return self.norm(x)[:, 0]
