@@ -9,7 +9,8 @@ The network is :class:`zoo.models.mvit.MViT` (torchvision ported its MViTs from 
   the width changed in the attention; S: 16 blocks (1, 3, 14); B: 24 (2, 5, 21); L: 48 blocks from
   width 144 with 2 heads (2, 8, 44), at 40x312x312.
 
-Every model is built for one clip size (its ``temporal_size x spatial_size^2``).  Key layouts, each a
+Every model is built for one clip size (its ``temporal_size x spatial_size^2``; MViTv2 also takes
+others, its relative positions resized).  Key layouts, each a
 rule table of :func:`convert_fair_mvit`: pytorchvideo (``patch_embed.patch_model``,
 ``cls_positional_encoding.*``, separate ``attn.q/k/v``, ``norm_embed``, ``head.proj``) and PySlowFast
 (``patch_embed.proj``, ``cls_token``, ``attn.qkv``, ``attn.pool_q`` + ``attn.norm_q``, ``head.projection``).

@@ -7,8 +7,9 @@ channels.  MViTv2 adds decomposed relative position biases (``t``, ``h``, ``w``)
 residual inside attention, and widens the channels in the attention rather than in the MLP.
 
 ``mvit_v1_b_kinetics400`` / ``mvit_v2_s_kinetics400`` are torchvision's ``mvit_v1_b`` /
-``mvit_v2_s``.  Both are built for a fixed clip size (``temporal_size x spatial_size^2``,
-16x224x224 by default): MViTv1's absolute position embedding depends on it.
+``mvit_v2_s``.  Both are built for a clip size (``temporal_size x spatial_size^2``, 16x224x224 by
+default): MViTv1's absolute position embedding takes only that size; MViTv2's relative position
+tables are resized to other sizes.
 """
 from __future__ import annotations
 
@@ -231,7 +232,7 @@ class MultiScaleBlock(nn.Module):
 
 
 class MViT(VideoClassifier):
-    """MViT for clips ``(N, 3, T, H, W)`` of the size it was built for -> logits ``(N, num_classes)``.
+    """MViT for clips ``(N, 3, T, H, W)`` of the size it was built for (MViTv2: any) -> logits ``(N, num_classes)``.
 
     ``forward_features`` gives the final class-token features ``(N, dim)``.
     """
