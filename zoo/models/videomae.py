@@ -7,7 +7,8 @@ layout on the Hugging Face Hub; they are licensed CC-BY-NC-4.0 (non-commercial u
 
 mmaction2 publishes VideoMAE ViT-B/L and VideoMAE V2 ViT-S/B (distilled from ViT-g) Kinetics-400
 classifiers in its own layout (:func:`convert_mmaction2_videomae`): the same network with LayerNorm
-epsilon 1e-6 throughout.
+epsilon 1e-6 throughout.  At 224 px (all published files) the position tables agree; on other frame
+sizes mmaction2 resizes its 224-px table bicubically where zoo computes the table for the new length.
 
 Any Hub repo of architecture ``VideoMAEForVideoClassification`` (thousands of community fine-tunes)
 is built from its ``config.json`` through :data:`HUB_ARCHITECTURE`.
