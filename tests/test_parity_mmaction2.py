@@ -8,7 +8,8 @@ and writes its logits on a seeded clip.  zoo loads that file with
 ``get_model(name, pretrained=path)`` (the family's converter) and must give the same logits:
 ``max|ours - ref| <= 1e-4 * max(1, max|ref|)``.
 
-Inputs are small (64 px, few frames) so the default run takes seconds per case; the outputs are
+Inputs are small (64 px, few frames) so the default run takes seconds per case (full-size transformer
+cases are marked `heavy`: `make test-heavy`); the outputs are
 cached in ``.cache/mmaction_ref/`` keyed by the runner's and the cases' hash.  Without the reference
 venv every case skips, unless ``ZOO_REQUIRE_REFERENCE=1`` (``make test``), which fails instead.
 """
@@ -46,6 +47,7 @@ class MMCase:
     model: dict = field(default_factory=dict)
     zoo_kwargs: dict = field(default_factory=dict)  # zoo's side of a reduced ``model``
     seed: int = 0
+    heavy: bool = False  # a full-size network: ``make test-heavy`` only
 
 
 _MVIT_SMALL_CLIP = {"temporal_size": 4, "spatial_size": 64}
@@ -130,6 +132,13 @@ CASES = [
     MMCase("videomaev2_vit_s", "videomaev2_vit_s_distilled_f16s4_kinetics400",
            R + "videomaev2/vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400.py", (2, 3, 4, 64, 64), "3d",
            model={"backbone": {"img_size": 64, "num_frames": 4, "depth": 3}}, zoo_kwargs={"depth": 3}),
+    # the same transformers at their published sizes and clips
+    MMCase("mvit_v2_s_full", "mvit_v2_s_converted_f16s4_kinetics400",
+           R + "mvit/mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb.py", (1, 3, 16, 224, 224), "3d", heavy=True),
+    MMCase("timesformer_divST_full", "timesformer_divst_f8s32_kinetics400",
+           R + "timesformer/timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb.py", (1, 3, 8, 224, 224), "3d", heavy=True),
+    MMCase("videomae_vit_b_full", "videomae_vit_b_f16s4_kinetics400",
+           R + "videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py", (1, 3, 16, 224, 224), "3d", heavy=True),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 
@@ -146,23 +155,23 @@ def reference_python() -> Path:
     pytest.skip(reason)
 
 
-def cases_key() -> str:
+def cases_key(cases: list[MMCase]) -> str:
     """Hash of the runner and the case table: a change to either regenerates the references."""
     digest = hashlib.sha256(RUNNER.read_bytes())
-    digest.update(json.dumps([asdict(c) for c in CASES], sort_keys=True).encode())
+    digest.update(json.dumps([asdict(c) for c in cases], sort_keys=True).encode())
     return digest.hexdigest()[:12]
 
 
-@pytest.fixture(scope="session")
-def references() -> Path:
-    """The folder of every case's ``<id>.pth`` / ``<id>.npz`` (``<id>.error`` where mmaction2 failed)."""
+def run_references(heavy: bool) -> Path:
+    """The folder of the (heavy or default) cases' ``<id>.pth`` / ``<id>.npz`` (``<id>.error`` where mmaction2 failed)."""
     python = reference_python()
-    out = CACHE / cases_key()
+    cases = [c for c in CASES if c.heavy == heavy]
+    out = CACHE / cases_key(cases)
     done = out / "done"
     if not done.exists():
         out.mkdir(parents=True, exist_ok=True)
         spec = out / "cases.json"
-        spec.write_text(json.dumps([{**asdict(c), "input": list(c.input)} for c in CASES]))
+        spec.write_text(json.dumps([{**asdict(c), "input": list(c.input)} for c in cases]))
         run = subprocess.run([str(python), "-W", "ignore", str(RUNNER), "--cases", str(spec), "--out", str(out)],
                              capture_output=True, text=True, timeout=900)
         if not any(out.glob("*.npz")) and not any(out.glob("*.error")):
@@ -171,10 +180,24 @@ def references() -> Path:
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_parity(case: MMCase, references: Path) -> None:
+@pytest.fixture(scope="session")
+def references() -> Path:
+    """The default cases' reference folder (:func:`run_references`)."""
+    return run_references(heavy=False)
+
+
+@pytest.fixture(scope="session")
+def heavy_references() -> Path:
+    """The full-size cases' reference folder (:func:`run_references`)."""
+    return run_references(heavy=True)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=[pytest.mark.heavy] if c.heavy else []) for c in CASES],
+                         ids=[c.id for c in CASES])
+def test_parity(case: MMCase, request: pytest.FixtureRequest) -> None:
     import zoo
 
+    references = request.getfixturevalue("heavy_references" if case.heavy else "references")
     error = references / f"{case.id}.error"
     assert not error.exists(), f"mmaction2 itself failed on {case.id}:\n{error.read_text()[-2000:]}"
     data = np.load(references / f"{case.id}.npz")
