@@ -55,6 +55,8 @@ class MMCase:
     double: bool = False
 
 
+_MVIT_SMALL_CLIP = {"temporal_size": 4, "spatial_size": 64}
+
 CASES = [
     MMCase("tsn_r50", "tsn_resnet50_seg3_kinetics400",
            R + "tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py", (2, 3, 3, 64, 64), "2d"),
@@ -154,7 +156,6 @@ CASES = [
 ]
 
 #: Full-size inputs (224 px, the card's frames) of architectures whose default case is reduced: ``make test-heavy``.
-# full-size networks on their card's frame size: `make test-heavy` only
 CASES += [
     MMCase("tsn_resnext101_full", "tsn_resnext101_32x4d_seg3_kinetics400",
            R + "tsn/custom_backbones/tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb.py",
@@ -171,6 +172,39 @@ CASES += [
     MMCase("tsm_mobileone_s4_full", "tsm_mobileone_s4_seg16_kinetics400",
            R + "tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py",
            (1, 3, 16, 224, 224), "2d", double=True, heavy=True),
+    # MViTv2-S (all 16 blocks) built for 4x64x64 clips on both sides; the SSv2 case feeds 48 px to a network built
+    # for 64 px (relative positions resized, as mmaction2 tests its MViTv2-L built for 312 px at 224 px)
+    MMCase("mvit_v2_s", "mvit_v2_s_converted_f16s4_kinetics400",
+           R + "mvit/mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb.py", (2, 3, 4, 64, 64), "3d",
+           model={"backbone": _MVIT_SMALL_CLIP}, zoo_kwargs=_MVIT_SMALL_CLIP),
+    MMCase("mvit_v2_s_maskfeat", "mvit_v2_s_maskfeat_f16s4_kinetics400",
+           R + "mvit/mvit-small-p244_k400-maskfeat-pre_8xb32-16x4x1-100e_kinetics400-rgb.py", (2, 3, 4, 64, 64), "3d",
+           model={"backbone": _MVIT_SMALL_CLIP}, zoo_kwargs=_MVIT_SMALL_CLIP),
+    MMCase("mvit_v2_s_other_size", "mvit_v2_s_k400_u16_sthsthv2",
+           R + "mvit/mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb.py", (1, 3, 4, 48, 48), "3d",
+           model={"backbone": _MVIT_SMALL_CLIP}, zoo_kwargs=_MVIT_SMALL_CLIP),
+    # TimeSformer and VideoMAE at a reduced width and depth (the published ViT-B differs only in its sizes)
+    *(MMCase(f"timesformer_{kind}", f"timesformer_{kind.lower()}_f8s32_kinetics400",
+             R + f"timesformer/timesformer_{kind}_8xb8-8x32x1-15e_kinetics400-rgb.py", (2, 3, 4, 64, 64), "3d",
+             model={"backbone": {"num_frames": 4, "img_size": 64, "embed_dims": 192, "num_heads": 3,
+                                 "num_transformer_layers": 3}, "cls_head": {"in_channels": 192}},
+             zoo_kwargs={"num_frames": 4, "img_size": 64, "dim": 192, "num_heads": 3, "depth": 3})
+      for kind in ("divST", "jointST", "spaceOnly")),
+    MMCase("videomae_vit", "videomae_vit_b_f16s4_kinetics400",
+           R + "videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py", (2, 3, 4, 64, 64), "3d",
+           model={"backbone": {"img_size": 64, "num_frames": 4, "embed_dims": 192, "depth": 3, "num_heads": 3},
+                  "cls_head": {"in_channels": 192}},
+           zoo_kwargs={"dim": 192, "depth": 3, "num_heads": 3}),
+    MMCase("videomaev2_vit_s", "videomaev2_vit_s_distilled_f16s4_kinetics400",
+           R + "videomaev2/vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400.py", (2, 3, 4, 64, 64), "3d",
+           model={"backbone": {"img_size": 64, "num_frames": 4, "depth": 3}}, zoo_kwargs={"depth": 3}),
+    # the same transformers at their published sizes and clips
+    MMCase("mvit_v2_s_full", "mvit_v2_s_converted_f16s4_kinetics400",
+           R + "mvit/mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb.py", (1, 3, 16, 224, 224), "3d", heavy=True),
+    MMCase("timesformer_divST_full", "timesformer_divst_f8s32_kinetics400",
+           R + "timesformer/timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb.py", (1, 3, 8, 224, 224), "3d", heavy=True),
+    MMCase("videomae_vit_b_full", "videomae_vit_b_f16s4_kinetics400",
+           R + "videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py", (1, 3, 16, 224, 224), "3d", heavy=True),
 ]
 CASES_BY_ID = {c.id: c for c in CASES}
 

@@ -143,14 +143,18 @@ def randomize(model: torch.nn.Module, seed: int) -> None:
 
     Weights of 2+ dims: N(0, 1/fan_in) (a tenth of it in non-local blocks); 1-D weights (norm scales): U(0.5, 1.5); biases and
     running means: N(0, 0.1); running variances: U(0.5, 1.5); other floating tensors (position
-    embeddings, tokens, relative-position tables): N(0, 0.02).
+    embeddings, tokens, relative-position tables): N(0, 0.02).  Float buffers other than BatchNorm
+    statistics (fixed tables such as sine-cosine positions) keep the values the network gave them.
     """
     gen = torch.Generator().manual_seed(seed)
+    learned = {name for name, _ in model.named_parameters()}
     with torch.no_grad():
         for name, tensor in model.state_dict(keep_vars=True).items():
             if not tensor.is_floating_point():
                 continue
             leaf = name.rsplit(".", 1)[-1]
+            if name not in learned and leaf not in ("running_mean", "running_var"):
+                continue  # a fixed table the network computes (VideoMAE's sine-cosine positions), not a weight
             shape = tensor.shape
             if leaf == "running_var" or (leaf == "weight" and tensor.ndim == 1):
                 value = torch.rand(shape, generator=gen) + 0.5

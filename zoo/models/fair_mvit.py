@@ -12,10 +12,16 @@ The network is :class:`zoo.models.mvit.MViT` (torchvision ported its MViTs from 
 Rev-MViT-B (PySlowFast ``projects/rev``) is MViT-B's 16 blocks (widened in the attention, no class token,
 no bias in ``qkv``) run in a reversible order (:class:`ReversibleMViT`): no new weights, another forward.
 
-Every model is built for one clip size (its ``temporal_size x spatial_size^2``).  Key layouts, each a
+Every model is built for one clip size (its ``temporal_size x spatial_size^2``; MViTv2 also takes
+others, its relative positions resized).  Key layouts, each a
 rule table of :func:`convert_fair_mvit`: pytorchvideo (``patch_embed.patch_model``,
 ``cls_positional_encoding.*``, separate ``attn.q/k/v``, ``norm_embed``, ``head.proj``) and PySlowFast
 (``patch_embed.proj``, ``cls_token``, ``attn.qkv``, ``attn.pool_q`` + ``attn.norm_q``, ``head.projection``).
+
+mmaction2's MViTv2 checkpoints (its ``MViT`` backbone, ``backbone.*`` / ``cls_head.fc_cls``) are the same
+network: PySlowFast's S/B/L weights it converted, and MViTv2-S models it trained itself (one after
+MaskFeat pre-training, which widens the channels in the MLP, ``widen_in_attention=False``); their
+rule table is :data:`MMACTION2_MVIT_RULES`.
 """
 from __future__ import annotations
 
@@ -28,10 +34,12 @@ import torch.nn as nn
 
 from ..convert.keys import KEEP, Rule, convert
 from ..registry import InputSpec, register_converter, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import fair_file
 from .mvit import MultiScaleBlock, MViT, Thw, TokenPool, _block_specs, _LayerNorm
 
-__all__ = ["mvit_b", "mvit_b24", "mvit_v2", "rev_mvit_b", "ReversibleMViT", "convert_fair_mvit"]
+__all__ = ["mvit_b", "mvit_b24", "mvit_v2", "rev_mvit_b", "ReversibleMViT", "convert_fair_mvit",
+           "convert_mmaction2_mvit"]
 
 
 def mvit_b(num_classes: int = 400, *, temporal_size: int = 16, spatial_size: int = 224, pool_norm_eps: float = 1e-6,
@@ -71,17 +79,20 @@ _V2_SIZES = {"s": (16, (1, 3, 14), 96, 1), "b": (24, (2, 5, 21), 96, 1), "l": (4
 
 def mvit_v2(num_classes: int = 400, *, size: str = "s", temporal_size: int = 16, spatial_size: int = 224,
             depth: int | None = None, pool_blocks: tuple[int, ...] | None = None, embed_dim: int | None = None,
-            **kwargs) -> MViT:
+            widen_in_attention: bool = True, **kwargs) -> MViT:
     """MViTv2-``size`` (``"s"``, ``"b"``, ``"l"``) for ``(N, 3, temporal_size, spatial_size, spatial_size)`` clips.
 
     ``depth``, ``pool_blocks`` (the query-pooling blocks) and ``embed_dim`` (the first width) override
     the size's values: a reduced network of the same design, as a test builds it on both sides.
+    ``widen_in_attention=False`` widens the channels in the MLP of the block before each query pooling
+    (as MViTv1 does; mmaction2's ``dim_mul_in_attention=False``, its MaskFeat fine-tune).
     """
     size_depth, size_pool, size_dim, heads = _V2_SIZES[size]
     depth, q_pool, dim = depth or size_depth, tuple(pool_blocks or size_pool), embed_dim or size_dim
-    specs = _block_specs(depth, q_pool, widen_before_pool=False, pool_q_everywhere=True, base_dim=dim, base_heads=heads)
+    specs = _block_specs(depth, q_pool, widen_before_pool=not widen_in_attention, pool_q_everywhere=True,
+                         base_dim=dim, base_heads=heads)
     return MViT(specs, num_classes, temporal_size=temporal_size, spatial_size=spatial_size, rel_pos=True,
-                residual_pool=True, proj_after_attn=True, **kwargs)
+                residual_pool=True, proj_after_attn=widen_in_attention, **kwargs)
 
 
 class ReversibleMViT(MViT):
@@ -118,8 +129,9 @@ class ReversibleMViT(MViT):
         nn.init.trunc_normal_(self.fc.weight, std=self.init_std)
         nn.init.zeros_(self.fc.bias)
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W) -> (N, T'*H'*W', dim)`` patch tokens plus the separable position embedding."""
+    def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, Thw]:
+        """``(N, 3, T, H, W) -> (N, T'*H'*W', dim)`` patch tokens plus the separable position embedding, and
+        the token grid (always the one it was built for)."""
         x = self.patch_embed(x).flatten(2).transpose(1, 2)
         if x.shape[1] != math.prod(self.input_thw):
             t, h, w = self.input_thw
@@ -128,7 +140,7 @@ class ReversibleMViT(MViT):
         t = self.pos_embed_temporal.shape[0]
         pos = self.pos_embed_temporal.repeat_interleave(self.pos_embed_spatial.shape[0], dim=0) + \
             self.pos_embed_spatial.repeat(t, 1)
-        return x + pos[None]
+        return x + pos[None], self.input_thw
 
     @staticmethod
     def _reversible(block: MultiScaleBlock, x1: torch.Tensor, x2: torch.Tensor, thw: Thw) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,7 +162,7 @@ class ReversibleMViT(MViT):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W)`` -> ``(N, 2 * dim)``: both streams, normalised, averaged over the tokens."""
-        x, thw = self._embed(x), self.input_thw
+        x, thw = self._embed(x)
         streams = None
         for i, block in enumerate(self.blocks):
             if i in self.transitions:
@@ -310,3 +322,119 @@ _register("mvit_v2_b_32x3_sthsthv2", mvit_v2, 32, 3, repo="pyslowfast", size="b"
 _register("mvit_v2_l_40x3_sthsthv2", mvit_v2, 40, 3, repo="pyslowfast", size="l", top1=73.3, top5=94.1, crop=312,
           dataset="sthsthv2", norm=_IMAGENET, pretraining="ImageNet-21K, Kinetics-400",
           path=_V2 + "MViTv2_L_40x3_ssv2_f309603968.pyth", description="MViTv2-L 40x3 at 312px, SSv2, PySlowFast.")
+
+
+# ---------------------------------------------------------------------------------------------
+# mmaction2's MViTv2: the same network, its key layout and its weights
+# ---------------------------------------------------------------------------------------------
+
+#: mmaction2 ``MViT`` + ``MViTHead`` -> :class:`MViT` (query/key/value pooled in every block, as ours).
+MMACTION2_MVIT_RULES = [
+    Rule(r"backbone\.patch_embed\.projection\.(weight|bias)", r"patch_embed.\1"),
+    Rule(r"backbone\.cls_token", "cls_token", reshape=True),
+    Rule(r"backbone\.(blocks\.\d+\.attn\.pool_[qkv]\.weight)", lambda m: m.group(1)[:-len("weight")] + "pool.weight"),
+    Rule(r"backbone\.blocks\.(\d+)\.attn\.norm_([qkv])\.(weight|bias)", r"blocks.\1.attn.pool_\2.norm.\3"),
+    Rule(r"backbone\.(blocks\.\d+\.(?:norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2|proj)\.(?:weight|bias))", r"\1"),
+    Rule(r"backbone\.(blocks\.\d+\.attn\.rel_pos_[thw])", r"\1"),
+    Rule(r"backbone\.norm3\.(weight|bias)", r"norm.\1"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"fc.\1"),
+]
+
+
+@register_converter("mmaction2_mvit")
+def convert_mmaction2_mvit(state: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 MViTv2 checkpoints (``backbone.blocks.N``, ``norm3``, ``cls_head.fc_cls``) -> our :class:`MViT`."""
+    return convert(state, model, MMACTION2_MVIT_RULES, what="mmaction2 MViT")
+
+
+_MM_K400 = ("mmaction2 test: {clips} clips of {frames} frames with step {step} x {crops} {crop}px after short side "
+            "{crop}), scores averaged (average_clips='prob'); top-1/top-5 from the README table")
+_MM_SSV2 = ("mmaction2 test: 1 clip of {frames} frames (one per segment) x 3 crops (ThreeCrop {crop}px after short side "
+            "{crop}), scores averaged (average_clips='prob'); top-1/top-5 from the README table")
+_MM_SOURCE = "mmaction2 1.2.0, configs/recognition/mvit/"
+_MM_FAIR_NORM = mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375))
+_MM_IMAGENET_NORM = mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+
+
+def _register_mm(name: str, size: str, frames: int, step: int | None, *, url: str, top1: float, top5: float,
+                 config: str, pretraining: str, description: str, crop: int = 224, built: int = 224,
+                 dataset: str = "kinetics400", clips: int = 5, three_crop: bool = False, norm=_MM_FAIR_NORM,
+                 widen_in_attention: bool = True, protocol_note: str = "") -> None:
+    """One mmaction2 MViTv2 file; ``step=None``: uniform sampling (one frame per segment, SSv2)."""
+    if step is None:
+        protocol = _MM_SSV2.format(frames=frames, crop=crop)
+        note = f"{frames} frames, one from each of {frames} equal segments of the video (uniform sampling)"
+    else:
+        crops = "3 crops (ThreeCrop" if three_crop else "1 crop (CenterCrop"
+        protocol = _MM_K400.format(clips=clips, frames=frames, step=step, crops=crops, crop=crop)
+        note = ""
+    kwargs = {"size": size, "temporal_size": frames, "spatial_size": built,
+              **({} if widen_in_attention else {"widen_in_attention": False})}
+    weights = mmaction2_file(url, top1, top5, converter="mmaction2_mvit", config="mvit/" + config, default=True,
+                             pretraining=pretraining, protocol=protocol + protocol_note)
+    register_model(name, mvit_v2, family="mvit", dataset=dataset, num_classes={"kinetics400": 400, "sthsthv2": 174}[dataset],
+                   kwargs=kwargs, input=InputSpec(clip_len=frames, frame_step=step or 1, num_segments=1, crop_size=crop,
+                                                  short_side=crop, note=note, **norm),
+                   weights=(weights,), converters={"pth": "mmaction2_mvit"}, source=_MM_SOURCE + config,
+                   description=description)
+
+
+_MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/mvit/"
+_METAFILE_81 = ("; mmaction2's metafile lists this file at 81.1/94.7, MViTv2-S's figures copied onto B and L: "
+                "the README's table is followed")
+# PySlowFast's MViTv2 weights in mmaction2's layout (its "converted" folder), tested on mmaction2's data
+_register_mm("mvit_v2_s_converted_f16s4_kinetics400", "s", 16, 4, top1=81.1, top5=94.7,
+             url=_MM + "converted/mvit-small-p244_16x4x1_kinetics400-rgb_20221021-9ebaaeed.pth",
+             config="mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb.py", pretraining="Scratch",
+             description="MViTv2-S 16x4, Kinetics-400: PySlowFast's weights converted by mmaction2.")
+_register_mm("mvit_v2_b_converted_f32s3_kinetics400", "b", 32, 3, top1=82.6, top5=95.8, protocol_note=_METAFILE_81,
+             url=_MM + "converted/mvit-base-p244_32x3x1_kinetics400-rgb_20221021-f392cd2d.pth",
+             config="mvit-base-p244_32x3x1_kinetics400-rgb.py", pretraining="Scratch",
+             description="MViTv2-B 32x3, Kinetics-400: PySlowFast's weights converted by mmaction2.")
+_register_mm("mvit_v2_l_converted_f40s3_kinetics400", "l", 40, 3, top1=85.4, top5=96.2, crop=312, built=312,
+             three_crop=True, protocol_note=_METAFILE_81,
+             url=_MM + "converted/mvit-large-p244_40x3x1_kinetics400-rgb_20221021-11fe1f97.pth",
+             config="mvit-large-p244_40x3x1_kinetics400-rgb.py", pretraining="ImageNet-21K",
+             description="MViTv2-L 40x3 at 312 px, Kinetics-400: PySlowFast's weights converted by mmaction2.")
+_register_mm("mvit_v2_s_converted_u16_sthsthv2", "s", 16, None, top1=68.1, top5=91.0, dataset="sthsthv2",
+             norm=_MM_IMAGENET_NORM,
+             url=_MM + "converted/mvit-small-p244_u16_sthv2-rgb_20221021-65ecae7d.pth",
+             config="mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb.py", pretraining="Kinetics-400",
+             description="MViTv2-S, 16 frames uniformly sampled, Something-Something V2: PySlowFast's weights converted "
+                         "by mmaction2.")
+_register_mm("mvit_v2_b_converted_u32_sthsthv2", "b", 32, None, top1=70.8, top5=92.7, dataset="sthsthv2",
+             url=_MM + "converted/mvit-base-p244_u32_sthv2-rgb_20221021-d5de5da6.pth",
+             config="mvit-base-p244_u32_sthv2-rgb.py", pretraining="Kinetics-400",
+             description="MViTv2-B, 32 frames uniformly sampled, Something-Something V2: PySlowFast's weights converted "
+                         "by mmaction2.")
+_register_mm("mvit_v2_l_converted_u40_sthsthv2", "l", 40, None, top1=73.2, top5=94.0, dataset="sthsthv2", built=312,
+             protocol_note=("; the network is built for 312 px (as trained) and mmaction2's test pipeline feeds it "
+                            "224 px crops, its relative positions resized"),
+             url=_MM + "converted/mvit-large-p244_u40_sthv2-rgb_20221021-61696e07.pth",
+             config="mvit-large-p244_u40_sthv2-rgb.py", pretraining="ImageNet-21K, Kinetics-400",
+             description="MViTv2-L, 40 frames uniformly sampled, Something-Something V2: PySlowFast's weights converted "
+                         "by mmaction2 (built for 312 px, tested at 224 px).")
+# MViTv2-S trained by mmaction2
+_register_mm("mvit_v2_s_scratch_f16s4_kinetics400", "s", 16, 4, top1=80.6, top5=94.7,
+             url=_MM + "mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb/"
+                       "mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb_20230201-23284ff3.pth",
+             config="mvit-small-p244_32xb16-16x4x1-200e_kinetics400-rgb.py", pretraining="Scratch",
+             description="MViTv2-S 16x4, Kinetics-400, trained from scratch by mmaction2 (200 epochs, repeated "
+                         "augmentation).")
+_register_mm("mvit_v2_s_maskfeat_f16s4_kinetics400", "s", 16, 4, top1=81.8, top5=95.2, widen_in_attention=False,
+             clips=10,
+             url=_MM + "mvit-small-p244_k400-maskfeat-pre_8xb32-16x4x1-100e_kinetics400-rgb/"
+                       "mvit-small-p244_k400-maskfeat-pre_8xb32-16x4x1-100e_kinetics400-rgb_20230201-5bced1d0.pth",
+             config="mvit-small-p244_k400-maskfeat-pre_8xb32-16x4x1-100e_kinetics400-rgb.py",
+             pretraining="MaskFeat self-supervised, Kinetics-400 (mmselfsup)",
+             description="MViTv2-S 16x4, Kinetics-400, MaskFeat-pretrained (mmselfsup) and fine-tuned by mmaction2; "
+                         "its channels widen in the MLP (widen_in_attention=False).")
+_register_mm("mvit_v2_s_k400_u16_sthsthv2", "s", 16, None, top1=68.2, top5=91.3, dataset="sthsthv2",
+             norm=_MM_IMAGENET_NORM,
+             protocol_note=("; mmaction2's metafile names the Kinetics-400 config for this file: the README's "
+                            "Something-Something V2 config is followed"),
+             url=_MM + "mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb/"
+                       "mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb_20230201-4065c1b9.pth",
+             config="mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb.py", pretraining="Kinetics-400",
+             description="MViTv2-S, 16 frames uniformly sampled, Something-Something V2, fine-tuned by mmaction2 from "
+                         "the converted Kinetics-400 weights.")

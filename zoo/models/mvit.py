@@ -7,8 +7,9 @@ channels.  MViTv2 adds decomposed relative position biases (``t``, ``h``, ``w``)
 residual inside attention, and widens the channels in the attention rather than in the MLP.
 
 ``mvit_v1_b_kinetics400`` / ``mvit_v2_s_kinetics400`` are torchvision's ``mvit_v1_b`` /
-``mvit_v2_s``.  Both are built for a fixed clip size (``temporal_size x spatial_size^2``,
-16x224x224 by default): MViTv1's absolute position embedding depends on it.
+``mvit_v2_s``.  Both are built for a clip size (``temporal_size x spatial_size^2``, 16x224x224 by
+default): MViTv1's absolute position embedding takes only that size; MViTv2's relative position
+tables are resized to other sizes.
 """
 from __future__ import annotations
 
@@ -234,7 +235,7 @@ class MultiScaleBlock(nn.Module):
 
 
 class MViT(VideoClassifier):
-    """MViT for clips ``(N, 3, T, H, W)`` of the size it was built for -> logits ``(N, num_classes)``.
+    """MViT for clips ``(N, 3, T, H, W)`` of the size it was built for (MViTv2: any) -> logits ``(N, num_classes)``.
 
     ``forward_features`` gives the final class-token features ``(N, dim)``.
     """
@@ -289,25 +290,30 @@ class MViT(VideoClassifier):
             if p is not None:
                 nn.init.trunc_normal_(p, std=0.02)
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, H, W) -> (N, 1 + T'*H'*W', dim)`` tokens with the class token first."""
-        x = self.patch_embed(x).flatten(2).transpose(1, 2)
-        if x.shape[1] != math.prod(self.input_thw):
+    def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, Thw]:
+        """``(N, 3, T, H, W) -> (N, 1 + T'*H'*W', dim)`` tokens with the class token first, and ``(T', H', W')``.
+
+        MViTv1's absolute position embedding fixes the clip size; MViTv2 (relative positions, resized
+        to the grids they meet, as mmaction2 does) also takes other sizes.
+        """
+        grid = self.patch_embed(x)
+        thw: Thw = tuple(grid.shape[2:])  # type: ignore[assignment]
+        if self.pos_embed_spatial is not None and thw != self.input_thw:
             raise ValueError(
                 f"MViT was built for {self.input_thw[0] * 2}x{self.input_thw[1] * 4}x{self.input_thw[2] * 4} clips "
-                f"(T x H x W); got {x.shape[1]} patches instead of {math.prod(self.input_thw)}"
+                f"(T x H x W); got {math.prod(thw)} patches instead of {math.prod(self.input_thw)}"
             )
+        x = grid.flatten(2).transpose(1, 2)
         x = torch.cat([self.cls_token.expand(x.shape[0], 1, -1), x], dim=1)
         if self.pos_embed_spatial is not None:
             t = self.pos_embed_temporal.shape[0]
             pos = self.pos_embed_temporal.repeat_interleave(self.pos_embed_spatial.shape[0], dim=0) + self.pos_embed_spatial.repeat(t, 1)
             x = x + torch.cat([self.pos_embed_cls[None], pos], dim=0)[None]
-        return x
+        return x, thw
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, T, H, W)`` -> the class token after the last block and norm, ``(N, num_features)``."""
-        x = self._embed(x)
-        thw = self.input_thw
+        x, thw = self._embed(x)
         for block in self.blocks:
             x, thw = block(x, thw)
         return self.norm(x)[:, 0]

@@ -21,21 +21,24 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, DividedSpaceTimeBlock, PatchEmbed2d, VideoTransformer, drop_path_rates,
                                  hf_encoder_rules, resize_grid)
 
-__all__ = ["TimeSformer", "timesformer", "convert_hf_timesformer", "HUB_ARCHITECTURE"]
+__all__ = ["TimeSformer", "timesformer", "convert_hf_timesformer", "convert_mmaction2_timesformer", "HUB_ARCHITECTURE"]
 
 LICENSE = "CC-BY-NC-4.0 (facebook/timesformer-* on the Hugging Face Hub)"
-ATTENTION_TYPES = ("divided_space_time", "joint_space_time")
+ATTENTION_TYPES = ("divided_space_time", "joint_space_time", "space_only")
 
 
 class TimeSformer(VideoTransformer):
     """TimeSformer: ``(N, 3, T, H, W)`` clips -> ``(N, num_classes)`` logits; features are the normalised class token.
 
-    ``attention_type``: ``"divided_space_time"`` (published) or ``"joint_space_time"`` (one attention
-    over all ``T*S`` tokens).  ``num_frames`` and ``img_size`` size the position tables.
+    ``attention_type``: ``"divided_space_time"`` (published), ``"joint_space_time"`` (one attention
+    over all ``T*S`` tokens) or ``"space_only"`` (each frame on its own with its own class token, no
+    temporal position table; the frames' class tokens are averaged before the final norm).
+    ``num_frames`` and ``img_size`` size the position tables.
     """
 
     def __init__(self, num_classes: int = 400, *, dim: int = 768, depth: int = 12, num_heads: int = 12,
@@ -50,7 +53,7 @@ class TimeSformer(VideoTransformer):
         self.patch_embed = PatchEmbed2d(dim, patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid ** 2 + 1, dim))
-        self.time_embed = nn.Parameter(torch.zeros(1, num_frames, dim))
+        self.time_embed = nn.Parameter(torch.zeros(1, num_frames, dim)) if attention_type != "space_only" else None
         block = DividedSpaceTimeBlock if attention_type == "divided_space_time" else Block
         self.blocks = nn.ModuleList(block(dim, num_heads, mlp_ratio, qkv_bias=qkv_bias, eps=eps, act=act, drop_path=r)
                                     for r in drop_path_rates(drop_path, depth))
@@ -64,10 +67,15 @@ class TimeSformer(VideoTransformer):
         n, t, s, d = tokens.shape
         grid = (x.shape[-2] // self.patch_embed.patch_size, x.shape[-1] // self.patch_embed.patch_size)
         pos = resize_grid(self.pos_embed, (self.grid, self.grid), grid, extra_tokens=1)
-        time = resize_grid(self.time_embed, (self.time_embed.shape[1],), (t,))
-        tokens = tokens + pos[:, None, 1:] + time[:, :, None]
-        cls = (self.cls_token + pos[:, :1]).expand(n, -1, -1)
-        x = torch.cat([cls, tokens.reshape(n, t * s, d)], dim=1)
+        tokens = tokens + pos[:, None, 1:]
+        cls = self.cls_token + pos[:, :1]
+        if self.time_embed is None:  # space only: frames are separate sequences; their class tokens averaged
+            x = torch.cat([cls.expand(n * t, -1, -1), tokens.reshape(n * t, s, d)], dim=1)
+            for block in self.blocks:
+                x = block(x)
+            return self.norm(x[:, 0].reshape(n, t, d).mean(dim=1))
+        tokens = tokens + resize_grid(self.time_embed, (self.time_embed.shape[1],), (t,))[:, :, None]
+        x = torch.cat([cls.expand(n, -1, -1), tokens.reshape(n, t * s, d)], dim=1)
         for block in self.blocks:
             x = block(x, t) if isinstance(block, DividedSpaceTimeBlock) else block(x)
         return self.norm(x)[:, 0]
@@ -172,3 +180,76 @@ _register("timesformer_large_sthsthv2", kwargs=dict(num_frames=64, img_size=224)
           input=_input(64, 1, 224),
           weights=(_hf("facebook/timesformer-large-finetuned-ssv2", "main", top1=62.0, top5=87.5, protocol="64 frames, 1x3 views"),),
           description="TimeSformer-L (divided space-time attention, ViT-B/16), 64x224, Something-Something V2.")
+
+
+# --- mmaction2's TimeSformer: the same network, its key layout and its weights ---------------------------------
+
+_MM_LAYER = r"backbone\.transformer_layers\.layers\.(\d+)\."
+
+
+def mmaction2_rules(divided: bool) -> list[Rule]:
+    """mmaction2 ``TimeSformer`` (mmcv ``BaseTransformerLayer`` s of ``nn.MultiheadAttention``) -> ours.
+
+    Divided space-time layers (``divided``) hold the temporal attention, with its norm and
+    ``temporal_fc``, as ``attentions.0``, the spatial one as ``attentions.1`` and the MLP's norm in
+    ``ffns.0``; joint and space-only layers have one attention and their norms in ``norms.0/1``.
+    """
+    first = "temporal_attn" if divided else "attn"
+    return [
+        Rule(r"backbone\.patch_embed\.projection\.(weight|bias)", r"patch_embed.proj.\1"),
+        Rule(r"backbone\.(cls_token|pos_embed|time_embed)", r"\1"),
+        Rule(_MM_LAYER + r"attentions\.0\.norm\.(weight|bias)", r"blocks.\1.temporal_norm.\2"),
+        Rule(_MM_LAYER + r"attentions\.0\.temporal_fc\.(weight|bias)", r"blocks.\1.temporal_fc.\2"),
+        Rule(_MM_LAYER + r"attentions\.0\.attn\.in_proj_(weight|bias)", rf"blocks.\1.{first}.qkv.\2"),
+        Rule(_MM_LAYER + r"attentions\.0\.attn\.out_proj\.(weight|bias)", rf"blocks.\1.{first}.proj.\2"),
+        Rule(_MM_LAYER + r"attentions\.1\.norm\.(weight|bias)", r"blocks.\1.norm1.\2"),
+        Rule(_MM_LAYER + r"attentions\.1\.attn\.in_proj_(weight|bias)", r"blocks.\1.attn.qkv.\2"),
+        Rule(_MM_LAYER + r"attentions\.1\.attn\.out_proj\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
+        Rule(_MM_LAYER + r"ffns\.0\.norm\.(weight|bias)", r"blocks.\1.norm2.\2"),
+        Rule(_MM_LAYER + r"norms\.0\.(weight|bias)", r"blocks.\1.norm1.\2"),
+        Rule(_MM_LAYER + r"norms\.1\.(weight|bias)", r"blocks.\1.norm2.\2"),
+        Rule(_MM_LAYER + r"ffns\.0\.layers\.0\.0\.(weight|bias)", r"blocks.\1.mlp.fc1.\2"),
+        Rule(_MM_LAYER + r"ffns\.0\.layers\.1\.(weight|bias)", r"blocks.\1.mlp.fc2.\2"),
+        Rule(r"backbone\.norm\.(weight|bias)", r"norm.\1"),
+        Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.\1"),
+    ]
+
+
+@register_converter("mmaction2_timesformer")
+def convert_mmaction2_timesformer(state: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 TimeSformer checkpoints (divided, joint or space-only attention) -> :class:`TimeSformer`."""
+    divided = any(".attentions.1." in key for key in state)
+    return convert(state, model, mmaction2_rules(divided), what="mmaction2 TimeSformer")
+
+
+_MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/timesformer/"
+_MM_INPUT = InputSpec(clip_len=8, frame_step=32, num_segments=1, crop_size=224, short_side=224,
+                      **mm_norm((127.5, 127.5, 127.5), (127.5, 127.5, 127.5)))
+_MM_PROTOCOL = ("mmaction2 test: 1 clip of 8 frames with step 32 x 3 crops (ThreeCrop 224px after short side 224), scores "
+                "averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)")
+_register_mm = partial(register_model, family="timesformer", builder=timesformer, dataset="kinetics400", num_classes=400,
+                       input=_MM_INPUT, converters={"pth": "mmaction2_timesformer"})
+_mm_file = partial(mmaction2_file, converter="mmaction2_timesformer", protocol=_MM_PROTOCOL, default=True,
+                   pretraining="ImageNet-21K ViT-B/16")
+
+_register_mm("timesformer_divst_f8s32_kinetics400", kwargs={"attention_type": "divided_space_time"},
+             weights=(_mm_file(_MM + "timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb/"
+                                     "timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb_20220815-a4d0d01f.pth",
+                               77.69, 93.45, config="timesformer/timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb.py"),),
+             source="mmaction2 1.2.0, configs/recognition/timesformer/timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb.py",
+             description="TimeSformer (divided space-time attention, ViT-B/16), 8x32 at 224 px, Kinetics-400, trained by "
+                         "mmaction2.")
+_register_mm("timesformer_jointst_f8s32_kinetics400", kwargs={"attention_type": "joint_space_time"},
+             weights=(_mm_file(_MM + "timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb/"
+                                     "timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb_20220815-8022d1c0.pth",
+                               76.95, 93.28, config="timesformer/timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb.py"),),
+             source="mmaction2 1.2.0, configs/recognition/timesformer/timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb.py",
+             description="TimeSformer with joint space-time attention (one attention over all 8x196 patches, ViT-B/16), "
+                         "8x32 at 224 px, Kinetics-400, trained by mmaction2.")
+_register_mm("timesformer_spaceonly_f8s32_kinetics400", kwargs={"attention_type": "space_only"},
+             weights=(_mm_file(_MM + "timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb/"
+                                     "timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb_20220815-78f05367.pth",
+                               76.93, 92.88, config="timesformer/timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb.py"),),
+             source="mmaction2 1.2.0, configs/recognition/timesformer/timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb.py",
+             description="TimeSformer with space-only attention (a ViT-B/16 per frame, class tokens averaged over the "
+                         "8 frames), 8x32 at 224 px, Kinetics-400, trained by mmaction2.")

@@ -5,6 +5,11 @@ attention (:mod:`._video_transformer`); the fine-tuned classifiers average the t
 them (``fc_norm``) before the linear head.  The weights are MCG-NJU's, converted to transformers'
 layout on the Hugging Face Hub; they are licensed CC-BY-NC-4.0 (non-commercial use only).
 
+mmaction2 publishes VideoMAE ViT-B/L and VideoMAE V2 ViT-S/B (distilled from ViT-g) Kinetics-400
+classifiers in its own layout (:func:`convert_mmaction2_videomae`): the same network with LayerNorm
+epsilon 1e-6 throughout.  At 224 px (all published files) the position tables agree; on other frame
+sizes mmaction2 resizes its 224-px table bicubically where zoo computes the table for the new length.
+
 Any Hub repo of architecture ``VideoMAEForVideoClassification`` (thousands of community fine-tunes)
 is built from its ``config.json`` through :data:`HUB_ARCHITECTURE`.
 """
@@ -20,11 +25,12 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
+from ._mmaction2 import mm_norm, mmaction2_file
 from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, TubeletEmbed, VideoTransformer, drop_path_rates, fuse_qkv, hf_encoder_rules,
                                  sinusoid_table)
 
-__all__ = ["VideoMAE", "videomae", "convert_hf_videomae", "VIDEOMAE_SIZES", "HUB_ARCHITECTURE"]
+__all__ = ["VideoMAE", "videomae", "convert_hf_videomae", "convert_mmaction2_videomae", "VIDEOMAE_SIZES", "HUB_ARCHITECTURE"]
 
 logger = logging.getLogger(__name__)
 
@@ -180,3 +186,84 @@ _register("videomae_vit_b_sthsthv2", kwargs={"size": "b"}, **_SSV2,
           weights=(_hf("MCG-NJU/videomae-base-finetuned-ssv2", "main", "pytorch_model.bin", top1=70.6, top5=92.6,
                        protocol="16 frames, 2 clips x 3 crops", pretraining="VideoMAE self-supervised, SSv2 (2400 ep)"),),
           description="VideoMAE ViT-B/16, 16x224, self-supervised then fine-tuned on Something-Something V2 (MCG-NJU).")
+
+
+# --- mmaction2's VideoMAE and VideoMAE V2 (its ``VisionTransformer``): the same network, its key layout -------
+
+_MM_RULES = [
+    Rule(r"backbone\.patch_embed\.projection\.(weight|bias)", r"patch_embed.proj.\1"),
+    Rule(r"backbone\.pos_embed", None),  # the fixed sine-cosine table, which we compute
+    Rule(r"backbone\.blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)", r"blocks.\1.attn.\2.\3"),
+    Rule(r"backbone\.blocks\.(\d+)\.(norm1|norm2)\.(weight|bias)", r"blocks.\1.\2.\3"),
+    Rule(r"backbone\.blocks\.(\d+)\.mlp\.layers\.0\.0\.(weight|bias)", r"blocks.\1.mlp.fc1.\2"),
+    Rule(r"backbone\.blocks\.(\d+)\.mlp\.layers\.1\.(weight|bias)", r"blocks.\1.mlp.fc2.\2"),
+    Rule(r"backbone\.(norm|fc_norm)\.(weight|bias)", r"\1.\2"),
+    Rule(r"cls_head\.fc_cls\.(weight|bias)", r"head.\1"),
+]
+
+
+def _mm_fuse_qv_bias(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """mmaction2's ``attn.q_bias`` / ``attn.v_bias`` (the key has none) -> one ``attn.qkv.bias`` ``[q; 0; v]``."""
+    out = {}
+    for key, value in state.items():
+        head, sep, _ = key.rpartition(".attn.q_bias")
+        if sep:
+            out[f"{head}.attn.qkv.bias"] = torch.cat([value, torch.zeros_like(value), state[f"{head}.attn.v_bias"]])
+        elif not key.endswith(".attn.v_bias"):
+            out[key] = value
+    return out
+
+
+@register_converter("mmaction2_videomae")
+def convert_mmaction2_videomae(state: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """mmaction2 VideoMAE / VideoMAE V2 checkpoints (``backbone.blocks.N``, ``cls_head.fc_cls``) -> :class:`VideoMAE`."""
+    return convert(_mm_fuse_qv_bias(state), model, _MM_RULES, what="mmaction2 VideoMAE")
+
+
+_MM_INPUT = InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224,
+                      **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)))
+_MM_PROTOCOL = ("mmaction2 test: 5 clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224; "
+                "the README says short side 320 for the test videos), scores averaged (average_clips='prob'); "
+                "top-1/top-5 from the README table")
+_MM_EPS = {"eps": 1e-6, "fc_norm_eps": 1e-6}
+_register_mm = partial(register_model, family="videomae", builder=videomae, dataset="kinetics400", num_classes=400,
+                       input=_MM_INPUT, converters={"pth": "mmaction2_videomae"})
+_mm_file = partial(mmaction2_file, converter="mmaction2_videomae", default=True)
+_MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/"
+_V2_CONFIG = "videomaev2/vit-{size}-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400.py"
+
+_register_mm("videomae_vit_b_f16s4_kinetics400", kwargs={"size": "b", **_MM_EPS},
+             weights=(_mm_file(_MM + "videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400_20221013-860a3cd3.pth",
+                               81.3, 95.0, protocol=_MM_PROTOCOL + " and the metafile (they agree)",
+                               config="videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+                               pretraining="VideoMAE self-supervised, Kinetics-400"),),
+             source="mmaction2 1.2.0, configs/recognition/videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+             description="VideoMAE ViT-B/16, 16x4 at 224 px, Kinetics-400: MCG-NJU's fine-tuned weights converted by "
+                         "mmaction2 (licence of the original weights: CC-BY-NC-4.0).")
+_register_mm("videomae_vit_l_f16s4_kinetics400", kwargs={"size": "l", **_MM_EPS},
+             weights=(_mm_file(_MM + "videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400_20221013-229dbb03.pth",
+                               85.3, 96.7, protocol=_MM_PROTOCOL + " and the metafile (they agree)",
+                               config="videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+                               pretraining="VideoMAE self-supervised, Kinetics-400"),),
+             source="mmaction2 1.2.0, configs/recognition/videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+             description="VideoMAE ViT-L/16, 16x4 at 224 px, Kinetics-400: MCG-NJU's fine-tuned weights converted by "
+                         "mmaction2 (licence of the original weights: CC-BY-NC-4.0).")
+_register_mm("videomaev2_vit_s_distilled_f16s4_kinetics400", kwargs={"size": "s", **_MM_EPS},
+             weights=(_mm_file(_MM + "videomaev2/vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400/"
+                                     "vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400_20230510-25c748fd.pth",
+                               83.6, 96.3, config=_V2_CONFIG.format(size="small"),
+                               protocol=_MM_PROTOCOL + "; the file is the README's: mmaction2's metafile gives this "
+                                                       "entry the ViT-B file's URL",
+                               pretraining="VideoMAE V2 ViT-g, distilled on Kinetics-710"),),
+             source="mmaction2 1.2.0, configs/recognition/" + _V2_CONFIG.format(size="small"),
+             description="VideoMAE V2 ViT-S/16 distilled from ViT-g (Kinetics-710), 16x4 at 224 px, Kinetics-400: "
+                         "OpenGVLab's weights converted by mmaction2 (the README's file).")
+_register_mm("videomaev2_vit_b_distilled_f16s4_kinetics400", kwargs={"size": "b", **_MM_EPS},
+             weights=(_mm_file(_MM + "videomaev2/vit-base-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400/"
+                                     "vit-base-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400_20230510-3e7f93b2.pth",
+                               86.6, 97.3, config=_V2_CONFIG.format(size="base"),
+                               protocol=_MM_PROTOCOL + " and the metafile (they agree)",
+                               pretraining="VideoMAE V2 ViT-g, distilled on Kinetics-710"),),
+             source="mmaction2 1.2.0, configs/recognition/" + _V2_CONFIG.format(size="base"),
+             description="VideoMAE V2 ViT-B/16 distilled from ViT-g (Kinetics-710), 16x4 at 224 px, Kinetics-400: "
+                         "OpenGVLab's weights converted by mmaction2.")
