@@ -30,7 +30,7 @@ import torch.nn as nn
 
 from ..errors import WeightsError
 
-__all__ = ["Rule", "KEEP", "MXNET_BN_SUFFIXES", "convert", "key_report"]
+__all__ = ["Rule", "KEEP", "MXNET_BN_SUFFIXES", "convert", "key_report", "without_prefix"]
 
 MXNET_BN_SUFFIXES: dict[str, str] = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean",
                                      "moving_var": "running_var"}
@@ -46,6 +46,14 @@ class Rule(NamedTuple):
 
 #: Keeps a key as it is (for sources whose remaining keys already are ours).
 KEEP = Rule(r"(.+)", r"\1")
+
+
+def without_prefix(source: Mapping[str, torch.Tensor], prefix: str) -> Mapping[str, torch.Tensor]:
+    """``source`` with ``prefix`` taken off every key, when every key carries it (a training wrapper that
+    holds the network as an attribute, e.g. PySlowFast's ``self.model``); otherwise ``source`` unchanged."""
+    if not source or not all(key.startswith(prefix) for key in source):
+        return source
+    return {key[len(prefix):]: value for key, value in source.items()}
 
 
 @lru_cache(maxsize=4096)

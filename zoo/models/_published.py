@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from ..hub import register_repo
 from ..registry import Accuracy, InputSpec, WeightsEntry
 
-__all__ = ["published", "hf_file", "fair_file", "hub_input", "hub_kwargs", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
+__all__ = ["published", "hf_file", "fair_file", "pysf_ptv_file", "PYSF_PTV_NOTE", "PYSF_PTV_CHARADES", "hub_input", "hub_kwargs", "GLUONCV_LOGS", "GLUONCV_CONFIGS"]
 
 register_repo("gluoncv", "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
 register_repo("torchvision", "https://download.pytorch.org/models/")
@@ -25,6 +25,8 @@ register_repo("mmaction2", "https://download.openmmlab.com/mmaction/")
 register_repo("ig65m", "https://github.com/moabitcoin/ig65m-pytorch/releases/download/v1.0.0/")
 register_repo("pytorchvideo", "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/")
 register_repo("pyslowfast", "https://dl.fbaipublicfiles.com/pyslowfast/")
+# pytorchvideo's networks trained by PySlowFast (its projects/pytorchvideo README), keys under ``model.``
+register_repo("pyslowfast_ptv", "https://dl.fbaipublicfiles.com/pytorchvideo/pysf_model_zoo/")
 
 #: GluonCV's MXNet training logs/scripts and its PyTorch training configs (recipe links).
 GLUONCV_LOGS = "https://raw.githubusercontent.com/dmlc/web-data/master/gluoncv/logs/action_recognition/"
@@ -38,7 +40,16 @@ _UPSTREAM = {
     "ig65m": ("MIT (moabitcoin/ig65m-pytorch; weights converted from facebookresearch/VMZ)", "ig65m-pytorch / VMZ"),
     "pytorchvideo": ("Apache-2.0 (pytorchvideo model zoo)", "pytorchvideo model zoo (docs/source/model_zoo.md)"),
     "pyslowfast": ("Apache-2.0 (PySlowFast model zoo)", "PySlowFast model zoo (MODEL_ZOO.md and the projects' READMEs)"),
+    "pyslowfast_ptv": ("Apache-2.0 (PySlowFast model zoo)", "PySlowFast projects/pytorchvideo/README.md"),
 }
+
+#: what every name of PySlowFast's pytorchvideo project says about its head, and about its README's Charades rows
+PYSF_PTV_NOTE = "PySlowFast's wrapper ends in a softmax at test time; zoo returns the logits"
+PYSF_PTV_CHARADES = ("the README's Charades row for this network links this SSv2 file (a README error); no "
+                     "Charades file of that release is registered")
+
+#: PySlowFast's configs of its pytorchvideo project (``configs/{Kinetics,SSv2}/pytorchvideo/<name>.yaml``).
+_PYSF_PTV_CONFIGS = "https://github.com/facebookresearch/SlowFast/blob/main/configs/{dataset}/pytorchvideo/{stem}.yaml"
 
 
 def published(file: str, converter: str | None, top1: float | None = None, top5: float | None = None, *,
@@ -143,3 +154,16 @@ def fair_file(name: str, path: str, converter: str, top1: float | None = None, t
     format = format or ("pkl" if path.endswith(".pkl") else "pth")
     return WeightsEntry(sha1="", sha256="", file=file, url=path, repo=repo, format=format,
                         converter=converter, accuracy=accuracy, license=license, size=size, **fields)
+
+
+def pysf_ptv_file(name: str, path: str, converter: str, top1: float, top5: float, *, protocol: str,
+                  pretraining: str = "Scratch") -> WeightsEntry:
+    """The file ``path`` (``kinetics/X3D_XS.pyth``, ``ssv2/SLOW_8x8_R50.pyth``) of PySlowFast's pytorchvideo
+    project, for ``name``: a pytorchvideo network trained with PySlowFast's recipe, saved by PySlowFast's
+    wrapper (its keys are pytorchvideo's under ``model.``), no published hash; the recipe is the config of
+    the same name (``configs/Kinetics/pytorchvideo/X3D_XS.yaml``)."""
+    folder, _, file = path.partition("/")
+    config = _PYSF_PTV_CONFIGS.format(dataset={"kinetics": "Kinetics", "ssv2": "SSv2"}[folder],
+                                      stem=file.removesuffix(".pyth"))
+    return fair_file(name, path, converter, top1, top5, repo="pyslowfast_ptv", protocol=protocol,
+                     pretraining=pretraining, default=True, recipe=config)

@@ -14,7 +14,9 @@ temporal pool, all of which :func:`zoo.models.i3d_resnet.i3d_resnet` expresses:
 
 Weights come in three key layouts, each a rule table of :func:`convert_fair_resnet`:
 
-* pytorchvideo ``.pyth``: ``blocks.0.conv``, ``blocks.1.res_blocks.0.branch2.conv_a``, ``blocks.N.proj``;
+* pytorchvideo ``.pyth``: ``blocks.0.conv``, ``blocks.1.res_blocks.0.branch2.conv_a``, ``blocks.N.proj``
+  (PySlowFast's pytorchvideo project saves the same under ``model.``: its ``PTVResNet``, ``PTVCSN`` and
+  ``PTVR2plus1D`` wrappers hold pytorchvideo's network as ``self.model``);
 * PySlowFast ``.pyth``: ``s1.pathway0_stem.conv``, ``s2.pathway0_res0.branch2.a``, ``head.projection``;
 * PySlowFast's Caffe2 ``.pkl`` blobs: ``conv1_w``, ``res_conv1_bn_s``, ``res2_0_branch2a_w``, ``pred_w``
   (renamed to the PySlowFast layout first, as PySlowFast's own ``c2_model_loading`` does).
@@ -29,9 +31,9 @@ from typing import Mapping
 import torch
 import torch.nn as nn
 
-from ..convert.keys import Rule, convert
+from ..convert.keys import Rule, convert, without_prefix
 from ..registry import InputSpec, register_converter, register_model
-from ._published import fair_file
+from ._published import PYSF_PTV_CHARADES, PYSF_PTV_NOTE, fair_file, pysf_ptv_file
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, conv3d, init_weights, make_stage
 from .csn import ircsn_resnet
 from .i3d_resnet import i3d_resnet
@@ -166,7 +168,9 @@ def caffe2_to_pyslowfast(blobs: Mapping[str, torch.Tensor], patterns=None) -> di
 
 @register_converter("fair_resnet")
 def convert_fair_resnet(state: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """pytorchvideo, PySlowFast or Caffe2 (PySlowFast ``.pkl``) ResNet weights -> our ``ResNet3d``."""
+    """pytorchvideo (bare or under PySlowFast's ``model.``), PySlowFast or Caffe2 (PySlowFast ``.pkl``) ResNet
+    weights -> our ``ResNet3d``."""
+    state = without_prefix(state, "model.")
     if "blocks.0.conv.weight" in state:
         pooled = any(k.startswith("blocks.6.") for k in state)  # C2D/I3D: blocks.2 is the temporal pool
         stage_blocks = {1: 1, 3: 2, 4: 3, 5: 4} if pooled else {1: 1, 2: 2, 3: 3, 4: 4}
@@ -199,6 +203,8 @@ _DATASETS = {  # dataset -> (classes, test views, how the views are combined)
 _SOURCES = {
     "pyslowfast": "PySlowFast (facebookresearch/SlowFast, slowfast/models/video_model_builder.py ResNet)",
     "pytorchvideo": "pytorchvideo 0.1.5 (pytorchvideo/models/resnet.py create_resnet, models/hub/resnet.py)",
+    "pyslowfast_ptv": "PySlowFast projects/pytorchvideo (slowfast/models/ptv_model_builder.py PTVResNet: pytorchvideo's "
+                      "create_resnet as its `model`)",
 }
 
 
@@ -207,14 +213,23 @@ def _register(name: str, arch: str, frames: int, step: int, *, repo: str, path: 
               pretraining: str = "Scratch") -> None:
     """Register ``name``: the ResNet-50 ``arch`` trained on ``dataset`` by ``repo``, weights at ``path``."""
     num_classes, protocol = _DATASETS[dataset]
+    note = "frames sampled uniformly over the whole video" if dataset == "sthsthv2" else ""
+    description = f"{_TITLE[arch]} ResNet-50, {frames}x{step}, trained on {dataset} by {repo}."
+    if repo == "pyslowfast_ptv":
+        weights = pysf_ptv_file(name, path, "fair_resnet", top1, top5, protocol=protocol, pretraining=pretraining)
+        note = "; ".join(filter(None, (note, "channels in BGR order (PySlowFast REVERSE_INPUT_CHANNEL)"
+                                       if dataset == "sthsthv2" else "", PYSF_PTV_NOTE)))
+        description = (f"{_TITLE[arch]} ResNet-50, {frames}x{step}: pytorchvideo's network trained on {dataset} by "
+                       "PySlowFast (projects/pytorchvideo)" + (f"; {PYSF_PTV_CHARADES}." if dataset == "sthsthv2" else "."))
+    else:
+        weights = fair_file(name, path, "fair_resnet", top1, top5, repo=repo, protocol=protocol, mean_ap=mean_ap,
+                            pretraining=pretraining, default=True)
     spec = InputSpec(clip_len=frames, frame_step=step, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD,
-                     note="frames sampled uniformly over the whole video" if dataset == "sthsthv2" else "")
-    weights = fair_file(name, path, "fair_resnet", top1, top5, repo=repo, protocol=protocol, mean_ap=mean_ap,
-                        pretraining=pretraining, default=True)
+                     note=note)
     register_model(name, i3d_resnet, family=_FAMILY[arch], dataset=dataset, num_classes=num_classes,
                    kwargs={"depth": 50, **_ARCH[arch]}, input=spec, weights=[weights],
                    converters={"pth": "fair_resnet", "pkl": "fair_resnet"}, source=_SOURCES[repo],
-                   description=f"{_TITLE[arch]} ResNet-50, {frames}x{step}, trained on {dataset} by {repo}.")
+                   description=description)
 
 
 # PySlowFast's Caffe2 checkpoints (MODEL_ZOO.md, Kinetics 400 and 600)
@@ -260,3 +275,38 @@ register_model("r2plus1d_resnet50_f16s4_kinetics400", r2plus1d_pytorchvideo, fam
                converters={"pth": "fair_resnet"},
                source="pytorchvideo 0.1.5 (pytorchvideo/models/r2plus1d.py create_r2plus1d, models/hub/r2plus1d.py)",
                description="R(2+1)D ResNet-50 16x4 of pytorchvideo's model zoo (temporal-then-spatial middle convs).")
+
+# PySlowFast's pytorchvideo project (projects/pytorchvideo/README.md): the same networks trained by PySlowFast
+_register("c2d_resnet50_f8s8_kinetics400_pyslowfast_ptv", "c2d", 8, 8, repo="pyslowfast_ptv",
+          path="kinetics/C2D_8x8_R50.pyth", top1=71.46, top5=89.68)
+_register("i3d_resnet50_f8s8_kinetics400_pyslowfast_ptv", "i3d", 8, 8, repo="pyslowfast_ptv",
+          path="kinetics/I3D_8x8_R50.pyth", top1=73.27, top5=90.70)
+_register("slow_resnet50_f4s16_kinetics400_pyslowfast_ptv", "slow", 4, 16, repo="pyslowfast_ptv",
+          path="kinetics/SLOW_4x16_R50.pyth", top1=72.40, top5=90.18)
+_register("slow_resnet50_f8s8_kinetics400_pyslowfast_ptv", "slow", 8, 8, repo="pyslowfast_ptv",
+          path="kinetics/SLOW_8x8_R50.pyth", top1=74.58, top5=91.63)
+_register("slow_resnet50_f8s8_sthsthv2_pyslowfast_ptv", "slow", 8, 8, repo="pyslowfast_ptv", dataset="sthsthv2",
+          path="ssv2/SLOW_8x8_R50.pyth", top1=60.04, top5=85.19, pretraining="Kinetics-400")
+register_model("csn_resnet101_f32s2_kinetics400_pyslowfast_ptv", ircsn_resnet, family="csn", dataset="kinetics400",
+               num_classes=400, kwargs={"depth": 101, "bn_eps": 1e-5},
+               input=InputSpec(clip_len=32, frame_step=2, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD,
+                               note=PYSF_PTV_NOTE),
+               weights=[pysf_ptv_file("csn_resnet101_f32s2_kinetics400_pyslowfast_ptv", "kinetics/CSN_32x2_R101.pyth",
+                                      "fair_resnet", 77.00, 92.90, protocol=_DATASETS["kinetics400"][1])],
+               converters={"pth": "fair_resnet"},
+               source="PySlowFast projects/pytorchvideo (slowfast/models/ptv_model_builder.py PTVCSN: pytorchvideo's "
+                      "create_csn as its `model`)",
+               description="ir-CSN ResNet-101 32x2: pytorchvideo's network trained on Kinetics-400 by PySlowFast "
+                           "(projects/pytorchvideo), from scratch.")
+register_model("r2plus1d_resnet50_f16s4_kinetics400_pyslowfast_ptv", r2plus1d_pytorchvideo, family="r2plus1d",
+               dataset="kinetics400", num_classes=400, kwargs={"depth": 50},
+               input=InputSpec(clip_len=16, frame_step=4, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD,
+                               note=PYSF_PTV_NOTE),
+               weights=[pysf_ptv_file("r2plus1d_resnet50_f16s4_kinetics400_pyslowfast_ptv",
+                                      "kinetics/R2PLUS1D_16x4_R50.pyth", "fair_resnet", 76.01, 92.23,
+                                      protocol=_DATASETS["kinetics400"][1])],
+               converters={"pth": "fair_resnet"},
+               source="PySlowFast projects/pytorchvideo (slowfast/models/ptv_model_builder.py PTVR2plus1D: pytorchvideo's "
+                      "create_r2plus1d as its `model`)",
+               description="R(2+1)D ResNet-50 16x4: pytorchvideo's network trained on Kinetics-400 by PySlowFast "
+                           "(projects/pytorchvideo), from scratch.")

@@ -11,7 +11,7 @@ Key layouts, each a rule table of :func:`convert_fair_slowfast`:
 
 * pytorchvideo ``.pyth``: ``blocks.0.multipathway_blocks.{0,1}`` (Slow, Fast stems),
   ``blocks.{i}.multipathway_fusion.conv_fast_to_slow``, ``blocks.{1-4}.multipathway_blocks.{0,1}.res_blocks``,
-  ``blocks.6.proj``;
+  ``blocks.6.proj`` (PySlowFast's pytorchvideo project: the same under ``model.``, its ``PTVSlowFast`` wrapper);
 * PySlowFast ``.pyth`` (and PyTorch ``.pkl``): ``s1.pathway{0,1}_stem``, ``s{1-4}_fuse.conv_f2s``,
   ``s{2-5}.pathway{0,1}_res{j}``, ``head.projection``;
 * PySlowFast's Caffe2 ``.pkl`` blobs (Fast pathway prefixed ``t_``, laterals ``t_pool1_subsample`` and
@@ -25,9 +25,9 @@ from typing import Mapping
 import torch
 import torch.nn as nn
 
-from ..convert.keys import Rule, convert
+from ..convert.keys import Rule, convert, without_prefix
 from ..registry import InputSpec, register_converter, register_model
-from ._published import fair_file
+from ._published import PYSF_PTV_CHARADES, PYSF_PTV_NOTE, fair_file, pysf_ptv_file
 from .fair_resnet import (
     CAFFE2_TO_PYSLOWFAST,
     FAIR_MEAN,
@@ -82,7 +82,9 @@ CAFFE2_FAST_TO_PYSLOWFAST = [
 
 @register_converter("fair_slowfast")
 def convert_fair_slowfast(state: Mapping[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """pytorchvideo, PySlowFast or Caffe2 (PySlowFast ``.pkl``) SlowFast weights -> our :class:`SlowFast`."""
+    """pytorchvideo (bare or under PySlowFast's ``model.``), PySlowFast or Caffe2 (PySlowFast ``.pkl``) SlowFast
+    weights -> our :class:`SlowFast`."""
+    state = without_prefix(state, "model.")
     if "blocks.0.multipathway_blocks.0.conv.weight" in state:
         return convert(state, model, PYTORCHVIDEO_SLOWFAST_RULES, what="pytorchvideo SlowFast")
     if "conv1_w" in state or "t_conv1_w" in state:
@@ -99,6 +101,8 @@ _DATASETS = {  # dataset -> (classes, protocol)
 _SOURCES = {
     "pyslowfast": "PySlowFast (facebookresearch/SlowFast, slowfast/models/video_model_builder.py SlowFast)",
     "pytorchvideo": "pytorchvideo 0.1.5 (pytorchvideo/models/slowfast.py create_slowfast, models/hub/slowfast.py)",
+    "pyslowfast_ptv": "PySlowFast projects/pytorchvideo (slowfast/models/ptv_model_builder.py PTVSlowFast: pytorchvideo's "
+                      "create_slowfast as its `model`)",
 }
 
 
@@ -109,12 +113,20 @@ def _register(name: str, slow: int, alpha: int, fusion_kernel: int, *, repo: str
     """Register ``name``: SlowFast ``slow x (64 // slow)`` (Slow frames; Fast ``alpha`` times more) of ``repo``."""
     num_classes, protocol = _DATASETS[dataset]
     fast = slow * alpha
-    spec = InputSpec(clip_len=slow + fast, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD,
-                     note=(f"Fast clip of {fast} frames (every 2nd of {2 * fast}; SSv2: spread over the whole video) "
-                           f"followed along T by the {slow} Slow frames picked from it at torch.linspace(0, {fast - 1}, "
-                           f"{slow}): input (N, 3, {slow + fast}, 224, 224)"))
-    weights = fair_file(name, path, "fair_slowfast", top1, top5, repo=repo, protocol=protocol.format(views=views),
-                        mean_ap=mean_ap, pretraining=pretraining, default=True, **({"format": fmt} if fmt else {}))
+    note = (f"Fast clip of {fast} frames (every 2nd of {2 * fast}; SSv2: spread over the whole video) "
+            f"followed along T by the {slow} Slow frames picked from it at torch.linspace(0, {fast - 1}, "
+            f"{slow}): input (N, 3, {slow + fast}, 224, 224)")
+    if repo == "pyslowfast_ptv":
+        weights = pysf_ptv_file(name, path, "fair_slowfast", top1, top5, protocol=protocol.format(views=views),
+                                pretraining=pretraining)
+        bgr = "; channels in BGR order (PySlowFast REVERSE_INPUT_CHANNEL)" if dataset == "sthsthv2" else ""
+        note += f"{bgr}; {PYSF_PTV_NOTE}"
+        description = (f"SlowFast {slow}x{64 // slow} ResNet-{depth}: pytorchvideo's network trained on {dataset} by "
+                       "PySlowFast (projects/pytorchvideo)" + (f"; {PYSF_PTV_CHARADES}." if dataset == "sthsthv2" else "."))
+    else:
+        weights = fair_file(name, path, "fair_slowfast", top1, top5, repo=repo, protocol=protocol.format(views=views),
+                            mean_ap=mean_ap, pretraining=pretraining, default=True, **({"format": fmt} if fmt else {}))
+    spec = InputSpec(clip_len=slow + fast, crop_size=224, short_side=256, mean=FAIR_MEAN, std=FAIR_STD, note=note)
     kwargs = dict(depth=depth, alpha=alpha, fusion_kernel_size=fusion_kernel, slow_frames=slow, fast_frames=fast)
     if temp_kernel_blocks is not None:
         kwargs.update(num_block_temp_kernel_fast=temp_kernel_blocks, num_block_temp_kernel_slow=temp_kernel_blocks)
@@ -162,3 +174,15 @@ _register("slowfast_8x8_resnet50_sthsthv2_pytorchvideo", 8, 4, 7, repo="pytorchv
           pretraining="Kinetics-400")
 _register("slowfast_8x8_resnet50_charades_pytorchvideo", 8, 4, 7, repo="pytorchvideo", dataset="charades",
           path="charades/SLOWFAST_8x8_R50.pyth", mean_ap=37.24, pretraining="Kinetics-400")
+# PySlowFast's pytorchvideo project (projects/pytorchvideo/README.md): the same networks trained by PySlowFast
+_register("slowfast_4x16_resnet50_kinetics400_pyslowfast_ptv", 4, 8, 5, repo="pyslowfast_ptv",
+          path="kinetics/SLOWFAST_4x16_R50.pyth", top1=75.34, top5=91.89)
+_register("slowfast_8x8_resnet50_kinetics400_pyslowfast_ptv", 8, 4, 7, repo="pyslowfast_ptv",
+          path="kinetics/SLOWFAST_8x8_R50.pyth", top1=76.94, top5=92.69)
+_register("slowfast_8x8_resnet101_kinetics400_pyslowfast_ptv", 8, 4, 5, repo="pyslowfast_ptv", depth=101,
+          path="kinetics/SLOWFAST_8x8_R101.pyth", top1=77.90, top5=93.27)
+_register("slowfast_16x8_resnet101_50_50_kinetics400_pyslowfast_ptv", 16, 4, 5, repo="pyslowfast_ptv", depth=101,
+          temp_kernel_blocks=6, path="kinetics/SLOWFAST_16x8_R101_50_50.pyth", top1=78.70, top5=93.61)
+_register("slowfast_8x8_resnet50_sthsthv2_pyslowfast_ptv", 8, 4, 7, repo="pyslowfast_ptv", dataset="sthsthv2",
+          path="ssv2/SLOWFAST_8x8_R50.pyth", top1=61.68, top5=86.92, views="3 views (1 clip x 3 crops)",
+          pretraining="Kinetics-400")

@@ -17,7 +17,8 @@ Weights: mmaction2's (``x3d/facebook/x3d_{s,m}_*.pth``: PySlowFast's files conve
 ``backbone.conv1_s``, ``backbone.layer1.0.conv1.conv``, ``cls_head.fc2`` layout, the same network),
 PySlowFast's (``x3d_models/x3d_*.pyth``: ``s1.pathway0_stem``, ``s2.pathway0_res0.branch2.a``,
 ``head.lin_5``, ...) and pytorchvideo's (``kinetics/X3D_*.pyth``: ``blocks.0.conv.conv_t``,
-``blocks.1.res_blocks.0.branch2.conv_a``, ``blocks.5.pool.post_conv``, ...).  The two networks differ in
+``blocks.1.res_blocks.0.branch2.conv_a``, ``blocks.5.pool.post_conv``, ...; PySlowFast's pytorchvideo project
+saves the same network under ``model.``, its ``PTVX3D`` wrapper).  The two networks differ in
 one place: the first block of res2 keeps its width (24 -> 24) but strides, and PySlowFast follows its
 shortcut conv with a BatchNorm where pytorchvideo has none (``shortcut_norm_same_width=False``).
 pytorchvideo's EfficientX3D (``models/accelerator/mobile_cpu/efficient_x3d.py``, ``efficient_x3d_*_original_form.pyth``:
@@ -34,11 +35,11 @@ from dataclasses import replace
 import torch
 import torch.nn as nn
 
-from ..convert.keys import Rule, convert
+from ..convert.keys import Rule, convert, without_prefix
 from ..registry import InputSpec, register_converter, register_model
 from ._interface import VideoClassifier, init_conv_bn
 from ._mmaction2 import mm_norm, mmaction2_file
-from ._published import fair_file
+from ._published import PYSF_PTV_NOTE, fair_file, pysf_ptv_file
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d, make_stage
 
 __all__ = ["X3D", "X3DBlock", "SqueezeExcite3d", "x3d", "convert_fair_x3d"]
@@ -258,7 +259,9 @@ def _block_key(rest: str, table: dict[str, str]) -> str:
 
 @register_converter("fair_x3d")
 def convert_fair_x3d(state: dict, model: nn.Module) -> dict:
-    """PySlowFast's, pytorchvideo's or pytorchvideo's EfficientX3D state dict -> ours (told by the stem's key)."""
+    """PySlowFast's, pytorchvideo's (bare or under PySlowFast's ``model.``) or pytorchvideo's EfficientX3D
+    state dict -> ours (told by the stem's key)."""
+    state = without_prefix(state, "model.")
     if any(k.startswith("blocks.0.") for k in state):
         return convert(state, model, PYTORCHVIDEO_X3D_RULES, what="pytorchvideo X3D")
     if any(k.startswith("s1.pathway0_stem_conv_xy.") for k in state):
@@ -312,7 +315,7 @@ _EFFICIENT_ACCURACY = {"xs": (68.5, 88.0), "s": (73.0, 90.6)}
 
 def _register(name: str, size: str, source: str) -> None:
     """Register ``name``: X3D-``size`` with the Kinetics-400 weights of ``source``
-    (``pyslowfast``, ``pytorchvideo`` or ``pytorchvideo_efficient``)."""
+    (``pyslowfast``, ``pytorchvideo``, ``pyslowfast_ptv`` or ``pytorchvideo_efficient``)."""
     *_, depth, pysf_top1, ptv_accuracy = _X3D_SIZES[size]
     spec = _x3d_input(size)
     if source == "pyslowfast":
@@ -333,6 +336,14 @@ def _register(name: str, size: str, source: str) -> None:
                        "trained on Kinetics-400 (pytorchvideo's accelerator model zoo).")
         spec = replace(spec, note=f"X3D-{size.upper()}'s input ({spec.clip_len} frames at {spec.crop_size}px); "
                                   "pytorchvideo reports 10-clip accuracy and does not say how the clips were cropped")
+    elif source == "pyslowfast_ptv":
+        kwargs = {"depth_factor": depth, "shortcut_norm_same_width": False}
+        weights = pysf_ptv_file(name, f"kinetics/X3D_{size.upper()}.pyth", "fair_x3d", *ptv_accuracy, protocol=_VIEWS)
+        origin = ("PySlowFast projects/pytorchvideo (slowfast/models/ptv_model_builder.py PTVX3D: pytorchvideo's "
+                  "create_x3d as its `model`)")
+        description = (f"X3D-{size.upper()}: pytorchvideo's network (no BatchNorm on res2's first shortcut) trained on "
+                       "Kinetics-400 by PySlowFast (projects/pytorchvideo).")
+        spec = replace(spec, note=f"{spec.note}; {PYSF_PTV_NOTE}")
     else:
         kwargs = {"depth_factor": depth, "shortcut_norm_same_width": False}
         weights = fair_file(name, f"kinetics/X3D_{size.upper()}.pyth", "fair_x3d", *ptv_accuracy, repo="pytorchvideo",
@@ -352,6 +363,10 @@ _register("x3d_xs_kinetics400_pytorchvideo", "xs", "pytorchvideo")
 _register("x3d_s_kinetics400_pytorchvideo", "s", "pytorchvideo")
 _register("x3d_m_kinetics400_pytorchvideo", "m", "pytorchvideo")
 _register("x3d_l_kinetics400_pytorchvideo", "l", "pytorchvideo")
+_register("x3d_xs_kinetics400_pyslowfast_ptv", "xs", "pyslowfast_ptv")
+_register("x3d_s_kinetics400_pyslowfast_ptv", "s", "pyslowfast_ptv")
+_register("x3d_m_kinetics400_pyslowfast_ptv", "m", "pyslowfast_ptv")
+_register("x3d_l_kinetics400_pyslowfast_ptv", "l", "pyslowfast_ptv")
 _register("efficient_x3d_xs_kinetics400", "xs", "pytorchvideo_efficient")
 _register("efficient_x3d_s_kinetics400", "s", "pytorchvideo_efficient")
 
