@@ -97,6 +97,28 @@ CASES: tuple[FairCase, ...] = (
              "Charades/SLOWFAST_16x8_R50.yaml", ((2, 3, 4, 64, 64), (2, 3, 16, 64, 64)),
              {"DATA.TRAIN_CROP_SIZE": 64, "DATA.NUM_FRAMES": 16, "BN.NORM_TYPE": "batchnorm"},
              {"slow_frames": 4, "fast_frames": 16}),
+    # PySlowFast's pytorchvideo project: its PTV* wrappers around pytorchvideo's builders, saved with the
+    # wrapper's ``model.`` prefix (the wrappers' softmax is replaced by an identity; reduced clips).
+    FairCase("pysf_ptv_c2d_r50", "c2d_resnet50_f8s8_kinetics400_pyslowfast_ptv", "pyslowfast",
+             "Kinetics/pytorchvideo/C2D_8x8_R50.yaml", ((2, 3, 8, 64, 64),), {"DATA.TRAIN_CROP_SIZE": 64}),
+    FairCase("pysf_ptv_i3d_r50", "i3d_resnet50_f8s8_kinetics400_pyslowfast_ptv", "pyslowfast",
+             "Kinetics/pytorchvideo/I3D_8x8_R50.yaml", ((2, 3, 8, 64, 64),), {"DATA.TRAIN_CROP_SIZE": 64}),
+    FairCase("pysf_ptv_slow_r50_ssv2", "slow_resnet50_f8s8_sthsthv2_pyslowfast_ptv", "pyslowfast",
+             "SSv2/pytorchvideo/SLOW_8x8_R50.yaml", ((2, 3, 8, 64, 64),), {"DATA.TRAIN_CROP_SIZE": 64}),
+    FairCase("pysf_ptv_csn_r101", "csn_resnet101_f32s2_kinetics400_pyslowfast_ptv", "pyslowfast",
+             "Kinetics/pytorchvideo/CSN_32x2_R101.yaml", ((2, 3, 8, 64, 64),),
+             {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 64}),
+    FairCase("pysf_ptv_r2plus1d_r50", "r2plus1d_resnet50_f16s4_kinetics400_pyslowfast_ptv", "pyslowfast",
+             "Kinetics/pytorchvideo/R2PLUS1D_16x4_R50.yaml", ((2, 3, 8, 64, 64),),
+             {"DATA.NUM_FRAMES": 8, "DATA.TRAIN_CROP_SIZE": 64}),
+    FairCase("pysf_ptv_slowfast_r50", "slowfast_8x8_resnet50_kinetics400_pyslowfast_ptv", "pyslowfast",
+             "Kinetics/pytorchvideo/SLOWFAST_8x8_R50.yaml", ((2, 3, 8, 64, 64), (2, 3, 32, 64, 64)),
+             {"DATA.TRAIN_CROP_SIZE": 64}),
+    FairCase("pysf_ptv_slowfast_16x8_r101_50_50_small", "slowfast_16x8_resnet101_50_50_kinetics400_pyslowfast_ptv",
+             "pyslowfast", "Kinetics/pytorchvideo/SLOWFAST_16x8_R101_50_50.yaml", ((2, 3, 4, 64, 64), (2, 3, 16, 64, 64)),
+             {"DATA.NUM_FRAMES": 16, "DATA.TRAIN_CROP_SIZE": 64}, {"slow_frames": 4, "fast_frames": 16}),
+    FairCase("pysf_ptv_x3d_xs", "x3d_xs_kinetics400_pyslowfast_ptv", "pyslowfast", "Kinetics/pytorchvideo/X3D_XS.yaml",
+             ((2, 3, 4, 160, 160),)),
     # MViT: pytorchvideo's MViT-B, PySlowFast's MViTv1 B-24 and MViTv2 S/B/L (reduced clips; the model is
     # built for its clip size on both sides).
     FairCase("ptv_mvit_b_8x112", "mvit_b_16x4_kinetics400_pytorchvideo", "pytorchvideo", "hub.mvit_base_16x4",

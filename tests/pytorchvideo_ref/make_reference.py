@@ -28,7 +28,9 @@ Stand-ins, for imports that classification never uses (nothing else is changed):
   models, a training loss) are added to pytorchvideo 0.1.5's modules as functions that fail if called.
 
 Logits, not probabilities: both code bases end their heads with a softmax in eval mode; pytorchvideo
-cases are built with ``head_activation=None`` and PySlowFast's ``head.act`` is replaced by an identity.
+cases are built with ``head_activation=None``, PySlowFast's ``head.act`` and the ``post_act`` of its
+pytorchvideo wrappers (``PTVResNet``, ``PTVSlowFast``, ... of ``slowfast/models/ptv_model_builder.py``,
+whose state dicts hold pytorchvideo's keys under ``model.``) are replaced by an identity.
 """
 from __future__ import annotations
 
@@ -107,9 +109,13 @@ def build_pyslowfast(case: FairCase, src: Path) -> nn.Module:
     overrides = {"NUM_GPUS": 0, **case.kwargs}
     cfg.merge_from_list([str(x) for kv in overrides.items() for x in kv])
     cfg = assert_and_infer_cfg(cfg)
+    if cfg.MODEL.MODEL_NAME.startswith("PTV"):  # the projects/pytorchvideo wrappers (pytorchvideo's network as .model)
+        from slowfast.models import ptv_model_builder  # noqa: F401  (registers PTVResNet, PTVSlowFast, ...)
     model = MODEL_REGISTRY.get(cfg.MODEL.MODEL_NAME)(cfg)
     if hasattr(model, "head") and hasattr(model.head, "act"):
         model.head.act = nn.Identity()  # logits, not softmax probabilities
+    if hasattr(model, "post_act"):
+        model.post_act = nn.Identity()  # the PTV wrappers' softmax, applied in eval before their mean over positions
     return model
 
 
