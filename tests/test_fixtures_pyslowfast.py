@@ -59,4 +59,5 @@ def test_fixtures_are_small_and_complete() -> None:
     files = [FIXTURES / f"{c.id}.npz" for c in FIXTURE_CASES] + [_weights(c) for c in FIXTURE_CASES]
     missing = [f.name for f in files if not f.is_file()]
     assert not missing, f"missing fixtures {missing}; {REGENERATE}"
-    assert sum(f.stat().st_size for f in FIXTURES.iterdir()) < 800_000
+    # a ResNet-50 wrapper of 320 tensors costs ~150 KB in torch's zip format however thin it is made
+    assert sum(f.stat().st_size for f in FIXTURES.iterdir()) < 1_000_000

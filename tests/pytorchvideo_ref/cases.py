@@ -168,6 +168,13 @@ FIXTURE_CASES: tuple[FairCase, ...] = (
               "RESNET.NUM_BLOCK_TEMP_KERNEL": [[2, 2], [2, 2], [2, 2], [2, 2]]},
              {"num_classes": 10, "layers": (2, 2, 2, 2), "width_per_group": 2, "beta_inv": 2, "alpha": 2,
               "slow_frames": 2, "fast_frames": 4}, input_dtype="float16"),
+    # PySlowFast's PTVResNet (pytorchvideo's create_resnet as ``model``): only depths 50-152 exist, so the
+    # width is cut instead; the ``model.``-prefixed layout.
+    FairCase("fixture_ptv_i3d", "i3d_resnet50_f8s8_kinetics400_pyslowfast_ptv", "pyslowfast",
+             "Kinetics/pytorchvideo/I3D_8x8_R50.yaml", ((2, 3, 2, 32, 32),),
+             {"RESNET.WIDTH_PER_GROUP": 1, "MODEL.NUM_CLASSES": 10, "DATA.NUM_FRAMES": 2, "DATA.TRAIN_CROP_SIZE": 32,
+              "DATA.TEST_CROP_SIZE": 32},
+             {"num_classes": 10, "base_width": 1}, input_dtype="float16"),
     FairCase("fixture_rev_mvit_b", "rev_mvit_b_16x4_kinetics400", "pyslowfast", "Kinetics/REV_MVIT_B_16x4_CONV.yaml",
              _CLIPS, {"MVIT.DEPTH": 5, "MVIT.EMBED_DIM": 4, "MVIT.DIM_MUL": [[1, 2.0], [3, 2.0]],
                       "MVIT.HEAD_MUL": [[1, 2.0], [3, 2.0]], "MVIT.POOL_Q_STRIDE": [[1, 1, 2, 2], [3, 1, 2, 2]],
