@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from zoo.convert.keys import KEEP, Rule, convert
+from zoo.convert.keys import KEEP, Rule, convert, without_prefix
 from zoo.errors import WeightsError
 
 
@@ -77,3 +77,11 @@ def test_plain_tuples_read_as_rules_and_meta_targets_work():
         model = _target()
     out = convert(_mxnet_source(), model, [(r"conv\.(\w+)", r"0.\1"), (r"bn\.(\w+)", r"1.\1"), (r"fc\.(\w+)", r"3.\1")], mxnet_bn=True)
     assert set(out) == set(model.state_dict())
+
+
+def test_without_prefix_strips_a_wrapper_prefix_only_when_every_key_has_it():
+    wrapped = {"model." + k: v for k, v in _mxnet_source().items()}
+    assert list(without_prefix(wrapped, "model.")) == list(_mxnet_source())
+    mixed = {**wrapped, "head.bias": torch.zeros(2)}  # one key outside the wrapper: not a wrapper's state dict
+    assert without_prefix(mixed, "model.") is mixed
+    assert without_prefix({}, "model.") == {}
