@@ -8,7 +8,8 @@ machine's matrix-multiply limit; optionally beside GluonCV (MXNet) in the same r
     python scripts/benchmark.py --all-bf16         # every registry model in bf16 (autocast, eager, fast), small inputs:
                                                    # a crash of any of them fails the run
 
-Each (model, variant, precision, batch) row runs in its own process, so its peak memory is its own.
+Each (model, variant, precision, batch) row runs in its own process, so its peak memory is its own (with
+--all-bf16, each model's rows share one process; a crash is still pinned on the variant that crashed).
 """
 from __future__ import annotations
 
@@ -97,25 +98,59 @@ def run_one_transformers(args: argparse.Namespace) -> None:
 
 
 def run_one(args: argparse.Namespace) -> None:
+    """The rows of one model, one JSON line each (printed as soon as measured): ``--variant`` may list
+    several variants, run in turn in this process; one that raises prints ``{"error": ...}``."""
     torch.set_num_threads(args.threads)
-    row = B.benchmark_model(args.one, args.variant, args.precision, args.batch, args.device, args.warmup, args.repeat,
-                            input_shape="small" if args.small else None, interleave_limit=args.interleave_limit)
-    row["peak_mem_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(row))
+    for variant in args.variant.split(","):
+        try:
+            row = B.benchmark_model(args.one, variant, args.precision, args.batch, args.device, args.warmup, args.repeat,
+                                    input_shape="small" if args.small else None, interleave_limit=args.interleave_limit)
+        except Exception as err:  # noqa: BLE001 - reported as this row's failure; the next variant still runs
+            if "," not in args.variant:
+                raise
+            print(json.dumps({"error": f"{type(err).__name__}: {err}"}), flush=True)
+            continue
+        row["peak_mem_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(row), flush=True)
 
 
 def child(args: argparse.Namespace, name: str, variant: str, precision: str, batch: int) -> dict | str:
     """One row measured in its own process, or the reason it failed (a crash names its signal)."""
-    cmd = [sys.executable, __file__, "--one", name, "--variant", variant, "--precision", precision, "--batch", str(batch),
-           "--threads", str(args.threads), "--device", args.device, "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
-    cmd += ["--small"] if args.small else []
-    cmd += ["--interleave-limit"] if args.interleave_limit else []
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode < 0:
-        return f"CRASHED with signal {-proc.returncode} ({signal.Signals(-proc.returncode).name})"
-    if proc.returncode != 0:
-        return "FAILED: " + (proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return children(args, name, [variant], precision, batch)[0]
+
+
+def children(args: argparse.Namespace, name: str, variants: list[str], precision: str, batch: int) -> list[dict | str]:
+    """The rows of ``variants`` measured in turn in one process (one import and one start for all), each a
+    dict or the reason it failed.  A crash ends the process: the variant it hit is reported crashed and
+    the ones after it run in a new process."""
+    results: list[dict | str] = []
+    while len(results) < len(variants):
+        todo = variants[len(results):]
+        cmd = [sys.executable, __file__, "--one", name, "--variant", ",".join(todo), "--precision", precision,
+               "--batch", str(batch), "--threads", str(args.threads), "--device", args.device,
+               "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
+        cmd += ["--small"] if args.small else []
+        cmd += ["--interleave-limit"] if args.interleave_limit else []
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        results += [f"FAILED: {row['error']}" if "error" in row else row for row in lines]
+        if proc.returncode < 0:
+            results.append(f"CRASHED with signal {-proc.returncode} ({signal.Signals(-proc.returncode).name})")
+        elif len(lines) < len(todo):
+            results.append("FAILED: " + (proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"))
+    return results
+
+
+def measure(args: argparse.Namespace, name: str, batch: int):
+    """``(variant, precision, row or failure)`` for every row of ``name`` at ``batch``: a process per row,
+    so that its peak memory is its own, or with ``--all-bf16`` a process per model (a crash is still
+    pinned on its variant)."""
+    combos = [(variant, prec) for variant in args.variants.split(",") for prec in args.precisions.split(",")
+              if B.applies(variant, prec) and not (args.report and batch != 1 and (variant, prec) not in REPORT_BATCHED)]
+    if args.all_bf16:
+        variants = [variant for variant, _ in combos]
+        return zip(variants, ["bf16"] * len(variants), children(args, name, variants, "bf16", batch))
+    return ((variant, prec, child(args, name, variant, prec, batch)) for variant, prec in combos)
 
 
 def write(args: argparse.Namespace, rows: list[dict], machine: str, limits: dict, failures: list[str]) -> None:
@@ -219,41 +254,37 @@ def main() -> int:
             except Exception as err:  # report and continue: the reference is optional per model
                 print(f"  {name}: GluonCV reference not timed ({err})")
         for batch in map(int, args.batches.split(",")):
-            for variant in args.variants.split(","):
-                for prec in args.precisions.split(","):
-                    if not B.applies(variant, prec) or (args.report and batch != 1 and (variant, prec) not in REPORT_BATCHED):
-                        continue  # int8 is the fast path's; the report batches the fast path in fp32 and bf16
-                    row = child(args, name, variant, prec, batch)
-                    if isinstance(row, str):
-                        failures.append(f"{name} {variant} {prec} b{batch}: {row}")
-                        print(f"  {failures[-1]}", flush=True)
-                        continue
-                    if row["achieved_gflops_per_s"] and prec in limits:
-                        row["fraction_of_matmul_limit"] = row["achieved_gflops_per_s"] * 1e9 / limits[prec]
-                    if gluon and batch == 1:
-                        row["gluoncv_ms"] = gluon["latency_ms_median"]
-                        row["speedup_vs_gluoncv"] = gluon["latency_ms_median"] / row["latency_ms_median"]
-                    if prec in theirs and batch == 1 and variant == "eager":  # timed in turns with ours, one process
-                        row["transformers_ms"] = theirs[prec]["theirs_ms_median"]
-                        row["ours_in_turns_ms"] = theirs[prec]["ours_ms_median"]
-                        row["speedup_vs_transformers"] = theirs[prec]["theirs_ms_median"] / theirs[prec]["ours_ms_median"]
-                    rows.append(row)
-                    extra = f"  vs GluonCV {row['speedup_vs_gluoncv']:.2f}x" if "speedup_vs_gluoncv" in row else ""
-                    if "speedup_vs_transformers" in row:
-                        extra += (f"  vs transformers {prec} eager ({theirs[prec]['attention']} attention, timed in "
-                                  f"turns: ours {row['ours_in_turns_ms']:.0f} ms, theirs {row['transformers_ms']:.0f} ms) "
-                                  f"{row['speedup_vs_transformers']:.2f}x")
-                    if "bn_folded" in row:
-                        extra += f"  [{row['bn_folded']} BN folded, {row['onednn_convs']} oneDNN convs"
-                        extra += f"; not applied: {row['skipped']}]" if row["skipped"] else "]"
-                    frac = row.get("fraction_of_matmul_limit")
-                    if row.get("fraction_of_interleaved_limit"):
-                        extra += f"  {row['fraction_of_interleaved_limit']:.2f} of the interleaved limit"
-                    print(f"{name:44s} {variant:5s} {prec:4s} b{batch:<3d} {row['latency_ms_median']:9.1f} ms "
-                          f"(min {row['latency_ms_min']:.1f}, max {row['latency_ms_max']:.1f})  {row['clips_per_s']:7.2f} clips/s  "
-                          f"{row['cpu_ms_per_clip']:7.0f} CPU-ms/clip  "
-                          f"{(row['gflops'] or 0):7.1f} GFLOPs  {frac if frac is not None else float('nan'):.2f} of limit  "
-                          f"{row['peak_mem_mib']:.0f} MiB{extra}", flush=True)
+            for variant, prec, row in measure(args, name, batch):
+                if isinstance(row, str):
+                    failures.append(f"{name} {variant} {prec} b{batch}: {row}")
+                    print(f"  {failures[-1]}", flush=True)
+                    continue
+                if row["achieved_gflops_per_s"] and prec in limits:
+                    row["fraction_of_matmul_limit"] = row["achieved_gflops_per_s"] * 1e9 / limits[prec]
+                if gluon and batch == 1:
+                    row["gluoncv_ms"] = gluon["latency_ms_median"]
+                    row["speedup_vs_gluoncv"] = gluon["latency_ms_median"] / row["latency_ms_median"]
+                if prec in theirs and batch == 1 and variant == "eager":  # timed in turns with ours, one process
+                    row["transformers_ms"] = theirs[prec]["theirs_ms_median"]
+                    row["ours_in_turns_ms"] = theirs[prec]["ours_ms_median"]
+                    row["speedup_vs_transformers"] = theirs[prec]["theirs_ms_median"] / theirs[prec]["ours_ms_median"]
+                rows.append(row)
+                extra = f"  vs GluonCV {row['speedup_vs_gluoncv']:.2f}x" if "speedup_vs_gluoncv" in row else ""
+                if "speedup_vs_transformers" in row:
+                    extra += (f"  vs transformers {prec} eager ({theirs[prec]['attention']} attention, timed in "
+                              f"turns: ours {row['ours_in_turns_ms']:.0f} ms, theirs {row['transformers_ms']:.0f} ms) "
+                              f"{row['speedup_vs_transformers']:.2f}x")
+                if "bn_folded" in row:
+                    extra += f"  [{row['bn_folded']} BN folded, {row['onednn_convs']} oneDNN convs"
+                    extra += f"; not applied: {row['skipped']}]" if row["skipped"] else "]"
+                frac = row.get("fraction_of_matmul_limit")
+                if row.get("fraction_of_interleaved_limit"):
+                    extra += f"  {row['fraction_of_interleaved_limit']:.2f} of the interleaved limit"
+                print(f"{name:44s} {variant:5s} {prec:4s} b{batch:<3d} {row['latency_ms_median']:9.1f} ms "
+                      f"(min {row['latency_ms_min']:.1f}, max {row['latency_ms_max']:.1f})  {row['clips_per_s']:7.2f} clips/s  "
+                      f"{row['cpu_ms_per_clip']:7.0f} CPU-ms/clip  "
+                      f"{(row['gflops'] or 0):7.1f} GFLOPs  {frac if frac is not None else float('nan'):.2f} of limit  "
+                      f"{row['peak_mem_mib']:.0f} MiB{extra}", flush=True)
         if args.loading:
             load = B.loading_ratio(name)
             print(f"{name:44s} load: get_model(pretrained=True) {load['zoo_ms']:.1f} ms vs read+load_state_dict "

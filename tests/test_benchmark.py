@@ -123,7 +123,8 @@ def _script():
 
 
 def test_all_bf16_runs_every_model_small_and_fails_on_a_crash(monkeypatch, capsys, tmp_path):
-    """--all-bf16 runs every matched name in bf16 (autocast, eager, fast) on small inputs; one crash fails the run."""
+    """--all-bf16 runs every matched name in bf16 (autocast, eager, fast) on small inputs, a process per model;
+    a crash is pinned on the variant that crashed, the variants after it still run, and the run fails."""
     import json
     import subprocess
     import sys
@@ -139,22 +140,30 @@ def test_all_bf16_runs_every_model_small_and_fails_on_a_crash(monkeypatch, capsy
         if "--one" not in cmd:  # platform's own look-ups (uname) run as they are
             return real_run(cmd, **kw)
         calls.append(cmd)
-        if "i3d_resnet50_v1_kinetics400" in cmd and "fast" in cmd:
-            return subprocess.CompletedProcess(cmd, -6, "", "double free or corruption")
-        row = _row(cmd[cmd.index("--one") + 1], cmd[cmd.index("--variant") + 1], "bf16", 1, 10.0)
-        row.update(gflops=None, achieved_gflops_per_s=None, latency_ms_min=10.0, latency_ms_max=10.0, cpu_ms_per_clip=5.0,
-                   peak_mem_mib=1.0)
-        return subprocess.CompletedProcess(cmd, 0, json.dumps(row) + "\n", "")
+        name, out = cmd[cmd.index("--one") + 1], ""
+        for variant in cmd[cmd.index("--variant") + 1].split(","):
+            if name == "i3d_resnet50_v1_kinetics400" and variant == "eager":
+                return subprocess.CompletedProcess(cmd, -6, out, "double free or corruption")
+            row = _row(name, variant, "bf16", 1, 10.0)
+            row.update(gflops=None, achieved_gflops_per_s=None, latency_ms_min=10.0, latency_ms_max=10.0,
+                       cpu_ms_per_clip=5.0, peak_mem_mib=1.0)
+            out += json.dumps(row) + "\n"
+        return subprocess.CompletedProcess(cmd, 0, out, "")
 
     monkeypatch.setattr(script.subprocess, "run", fake_run)
     monkeypatch.setattr(sys, "argv", ["benchmark.py", "i3d_resnet50_v1_*", "--all-bf16", "--out", str(tmp_path / "rows")])
     assert script.main() == 1
     names = zoo.get_model_list("i3d_resnet50_v1_*")
-    assert {(c[c.index("--one") + 1], c[c.index("--variant") + 1]) for c in calls} == {
-        (n, v) for n in names for v in ("autocast", "eager", "fast")}
+    launched = [(c[c.index("--one") + 1], c[c.index("--variant") + 1]) for c in calls]
+    assert launched == [(n, "autocast,eager,fast") for n in names[:names.index("i3d_resnet50_v1_kinetics400") + 1]] + [
+        ("i3d_resnet50_v1_kinetics400", "fast")] + [(n, "autocast,eager,fast") for n in names[names.index("i3d_resnet50_v1_kinetics400") + 1:]]
     assert all("--small" in c and c[c.index("--precision") + 1] == "bf16" for c in calls)
     err = capsys.readouterr()
-    assert "i3d_resnet50_v1_kinetics400 fast bf16 b1: CRASHED with signal 6 (SIGABRT)" in err.out + err.err
+    assert "i3d_resnet50_v1_kinetics400 eager bf16 b1: CRASHED with signal 6 (SIGABRT)" in err.out + err.err
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert len(rows) == 3 * len(names) - 1  # every row but the crashed one
+    assert {(r["name"], r["variant"]) for r in rows if r["name"] == "i3d_resnet50_v1_kinetics400"} == {
+        ("i3d_resnet50_v1_kinetics400", "autocast"), ("i3d_resnet50_v1_kinetics400", "fast")}
 
 
 def test_time_interleaved_alternates_and_times_each():
