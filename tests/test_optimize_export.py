@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import platform
 import subprocess
 import sys
 
@@ -347,7 +348,7 @@ print(faults_of_reuse())
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings")
 @pytest.mark.parametrize("mode", ["default", "hold"])
 def test_fast_path_reuses_freed_memory_instead_of_faulting_it_in_again(mode):
     """The cause of batch 8 running fewer clips/s than batch 1: every large activation was mmapped and
