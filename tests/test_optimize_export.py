@@ -370,3 +370,17 @@ def test_optimize_for_inference_holds_freed_memory_unless_told_not_to(monkeypatc
     zoo.optimize.optimize_for_inference(model, (1, 3, 4, 8, 8))
     zoo.optimize.optimize_for_inference(model, (1, 3, 4, 8, 8), hold_memory=False)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("name", ["i3d_inceptionv3_kinetics400", "s3d_kinetics400", "ibm_s3d_kinetics400"])
+def test_models_with_3d_average_pools_run_cast_to_bf16(name):
+    """PyTorch has no CPU avg_pool3d in bf16; a model cast with .to(torch.bfloat16) must still run and agree."""
+    model = zoo.get_model(name).eval()
+    from zoo.benchmark import small_input_shape
+
+    x = torch.randn(small_input_shape(name))
+    with torch.no_grad():
+        reference = model(x)
+        out = model.to(torch.bfloat16)(x.bfloat16()).float()
+    assert out.shape == reference.shape
+    assert (out - reference).abs().max() <= 0.05 * reference.abs().max()

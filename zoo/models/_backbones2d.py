@@ -99,6 +99,8 @@ class ZeroPaddedAvgPool(nn.Module):
 
     Padding first lets a 3x3x3 window run over a 2-frame input, which MXNet allows and
     PyTorch's own padded ``avg_pool3d`` refuses (it checks the unpadded size against the kernel).
+    PyTorch has no CPU ``avg_pool3d`` for bf16 or fp16: there the average is taken in float32 and cast
+    back, so a model cast to bf16 runs as it does under ``torch.autocast``.
     """
 
     def __init__(self, kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...], ceil_mode: bool = False) -> None:
@@ -110,8 +112,11 @@ class ZeroPaddedAvgPool(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if any(self.padding):
             x = F.pad(x, self._pad)
-        pool = F.avg_pool2d if len(self.kernel) == 2 else F.avg_pool3d
-        return pool(x, self.kernel, self.stride, 0, ceil_mode=self.ceil_mode)
+        if len(self.kernel) == 2:
+            return F.avg_pool2d(x, self.kernel, self.stride, 0, ceil_mode=self.ceil_mode)
+        if x.device.type == "cpu" and x.dtype in (torch.bfloat16, torch.float16):
+            return F.avg_pool3d(x.float(), self.kernel, self.stride, 0, ceil_mode=self.ceil_mode).to(x.dtype)
+        return F.avg_pool3d(x, self.kernel, self.stride, 0, ceil_mode=self.ceil_mode)
 
 
 class SplitBranch(nn.Module):

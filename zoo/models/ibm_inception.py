@@ -30,9 +30,10 @@ from collections import OrderedDict
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.utils import _triple
 
 from ..registry import InputSpec, register_converter, register_model
-from ._backbones2d import INCEPTION_V1_MIXED, inception_v1_block
+from ._backbones2d import INCEPTION_V1_MIXED, ZeroPaddedAvgPool, inception_v1_block
 from ._interface import VideoClassifier, init_conv_bn
 from ._resnet3d import ConvBNAct, batch_norm3d
 from ..convert.keys import KEEP, convert
@@ -50,7 +51,7 @@ def _pool(method: str, kernel, stride, padding=0) -> nn.Module:
     if method == "max":
         return nn.MaxPool3d(kernel, stride, padding)
     if method == "avg":
-        return nn.AvgPool3d(kernel, stride, padding)
+        return ZeroPaddedAvgPool(_triple(kernel), _triple(stride), _triple(padding))
     raise ValueError(f"pooling_method must be 'max' or 'avg', got {method!r}")
 
 

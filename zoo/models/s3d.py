@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
 from ._published import published
-from ._backbones2d import INCEPTION_V1_MIXED
+from ._backbones2d import INCEPTION_V1_MIXED, ZeroPaddedAvgPool
 from ._interface import VideoClassifier
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d
 from ..convert.keys import KEEP, Rule, convert
@@ -104,7 +104,7 @@ class S3D(VideoClassifier):
         self.pool4 = nn.MaxPool3d(2, stride=2)
         self.mixed_5b = SepInception3d(*_MIXED["mixed_5b"], norm_layer=norm_layer)
         self.mixed_5c = SepInception3d(*_MIXED["mixed_5c"], norm_layer=norm_layer)
-        self.avgpool = nn.AvgPool3d((2, 7, 7), stride=1)
+        self.avgpool = ZeroPaddedAvgPool((2, 7, 7), (1, 1, 1), (0, 0, 0))
         self.dropout = nn.Dropout(dropout_ratio)
         self.num_features = 1024
         self.fc = nn.Linear(1024, num_classes)
