@@ -143,6 +143,7 @@ INT8_FAMILIES = [
     ("r2plus1d_resnet18_kinetics400", {}, (8, 64)),
     ("i3d_resnet50_v1_hmdb51", {}, (8, 64)),
     ("lrcn_resnet18", {"backbone_kwargs": {"widths": (8, 16, 32, 64)}, "hidden_size": 16}, (4, 64)),
+    ("ibm_tam_resnet50_sthsthv2", {}, (8, 64)),  # TAM: a functional depthwise conv3d whose weight int8 prepacks
 ]
 
 

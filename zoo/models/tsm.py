@@ -74,7 +74,8 @@ def temporal_aggregation(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     ``x``: ``(N, C, T, H, W)``; ``kernel``: ``(C, 1, 3, 1, 1)`` (previous, current, next frame per
     channel, a depthwise ``3x1x1`` conv weight).  Returns ``(N, C, T, H, W)``.
     """
-    return F.relu(F.conv3d(x, kernel, padding=(1, 0, 0), groups=x.shape[1]))
+    # every argument spelt out and none taken from x: int8 lowering prepacks the weight from them
+    return F.relu(F.conv3d(x, kernel, None, (1, 1, 1), (1, 0, 0), (1, 1, 1), kernel.shape[0]))
 
 
 class TemporalAggregation3d(nn.Module):
