@@ -291,3 +291,19 @@ def test_a_mean_over_one_position_stays_int8_and_right():
         x = _clips(3)
         want, got = model(x), q(x)
     assert (got - want).abs().max() <= 0.05 * want.abs().max()
+
+
+def test_transformer_int8_quantises_its_linear_layers_dynamically():
+    """A video transformer's int8 is dynamic int8 on its linear layers (a range per input at run time): every
+    nn.Linear becomes int8, the patch embedding stays fp32, and the logits stay close to fp32's."""
+    torch.manual_seed(0)
+    model = zoo.get_model("videomae_vit_s_sthsthv2").eval()
+    evaluation = _clips(12, n=4, t=8, size=64)
+    served = zoo.optimize_for_inference(model, evaluation[:1], precision="int8", calibration=[evaluation[:2]])
+    assert served.precision == "int8" and served.zoo_int8["quantized"] == ["<linear layers, dynamic>"]
+    assert served.zoo_int8["float_layers"] == ["patch_embed.proj"]
+    linears = [m for m in served.model.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert len(linears) == sum(isinstance(m, nn.Linear) for m in model.modules())
+    with torch.no_grad():
+        reference, output = model(evaluation), served(evaluation)
+    assert (output - reference).abs().max() < 0.15 * reference.abs().max()

@@ -524,8 +524,9 @@ def _optimize_int8(model, probe, calibration, channels_last: bool, compile: bool
     served.zoo_int8 = quantized.zoo_int8  # type: ignore[attr-defined]
     left = quantized.zoo_int8["float_layers"]
     if left:
-        served.zoo_skipped.append(f"{len(left)} convolution/linear layer(s) stay fp32, not traceable for int8 "
-                                  f"(first: {left[0]})")
+        why = "a transformer's convolutions" if "<linear layers, dynamic>" in quantized.zoo_int8["quantized"] \
+            else "not traceable for int8"
+        served.zoo_skipped.append(f"{len(left)} convolution/linear layer(s) stay fp32, {why} (first: {left[0]})")
     logger.info("%s int8: top-1 agreement with fp32 %.2f, logits off by %.1f%% of the largest (probe and %d "
                 "calibration batch(es))", type(model).__name__, served.zoo_agreement["top1"],
                 100 * served.zoo_agreement["relative_error"], len(batches))
