@@ -307,3 +307,16 @@ def test_transformer_int8_quantises_its_linear_layers_dynamically():
     with torch.no_grad():
         reference, output = model(evaluation), served(evaluation)
     assert (output - reference).abs().max() < 0.15 * reference.abs().max()
+
+
+def test_an_int8_model_takes_a_bf16_input():
+    """A quantised model cast to bf16 and given a bf16 clip (as a bf16 pipeline would) runs on float32 inside."""
+    torch.manual_seed(0)
+    model = zoo.get_model("simple3d_synthetic", widths=(8, 16, 32, 64)).eval()
+    clips = _clips(3, n=2, t=8, size=32)
+    served = zoo.optimize_for_inference(model, clips[:1], precision="int8", calibration=[clips])
+    with torch.no_grad():
+        reference = served(clips)
+        out = served.model.to(torch.bfloat16)(clips.bfloat16())
+    assert out.dtype == torch.float32
+    assert (out - reference).abs().max() < 0.05 * reference.abs().max()

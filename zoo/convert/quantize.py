@@ -126,7 +126,22 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
         raise Int8Error(f"{type(model).__name__} has no convolution or linear layer to quantise; use the fp32 model")
     torch.backends.quantized.engine = backend
     if _is_transformer(model):
-        return _quantize_linear_layers(model, backend)
+        quantized = _quantize_linear_layers(model, backend)
+    else:
+        quantized = _quantize_static(model, batches, backend)
+    quantized.register_forward_pre_hook(_float32_inputs)
+    return quantized
+
+
+def _float32_inputs(module: nn.Module, args: tuple) -> tuple:
+    """Int8 kernels quantise float32: a bf16/fp16 input (say, of a model cast with ``.to(torch.bfloat16)``)
+    is cast to float32 first instead of failing inside the first quantise step."""
+    return tuple(a.float() if isinstance(a, torch.Tensor) and a.dtype in (torch.bfloat16, torch.float16) else a
+                 for a in args)
+
+
+def _quantize_static(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn.Module:
+    """Static int8 (activation ranges observed on ``batches``), warnings of torch.ao's deprecation muted."""
     with warnings.catch_warnings():
         # torch.ao.quantization announces its move to torchao; it is what this PyTorch provides for CPU int8
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
