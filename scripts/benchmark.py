@@ -14,6 +14,7 @@ Each (model, variant, precision, batch) row runs in its own process, so its peak
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import os
@@ -101,10 +102,13 @@ def run_one(args: argparse.Namespace) -> None:
     """The rows of one model, one JSON line each (printed as soon as measured): ``--variant`` may list
     several variants, run in turn in this process; one that raises prints ``{"error": ...}``."""
     torch.set_num_threads(args.threads)
-    for variant in args.variant.split(","):
+    variants = args.variant.split(",")
+    built = zoo.get_model(args.one) if len(variants) > 1 else None  # built once, a copy per row
+    for variant in variants:
         try:
             row = B.benchmark_model(args.one, variant, args.precision, args.batch, args.device, args.warmup, args.repeat,
-                                    input_shape="small" if args.small else None, interleave_limit=args.interleave_limit)
+                                    input_shape="small" if args.small else None, interleave_limit=args.interleave_limit,
+                                    model=copy.deepcopy(built) if built is not None else None)
         except Exception as err:  # noqa: BLE001 - reported as this row's failure; the next variant still runs
             if "," not in args.variant:
                 raise
