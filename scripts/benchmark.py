@@ -153,6 +153,9 @@ def measure(args: argparse.Namespace, name: str, batch: int):
               if B.applies(variant, prec) and not (args.report and batch != 1 and (variant, prec) not in REPORT_BATCHED)]
     if args.all_bf16:
         variants = [variant for variant, _ in combos]
+        if zoo.model_card(name).int8 and "eager" in variants:  # already int8: casting it to bf16 is refused
+            print(f"  {name}: eager bf16 does not apply (an int8 model)", flush=True)
+            variants.remove("eager")
         return zip(variants, ["bf16"] * len(variants), children(args, name, variants, "bf16", batch))
     return ((variant, prec, child(args, name, variant, prec, batch)) for variant, prec in combos)
 

@@ -309,14 +309,17 @@ def test_transformer_int8_quantises_its_linear_layers_dynamically():
     assert (output - reference).abs().max() < 0.15 * reference.abs().max()
 
 
-def test_an_int8_model_takes_a_bf16_input():
-    """A quantised model cast to bf16 and given a bf16 clip (as a bf16 pipeline would) runs on float32 inside."""
+def test_an_int8_model_takes_a_bf16_input_and_refuses_a_bf16_cast_in_one_line():
+    """A bf16 clip (as a bf16 pipeline gives) runs on float32 inside; the model itself cast with .to(bfloat16)
+    (its scales and float layers with it) is refused with a line that says what to do, not a dtype error deep inside."""
     torch.manual_seed(0)
     model = zoo.get_model("simple3d_synthetic", widths=(8, 16, 32, 64)).eval()
     clips = _clips(3, n=2, t=8, size=32)
     served = zoo.optimize_for_inference(model, clips[:1], precision="int8", calibration=[clips])
     with torch.no_grad():
         reference = served(clips)
-        out = served.model.to(torch.bfloat16)(clips.bfloat16())
-    assert out.dtype == torch.float32
-    assert (out - reference).abs().max() < 0.05 * reference.abs().max()
+        out = served.model(clips.bfloat16())
+        assert out.dtype == torch.float32
+        assert (out - reference).abs().max() < 0.05 * reference.abs().max()
+        with pytest.raises(TypeError, match="do not call .to.torch.bfloat16. on it"):
+            served.model.to(torch.bfloat16)(clips.bfloat16())

@@ -134,8 +134,12 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
 
 
 def _float32_inputs(module: nn.Module, args: tuple) -> tuple:
-    """Int8 kernels quantise float32: a bf16/fp16 input (say, of a model cast with ``.to(torch.bfloat16)``)
-    is cast to float32 first instead of failing inside the first quantise step."""
+    """Int8 kernels quantise float32: a bf16/fp16 input is cast to float32 first instead of failing inside
+    the first quantise step.  Float layers left around the int8 ones must stay float32 too."""
+    if any(t.is_floating_point() and t.dtype != torch.float32 for t in (*module.parameters(), *module.buffers())):
+        raise TypeError(f"{type(module).__name__} is an int8 model whose float layers were cast to another dtype; "
+                        "an int8 model runs float32 around its int8 kernels: build it again and do not call "
+                        ".to(torch.bfloat16) on it (a bf16 input alone is fine)")
     return tuple(a.float() if isinstance(a, torch.Tensor) and a.dtype in (torch.bfloat16, torch.float16) else a
                  for a in args)
 
