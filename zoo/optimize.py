@@ -99,12 +99,13 @@ def _adjacent_pairs(model: nn.Module, probe: torch.Tensor) -> tuple[list[tuple[s
 
     def after(module, inputs, output):
         produced[id(output)] = names[module]
-        keep_alive.append(output)
+        keep_alive.append(output)  # its id stays unique while it is alive
 
     def before_any(module, inputs):
-        if inputs and isinstance(inputs[0], torch.Tensor):
+        # only conv/BN outputs are kept alive (a transformer's every activation would not fit in memory at
+        # full size), so only their ids are certain to name one tensor
+        if inputs and isinstance(inputs[0], torch.Tensor) and id(inputs[0]) in produced:
             consumers.setdefault(id(inputs[0]), []).append(names[module])
-            keep_alive.append(inputs[0])  # ids stay unique while everything seen is alive
 
     handles = []
     for module in model.modules():
