@@ -125,10 +125,15 @@ def quantize_int8(model: nn.Module, calibration_inputs: Iterable[torch.Tensor], 
     if not _has_quantizable(model):
         raise Int8Error(f"{type(model).__name__} has no convolution or linear layer to quantise; use the fp32 model")
     torch.backends.quantized.engine = backend
-    if _is_transformer(model):
-        quantized = _quantize_linear_layers(model, backend)
-    else:
-        quantized = _quantize_static(model, batches, backend)
+    with warnings.catch_warnings():
+        # torch.ao.quantization announces its move to torchao; it is what this PyTorch provides for CPU int8
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
+        if _is_transformer(model):
+            quantized = _quantize_linear_layers(model, backend)
+        else:
+            quantized = _quantize(model, batches, backend)
     quantized.register_forward_pre_hook(_float32_inputs)
     return quantized
 
@@ -144,16 +149,6 @@ def _float32_inputs(module: nn.Module, args: tuple) -> tuple:
                  for a in args)
 
 
-def _quantize_static(model: nn.Module, batches: list[torch.Tensor], backend: str) -> nn.Module:
-    """Static int8 (activation ranges observed on ``batches``), warnings of torch.ao's deprecation muted."""
-    with warnings.catch_warnings():
-        # torch.ao.quantization announces its move to torchao; it is what this PyTorch provides for CPU int8
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
-        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
-        return _quantize(model, batches, backend)
-
-
 def _is_transformer(model: nn.Module) -> bool:
     """A model normalised by LayerNorm: a video transformer, whose work is in its linear layers."""
     return any(isinstance(m, nn.LayerNorm) for m in model.modules())
@@ -166,10 +161,7 @@ def _quantize_linear_layers(model: nn.Module, backend: str) -> nn.Module:
     by 65 % of the largest and its top-1 agreed on 3 clips of 12.  Convolutions (a patch embedding) stay fp32."""
     from torch.ao.quantization import quantize_dynamic
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
-        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
-        quantized = quantize_dynamic(copy.deepcopy(model).cpu().eval(), {nn.Linear}, dtype=torch.qint8)
+    quantized = quantize_dynamic(copy.deepcopy(model).cpu().eval(), {nn.Linear}, dtype=torch.qint8)
     float_layers = [n for n, m in quantized.named_modules() if isinstance(m, _QUANTIZABLE)]
     quantized.zoo_int8 = {"backend": backend, "quantized": ["<linear layers, dynamic>"],  # type: ignore[attr-defined]
                           "float_layers": float_layers}
