@@ -104,17 +104,19 @@ def run_one(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     variants = args.variant.split(",")
     built = zoo.get_model(args.one) if len(variants) > 1 else None  # built once, a copy per row
-    for variant in variants:
+    for i, variant in enumerate(variants):
+        # a row changes its model: each gets a copy, but the last gets the built one (one copy less at the peak)
+        model = built if built is None or i == len(variants) - 1 else copy.deepcopy(built)
         try:
             row = B.benchmark_model(args.one, variant, args.precision, args.batch, args.device, args.warmup, args.repeat,
                                     input_shape="small" if args.small else None, interleave_limit=args.interleave_limit,
-                                    model=copy.deepcopy(built) if built is not None else None)
+                                    model=model)
+            row["peak_mem_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         except Exception as err:  # noqa: BLE001 - reported as this row's failure; the next variant still runs
             if "," not in args.variant:
                 raise
-            print(json.dumps({"error": f"{type(err).__name__}: {err}"}), flush=True)
-            continue
-        row["peak_mem_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            row = {"error": f"{type(err).__name__}: {err}"}
+        model = None  # freed before the next row's copy is made
         print(json.dumps(row), flush=True)
 
 

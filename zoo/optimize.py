@@ -538,10 +538,10 @@ def _optimize_int8(model, probe, calibration, channels_last: bool, compile: bool
 
 def _optimize_float(model: nn.Module, probe, precision: str, channels_last: bool, compile: bool) -> InferenceModel:
     """The fp32 / bf16 fast path (see :func:`optimize_for_inference`)."""
-    eager = _copy_module(model).eval()
+    # one copy at a time (a ViT-g is 4 GB in fp32): the reference is taken before folding changes the copy
+    prepared = _copy_module(model).eval()
     with torch.no_grad():
-        reference = eager(probe)
-    prepared = copy.deepcopy(eager)
+        reference = prepared(probe)
     skipped: list[str] = []
     folded = 0
     try:
@@ -550,10 +550,12 @@ def _optimize_float(model: nn.Module, probe, precision: str, channels_last: bool
             diff = float((prepared(probe) - reference).abs().max())
         if diff > _tolerance(reference):
             skipped.append(f"BatchNorm folding changed the output by {diff:.3g}; left unfolded")
-            prepared, folded = copy.deepcopy(eager), 0
+            prepared = None  # freed before its replacement is made
+            prepared, folded = _copy_module(model).eval(), 0
     except Exception as err:  # an architecture the hooks cannot follow
         skipped.append(f"BatchNorm folding failed ({type(err).__name__}: {err}); left unfolded")
-        prepared, folded = copy.deepcopy(eager), 0
+        prepared = None
+        prepared, folded = _copy_module(model).eval(), 0
     if channels_last:
         _to_channels_last(prepared)
     onednn = 0 if compile else use_onednn_convolutions(prepared)  # inductor picks its own kernels
