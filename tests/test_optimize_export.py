@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import logging
 import platform
 import statistics
@@ -331,6 +332,54 @@ def test_batchnorm_before_an_unpadded_convolution_is_folded_into_it():
         "Identity", "Conv3d", "Identity", "Conv3d", "BatchNorm3d", "Conv3d", "BatchNorm3d", "Conv3d"]
     assert model[4].bias is not None  # the folded shift needs a bias the conv lacked
     assert torch.allclose(out, ref, atol=1e-5), float((out - ref).abs().max())
+
+
+def test_fast_path_holds_one_copy_of_the_model_at_a_time(monkeypatch):
+    """A ViT-g is 4 GB in fp32: the fp32 fast path copies the caller's model once, and leaves it as it was."""
+    model, x = _tiny_simple3d()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    copies, depth = [], [0]
+    real_deepcopy = copy.deepcopy
+
+    def counting_deepcopy(obj, memo=None, *rest):
+        if depth[0] == 0 and isinstance(obj, torch.nn.Module):
+            copies.append(type(obj).__name__)
+        depth[0] += 1
+        try:
+            return real_deepcopy(obj, memo, *rest)
+        finally:
+            depth[0] -= 1
+
+    monkeypatch.setattr(copy, "deepcopy", counting_deepcopy)
+    served = zoo.optimize_for_inference(model, x, precision="fp32")
+    assert len(copies) == 1, copies
+    assert served.zoo_folded > 0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("how", ["raises", "changes the output"])
+def test_fast_path_leaves_batchnorm_unfolded_when_folding_goes_wrong(monkeypatch, how):
+    """Folding that fails, or that changes the output, is undone from a fresh copy: the served model still
+    matches eager, and the reason is kept."""
+    from zoo import optimize
+
+    model, x = _tiny_simple3d()
+    with torch.no_grad():
+        reference = model(x)
+
+    def bad_fold(prepared, probe):
+        conv = next(m for m in prepared.modules() if isinstance(m, torch.nn.Conv3d))
+        conv.weight.data.mul_(3.0)  # half done: the copy is now wrong
+        if how == "raises":
+            raise RuntimeError("cannot follow this architecture")
+        return 1
+
+    monkeypatch.setattr(optimize, "fold_batchnorm", bad_fold)
+    served = zoo.optimize_for_inference(model, x, precision="fp32")
+    assert served.zoo_folded == 0
+    assert any("left unfolded" in reason for reason in served.zoo_skipped), served.zoo_skipped
+    with torch.no_grad():
+        assert torch.allclose(served(x), reference, atol=1e-4)
 
 
 _FAULTS_SCRIPT = """
