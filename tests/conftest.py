@@ -32,6 +32,19 @@ def zoo_home(tmp_path_factory, monkeypatch) -> Iterator[Path]:
     shutil.rmtree(home, ignore_errors=True)  # converted weights of up to a few hundred MB per test
 
 
+@pytest.fixture(autouse=True, scope="session")
+def freed_memory_returned() -> Iterator[None]:
+    """The fast path makes malloc keep every freed block (zoo.optimize.hold_freed_memory): right for a
+    server, but a test worker would then hold the peak of its largest test until the session ends, and
+    two workers' peaks together can exceed the machine.  Tests of the setting itself run it in a
+    subprocess or patch it."""
+    import zoo.optimize
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zoo.optimize, "hold_freed_memory", lambda: False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def registry_snapshot() -> Iterator[None]:
     """Names and converters a test registers (or replaces) are gone when it ends."""
