@@ -543,18 +543,18 @@ def _optimize_float(model: nn.Module, probe, precision: str, channels_last: bool
     with torch.no_grad():
         reference = prepared(probe)
     skipped: list[str] = []
-    folded = 0
+    folded, unfolded_because = 0, None
     try:
         folded = fold_batchnorm(prepared, probe)
         with torch.no_grad():
             diff = float((prepared(probe) - reference).abs().max())
         if diff > _tolerance(reference):
-            skipped.append(f"BatchNorm folding changed the output by {diff:.3g}; left unfolded")
-            prepared = None  # freed before its replacement is made
-            prepared, folded = _copy_module(model).eval(), 0
+            unfolded_because = f"BatchNorm folding changed the output by {diff:.3g}"
     except Exception as err:  # an architecture the hooks cannot follow
-        skipped.append(f"BatchNorm folding failed ({type(err).__name__}: {err}); left unfolded")
-        prepared = None
+        unfolded_because = f"BatchNorm folding failed ({type(err).__name__}: {err})"
+    if unfolded_because:
+        skipped.append(f"{unfolded_because}; left unfolded")
+        prepared = None  # freed before its replacement is made
         prepared, folded = _copy_module(model).eval(), 0
     if channels_last:
         _to_channels_last(prepared)
