@@ -23,7 +23,7 @@ from ..convert.keys import Rule, convert
 from ..registry import WeightsEntry, register_converter
 from ._published import published
 
-__all__ = ["mmaction2_file", "SEGMENTS_NOTE", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm",
+__all__ = ["mmaction2_file", "SEGMENTS_NOTE", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm", "mm_protocol", "IMAGENET_NORM", "KINETICS_NORM",
            "mm_nonlocal", "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d", "convert_mmaction2_mobileone"]
 
 #: Where mmaction2 documents its recognition zoo (each card's source names its config there).
@@ -38,6 +38,19 @@ SEGMENTS_NOTE = ("{s} frames, one from each of {s} equal segments of the video (
 def mm_norm(mean: tuple[float, float, float], std: tuple[float, float, float]) -> dict[str, tuple[float, ...]]:
     """mmaction2's 0..255 ``mean``/``std`` as :class:`~zoo.registry.InputSpec` fields for ``[0, 1]`` frames."""
     return {"mean": tuple(round(m / 255, 6) for m in mean), "std": tuple(round(s / 255, 6) for s in std)}
+
+
+
+def mm_protocol(test: str, figures: str = "the README table and the metafile (they agree)") -> str:
+    """An mmaction2 entry's evaluation protocol: its ``test`` sampling and crops (scores averaged over
+    them, mmaction2's ``average_clips='prob'``), then where its top-1/top-5 ``figures`` come from."""
+    return f"mmaction2 test: {test}, scores averaged (average_clips='prob'); top-1/top-5 from {figures}"
+
+#: mmaction2's ImageNet ``mean``/``std`` (123.675, 116.28, 103.53 / 58.395, 57.12, 57.375), as card fields.
+IMAGENET_NORM = mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+#: The 0.45 / 0.225 ``mean``/``std`` of PySlowFast's Kinetics recipes (114.75 / 57.375 in mmaction2's
+#: configs: MViT, UniFormer, UniFormerV2), as card fields.
+KINETICS_NORM = mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375))
 
 
 def mmaction2_file(url: str, top1: float | None, top5: float | None, *, protocol: str, config: str,

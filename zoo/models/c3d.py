@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import mm_norm, mm_protocol, mmaction2_file
 from ._published import GLUONCV_LOGS, published
 from ..convert.keys import Rule, convert
 from ._backbones2d import gluon_rules
@@ -139,6 +139,6 @@ _register_mm("c3d_sports1m_f16s1_ucf101", dataset="ucf101", num_classes=101, kwa
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb_20220811-31723200.pth",
                  83.08, 95.93, converter="mmaction2_c3d", config="c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py", default=True,
                  pretraining="Sports-1M",
-                 protocol="mmaction2 test: 10 uniform clips of 16 frames with step 1 x 1 crop (CenterCrop 112px after short side 128), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 16 frames with step 1 x 1 crop (CenterCrop 112px after short side 128)")),),
              source="mmaction2 1.2.0, configs/recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py",
              description="C3D pretrained on Sports-1M and fine-tuned on UCF101 split 1, 16 consecutive frames at 112x112, mmaction2's weights.")

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import RESNET3D_RULES, mm_norm, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, RESNET3D_RULES, mm_norm, mm_protocol, mmaction2_file
 from ._published import GLUONCV_CONFIGS, published
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, batch_norm3d, conv3d, init_weights, make_stage
 from ..convert.keys import KEEP, Rule, convert
@@ -170,32 +170,32 @@ def convert_mmaction2_csn(source: Mapping[str, torch.Tensor], model: nn.Module) 
 _register_mm = partial(register_model, family="csn", converters={"pth": "mmaction2_csn"})
 
 _register_mm("ircsn_resnet152_ig65m_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
-             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb_20220811-c7a3cc5b.pth",
                  82.87, 95.9, converter="mmaction2_csn", config="csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb.py", default=True,
                  pretraining="IG-65M",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb.py",
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), IG-65M pretraining, mmaction2's weights.")
 
 _register_mm("ircsn_resnet152_ig65m_bnfrozen_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
-             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb_20220811-7d1dacde.pth",
                  82.84, 95.92, converter="mmaction2_csn", config="csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", default=True,
                  pretraining="IG-65M",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py",
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), IG-65M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
 _register_mm("ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
-             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb_20220811-44395bae.pth",
                  79.44, 94.26, converter="mmaction2_csn", config="csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", default=True,
                  pretraining="IG-65M",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py",
              description="ir-CSN ResNet-50 (depthwise 3x3x3 bottlenecks), IG-65M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
@@ -205,7 +205,7 @@ _register_mm("ipcsn_resnet152_f32s2_kinetics400", builder=ipcsn_resnet, dataset=
                  "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_from_scratch_r152_32x2x1_180e_kinetics400_rgb_20210617-d565828d.pth",
                  77.8, 93.1, converter="mmaction2_csn", config="csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py", default=True,
                  pretraining="Scratch",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py",
              description="ip-CSN ResNet-152 (pointwise + depthwise 3x3x3 bottlenecks), from scratch, mmaction2's weights.")
 
@@ -215,17 +215,17 @@ _register_mm("ircsn_resnet152_f32s2_kinetics400", builder=ircsn_resnet, dataset=
                  "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ircsn_from_scratch_r152_32x2x1_180e_kinetics400_rgb_20210617-5c933ae1.pth",
                  76.53, 92.28, converter="mmaction2_csn", config="csn/ircsn_r152_32x2x1-180e_kinetics400-rgb.py", default=True,
                  pretraining="Scratch",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ircsn_r152_32x2x1-180e_kinetics400-rgb.py",
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), from scratch, mmaction2's weights.")
 
 _register_mm("ipcsn_resnet152_ig65m_bnfrozen_f32s2_kinetics400", builder=ipcsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
-             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-c3be9793.pth",
                  82.68, 95.69, converter="mmaction2_csn", config="csn/ipcsn_ig65m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py", default=True,
                  pretraining="IG-65M",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ipcsn_ig65m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
              description="ip-CSN ResNet-152 (pointwise + depthwise 3x3x3 bottlenecks), IG-65M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
@@ -235,7 +235,7 @@ _register_mm("ipcsn_resnet152_sports1m_bnfrozen_f32s2_kinetics400", builder=ipcs
                  "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_sports1m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-3367437a.pth",
                  79.07, 93.82, converter="mmaction2_csn", config="csn/ipcsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py", default=True,
                  pretraining="Sports-1M",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ipcsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
              description="ip-CSN ResNet-152 (pointwise + depthwise 3x3x3 bottlenecks), Sports-1M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
@@ -245,6 +245,6 @@ _register_mm("ircsn_resnet152_sports1m_bnfrozen_f32s2_kinetics400", builder=ircs
                  "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ircsn_sports1m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-b9b10241.pth",
                  78.57, 93.44, converter="mmaction2_csn", config="csn/ircsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py", default=True,
                  pretraining="Sports-1M",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/csn/ircsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), Sports-1M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")

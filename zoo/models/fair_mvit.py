@@ -34,7 +34,7 @@ import torch.nn as nn
 
 from ..convert.keys import KEEP, Rule, convert
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, KINETICS_NORM, mm_protocol, mmaction2_file
 from ._published import fair_file
 from .mvit import MultiScaleBlock, MViT, Thw, TokenPool, _block_specs, _LayerNorm
 
@@ -347,31 +347,25 @@ def convert_mmaction2_mvit(state: Mapping[str, torch.Tensor], model: nn.Module) 
     return convert(state, model, MMACTION2_MVIT_RULES, what="mmaction2 MViT")
 
 
-_MM_K400 = ("mmaction2 test: {clips} clips of {frames} frames with step {step} x {crops} {crop}px after short side "
-            "{crop}), scores averaged (average_clips='prob'); top-1/top-5 from the README table")
-_MM_SSV2 = ("mmaction2 test: 1 clip of {frames} frames (one per segment) x 3 crops (ThreeCrop {crop}px after short side "
-            "{crop}), scores averaged (average_clips='prob'); top-1/top-5 from the README table")
 _MM_SOURCE = "mmaction2 1.2.0, configs/recognition/mvit/"
-_MM_FAIR_NORM = mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375))
-_MM_IMAGENET_NORM = mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
 
 
 def _register_mm(name: str, size: str, frames: int, step: int | None, *, url: str, top1: float, top5: float,
                  config: str, pretraining: str, description: str, crop: int = 224, built: int = 224,
-                 dataset: str = "kinetics400", clips: int = 5, three_crop: bool = False, norm=_MM_FAIR_NORM,
+                 dataset: str = "kinetics400", clips: int = 5, three_crop: bool = False, norm=KINETICS_NORM,
                  widen_in_attention: bool = True, protocol_note: str = "") -> None:
     """One mmaction2 MViTv2 file; ``step=None``: uniform sampling (one frame per segment, SSv2)."""
     if step is None:
-        protocol = _MM_SSV2.format(frames=frames, crop=crop)
+        test = f"1 clip of {frames} frames (one per segment) x 3 crops (ThreeCrop {crop}px after short side {crop})"
         note = f"{frames} frames, one from each of {frames} equal segments of the video (uniform sampling)"
     else:
         crops = "3 crops (ThreeCrop" if three_crop else "1 crop (CenterCrop"
-        protocol = _MM_K400.format(clips=clips, frames=frames, step=step, crops=crops, crop=crop)
+        test = f"{clips} clips of {frames} frames with step {step} x {crops} {crop}px after short side {crop})"
         note = ""
     kwargs = {"size": size, "temporal_size": frames, "spatial_size": built,
               **({} if widen_in_attention else {"widen_in_attention": False})}
     weights = mmaction2_file(url, top1, top5, converter="mmaction2_mvit", config="mvit/" + config, default=True,
-                             pretraining=pretraining, protocol=protocol + protocol_note)
+                             pretraining=pretraining, protocol=mm_protocol(test, "the README table") + protocol_note)
     register_model(name, mvit_v2, family="mvit", dataset=dataset, num_classes={"kinetics400": 400, "sthsthv2": 174}[dataset],
                    kwargs=kwargs, input=InputSpec(clip_len=frames, frame_step=step or 1, num_segments=1, crop_size=crop,
                                                   short_side=crop, note=note, **norm),
@@ -397,7 +391,7 @@ _register_mm("mvit_v2_l_converted_f40s3_kinetics400", "l", 40, 3, top1=85.4, top
              config="mvit-large-p244_40x3x1_kinetics400-rgb.py", pretraining="ImageNet-21K",
              description="MViTv2-L 40x3 at 312 px, Kinetics-400: PySlowFast's weights converted by mmaction2.")
 _register_mm("mvit_v2_s_converted_u16_sthsthv2", "s", 16, None, top1=68.1, top5=91.0, dataset="sthsthv2",
-             norm=_MM_IMAGENET_NORM,
+             norm=IMAGENET_NORM,
              url=_MM + "converted/mvit-small-p244_u16_sthv2-rgb_20221021-65ecae7d.pth",
              config="mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb.py", pretraining="Kinetics-400",
              description="MViTv2-S, 16 frames uniformly sampled, Something-Something V2: PySlowFast's weights converted "
@@ -430,7 +424,7 @@ _register_mm("mvit_v2_s_maskfeat_f16s4_kinetics400", "s", 16, 4, top1=81.8, top5
              description="MViTv2-S 16x4, Kinetics-400, MaskFeat-pretrained (mmselfsup) and fine-tuned by mmaction2; "
                          "its channels widen in the MLP (widen_in_attention=False).")
 _register_mm("mvit_v2_s_k400_u16_sthsthv2", "s", 16, None, top1=68.2, top5=91.3, dataset="sthsthv2",
-             norm=_MM_IMAGENET_NORM,
+             norm=IMAGENET_NORM,
              protocol_note=("; mmaction2's metafile names the Kinetics-400 config for this file: the README's "
                             "Something-Something V2 config is followed"),
              url=_MM + "mvit-small-p244_k400-pre_16xb16-u16-100e_sthv2-rgb/"

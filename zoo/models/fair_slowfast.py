@@ -19,7 +19,6 @@ Key layouts, each a rule table of :func:`convert_fair_slowfast`:
 """
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
 import torch

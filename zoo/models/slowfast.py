@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ..convert.keys import Rule, convert
 from ._resnet3d import (
@@ -414,7 +414,7 @@ def convert_mmaction2_slowfast(source: dict[str, torch.Tensor], model: nn.Module
     return state
 
 
-_MM_INPUT = InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)))
+_MM_INPUT = InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM)
 _register_mm = partial(register_model, builder=slowfast_resnet, family="slowfast", converters={"pth": "mmaction2_slowfast"})
 
 _register_mm("slowfast_4x16_resnet50_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'alpha': 8, 'beta_inv': 8, 'fusion_kernel_size': 5, 'slow_frames': 4, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
@@ -423,7 +423,7 @@ _register_mm("slowfast_4x16_resnet50_e256_kinetics400", dataset="kinetics400", n
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb_20220901-701b0f6f.pth",
                  75.55, 92.35, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py", default=True,
                  pretraining="Scratch",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py",
              description="SlowFast ResNet-50, 4x16 (a clip of 32 frames at step 2: the Slow pathway takes every 8th, the Fast one all 32; alpha 8), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
 
@@ -433,7 +433,7 @@ _register_mm("slowfast_8x8_resnet50_e256_kinetics400", dataset="kinetics400", nu
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb_20220818-1cb6dfc8.pth",
                  76.8, 92.99, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py", default=True,
                  pretraining="Scratch",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py",
              description="SlowFast ResNet-50, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
 
@@ -443,7 +443,7 @@ _register_mm("slowfast_8x8_resnet50_e256_steplr_kinetics400", dataset="kinetics4
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb_20220818-b62a501f.pth",
                  76.65, 92.86, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py", default=True,
                  pretraining="Scratch",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py",
              description="SlowFast ResNet-50, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs with BatchNorm and ReLU, from scratch, mmaction2's weights.")
 
@@ -453,7 +453,7 @@ _register_mm("slowfast_8x8_resnet101_e256_kinetics400", dataset="kinetics400", n
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb_20220901-9c0e09bd.pth",
                  78.65, 93.88, converter="mmaction2_slowfast", config="slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py", default=True,
                  pretraining="Scratch",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the metafile"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile")),),
              source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py",
              description="SlowFast ResNet-101, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
 
@@ -463,6 +463,6 @@ _register_mm("slowfast_4x16_resnet101_resnet50_e256_kinetics400", dataset="kinet
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb_20220901-a77ac3ee.pth",
                  77.03, 92.99, converter="mmaction2_slowfast", config="slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py", default=True,
                  pretraining="Scratch",
-                 protocol="mmaction2 test: 10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py",
              description="SlowFast 4x16 with a ResNet-101 Slow pathway and a ResNet-50 Fast one (a clip of 32 frames at step 2: the Slow pathway takes every 8th, the Fast one all 32; alpha 8), lateral convs without BatchNorm, from scratch, mmaction2's weights.")

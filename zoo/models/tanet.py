@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import RESNET2D_RULES, SEGMENTS_NOTE, mm_norm, mmaction2_file
+from ._mmaction2 import RESNET2D_RULES, SEGMENTS_NOTE, mm_norm, mm_protocol, mmaction2_file
 from .tsm import TemporalResNet
 
 __all__ = ["TemporalAdaptiveModule", "TANet", "tanet_resnet"]
@@ -129,7 +129,7 @@ _register_mm("tanet_resnet50_dense_seg8_kinetics400", dataset="kinetics400", num
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb_20220919-a34346bc.pth",
                  76.25, 92.41, converter="mmaction2_tanet", config="tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 8 frames (dense segments) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("8 frames (dense segments) x 3 crops (ThreeCrop 256px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb.py",
              description="TANet: ResNet-50 with a temporal adaptive module in every bottleneck, 8 segments (dense sampling), ImageNet-initialised, mmaction2's weights.")
 
@@ -139,7 +139,7 @@ _register_mm("tanet_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb_20220906-de50e4ef.pth",
                  49.71, 77.43, converter="mmaction2_tanet", config="tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the metafile"),),
+                 protocol=mm_protocol("16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)", "the metafile")),),
              source="mmaction2 1.2.0, configs/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb.py",
              description="TANet: ResNet-50 with a temporal adaptive module in every bottleneck, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
@@ -149,6 +149,6 @@ _register_mm("tanet_resnet50_seg16_sthsthv1", dataset="sthsthv1", num_classes=17
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb_20220919-cc37e9b8.pth",
                  50.95, 79.28, converter="mmaction2_tanet", config="tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 16 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the metafile"),),
+                 protocol=mm_protocol("16 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the metafile")),),
              source="mmaction2 1.2.0, configs/recognition/tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb.py",
              description="TANet: ResNet-50 with a temporal adaptive module in every bottleneck, 16 segments, ImageNet-initialised, mmaction2's weights.")

@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import mm_norm, mm_protocol, mmaction2_file
 from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, DividedSpaceTimeBlock, PatchEmbed2d, VideoTransformer, drop_path_rates,
                                  hf_encoder_rules, resize_grid)
@@ -225,8 +225,7 @@ def convert_mmaction2_timesformer(state: Mapping[str, torch.Tensor], model: nn.M
 _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/timesformer/"
 _MM_INPUT = InputSpec(clip_len=8, frame_step=32, num_segments=1, crop_size=224, short_side=224,
                       **mm_norm((127.5, 127.5, 127.5), (127.5, 127.5, 127.5)))
-_MM_PROTOCOL = ("mmaction2 test: 1 clip of 8 frames with step 32 x 3 crops (ThreeCrop 224px after short side 224), scores "
-                "averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)")
+_MM_PROTOCOL = mm_protocol("1 clip of 8 frames with step 32 x 3 crops (ThreeCrop 224px after short side 224)")
 _register_mm = partial(register_model, family="timesformer", builder=timesformer, dataset="kinetics400", num_classes=400,
                        input=_MM_INPUT, converters={"pth": "mmaction2_timesformer"})
 _mm_file = partial(mmaction2_file, converter="mmaction2_timesformer", protocol=_MM_PROTOCOL, default=True,

@@ -27,7 +27,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import RESNET2D_RULES, SEGMENTS_NOTE, mm_norm, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, SEGMENTS_NOTE, mm_protocol, mmaction2_file
 from .tsm import TemporalResNet
 
 __all__ = ["shift_groups", "temporal_interlace", "TemporalInterlace", "TIN", "tin_resnet"]
@@ -157,31 +157,31 @@ def convert_mmaction2_tin(source: Mapping[str, torch.Tensor], model: nn.Module) 
 _register_mm = partial(register_model, builder=tin_resnet, family="tin", converters={"pth": "mmaction2_tin"})
 
 _register_mm("tin_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb_20220913-9b7804d6.pth",
                  44.04, 72.72, converter="mmaction2_tin", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table (its metafile says 38.68/68.55; the README is the table the release reports)"),),
+                 protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the README table (its metafile says 38.68/68.55; the README is the table the release reports)")),),
              source="mmaction2 1.2.0, configs/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py",
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
 _register_mm("tin_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb_20220913-84f9b4b0.pth",
                  56.48, 83.45, converter="mmaction2_tin", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table (its metafile says 54.78/82.18; the README is the table the release reports)"),),
+                 protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the README table (its metafile says 54.78/82.18; the README is the table the release reports)")),),
              source="mmaction2 1.2.0, configs/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb.py",
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
 _register_mm("tin_resnet50_from_tsm_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb_20220913-7f10d0c0.pth",
                  71.86, 90.44, converter="mmaction2_tin", config="tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb.py", default=True,
                  pretraining="Kinetics-400 (TSM)",
-                 protocol="mmaction2 test: 8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb.py",
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, fine-tuned from TSM-R50 Kinetics-400, mmaction2's weights.")

@@ -37,7 +37,7 @@ from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
 from ._backbones_small import ResNet2d
 from ._interface import VideoClassifier
-from ._mmaction2 import RESNET2D_RULES, mm_norm, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, mmaction2_file
 
 __all__ = ["MultiScaleRelation", "TRN", "trn_resnet", "convert_mmaction2_trn"]
 
@@ -171,7 +171,7 @@ _SEGMENTS_NOTE = ("8 frames, one from each of 8 equal segments of the video (TSN
 _register_mm = partial(register_model, builder=trn_resnet, family="trn", num_classes=174,
                        kwargs={"depth": 50, "num_frames": 8, "partial_bn": True}, converters={"pth": "mmaction2_trn"},
                        input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256,
-                                       **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+                                       **IMAGENET_NORM,
                                        note=_SEGMENTS_NOTE))
 _PROTOCOL = ("mmaction2 test: 8 segments sampled twice (twice_sample: 2 clips of 8 frames) x 3 crops (ThreeCrop "
              "256px after short side 256), scores averaged (average_clips='prob'), with mmaction2's random draw of "

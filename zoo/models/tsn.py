@@ -26,7 +26,7 @@ from ..convert.keys import Rule, convert
 from ..convert.quantize import int8_builder
 from ..errors import WeightsError
 from ..registry import InputSpec, WeightsEntry, register_converter, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ._backbones2d import (
     ConvBN,
@@ -563,92 +563,92 @@ _register_int8("resnet50_v1b_kinetics400_int8", "resnet50_v1b_kinetics400", data
 _register_mm = partial(register_model, builder=tsn_resnet_v1b, family="tsn", converters={"pth": "mmaction2_resnet2d"})
 
 _register_mm("c2d_resnet50_nopool_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
-             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb_20221027-e0227b22.pth",
                  73.44, 91.0, converter="mmaction2_resnet2d", config="c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)")),),
              source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py",
              description="mmaction2's C2D without temporal pooling: ResNet-50 on each of 8 frames (step 8), the frame features averaged (a TSN network on one 8-frame clip).")
 
 _register_mm("c2d_resnet101_nopool_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101},
-             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb_20221027-557bd8bc.pth",
                  74.97, 91.77, converter="mmaction2_resnet2d", config="c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)")),),
              source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py",
              description="mmaction2's C2D without temporal pooling: ResNet-101 on each of 8 frames (step 8), the frame features averaged (a TSN network on one 8-frame clip).")
 
 _register_mm("tsn_resnet50_seg3_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
-             input=InputSpec(clip_len=1, frame_step=1, num_segments=3, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=3, crop_size=224, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb_20220906-cd10898e.pth",
                  72.83, 90.65, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py",
              description="TSN over ResNet-50, 3 segments, mmaction2's weights.")
 
 _register_mm("tsn_resnet50_seg5_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
-             input=InputSpec(clip_len=1, frame_step=1, num_segments=5, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=5, crop_size=224, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb_20220906-65d68713.pth",
                  73.8, 91.21, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb.py",
              description="TSN over ResNet-50, 5 segments, mmaction2's weights.")
 
 _register_mm("tsn_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
-             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb_20220906-2692d16c.pth",
                  74.12, 91.34, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py",
              description="TSN over ResNet-50, 8 segments, mmaction2's weights.")
 
 _register_mm("tsn_resnet50_dense_seg5_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
-             input=InputSpec(clip_len=1, frame_step=1, num_segments=5, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=5, crop_size=224, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb_20220906-dcbc6e01.pth",
                  71.37, 89.67, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 25 frames (dense segments) x 1 crop (CenterCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("25 frames (dense segments) x 1 crop (CenterCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb.py",
              description="TSN over ResNet-50, 5 segments (dense sampling), mmaction2's weights.")
 
 _register_mm("tsn_resnet101_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101},
-             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb_20220906-23cff032.pth",
                  75.89, 92.07, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb.py",
              description="TSN over ResNet-101, 8 segments, mmaction2's weights.")
 
 _register_mm("tsn_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50},
-             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb_20230313-06ad7d03.pth",
                  35.51, 67.09, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb.py",
              description="TSN over ResNet-50, 8 segments, mmaction2's weights. The metafile tags this entry Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
 
 _register_mm("tsn_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50},
-             input=InputSpec(clip_len=1, frame_step=1, num_segments=16, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))),
+             input=InputSpec(clip_len=1, frame_step=1, num_segments=16, crop_size=224, short_side=256, **IMAGENET_NORM),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb_20230221-85bcc1c3.pth",
                  36.91, 68.77, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb.py", default=True,
                  pretraining="ImageNet",
-                 protocol="mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores averaged (average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)"),),
+                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
              source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb.py",
              description="TSN over ResNet-50, 16 segments, mmaction2's weights. The metafile tags this entry Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
 
@@ -710,13 +710,10 @@ def convert_mmaction2_timm_swin(source: Mapping[str, torch.Tensor], model: nn.Mo
 
 
 _MM_TSN = "mmaction2 1.2.0, configs/recognition/tsn/custom_backbones/"
-_MM_NORM = mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
-_TEST_25x10 = ("mmaction2 test: 25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256), scores "
-               "averaged (average_clips='prob'); top-1/top-5 from the README table")
 
 
 def _input_segments(segments: int) -> InputSpec:
-    return InputSpec(clip_len=1, frame_step=1, num_segments=segments, crop_size=224, short_side=256, **_MM_NORM)
+    return InputSpec(clip_len=1, frame_step=1, num_segments=segments, crop_size=224, short_side=256, **IMAGENET_NORM)
 
 
 def _tsn_file(config: str, stamp: str, top1: float, top5: float, converter: str,
@@ -725,7 +722,7 @@ def _tsn_file(config: str, stamp: str, top1: float, top5: float, converter: str,
     return mmaction2_file(
         f"https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/{config}/{config}_{stamp}.pth",
         top1, top5, converter=converter, config=f"tsn/custom_backbones/{config}.py", default=True,
-        pretraining="ImageNet", protocol=_TEST_25x10 + agree)
+        pretraining="ImageNet", protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)", "the README table" + agree))
 
 
 register_model("tsn_resnext101_32x4d_seg3_kinetics400", tsn_resnet_v1b, family="tsn", dataset="kinetics400",

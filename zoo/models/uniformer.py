@@ -29,7 +29,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import KINETICS_NORM, mmaction2_file
 from ._video_transformer import Block, VideoTransformer, drop_path_rates
 from .mvit import _drop_path
 
@@ -224,7 +224,7 @@ _register_mm = partial(register_model, family="uniformer", converters={"pth": "m
 _register_mm("uniformer_s_in1k_f16s4_kinetics400", builder=uniformer_s, dataset="kinetics400", num_classes=400,
              kwargs={"drop_path": 0.1},
              input=InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224,
-                             **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)), note=_NOTE.format(frames=16)),
+                             **KINETICS_NORM, note=_NOTE.format(frames=16)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb_20221219-c630a037.pth",
                  80.9, 94.6, converter="mmaction2_uniformer", config="uniformer/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
@@ -237,7 +237,7 @@ _register_mm("uniformer_s_in1k_f16s4_kinetics400", builder=uniformer_s, dataset=
 _register_mm("uniformer_b_in1k_f16s4_kinetics400", builder=uniformer_b, dataset="kinetics400", num_classes=400,
              kwargs={"drop_path": 0.3},
              input=InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224,
-                             **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)), note=_NOTE.format(frames=16)),
+                             **KINETICS_NORM, note=_NOTE.format(frames=16)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb_20221219-157c2e66.pth",
                  82.0, 95.0, converter="mmaction2_uniformer", config="uniformer/uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
@@ -250,7 +250,7 @@ _register_mm("uniformer_b_in1k_f16s4_kinetics400", builder=uniformer_b, dataset=
 _register_mm("uniformer_b_in1k_f32s4_kinetics400", builder=uniformer_b, dataset="kinetics400", num_classes=400,
              kwargs={"drop_path": 0.3},
              input=InputSpec(clip_len=32, frame_step=4, num_segments=1, crop_size=224, short_side=224,
-                             **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)), note=_NOTE.format(frames=32)),
+                             **KINETICS_NORM, note=_NOTE.format(frames=32)),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb_20221219-b776322c.pth",
                  83.1, 95.3, converter="mmaction2_uniformer", config="uniformer/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb.py",

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..convert.keys import Rule, convert
 from ..registry import InputSpec, register_converter, register_model
 from ._interface import VideoClassifier
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import KINETICS_NORM, mm_protocol, mmaction2_file
 
 __all__ = ["UniFormerV2", "uniformerv2", "QuickGELU", "Attention"]
 
@@ -237,254 +237,254 @@ _register_mm = partial(register_model, builder=uniformerv2, family="uniformerv2"
                        converters={"pth": "mmaction2_uniformerv2"})
 
 _register_mm("uniformerv2_b16_clip_u8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb_20230313-e29fc968.pth",
                  84.3, 96.4, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb.py", default=True,
                  pretraining="CLIP",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb.py",
              description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_b16_clip_k710_u8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb_20230313-75be0806.pth",
                  85.8, 97.1, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb.py",
              description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb_20221219-972ea063.pth",
                  88.7, 98.1, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="16 frames, one from each of 16 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb_20221219-6dc86d05.pth",
                  89.0, 98.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 16 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u32_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb_20221219-56a46f64.pth",
                  89.3, 98.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
                              note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb_20221219-1dd7650f.pth",
                  89.5, 98.4, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_b16_clip_k710_u8_kinetics600", dataset="kinetics600", num_classes=600, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb_20230313-544f06f0.pth",
                  86.4, 97.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb.py",
              description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u8_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb_20221219-cf88e4c2.pth",
                  89.0, 98.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u16_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="16 frames, one from each of 16 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb_20221219-38ff0e3e.pth",
                  89.4, 98.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 16 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u32_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb_20221219-d450d071.pth",
                  89.2, 98.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
                              note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb_20221219-f984f5d2.pth",
                  89.8, 98.5, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_b16_clip_u8_kinetics700", dataset="kinetics700", num_classes=700, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb_20230313-f02e48ad.pth",
                  75.9, 92.9, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb.py", default=True,
                  pretraining="CLIP",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb.py",
              description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_b16_clip_k710_u8_kinetics700", dataset="kinetics700", num_classes=700, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb_20230313-69070837.pth",
                  76.3, 92.9, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb.py",
              description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u8_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb_20221219-bfb9f401.pth",
                  80.8, 95.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u16_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="16 frames, one from each of 16 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb_20221219-745209d2.pth",
                  81.2, 95.6, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 16 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_u32_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb_20221219-eebe7056.pth",
                  81.4, 95.7, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
                              note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb_20221219-95cf9046.pth",
                  82.1, 96.0, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710",
-                 protocol="mmaction2 test: 2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (the metafile tags this entry Kinetics-400 and its URL ends in bfb9f401, the hash of the u8 Kinetics-700 file; the card follows the README's file, 95cf9046)"),),
+                 protocol=mm_protocol("2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop", "the README table (the metafile tags this entry Kinetics-400 and its URL ends in bfb9f401, the hash of the u8 Kinetics-700 file; the card follows the README's file, 95cf9046)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_b16_clip_u8_kinetics710", dataset="kinetics710", num_classes=710, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb_20230612-63cdbad9.pth",
                  78.9, 94.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb.py", default=True,
                  pretraining="CLIP",
-                 protocol="mmaction2 test: 1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224)", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb.py",
              description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_u8_kinetics710", dataset="kinetics710", num_classes=710, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics710/uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb_20230612-d002a407.pth",
                  None, None, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb.py", default=True,
                  pretraining="CLIP",
-                 protocol="mmaction2 test: 1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224), scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224)", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights. No accuracy is published for this file.")
 
 _register_mm("uniformerv2_l14_336_clip_u8_kinetics710", dataset="kinetics710", num_classes=710, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=336, short_side=336, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics710/uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb_20230612-d723ddc1.pth",
                  None, None, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb.py", default=True,
                  pretraining="CLIP",
-                 protocol="mmaction2 test: 1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336), scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336)", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights. No accuracy is published for this file.")
 
 _register_mm("uniformerv2_b16_clip_k710_k400_u8_mitv1", dataset="mitv1", num_classes=339, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb_20230313-a6f4a567.pth",
                  42.3, 71.5, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710, then Kinetics-400",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb.py",
              description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710, then Kinetics-400; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_clip_k710_k400_u8_mitv1", dataset="mitv1", num_classes=339, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/mitv1/uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb_20221219-882c0598.pth",
                  47.0, 76.1, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710, then Kinetics-400",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710, then Kinetics-400; mmaction2's port of the OpenGVLab weights.")
 
 _register_mm("uniformerv2_l14_336_clip_k710_k400_u8_mitv1", dataset="mitv1", num_classes=339, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=336, short_side=336, **mm_norm((114.75, 114.75, 114.75), (57.375, 57.375, 57.375)),
+             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
              weights=(mmaction2_file(
                  "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/mitv1/uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb_20221219-9020986e.pth",
                  47.7, 76.8, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py", default=True,
                  pretraining="CLIP, then Kinetics-710, then Kinetics-400",
-                 protocol="mmaction2 test: 4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 4 clips x 3 crop, scores averaged (average_clips='prob'); top-1/top-5 from the README table (agrees with the metafile)"),),
+                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
              source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py",
              description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710, then Kinetics-400; mmaction2's port of the OpenGVLab weights.")

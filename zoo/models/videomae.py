@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
 from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, TubeletEmbed, VideoTransformer, drop_path_rates, fuse_qkv, hf_encoder_rules,
                                  sinusoid_table)
@@ -220,11 +220,9 @@ def convert_mmaction2_videomae(state: Mapping[str, torch.Tensor], model: nn.Modu
     return convert(_mm_fuse_qv_bias(state), model, _MM_RULES, what="mmaction2 VideoMAE")
 
 
-_MM_INPUT = InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224,
-                      **mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)))
-_MM_PROTOCOL = ("mmaction2 test: 5 clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224; "
-                "the README says short side 320 for the test videos), scores averaged (average_clips='prob'); "
-                "top-1/top-5 from the README table")
+_MM_INPUT = InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM)
+_MM_PROTOCOL = mm_protocol("5 clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224; the README "
+                           "says short side 320 for the test videos)", "the README table")
 _MM_EPS = {"eps": 1e-6, "fc_norm_eps": 1e-6}
 _register_mm = partial(register_model, family="videomae", builder=videomae, dataset="kinetics400", num_classes=400,
                        input=_MM_INPUT, converters={"pth": "mmaction2_videomae"})
