@@ -76,10 +76,10 @@ class IrCSN(ResNet3d):
         if bottleneck not in ("ir", "ip"):
             raise ValueError(f"bottleneck must be 'ir' (depthwise only) or 'ip' (pointwise then depthwise), got {bottleneck!r}")
         norm = batch_norm3d(eps=bn_eps)
-        conv_builder = depthwise_conv
-        if bottleneck == "ip":
-            def conv_builder(in_planes: int, out_planes: int, **kw) -> PointwiseDepthwise:
-                return PointwiseDepthwise(out_planes, norm_layer=norm, **kw)
+        def pointwise_depthwise(in_planes: int, out_planes: int, **kw) -> PointwiseDepthwise:
+            return PointwiseDepthwise(out_planes, norm_layer=norm, **kw)
+
+        conv_builder = pointwise_depthwise if bottleneck == "ip" else depthwise_conv
         stem = Stem3d(3, 64, (3, 7, 7), (1, 2, 2), (1, 3, 3), pool_kernel=(1, 3, 3), pool_stride=(1, 2, 2), pool_padding=(0, 1, 1), norm_layer=norm)
         stages, in_planes = [], 64
         for i, (planes, num_blocks) in enumerate(zip((64, 128, 256, 512), RESNET_DEPTHS[depth])):
