@@ -18,7 +18,6 @@ neither.  Input ``(N, 3, T, H, W)`` with ``H = W = image_size``; output ``(N, nu
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Mapping, Sequence
 
 import torch
@@ -233,258 +232,130 @@ def convert_mmaction2_uniformerv2(source: Mapping[str, torch.Tensor], model: nn.
 # Names: mmaction2's weights, one call per published file
 # --------------------------------------------------------------------------------------------
 
-_register_mm = partial(register_model, builder=uniformerv2, family="uniformerv2",
-                       converters={"pth": "mmaction2_uniformerv2"})
+_L14 = {"patch_size": 14, "width": 1024, "depth": 24, "heads": 16, "global_heads": 16, "global_layers": (20, 21, 22, 23)}
+#: Builder kwargs and backbone of each published size: CLIP ViT-B/16, ViT-L/14, ViT-L/14 at 336 px.
+_ARCHS = {"b16": ({}, "CLIP ViT-B/16"), "l14": (_L14, "CLIP ViT-L/14"),
+          "l14_336": ({**_L14, "image_size": 336}, "CLIP ViT-L/14 at 336px")}
+_NUM_CLASSES = {"kinetics400": 400, "kinetics600": 600, "kinetics700": 700, "kinetics710": 710, "mitv1": 339}
+_AGREE = "the README table (agrees with the metafile)"
+_METAFILE_FIGURES = ("the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which "
+                     "match its reference or mm-Kinetics columns)")
 
-_register_mm("uniformerv2_b16_clip_u8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb_20230313-e29fc968.pth",
-                 84.3, 96.4, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb.py", default=True,
-                 pretraining="CLIP",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights.")
 
-_register_mm("uniformerv2_b16_clip_k710_u8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb_20230313-75be0806.pth",
-                 85.8, 97.1, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
+def _register_mm(name: str, arch: str, frames: int, top1: float | None, top5: float | None, *, dataset: str, clips: int,
+                 pretraining: str, config: str, url: str, readme_clips: int | None = None, figures: str = _AGREE,
+                 remark: str = "") -> None:
+    """One mmaction2 UniFormerV2 file: ``frames`` sampled uniformly (one per segment), tested on ``clips``
+    clips x 3 crops (``readme_clips``: the count the README's protocol column states); ``config`` is
+    the file name under mmaction2's ``configs/recognition/uniformerv2/``."""
+    kwargs, backbone = _ARCHS[arch]
+    side = kwargs.get("image_size", 224)
+    test = (f"{clips} uniform clip{'s' if clips > 1 else ''} of {frames} frames (one per segment) x 3 crops "
+            f"(ThreeCrop {side}px after short side {side})")
+    if readme_clips:
+        test += f"; README: {readme_clips} clips x 3 crop"
+    register_model(
+        name, uniformerv2, family="uniformerv2", dataset=dataset, num_classes=_NUM_CLASSES[dataset], kwargs=dict(kwargs),
+        input=InputSpec(clip_len=frames, frame_step=1, num_segments=1, crop_size=side, short_side=side, **KINETICS_NORM,
+                        note=f"{frames} frames, one from each of {frames} equal segments of the video (uniform sampling)"),
+        weights=(mmaction2_file(url, top1, top5, converter="mmaction2_uniformerv2", config="uniformerv2/" + config,
+                                default=True, pretraining=pretraining, protocol=mm_protocol(test, figures)),),
+        converters={"pth": "mmaction2_uniformerv2"}, source="mmaction2 1.2.0, configs/recognition/uniformerv2/" + config,
+        description=(f"UniFormerV2 on a {backbone}, {frames} frames uniformly sampled, pretrained {pretraining}; "
+                     f"mmaction2's port of the OpenGVLab weights.{remark}"))
 
-_register_mm("uniformerv2_l14_clip_k710_u8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb_20221219-972ea063.pth",
-                 88.7, 98.1, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
 
-_register_mm("uniformerv2_l14_clip_k710_u16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="16 frames, one from each of 16 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb_20221219-6dc86d05.pth",
-                 89.0, 98.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 16 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_u32_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb_20221219-56a46f64.pth",
-                 89.3, 98.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
-                             note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb_20221219-1dd7650f.pth",
-                 89.5, 98.4, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_b16_clip_k710_u8_kinetics600", dataset="kinetics600", num_classes=600, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb_20230313-544f06f0.pth",
-                 86.4, 97.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_u8_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb_20221219-cf88e4c2.pth",
-                 89.0, 98.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_u16_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="16 frames, one from each of 16 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb_20221219-38ff0e3e.pth",
-                 89.4, 98.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 16 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_u32_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb_20221219-d450d071.pth",
-                 89.2, 98.3, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics600", dataset="kinetics600", num_classes=600, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
-                             note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb_20221219-f984f5d2.pth",
-                 89.8, 98.5, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_b16_clip_u8_kinetics700", dataset="kinetics700", num_classes=700, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb_20230313-f02e48ad.pth",
-                 75.9, 92.9, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb.py", default=True,
-                 pretraining="CLIP",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_b16_clip_k710_u8_kinetics700", dataset="kinetics700", num_classes=700, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb_20230313-69070837.pth",
-                 76.3, 92.9, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which match its reference or mm-Kinetics columns)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_u8_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb_20221219-bfb9f401.pth",
-                 80.8, 95.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_u16_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="16 frames, one from each of 16 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb_20221219-745209d2.pth",
-                 81.2, 95.6, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 16 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 16 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_u32_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb_20221219-eebe7056.pth",
-                 81.4, 95.7, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("4 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 2 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=32, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
-                             note="32 frames, one from each of 32 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb_20221219-95cf9046.pth",
-                 82.1, 96.0, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710",
-                 protocol=mm_protocol("2 uniform clips of 32 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 2 clips x 3 crop", "the README table (the metafile tags this entry Kinetics-400 and its URL ends in bfb9f401, the hash of the u8 Kinetics-700 file; the card follows the README's file, 95cf9046)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 32 frames uniformly sampled, pretrained CLIP, then Kinetics-710; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_b16_clip_u8_kinetics710", dataset="kinetics710", num_classes=710, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb_20230612-63cdbad9.pth",
-                 78.9, 94.2, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb.py", default=True,
-                 pretraining="CLIP",
-                 protocol=mm_protocol("1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224)", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_u8_kinetics710", dataset="kinetics710", num_classes=710, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics710/uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb_20230612-d002a407.pth",
-                 None, None, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb.py", default=True,
-                 pretraining="CLIP",
-                 protocol=mm_protocol("1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224)", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights. No accuracy is published for this file.")
-
-_register_mm("uniformerv2_l14_336_clip_u8_kinetics710", dataset="kinetics710", num_classes=710, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics710/uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb_20230612-d723ddc1.pth",
-                 None, None, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb.py", default=True,
-                 pretraining="CLIP",
-                 protocol=mm_protocol("1 uniform clip of 8 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336)", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 8 frames uniformly sampled, pretrained CLIP; mmaction2's port of the OpenGVLab weights. No accuracy is published for this file.")
-
-_register_mm("uniformerv2_b16_clip_k710_k400_u8_mitv1", dataset="mitv1", num_classes=339, kwargs={},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb_20230313-a6f4a567.pth",
-                 42.3, 71.5, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710, then Kinetics-400",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-B/16, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710, then Kinetics-400; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_clip_k710_k400_u8_mitv1", dataset="mitv1", num_classes=339, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23)},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=224, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/mitv1/uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb_20221219-882c0598.pth",
-                 47.0, 76.1, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710, then Kinetics-400",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 224px after short side 224); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710, then Kinetics-400; mmaction2's port of the OpenGVLab weights.")
-
-_register_mm("uniformerv2_l14_336_clip_k710_k400_u8_mitv1", dataset="mitv1", num_classes=339, kwargs={'patch_size': 14, 'width': 1024, 'depth': 24, 'heads': 16, 'global_heads': 16, 'global_layers': (20, 21, 22, 23), 'image_size': 336},
-             input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=336, short_side=336, **KINETICS_NORM,
-                             note="8 frames, one from each of 8 equal segments of the video (uniform sampling)"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/mitv1/uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb_20221219-9020986e.pth",
-                 47.7, 76.8, converter="mmaction2_uniformerv2", config="uniformerv2/uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py", default=True,
-                 pretraining="CLIP, then Kinetics-710, then Kinetics-400",
-                 protocol=mm_protocol("4 uniform clips of 8 frames (one per segment) x 3 crops (ThreeCrop 336px after short side 336); README: 4 clips x 3 crop", "the README table (agrees with the metafile)")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformerv2/uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py",
-             description="UniFormerV2 on a CLIP ViT-L/14 at 336px, 8 frames uniformly sampled, pretrained CLIP, then Kinetics-710, then Kinetics-400; mmaction2's port of the OpenGVLab weights.")
+_register_mm("uniformerv2_b16_clip_u8_kinetics400", "b16", 8, 84.3, 96.4, dataset="kinetics400", clips=4, readme_clips=4,
+             pretraining="CLIP", figures=_METAFILE_FIGURES,
+             config="uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics400-rgb_20230313-e29fc968.pth")
+_register_mm("uniformerv2_b16_clip_k710_u8_kinetics400", "b16", 8, 85.8, 97.1, dataset="kinetics400", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710", figures=_METAFILE_FIGURES,
+             config="uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics400-rgb_20230313-75be0806.pth")
+_register_mm("uniformerv2_l14_clip_k710_u8_kinetics400", "l14", 8, 88.7, 98.1, dataset="kinetics400", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics400-rgb_20221219-972ea063.pth")
+_register_mm("uniformerv2_l14_clip_k710_u16_kinetics400", "l14", 16, 89.0, 98.2, dataset="kinetics400", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics400-rgb_20221219-6dc86d05.pth")
+_register_mm("uniformerv2_l14_clip_k710_u32_kinetics400", "l14", 32, 89.3, 98.2, dataset="kinetics400", clips=4, readme_clips=2,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics400-rgb_20221219-56a46f64.pth")
+_register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics400", "l14_336", 32, 89.5, 98.4, dataset="kinetics400", clips=2, readme_clips=2,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics400/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics400-rgb_20221219-1dd7650f.pth")
+_register_mm("uniformerv2_b16_clip_k710_u8_kinetics600", "b16", 8, 86.4, 97.3, dataset="kinetics600", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710", figures=_METAFILE_FIGURES,
+             config="uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics600-rgb_20230313-544f06f0.pth")
+_register_mm("uniformerv2_l14_clip_k710_u8_kinetics600", "l14", 8, 89.0, 98.3, dataset="kinetics600", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics600-rgb_20221219-cf88e4c2.pth")
+_register_mm("uniformerv2_l14_clip_k710_u16_kinetics600", "l14", 16, 89.4, 98.3, dataset="kinetics600", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics600-rgb_20221219-38ff0e3e.pth")
+_register_mm("uniformerv2_l14_clip_k710_u32_kinetics600", "l14", 32, 89.2, 98.3, dataset="kinetics600", clips=4, readme_clips=2,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics600-rgb_20221219-d450d071.pth")
+_register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics600", "l14_336", 32, 89.8, 98.5, dataset="kinetics600", clips=2, readme_clips=2,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics600/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics600-rgb_20221219-f984f5d2.pth")
+_register_mm("uniformerv2_b16_clip_u8_kinetics700", "b16", 8, 75.9, 92.9, dataset="kinetics700", clips=4, readme_clips=4,
+             pretraining="CLIP", figures=_METAFILE_FIGURES,
+             config="uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb/uniformerv2-base-p16-res224_clip_8xb32-u8_kinetics700-rgb_20230313-f02e48ad.pth")
+_register_mm("uniformerv2_b16_clip_k710_u8_kinetics700", "b16", 8, 76.3, 92.9, dataset="kinetics700", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710", figures=_METAFILE_FIGURES,
+             config="uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb/uniformerv2-base-p16-res224_clip-kinetics710-pre_8xb32-u8_kinetics700-rgb_20230313-69070837.pth")
+_register_mm("uniformerv2_l14_clip_k710_u8_kinetics700", "l14", 8, 80.8, 95.2, dataset="kinetics700", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u8_kinetics700-rgb_20221219-bfb9f401.pth")
+_register_mm("uniformerv2_l14_clip_k710_u16_kinetics700", "l14", 16, 81.2, 95.6, dataset="kinetics700", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u16_kinetics700-rgb_20221219-745209d2.pth")
+_register_mm("uniformerv2_l14_clip_k710_u32_kinetics700", "l14", 32, 81.4, 95.7, dataset="kinetics700", clips=4, readme_clips=2,
+             pretraining="CLIP, then Kinetics-710",
+             config="uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res224_clip-kinetics710-pre_u32_kinetics700-rgb_20221219-eebe7056.pth")
+_register_mm("uniformerv2_l14_336_clip_k710_u32_kinetics700", "l14_336", 32, 82.1, 96.0, dataset="kinetics700", clips=2, readme_clips=2,
+             pretraining="CLIP, then Kinetics-710",
+             figures=("the README table (the metafile tags this entry Kinetics-400 and its URL ends in bfb9f401, the hash o"
+                      "f the u8 Kinetics-700 file; the card follows the README's file, 95cf9046)"),
+             config="uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics700/uniformerv2-large-p14-res336_clip-kinetics710-pre_u32_kinetics700-rgb_20221219-95cf9046.pth")
+_register_mm("uniformerv2_b16_clip_u8_kinetics710", "b16", 8, 78.9, 94.2, dataset="kinetics710", clips=1,
+             pretraining="CLIP",
+             config="uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb/uniformerv2-base-p16-res224_clip-pre_u8_kinetics710-rgb_20230612-63cdbad9.pth")
+_register_mm("uniformerv2_l14_clip_u8_kinetics710", "l14", 8, None, None, dataset="kinetics710", clips=1,
+             pretraining="CLIP", remark=" No accuracy is published for this file.",
+             config="uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics710/uniformerv2-large-p14-res224_clip-pre_u8_kinetics710-rgb_20230612-d002a407.pth")
+_register_mm("uniformerv2_l14_336_clip_u8_kinetics710", "l14_336", 8, None, None, dataset="kinetics710", clips=1,
+             pretraining="CLIP", remark=" No accuracy is published for this file.",
+             config="uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/kinetics710/uniformerv2-large-p14-res336_clip-pre_u8_kinetics710-rgb_20230612-d723ddc1.pth")
+_register_mm("uniformerv2_b16_clip_k710_k400_u8_mitv1", "b16", 8, 42.3, 71.5, dataset="mitv1", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710, then Kinetics-400",
+             config="uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb/uniformerv2-base-p16-res224_clip-kinetics710-kinetics-k400-pre_16xb32-u8_mitv1-rgb_20230313-a6f4a567.pth")
+_register_mm("uniformerv2_l14_clip_k710_k400_u8_mitv1", "l14", 8, 47.0, 76.1, dataset="mitv1", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710, then Kinetics-400",
+             config="uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/mitv1/uniformerv2-large-p16-res224_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb_20221219-882c0598.pth")
+_register_mm("uniformerv2_l14_336_clip_k710_k400_u8_mitv1", "l14_336", 8, 47.7, 76.8, dataset="mitv1", clips=4, readme_clips=4,
+             pretraining="CLIP, then Kinetics-710, then Kinetics-400",
+             config="uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv2/mitv1/uniformerv2-large-p16-res336_clip-kinetics710-kinetics-k400-pre_u8_mitv1-rgb_20221219-9020986e.pth")
