@@ -14,16 +14,16 @@ give the same numbers divided by 255, for zoo's ``[0, 1]`` frames (the same norm
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn as nn
 
 from ..convert.keys import Rule, convert
-from ..registry import WeightsEntry, register_converter
+from ..registry import InputSpec, WeightsEntry, register_converter, register_model
 from ._published import published
 
-__all__ = ["mmaction2_file", "SEGMENTS_NOTE", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm", "mm_protocol", "IMAGENET_NORM", "KINETICS_NORM",
+__all__ = ["mmaction2_file", "register_mmaction2", "SEGMENTS_NOTE", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm", "mm_protocol", "IMAGENET_NORM", "KINETICS_NORM",
            "mm_nonlocal", "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d", "convert_mmaction2_mobileone"]
 
 #: Where mmaction2 documents its recognition zoo (each card's source names its config there).
@@ -65,6 +65,27 @@ def mmaction2_file(url: str, top1: float | None, top5: float | None, *, protocol
     path = url[len(_BASE):]
     return published(path.rpartition("/")[2], fields.pop("converter"), top1, top5, repo="mmaction2", path=path,
                      protocol=protocol, recipe=MMACTION2_DOCS + config, **fields)
+
+
+#: Classes of the datasets mmaction2's zoo is trained on.
+NUM_CLASSES = {"kinetics400": 400, "kinetics600": 600, "kinetics700": 700, "kinetics710": 710, "sthsthv1": 174,
+               "sthsthv2": 174, "mitv1": 339, "ucf101": 101, "hmdb51": 51}
+
+
+def register_mmaction2(name: str, *, builder: Callable[..., nn.Module], family: str, converter: str, dataset: str,
+                       input: InputSpec, url: str, top1: float | None, top5: float | None, pretraining: str, config: str,
+                       protocol: str, description: str, kwargs: Mapping[str, Any] | None = None,
+                       num_classes: int | None = None) -> None:
+    """Register ``name``, built by ``builder(**kwargs)``, with mmaction2's file at ``url`` as its default weights.
+
+    ``config`` (its path under ``configs/recognition/``) is the card's source and the weights' recipe;
+    ``converter`` reads the file; ``num_classes`` defaults to the dataset's (:data:`NUM_CLASSES`).
+    """
+    weights = mmaction2_file(url, top1, top5, converter=converter, config=config, default=True,
+                             pretraining=pretraining, protocol=protocol)
+    register_model(name, builder, family=family, dataset=dataset, num_classes=num_classes or NUM_CLASSES[dataset],
+                   kwargs=kwargs, input=input, weights=(weights,), converters={"pth": converter},
+                   source="mmaction2 1.2.0, configs/recognition/" + config, description=description)
 
 
 #: mmaction2's 2D ``ResNet`` (TSN) and ``ResNetTSM`` (shift wrapped around ``conv1`` as ``.net``)

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import mm_norm, mm_protocol, mmaction2_file
+from ._mmaction2 import mm_norm, mm_protocol, register_mmaction2
 from ._published import GLUONCV_LOGS, published
 from ..convert.keys import Rule, convert
 from ._backbones2d import gluon_rules
@@ -131,14 +131,11 @@ def convert_mmaction2_c3d(source: dict[str, torch.Tensor], model: nn.Module) -> 
     return convert(source, model, _MM_C3D_RULES, what="mmaction2 C3D")
 
 
-_register_mm = partial(register_model, builder=c3d, family="c3d", converters={"pth": "mmaction2_c3d"})
+_register_mm = partial(register_mmaction2, builder=c3d, family="c3d", converter="mmaction2_c3d")
 
-_register_mm("c3d_sports1m_f16s1_ucf101", dataset="ucf101", num_classes=101, kwargs={},
+_register_mm("c3d_sports1m_f16s1_ucf101", dataset="ucf101",
              input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=112, short_side=128, **mm_norm((104, 117, 128), (1, 1, 1))),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb_20220811-31723200.pth",
-                 83.08, 95.93, converter="mmaction2_c3d", config="c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py", default=True,
-                 pretraining="Sports-1M",
-                 protocol=mm_protocol("10 uniform clips of 16 frames with step 1 x 1 crop (CenterCrop 112px after short side 128)")),),
-             source="mmaction2 1.2.0, configs/recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb_20220811-31723200.pth",
+             top1=83.08, top5=95.93, pretraining="Sports-1M", config="c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 16 frames with step 1 x 1 crop (CenterCrop 112px after short side 128)"),
              description="C3D pretrained on Sports-1M and fine-tuned on UCF101 split 1, 16 consecutive frames at 112x112, mmaction2's weights.")

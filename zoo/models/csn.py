@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, RESNET3D_RULES, mm_norm, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, RESNET3D_RULES, mm_norm, mm_protocol, register_mmaction2
 from ._published import GLUONCV_CONFIGS, published
 from ._resnet3d import RESNET_DEPTHS, Bottleneck3d, ClassifierHead3d, ResNet3d, Stem3d, Triple, batch_norm3d, conv3d, init_weights, make_stage
 from ..convert.keys import KEEP, Rule, convert
@@ -167,84 +167,60 @@ def convert_mmaction2_csn(source: Mapping[str, torch.Tensor], model: nn.Module) 
 # mmaction2's ir-/ip-CSN: the same networks, mmaction2's weights (zoo/models/_mmaction2.py)
 # --------------------------------------------------------------------------------------------
 
-_register_mm = partial(register_model, family="csn", converters={"pth": "mmaction2_csn"})
+_register_mm = partial(register_mmaction2, family="csn", converter="mmaction2_csn")
 
-_register_mm("ircsn_resnet152_ig65m_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
+_register_mm("ircsn_resnet152_ig65m_f32s2_kinetics400", dataset="kinetics400", builder=ircsn_resnet, kwargs={'depth': 152},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb_20220811-c7a3cc5b.pth",
-                 82.87, 95.9, converter="mmaction2_csn", config="csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb.py", default=True,
-                 pretraining="IG-65M",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb_20220811-c7a3cc5b.pth",
+             top1=82.87, top5=95.9, pretraining="IG-65M", config="csn/ircsn_ig65m-pretrained-r152_8xb12-32x2x1-58e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), IG-65M pretraining, mmaction2's weights.")
 
-_register_mm("ircsn_resnet152_ig65m_bnfrozen_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
+_register_mm("ircsn_resnet152_ig65m_bnfrozen_f32s2_kinetics400", dataset="kinetics400", builder=ircsn_resnet, kwargs={'depth': 152},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb_20220811-7d1dacde.pth",
-                 82.84, 95.92, converter="mmaction2_csn", config="csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", default=True,
-                 pretraining="IG-65M",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb_20220811-7d1dacde.pth",
+             top1=82.84, top5=95.92, pretraining="IG-65M", config="csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), IG-65M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
-_register_mm("ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("ircsn_resnet50_ig65m_bnfrozen_f32s2_kinetics400", dataset="kinetics400", builder=ircsn_resnet, kwargs={'depth': 50},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb_20220811-44395bae.pth",
-                 79.44, 94.26, converter="mmaction2_csn", config="csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py", default=True,
-                 pretraining="IG-65M",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb_20220811-44395bae.pth",
+             top1=79.44, top5=94.26, pretraining="IG-65M", config="csn/ircsn_ig65m-pretrained-r50-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ir-CSN ResNet-50 (depthwise 3x3x3 bottlenecks), IG-65M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
-_register_mm("ipcsn_resnet152_f32s2_kinetics400", builder=ipcsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
+_register_mm("ipcsn_resnet152_f32s2_kinetics400", dataset="kinetics400", builder=ipcsn_resnet, kwargs={'depth': 152},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((110.2008, 100.63983, 95.99475), (58.14765, 56.46975, 55.332195))),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_from_scratch_r152_32x2x1_180e_kinetics400_rgb_20210617-d565828d.pth",
-                 77.8, 93.1, converter="mmaction2_csn", config="csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_from_scratch_r152_32x2x1_180e_kinetics400_rgb_20210617-d565828d.pth",
+             top1=77.8, top5=93.1, pretraining="Scratch", config="csn/ipcsn_r152_32x2x1-180e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ip-CSN ResNet-152 (pointwise + depthwise 3x3x3 bottlenecks), from scratch, mmaction2's weights.")
 
-_register_mm("ircsn_resnet152_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
+_register_mm("ircsn_resnet152_f32s2_kinetics400", dataset="kinetics400", builder=ircsn_resnet, kwargs={'depth': 152},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((110.2008, 100.63983, 95.99475), (58.14765, 56.46975, 55.332195))),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ircsn_from_scratch_r152_32x2x1_180e_kinetics400_rgb_20210617-5c933ae1.pth",
-                 76.53, 92.28, converter="mmaction2_csn", config="csn/ircsn_r152_32x2x1-180e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ircsn_r152_32x2x1-180e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ircsn_from_scratch_r152_32x2x1_180e_kinetics400_rgb_20210617-5c933ae1.pth",
+             top1=76.53, top5=92.28, pretraining="Scratch", config="csn/ircsn_r152_32x2x1-180e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), from scratch, mmaction2's weights.")
 
-_register_mm("ipcsn_resnet152_ig65m_bnfrozen_f32s2_kinetics400", builder=ipcsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
+_register_mm("ipcsn_resnet152_ig65m_bnfrozen_f32s2_kinetics400", dataset="kinetics400", builder=ipcsn_resnet, kwargs={'depth': 152},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-c3be9793.pth",
-                 82.68, 95.69, converter="mmaction2_csn", config="csn/ipcsn_ig65m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py", default=True,
-                 pretraining="IG-65M",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ipcsn_ig65m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_ig65m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-c3be9793.pth",
+             top1=82.68, top5=95.69, pretraining="IG-65M", config="csn/ipcsn_ig65m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ip-CSN ResNet-152 (pointwise + depthwise 3x3x3 bottlenecks), IG-65M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
-_register_mm("ipcsn_resnet152_sports1m_bnfrozen_f32s2_kinetics400", builder=ipcsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
+_register_mm("ipcsn_resnet152_sports1m_bnfrozen_f32s2_kinetics400", dataset="kinetics400", builder=ipcsn_resnet, kwargs={'depth': 152},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((110.2008, 100.63983, 95.99475), (58.14765, 56.46975, 55.332195))),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_sports1m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-3367437a.pth",
-                 79.07, 93.82, converter="mmaction2_csn", config="csn/ipcsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py", default=True,
-                 pretraining="Sports-1M",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ipcsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ipcsn_sports1m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-3367437a.pth",
+             top1=79.07, top5=93.82, pretraining="Sports-1M", config="csn/ipcsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ip-CSN ResNet-152 (pointwise + depthwise 3x3x3 bottlenecks), Sports-1M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")
 
-_register_mm("ircsn_resnet152_sports1m_bnfrozen_f32s2_kinetics400", builder=ircsn_resnet, dataset="kinetics400", num_classes=400, kwargs={'depth': 152},
+_register_mm("ircsn_resnet152_sports1m_bnfrozen_f32s2_kinetics400", dataset="kinetics400", builder=ircsn_resnet, kwargs={'depth': 152},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **mm_norm((110.2008, 100.63983, 95.99475), (58.14765, 56.46975, 55.332195))),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ircsn_sports1m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-b9b10241.pth",
-                 78.57, 93.44, converter="mmaction2_csn", config="csn/ircsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py", default=True,
-                 pretraining="Sports-1M",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/csn/ircsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/recognition/csn/vmz/vmz_ircsn_sports1m_pretrained_r152_32x2x1_58e_kinetics400_rgb_20210617-b9b10241.pth",
+             top1=78.57, top5=93.44, pretraining="Sports-1M", config="csn/ircsn_sports1m-pretrained-r152-bnfrozen_32x2x1-58e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="ir-CSN ResNet-152 (depthwise 3x3x3 bottlenecks), Sports-1M pretraining, BatchNorm frozen in fine-tuning, mmaction2's weights.")

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, register_mmaction2
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ..convert.keys import convert
 from ._resnet3d import (
@@ -338,64 +338,46 @@ _register("i3d_resnet50_v1_ucf101", dataset="ucf101", num_classes=101, kwargs=_F
 # mmaction2's I3D ResNets: the same network, mmaction2's weights (zoo/models/_mmaction2.py)
 # --------------------------------------------------------------------------------------------
 
-_register_mm = partial(register_model, builder=i3d_resnet, family="i3d", converters={"pth": "mmaction2_resnet3d"})
+_register_mm = partial(register_mmaction2, builder=i3d_resnet, family="i3d", converter="mmaction2_resnet3d")
 
-_register_mm("i3d_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("i3d_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb_20220812-e213c223.pth",
-                 73.47, 91.27, converter="mmaction2_resnet3d", config="i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb_20220812-e213c223.pth",
+             top1=73.47, top5=91.27, pretraining="ImageNet", config="i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="I3D ResNet-50, 32x2 sampling, ImageNet-inflated, mmaction2's weights.")
 
-_register_mm("i3d_resnet50_dense_in1k_f32s2_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("i3d_resnet50_dense_in1k_f32s2_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-dense-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50_8xb8-dense-32x2x1-100e_kinetics400-rgb_20220812-9f46003f.pth",
-                 73.77, 91.35, converter="mmaction2_resnet3d", config="i3d/i3d_imagenet-pretrained-r50_8xb8-dense-32x2x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("1 dense clip of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-dense-32x2x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-dense-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50_8xb8-dense-32x2x1-100e_kinetics400-rgb_20220812-9f46003f.pth",
+             top1=73.77, top5=91.35, pretraining="ImageNet", config="i3d/i3d_imagenet-pretrained-r50_8xb8-dense-32x2x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("1 dense clip of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="I3D ResNet-50, 32x2 dense sampling, ImageNet-inflated, mmaction2's weights.")
 
-_register_mm("i3d_resnet50_heavy_in1k_f32s2_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'inflate_freq': 1, 'conv1_stride_t': 1, 'pool1_stride_t': 1},
+_register_mm("i3d_resnet50_heavy_in1k_f32s2_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'inflate_freq': 1, 'conv1_stride_t': 1, 'pool1_stride_t': 1},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb_20220812-ed501b31.pth",
-                 76.21, 92.48, converter="mmaction2_resnet3d", config="i3d/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/i3d/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb_20220812-ed501b31.pth",
+             top1=76.21, top5=92.48, pretraining="ImageNet", config="i3d/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="I3D ResNet-50 heavy (every block inflated, no temporal stride in the stem), 32x2 sampling, ImageNet-inflated, mmaction2's weights.")
 
-_register_mm("i3d_nl_dotproduct_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'dot_product', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("i3d_nl_dotproduct_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'dot_product', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb_20220812-8e1f2148.pth",
-                 74.8, 92.07, converter="mmaction2_resnet3d", config="i3d/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/i3d/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb_20220812-8e1f2148.pth",
+             top1=74.8, top5=92.07, pretraining="ImageNet", config="i3d/i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="I3D ResNet-50 with 5 dot-product non-local blocks (res3, res4; sub-sampled, unscaled affinity), 32x2 sampling, ImageNet-inflated, mmaction2's weights.")
 
-_register_mm("i3d_nl_embeddedgaussian_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("i3d_nl_embeddedgaussian_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb_20220812-afd8f562.pth",
-                 74.73, 91.8, converter="mmaction2_resnet3d", config="i3d/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/i3d/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb_20220812-afd8f562.pth",
+             top1=74.73, top5=91.8, pretraining="ImageNet", config="i3d/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="I3D ResNet-50 with 5 embedded-Gaussian non-local blocks (res3, res4; sub-sampled, unscaled affinity), 32x2 sampling, ImageNet-inflated, mmaction2's weights.")
 
-_register_mm("i3d_nl_gaussian_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("i3d_nl_gaussian_resnet50_in1k_f32s2_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb_20220812-0c5cbf5a.pth",
-                 73.97, 91.33, converter="mmaction2_resnet3d", config="i3d/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/i3d/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/i3d/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb_20220812-0c5cbf5a.pth",
+             top1=73.97, top5=91.33, pretraining="ImageNet", config="i3d/i3d_imagenet-pretrained-r50-nl-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="I3D ResNet-50 with 5 Gaussian non-local blocks (res3, res4; sub-sampled, unscaled affinity), 32x2 sampling, ImageNet-inflated, mmaction2's weights.")

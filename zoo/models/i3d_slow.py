@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from ..convert.keys import KEEP, Rule, convert
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, register_mmaction2
 from ._published import GLUONCV_CONFIGS, published
 from ._resnet3d import ResNet3d
 from .i3d_resnet import i3d_resnet
@@ -149,106 +149,76 @@ _register("i3d_slow_resnet50_f8s8_kinetics400", input=_F8S8_INPUT, kwargs=dict(d
 # mmaction2's SlowOnly ResNets (its name for I3D-slow): the same network, mmaction2's weights (zoo/models/_mmaction2.py)
 # --------------------------------------------------------------------------------------------
 
-_register_mm = partial(register_model, builder=i3d_slow_resnet, family="i3d_slow", converters={"pth": "mmaction2_resnet3d"})
+_register_mm = partial(register_mmaction2, builder=i3d_slow_resnet, family="i3d_slow", converter="mmaction2_resnet3d")
 
-_register_mm("slowonly_resnet50_f4s16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("slowonly_resnet50_f4s16_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=4, frame_step=16, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50_8xb16-4x16x1-256e_kinetics400-rgb/slowonly_r50_4x16x1_256e_8xb16_kinetics400-rgb_20220901-f6a40d08.pth",
-                 72.97, 90.88, converter="mmaction2_resnet3d", config="slowonly/slowonly_r50_8xb16-4x16x1-256e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 72.68/90.68; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_r50_8xb16-4x16x1-256e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50_8xb16-4x16x1-256e_kinetics400-rgb/slowonly_r50_4x16x1_256e_8xb16_kinetics400-rgb_20220901-f6a40d08.pth",
+             top1=72.97, top5=90.88, pretraining="Scratch", config="slowonly/slowonly_r50_8xb16-4x16x1-256e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 72.68/90.68; the README is the table the release reports)"),
              description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 4x16 sampling, from scratch, mmaction2's weights.")
 
-_register_mm("slowonly_resnet50_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("slowonly_resnet50_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb_20220901-2132fc87.pth",
-                 75.15, 92.11, converter="mmaction2_resnet3d", config="slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 74.82/91.8; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb_20220901-2132fc87.pth",
+             top1=75.15, top5=92.11, pretraining="Scratch", config="slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 74.82/91.8; the README is the table the release reports)"),
              description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, from scratch, mmaction2's weights.")
 
-_register_mm("slowonly_resnet101_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101},
+_register_mm("slowonly_resnet101_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 101},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r101_8xb16-8x8x1-196e_kinetics400-rgb/slowonly_r101_8xb16-8x8x1-196e_kinetics400-rgb_20220901-e6281431.pth",
-                 76.59, 92.8, converter="mmaction2_resnet3d", config="slowonly/slowonly_r101_8xb16-8x8x1-196e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 76.28/92.7; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_r101_8xb16-8x8x1-196e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r101_8xb16-8x8x1-196e_kinetics400-rgb/slowonly_r101_8xb16-8x8x1-196e_kinetics400-rgb_20220901-e6281431.pth",
+             top1=76.59, top5=92.8, pretraining="Scratch", config="slowonly/slowonly_r101_8xb16-8x8x1-196e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 76.28/92.7; the README is the table the release reports)"),
              description="SlowOnly ResNet-101 (SlowFast's Slow pathway alone), 8x8 sampling, from scratch, mmaction2's weights.")
 
-_register_mm("slowonly_resnet50_in1k_f4s16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("slowonly_resnet50_in1k_f4s16_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=4, frame_step=16, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-rgb/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-rgb_20220901-e7b65fad.pth",
-                 75.12, 91.72, converter="mmaction2_resnet3d", config="slowonly/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 74.83/91.6; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-rgb/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-rgb_20220901-e7b65fad.pth",
+             top1=75.12, top5=91.72, pretraining="ImageNet", config="slowonly/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 74.83/91.6; the README is the table the release reports)"),
              description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 4x16 sampling, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("slowonly_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("slowonly_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb_20220901-df42dc84.pth",
-                 76.45, 92.55, converter="mmaction2_resnet3d", config="slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 75.96/92.4; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb_20220901-df42dc84.pth",
+             top1=76.45, top5=92.55, pretraining="ImageNet", config="slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 75.96/92.4; the README is the table the release reports)"),
              description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, ImageNet-initialised, mmaction2's weights. mmaction2 publishes this file and slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400's with the same hash suffix (df42dc84): two different files cannot both start with it, so one of them will fail its check until mmaction2 corrects the name.")
 
-_register_mm("slowonly_resnet50_in1k_f4s16_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'depth': 50},
+_register_mm("slowonly_resnet50_in1k_f4s16_kinetics700", dataset="kinetics700", kwargs={'depth': 50},
              input=InputSpec(clip_len=4, frame_step=16, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics700-rgb/slowonly_imagenet-pretrained-r50_16xb16-4x16x1-steplr-150e_kinetics700-rgb_20220901-f73b3e89.pth",
-                 65.18, 86.05, converter="mmaction2_resnet3d", config="slowonly/slowonly_imagenet-pretrained-r50_16xb16-4x16x1-steplr-150e_kinetics700-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_imagenet-pretrained-r50_16xb16-4x16x1-steplr-150e_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics700-rgb/slowonly_imagenet-pretrained-r50_16xb16-4x16x1-steplr-150e_kinetics700-rgb_20220901-f73b3e89.pth",
+             top1=65.18, top5=86.05, pretraining="ImageNet", config="slowonly/slowonly_imagenet-pretrained-r50_16xb16-4x16x1-steplr-150e_kinetics700-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile"),
              description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 4x16 sampling, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("slowonly_resnet50_in1k_f8s8_kinetics700", dataset="kinetics700", num_classes=700, kwargs={'depth': 50},
+_register_mm("slowonly_resnet50_in1k_f8s8_kinetics700", dataset="kinetics700", kwargs={'depth': 50},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics700-rgb/slowonly_imagenet-pretrained-r50_16xb16-8x8x1-steplr-150e_kinetics700-rgb_20220901-4098e1eb.pth",
-                 66.93, 87.47, converter="mmaction2_resnet3d", config="slowonly/slowonly_imagenet-pretrained-r50_16xb16-8x8x1-steplr-150e_kinetics700-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_imagenet-pretrained-r50_16xb16-8x8x1-steplr-150e_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-8x8x1-steplr-150e_kinetics700-rgb/slowonly_imagenet-pretrained-r50_16xb16-8x8x1-steplr-150e_kinetics700-rgb_20220901-4098e1eb.pth",
+             top1=66.93, top5=87.47, pretraining="ImageNet", config="slowonly/slowonly_imagenet-pretrained-r50_16xb16-8x8x1-steplr-150e_kinetics700-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile"),
              description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("slowonly_resnet50_in1k_f8s8_kinetics710", dataset="kinetics710", num_classes=710, kwargs={'depth': 50},
+_register_mm("slowonly_resnet50_in1k_f8s8_kinetics710", dataset="kinetics710", kwargs={'depth': 50},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_32xb8-8x8x1-steplr-150e_kinetics710-rgb/slowonly_imagenet-pretrained-r50_32xb8-8x8x1-steplr-150e_kinetics710-rgb_20230612-12ce977c.pth",
-                 72.39, 90.6, converter="mmaction2_resnet3d", config="slowonly/slowonly_imagenet-pretrained-r50_32xb8-8x8x1-steplr-150e_kinetics710-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_imagenet-pretrained-r50_32xb8-8x8x1-steplr-150e_kinetics710-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_32xb8-8x8x1-steplr-150e_kinetics710-rgb/slowonly_imagenet-pretrained-r50_32xb8-8x8x1-steplr-150e_kinetics710-rgb_20230612-12ce977c.pth",
+             top1=72.39, top5=90.6, pretraining="ImageNet", config="slowonly/slowonly_imagenet-pretrained-r50_32xb8-8x8x1-steplr-150e_kinetics710-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="SlowOnly ResNet-50 (SlowFast's Slow pathway alone), 8x8 sampling, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("slowonly_nl_embeddedgaussian_resnet50_in1k_f4s16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': True, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("slowonly_nl_embeddedgaussian_resnet50_in1k_f4s16_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': True, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=4, frame_step=16, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-4x16x1-steplr-150e_kinetics400-rgb/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-4x16x1-steplr-150e_kinetics400-rgb_20220901-cf739c75.pth",
-                 75.07, 91.69, converter="mmaction2_resnet3d", config="slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-4x16x1-steplr-150e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 74.84/91.41; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-4x16x1-steplr-150e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-4x16x1-steplr-150e_kinetics400-rgb/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-4x16x1-steplr-150e_kinetics400-rgb_20220901-cf739c75.pth",
+             top1=75.07, top5=91.69, pretraining="ImageNet", config="slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-4x16x1-steplr-150e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 4 frames with step 16 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 74.84/91.41; the README is the table the release reports)"),
              description="SlowOnly ResNet-50 with 5 embedded-Gaussian non-local blocks (res3, res4; sub-sampled, scaled affinity), 4x16 sampling, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': True, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("slowonly_nl_embeddedgaussian_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'nonlocal_stages': (1, 2), 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': True, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb_20220901-df42dc84.pth",
-                 76.65, 92.47, converter="mmaction2_resnet3d", config="slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 76.35/92.18; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb_20220901-df42dc84.pth",
+             top1=76.65, top5=92.47, pretraining="ImageNet", config="slowonly/slowonly_r50-in1k-pre-nl-embedded-gaussian_8xb16-8x8x1-steplr-150e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the README table (its metafile says 76.35/92.18; the README is the table the release reports)"),
              description="SlowOnly ResNet-50 with 5 embedded-Gaussian non-local blocks (res3, res4; sub-sampled, scaled affinity), 8x8 sampling, ImageNet-initialised, mmaction2's weights. mmaction2 publishes this file and slowonly_resnet50_in1k_f8s8_kinetics400's with the same hash suffix (df42dc84): two different files cannot both start with it, so one of them will fail its check until mmaction2 corrects the name.")
 
 
@@ -274,16 +244,12 @@ def convert_mmaction2_omni_resnet(source: Mapping[str, torch.Tensor], model: nn.
     return convert(source, model, _MM_OMNI_RULES, what="mmaction2 OmniResNet")
 
 
-_register_mm("slowonly_resnet50_omnisource_f8s8_kinetics400", dataset="kinetics400", num_classes=400,
-             kwargs={'depth': 50, 'head_hidden': 800}, converters={"pth": "mmaction2_omni_resnet"},
+_register_mm("slowonly_resnet50_omnisource_f8s8_kinetics400", dataset="kinetics400", converter="mmaction2_omni_resnet", kwargs={'depth': 50, 'head_hidden': 800},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb_20230208-61c4be0d.pth",
-                 77.3, 93.23, converter="mmaction2_omni_resnet", config="omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py", default=True,
-                 pretraining="Scratch, ImageNet images joint (OmniSource)",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py",
-             description=("SlowOnly ResNet-50, 8x8 sampling, trained from scratch by OmniSource on Kinetics-400 videos "
-                          "and ImageNet images at once (mmaction2's OmniResNet: the same network as SlowOnly); its video "
-                          "head has a hidden layer (Linear 2048->800, BatchNorm, ReLU) before the classifier. The "
-                          "ImageNet head of the file is not loaded."))
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb_20230208-61c4be0d.pth",
+             top1=77.3, top5=93.23, pretraining="Scratch, ImageNet images joint (OmniSource)", config="omnisource/slowonly_r50_8xb16-8x8x1-256e_imagenet-kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)"),
+             description="SlowOnly ResNet-50, 8x8 sampling, trained from scratch by OmniSource on Kinetics-400 videos "
+                         "and ImageNet images at once (mmaction2's OmniResNet: the same network as SlowOnly); its video "
+                         "head has a hidden layer (Linear 2048->800, BatchNorm, ReLU) before the classifier. The "
+                         "ImageNet head of the file is not loaded.")

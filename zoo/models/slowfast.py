@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, register_mmaction2
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ..convert.keys import Rule, convert
 from ._resnet3d import (
@@ -415,54 +415,39 @@ def convert_mmaction2_slowfast(source: dict[str, torch.Tensor], model: nn.Module
 
 
 _MM_INPUT = InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM)
-_register_mm = partial(register_model, builder=slowfast_resnet, family="slowfast", converters={"pth": "mmaction2_slowfast"})
+_register_mm = partial(register_mmaction2, builder=slowfast_resnet, family="slowfast", converter="mmaction2_slowfast")
 
-_register_mm("slowfast_4x16_resnet50_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'alpha': 8, 'beta_inv': 8, 'fusion_kernel_size': 5, 'slow_frames': 4, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+_register_mm("slowfast_4x16_resnet50_e256_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'alpha': 8, 'beta_inv': 8, 'fusion_kernel_size': 5, 'slow_frames': 4, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
              input=_MM_INPUT,
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb_20220901-701b0f6f.pth",
-                 75.55, 92.35, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb_20220901-701b0f6f.pth",
+             top1=75.55, top5=92.35, pretraining="Scratch", config="slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="SlowFast ResNet-50, 4x16 (a clip of 32 frames at step 2: the Slow pathway takes every 8th, the Fast one all 32; alpha 8), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
 
-_register_mm("slowfast_8x8_resnet50_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+_register_mm("slowfast_8x8_resnet50_e256_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
              input=_MM_INPUT,
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb_20220818-1cb6dfc8.pth",
-                 76.8, 92.99, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb_20220818-1cb6dfc8.pth",
+             top1=76.8, top5=92.99, pretraining="Scratch", config="slowfast/slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="SlowFast ResNet-50, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
 
-_register_mm("slowfast_8x8_resnet50_e256_steplr_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': True},
+_register_mm("slowfast_8x8_resnet50_e256_steplr_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': True},
              input=_MM_INPUT,
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb_20220818-b62a501f.pth",
-                 76.65, 92.86, converter="mmaction2_slowfast", config="slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb_20220818-b62a501f.pth",
+             top1=76.65, top5=92.86, pretraining="Scratch", config="slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="SlowFast ResNet-50, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs with BatchNorm and ReLU, from scratch, mmaction2's weights.")
 
-_register_mm("slowfast_8x8_resnet101_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+_register_mm("slowfast_8x8_resnet101_e256_kinetics400", dataset="kinetics400", kwargs={'depth': 101, 'alpha': 4, 'beta_inv': 8, 'fusion_kernel_size': 7, 'slow_frames': 8, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
              input=_MM_INPUT,
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb_20220901-9c0e09bd.pth",
-                 78.65, 93.88, converter="mmaction2_slowfast", config="slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile")),),
-             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb_20220901-9c0e09bd.pth",
+             top1=78.65, top5=93.88, pretraining="Scratch", config="slowfast/slowfast_r101_8xb8-8x8x1-256e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile"),
              description="SlowFast ResNet-101, 8x8 (a clip of 32 frames at step 2: the Slow pathway takes every 4th, the Fast one all 32; alpha 4), lateral convs without BatchNorm, from scratch, mmaction2's weights.")
 
-_register_mm("slowfast_4x16_resnet101_resnet50_e256_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101, 'fast_depth': 50, 'alpha': 8, 'beta_inv': 8, 'fusion_kernel_size': 5, 'slow_frames': 4, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
+_register_mm("slowfast_4x16_resnet101_resnet50_e256_kinetics400", dataset="kinetics400", kwargs={'depth': 101, 'fast_depth': 50, 'alpha': 8, 'beta_inv': 8, 'fusion_kernel_size': 5, 'slow_frames': 4, 'fast_frames': 32, 'input_layout': 'fast', 'lateral_norm': False},
              input=_MM_INPUT,
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb_20220901-a77ac3ee.pth",
-                 77.03, 92.99, converter="mmaction2_slowfast", config="slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb_20220901-a77ac3ee.pth",
+             top1=77.03, top5=92.99, pretraining="Scratch", config="slowfast/slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="SlowFast 4x16 with a ResNet-101 Slow pathway and a ResNet-50 Fast one (a clip of 32 frames at step 2: the Slow pathway takes every 8th, the Fast one all 32; alpha 8), lateral convs without BatchNorm, from scratch, mmaction2's weights.")

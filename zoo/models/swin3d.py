@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ..errors import WeightsError
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, register_mmaction2
 from ._published import published
 from ..convert.keys import KEEP, Rule, convert
 from ._interface import VideoClassifier
@@ -341,64 +341,46 @@ def convert_mmaction2_swin3d(source: dict[str, torch.Tensor], model: nn.Module) 
     return convert(source, model, _MM_RULES, what="mmaction2 Video Swin")
 
 
-_register_mm = partial(register_model, family="swin3d", converters={"pth": "mmaction2_swin3d"})
+_register_mm = partial(register_mmaction2, family="swin3d", converter="mmaction2_swin3d")
 
-_register_mm("swin3d_t_in1k_f32s2_kinetics400", builder=swin3d_t, dataset="kinetics400", num_classes=400, kwargs={},
+_register_mm("swin3d_t_in1k_f32s2_kinetics400", dataset="kinetics400", builder=swin3d_t,
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-241016b2.pth",
-                 78.9, 93.77, converter="mmaction2_swin3d", config="swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet-1K",
-                 protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-241016b2.pth",
+             top1=78.9, top5=93.77, pretraining="ImageNet-1K", config="swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="Video Swin-T (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights.")
 
-_register_mm("swin3d_s_in1k_f32s2_kinetics400", builder=swin3d_s, dataset="kinetics400", num_classes=400, kwargs={},
+_register_mm("swin3d_s_in1k_f32s2_kinetics400", dataset="kinetics400", builder=swin3d_s,
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-e91ab986.pth",
-                 80.54, 94.46, converter="mmaction2_swin3d", config="swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet-1K",
-                 protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-e91ab986.pth",
+             top1=80.54, top5=94.46, pretraining="ImageNet-1K", config="swin/swin-small-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="Video Swin-S (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights.")
 
-_register_mm("swin3d_b_in1k_f32s2_kinetics400", builder=swin3d_b, dataset="kinetics400", num_classes=400, kwargs={},
+_register_mm("swin3d_b_in1k_f32s2_kinetics400", dataset="kinetics400", builder=swin3d_b,
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-182ec6cc.pth",
-                 80.57, 94.49, converter="mmaction2_swin3d", config="swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet-1K",
-                 protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-182ec6cc.pth",
+             top1=80.57, top5=94.49, pretraining="ImageNet-1K", config="swin/swin-base-p244-w877_in1k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="Video Swin-B (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights. (mmaction2's metafile names its config with a doubled .py suffix.)")
 
-_register_mm("swin3d_l_in22k_f32s2_kinetics400", builder=swin3d_l, dataset="kinetics400", num_classes=400, kwargs={},
+_register_mm("swin3d_l_in22k_f32s2_kinetics400", dataset="kinetics400", builder=swin3d_l,
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-78ad8b11.pth",
-                 83.46, 95.91, converter="mmaction2_swin3d", config="swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet-22K",
-                 protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb_20220930-78ad8b11.pth",
+             top1=83.46, top5=95.91, pretraining="ImageNet-22K", config="swin/swin-large-p244-w877_in22k-pre_8xb8-amp-32x2x1-30e_kinetics400-rgb.py",
+             protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="Video Swin-L (window 8x7x7, patches 2x4x4), ImageNet-22K-initialised, 32x2 sampling, mmaction2's weights.")
 
-_register_mm("swin3d_l_in22k_f32s2_kinetics700", builder=swin3d_l, dataset="kinetics700", num_classes=700, kwargs={},
+_register_mm("swin3d_l_in22k_f32s2_kinetics700", dataset="kinetics700", builder=swin3d_l,
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb_20220930-f8d74db7.pth",
-                 75.92, 92.72, converter="mmaction2_swin3d", config="swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb.py", default=True,
-                 pretraining="ImageNet-22K",
-                 protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb_20220930-f8d74db7.pth",
+             top1=75.92, top5=92.72, pretraining="ImageNet-22K", config="swin/swin-large-p244-w877_in22k-pre_16xb8-amp-32x2x1-30e_kinetics700-rgb.py",
+             protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="Video Swin-L (window 8x7x7, patches 2x4x4), ImageNet-22K-initialised, 32x2 sampling, mmaction2's weights.")
 
-_register_mm("swin3d_s_in1k_f32s2_kinetics710", builder=swin3d_s, dataset="kinetics710", num_classes=710, kwargs={},
+_register_mm("swin3d_s_in1k_f32s2_kinetics710", dataset="kinetics710", builder=swin3d_s,
              input=InputSpec(clip_len=32, frame_step=2, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb_20230612-8e082ff1.pth",
-                 76.9, 92.96, converter="mmaction2_swin3d", config="swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb.py", default=True,
-                 pretraining="ImageNet-1K",
-                 protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb_20230612-8e082ff1.pth",
+             top1=76.9, top5=92.96, pretraining="ImageNet-1K", config="swin/swin-small-p244-w877_in1k-pre_32xb4-amp-32x2x1-30e_kinetics710-rgb.py",
+             protocol=mm_protocol("4 uniform clips of 32 frames with step 2 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="Video Swin-S (window 8x7x7, patches 2x4x4), ImageNet-1K-initialised, 32x2 sampling, mmaction2's weights.")

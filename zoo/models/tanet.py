@@ -25,8 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..convert.keys import Rule, convert
-from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import RESNET2D_RULES, SEGMENTS_NOTE, mm_norm, mm_protocol, mmaction2_file
+from ..registry import InputSpec, register_converter
+from ._mmaction2 import RESNET2D_RULES, SEGMENTS_NOTE, mm_norm, mm_protocol, register_mmaction2
 from .tsm import TemporalResNet
 
 __all__ = ["TemporalAdaptiveModule", "TANet", "tanet_resnet"]
@@ -121,34 +121,25 @@ def convert_mmaction2_tanet(source: Mapping[str, torch.Tensor], model: nn.Module
     return convert(unwrapped, model, _MM_RULES, what="mmaction2 TANet")
 
 
-_register_mm = partial(register_model, builder=tanet_resnet, family="tanet", converters={"pth": "mmaction2_tanet"})
+_register_mm = partial(register_mmaction2, builder=tanet_resnet, family="tanet", converter="mmaction2_tanet")
 
-_register_mm("tanet_resnet50_dense_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+_register_mm("tanet_resnet50_dense_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.5), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb_20220919-a34346bc.pth",
-                 76.25, 92.41, converter="mmaction2_tanet", config="tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (dense segments) x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb_20220919-a34346bc.pth",
+             top1=76.25, top5=92.41, pretraining="ImageNet", config="tanet/tanet_imagenet-pretrained-r50_8xb8-dense-1x1x8-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (dense segments) x 3 crops (ThreeCrop 256px after short side 256)"),
              description="TANet: ResNet-50 with a temporal adaptive module in every bottleneck, 8 segments (dense sampling), ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("tanet_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174, kwargs={'depth': 50, 'num_segments': 8},
+_register_mm("tanet_resnet50_seg8_sthsthv1", dataset="sthsthv1", kwargs={'depth': 50, 'num_segments': 8},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **mm_norm((123.675, 116.28, 103.5), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb_20220906-de50e4ef.pth",
-                 49.71, 77.43, converter="mmaction2_tanet", config="tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)", "the metafile")),),
-             source="mmaction2 1.2.0, configs/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb_20220906-de50e4ef.pth",
+             top1=49.71, top5=77.43, pretraining="ImageNet", config="tanet/tanet_imagenet-pretrained-r50_8xb8-1x1x8-50e_sthv1-rgb.py",
+             protocol=mm_protocol("16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)", "the metafile"),
              description="TANet: ResNet-50 with a temporal adaptive module in every bottleneck, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("tanet_resnet50_seg16_sthsthv1", dataset="sthsthv1", num_classes=174, kwargs={'depth': 50, 'num_segments': 16},
+_register_mm("tanet_resnet50_seg16_sthsthv1", dataset="sthsthv1", kwargs={'depth': 50, 'num_segments': 16},
              input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256, **mm_norm((123.675, 116.28, 103.5), (58.395, 57.12, 57.375)), note=SEGMENTS_NOTE.format(s=16)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb_20220919-cc37e9b8.pth",
-                 50.95, 79.28, converter="mmaction2_tanet", config="tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("16 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the metafile")),),
-             source="mmaction2 1.2.0, configs/recognition/tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb_20220919-cc37e9b8.pth",
+             top1=50.95, top5=79.28, pretraining="ImageNet", config="tanet/tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb.py",
+             protocol=mm_protocol("16 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the metafile"),
              description="TANet: ResNet-50 with a temporal adaptive module in every bottleneck, 16 segments, ImageNet-initialised, mmaction2's weights.")

@@ -26,8 +26,8 @@ import torch
 import torch.nn as nn
 
 from ..convert.keys import Rule, convert
-from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, SEGMENTS_NOTE, mm_protocol, mmaction2_file
+from ..registry import InputSpec, register_converter
+from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, SEGMENTS_NOTE, mm_protocol, register_mmaction2
 from .tsm import TemporalResNet
 
 __all__ = ["shift_groups", "temporal_interlace", "TemporalInterlace", "TIN", "tin_resnet"]
@@ -154,34 +154,25 @@ def convert_mmaction2_tin(source: Mapping[str, torch.Tensor], model: nn.Module) 
     return convert(source, model, _MM_RULES, what="mmaction2 TIN")
 
 
-_register_mm = partial(register_model, builder=tin_resnet, family="tin", converters={"pth": "mmaction2_tin"})
+_register_mm = partial(register_mmaction2, builder=tin_resnet, family="tin", converter="mmaction2_tin")
 
-_register_mm("tin_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
+_register_mm("tin_resnet50_seg8_sthsthv1", dataset="sthsthv1", kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb_20220913-9b7804d6.pth",
-                 44.04, 72.72, converter="mmaction2_tin", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the README table (its metafile says 38.68/68.55; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb_20220913-9b7804d6.pth",
+             top1=44.04, top5=72.72, pretraining="ImageNet", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv1-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the README table (its metafile says 38.68/68.55; the README is the table the release reports)"),
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("tin_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
+_register_mm("tin_resnet50_seg8_sthsthv2", dataset="sthsthv2", kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb_20220913-84f9b4b0.pth",
-                 56.48, 83.45, converter="mmaction2_tin", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the README table (its metafile says 54.78/82.18; the README is the table the release reports)")),),
-             source="mmaction2 1.2.0, configs/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb_20220913-84f9b4b0.pth",
+             top1=56.48, top5=83.45, pretraining="ImageNet", config="tin/tin_imagenet-pretrained-r50_8xb6-1x1x8-40e_sthv2-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)", "the README table (its metafile says 54.78/82.18; the README is the table the release reports)"),
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("tin_resnet50_from_tsm_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
+_register_mm("tin_resnet50_from_tsm_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8, 'shift_div': 4},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb_20220913-7f10d0c0.pth",
-                 71.86, 90.44, converter="mmaction2_tin", config="tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb.py", default=True,
-                 pretraining="Kinetics-400 (TSM)",
-                 protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb_20220913-7f10d0c0.pth",
+             top1=71.86, top5=90.44, pretraining="Kinetics-400 (TSM)", config="tin/tin_kinetics400-pretrained-tsm-r50_1x1x8-50e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 1 crop (CenterCrop 224px after short side 256)"),
              description="TIN: ResNet-50 with a learned temporal interlace (a quarter of the channels, four groups) in every residual branch, 8 segments, fine-tuned from TSM-R50 Kinetics-400, mmaction2's weights.")

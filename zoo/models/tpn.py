@@ -43,7 +43,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, RESNET3D_RULES, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, RESNET3D_RULES, mm_protocol, register_mmaction2
 from ._published import GLUONCV_CONFIGS, published
 from ._interface import freeze_bn_affine
 from ._resnet3d import ClassifierHead3d, ConvBNAct, ResNet3d, Triple, conv3d, init_weights, triple
@@ -507,37 +507,26 @@ def convert_mmaction2_tpn_tsm(source: Mapping[str, torch.Tensor], model: nn.Modu
     return convert(source, model, _MM_TPN_TSM_RULES, what="mmaction2 TPN-TSM")
 
 
-_register_mm = partial(register_model, builder=tpn_resnet, family="tpn", converters={"pth": "mmaction2_tpn"})
+_register_mm = partial(register_mmaction2, builder=tpn_resnet, family="tpn", converter="mmaction2_tpn")
 
-_register_mm("tpn_slowonly_resnet50_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
+_register_mm("tpn_slowonly_resnet50_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb_20220913-97d0835d.pth",
-                 74.2, 91.48, converter="mmaction2_tpn", config="tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py", default=True,
-                 pretraining="Scratch",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb_20220913-97d0835d.pth",
+             top1=74.2, top5=91.48, pretraining="Scratch", config="tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)"),
              description="TPN on SlowOnly ResNet-50 (levels res4 and res5), 8x8 sampling, from scratch, mmaction2's weights.")
 
-_register_mm("tpn_slowonly_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
+_register_mm("tpn_slowonly_resnet50_in1k_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb_20220913-fed3f4c1.pth",
-                 76.74, 92.57, converter="mmaction2_tpn", config="tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile")),),
-             source="mmaction2 1.2.0, configs/recognition/tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb_20220913-fed3f4c1.pth",
+             top1=76.74, top5=92.57, pretraining="ImageNet", config="tpn/tpn-slowonly_imagenet-pretrained-r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 256px after short side 256)", "the metafile"),
              description="TPN on SlowOnly ResNet-50 (levels res4 and res5), 8x8 sampling, ImageNet-initialised, mmaction2's weights.")
 
-_register_mm("tpn_tsm_resnet50_seg8_sthsthv1", dataset="sthsthv1", num_classes=174,
-             kwargs={'depth': 50, 'backbone': 'tsm', 'tsm_frames': 8, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
-             converters={"pth": "mmaction2_tpn_tsm"},
+_register_mm("tpn_tsm_resnet50_seg8_sthsthv1", dataset="sthsthv1", converter="mmaction2_tpn_tsm", kwargs={'depth': 50, 'backbone': 'tsm', 'tsm_frames': 8, 'temporal_rates': (8, 8), 'downsample_scale': (1, 1, 1), 'fusion_pool_scales': ((1, 1, 1), (1, 1, 1))},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM,
                              note="8 frames, one from each of 8 equal segments of the video (TSN sampling), run per frame by the TSM ResNet"),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb_20230221-940a3615.pth",
-                 51.87, 79.67, converter="mmaction2_tpn_tsm", config="tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 segments sampled twice (twice_sample: 2 clips of 8 frames) x 3 crops (ThreeCrop 256px after short side 256)", "the README table and the metafile (they agree; the README's protocol column says 8 clips x 3 crop)")),),
-             source="mmaction2 1.2.0, configs/recognition/tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb_20230221-940a3615.pth",
+             top1=51.87, top5=79.67, pretraining="ImageNet", config="tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py",
+             protocol=mm_protocol("8 segments sampled twice (twice_sample: 2 clips of 8 frames) x 3 crops (ThreeCrop 256px after short side 256)", "the README table and the metafile (they agree; the README's protocol column says 8 clips x 3 crop)"),
              description="TPN on a TSM ResNet-50 (2D ResNet per frame with temporal shifts; TPN levels res4 and res5 over the 8 frames), Something-Something V1, ImageNet-initialised backbone, mmaction2's weights.")

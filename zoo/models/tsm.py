@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
-from ._mmaction2 import IMAGENET_NORM, SEGMENTS_NOTE, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, SEGMENTS_NOTE, mm_protocol, mmaction2_file, register_mmaction2
 from ._backbones_small import ResNet2d
 from ._tsn_backbones import MobileOne
 from ._interface import VideoClassifier, segment_consensus
@@ -327,128 +327,92 @@ register_model(
 # mmaction2's TSM ResNets: the same network, mmaction2's weights (zoo/models/_mmaction2.py)
 # --------------------------------------------------------------------------------------------
 
-_register_mm = partial(register_model, builder=tsm_resnet, family="tsm", converters={"pth": "mmaction2_resnet2d"})
+_register_mm = partial(register_mmaction2, builder=tsm_resnet, family="tsm", converter="mmaction2_resnet2d")
 
-_register_mm("tsm_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+_register_mm("tsm_resnet50_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb_20220831-64d69186.pth",
-                 73.18, 90.56, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb_20220831-64d69186.pth",
+             top1=73.18, top5=90.56, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
 
-_register_mm("tsm_resnet50_seg8_e100_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+_register_mm("tsm_resnet50_seg8_e100_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb_20220831-a6db1e5d.pth",
-                 73.22, 90.22, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb_20220831-a6db1e5d.pth",
+             top1=73.22, top5=90.22, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
 
-_register_mm("tsm_resnet50_seg16_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 16},
+_register_mm("tsm_resnet50_seg16_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 16},
              input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=16)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb_20220831-042b1748.pth",
-                 75.12, 91.55, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("16 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb_20220831-042b1748.pth",
+             top1=75.12, top5=91.55, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py",
+             protocol=mm_protocol("16 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
 
-_register_mm("tsm_resnet50_dense_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8},
+_register_mm("tsm_resnet50_dense_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb_20220831-f55d3c2b.pth",
-                 73.38, 90.78, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (dense segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb_20220831-f55d3c2b.pth",
+             top1=73.38, top5=90.78, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (dense segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments (dense sampling), mmaction2's weights.")
 
-_register_mm("tsm_resnet101_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 101, 'num_segments': 8},
+_register_mm("tsm_resnet101_seg8_sthsthv2", dataset="sthsthv2", kwargs={'depth': 101, 'num_segments': 8},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb_20230320-efcc0d1b.pth",
-                 63.7, 88.28, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb_20230320-efcc0d1b.pth",
+             top1=63.7, top5=88.28, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py",
+             protocol=mm_protocol("16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)"),
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-101, 8 segments, mmaction2's weights. mmaction2's metafile lists this file twice, once tagged Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
 
-_register_mm("tsm_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 8},
+_register_mm("tsm_resnet50_seg8_sthsthv2", dataset="sthsthv2", kwargs={'depth': 50, 'num_segments': 8},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb_20230317-be0fc26e.pth",
-                 62.72, 87.7, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb_20230317-be0fc26e.pth",
+             top1=62.72, top5=87.7, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
+             protocol=mm_protocol("16 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)"),
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 8 segments, mmaction2's weights.")
 
-_register_mm("tsm_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50, 'num_segments': 16},
+_register_mm("tsm_resnet50_seg16_sthsthv2", dataset="sthsthv2", kwargs={'depth': 50, 'num_segments': 16},
              input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=16)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb_20230317-ec6696ad.pth",
-                 64.16, 88.61, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("32 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb_20230317-ec6696ad.pth",
+             top1=64.16, top5=88.61, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb.py",
+             protocol=mm_protocol("32 frames (uniform segments, twice_sample) x 3 crops (ThreeCrop 256px after short side 256)"),
              description="TSM (1/8 of channels shifted each way in every residual branch) over ResNet-50, 16 segments, mmaction2's weights.")
 
-_register_mm("tsm_nl_embeddedgaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("tsm_nl_embeddedgaussian_resnet50_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'embedded_gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-35eddb57.pth",
-                 74.34, 91.23, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-35eddb57.pth",
+             top1=74.34, top5=91.23, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSM over ResNet-50 with 5 embedded-Gaussian non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
 
-_register_mm("tsm_nl_dotproduct_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'dot_product', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("tsm_nl_dotproduct_resnet50_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'dot_product', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb_20220831-108bfde5.pth",
-                 74.49, 91.15, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb_20220831-108bfde5.pth",
+             top1=74.49, top5=91.15, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50-nl-dot-product_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSM over ResNet-50 with 5 dot-product non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
 
-_register_mm("tsm_nl_gaussian_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
+_register_mm("tsm_nl_gaussian_resnet50_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50, 'num_segments': 8, 'nonlocal_freq': ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)), 'nonlocal_kwargs': {'mode': 'gaussian', 'scale': False, 'sub_sample': True, 'proj_bias': False}},
              input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=224, short_side=256, **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=8)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-7e54dacf.pth",
-                 73.66, 90.99, converter="mmaction2_resnet2d", config="tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb_20220831-7e54dacf.pth",
+             top1=73.66, top5=90.99, pretraining="ImageNet", config="tsm/tsm_imagenet-pretrained-r50-nl-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py",
+             protocol=mm_protocol("8 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSM over ResNet-50 with 5 Gaussian non-local blocks over the 8 frames (res3, res4; sub-sampled, unscaled affinity), mmaction2's weights.")
 
-_register_mm = partial(register_model, builder=c2d_resnet, family="c2d", converters={"pth": "mmaction2_resnet3d"})
+_register_mm = partial(register_mmaction2, builder=c2d_resnet, family="c2d", converter="mmaction2_resnet3d")
 
-_register_mm("c2d_resnet50_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
+_register_mm("c2d_resnet50_f8s8_kinetics400", dataset="kinetics400", kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb_20221027-3ca304fa.pth",
-                 73.89, 91.21, converter="mmaction2_resnet3d", config="c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb_20221027-3ca304fa.pth",
+             top1=73.89, top5=91.21, pretraining="ImageNet", config="c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="mmaction2's C2D ResNet-50: 2D kernels on a 8-frame clip (step 8), a 2x1x1 temporal max-pool after res2, unpadded stem pool.")
 
-_register_mm("c2d_resnet50_f16s4_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
+_register_mm("c2d_resnet50_f16s4_kinetics400", dataset="kinetics400", kwargs={'stem_temporal_pool': False, 'stem_pool_padding': 0},
              input=InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb_20221027-5f382a43.pth",
-                 74.97, 91.91, converter="mmaction2_resnet3d", config="c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb_20221027-5f382a43.pth",
+             top1=74.97, top5=91.91, pretraining="ImageNet", config="c2d/c2d_r50-in1k-pre_8xb32-16x4x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="mmaction2's C2D ResNet-50: 2D kernels on a 16-frame clip (step 4), a 2x1x1 temporal max-pool after res2, unpadded stem pool.")
 
 

@@ -26,7 +26,7 @@ from ..convert.keys import Rule, convert
 from ..convert.quantize import int8_builder
 from ..errors import WeightsError
 from ..registry import InputSpec, WeightsEntry, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file, register_mmaction2
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ._backbones2d import (
     ConvBN,
@@ -560,96 +560,69 @@ _register_int8("resnet50_v1b_kinetics400_int8", "resnet50_v1b_kinetics400", data
 # mmaction2's TSN ResNets (and its C2D without temporal pooling, a TSN network on one clip): the same network, mmaction2's weights (zoo/models/_mmaction2.py)
 # --------------------------------------------------------------------------------------------
 
-_register_mm = partial(register_model, builder=tsn_resnet_v1b, family="tsn", converters={"pth": "mmaction2_resnet2d"})
+_register_mm = partial(register_mmaction2, builder=tsn_resnet_v1b, family="tsn", converter="mmaction2_resnet2d")
 
-_register_mm("c2d_resnet50_nopool_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("c2d_resnet50_nopool_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb_20221027-e0227b22.pth",
-                 73.44, 91.0, converter="mmaction2_resnet2d", config="c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb_20221027-e0227b22.pth",
+             top1=73.44, top5=91.0, pretraining="ImageNet", config="c2d/c2d_r50-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="mmaction2's C2D without temporal pooling: ResNet-50 on each of 8 frames (step 8), the frame features averaged (a TSN network on one 8-frame clip).")
 
-_register_mm("c2d_resnet101_nopool_f8s8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101},
+_register_mm("c2d_resnet101_nopool_f8s8_kinetics400", dataset="kinetics400", kwargs={'depth': 101},
              input=InputSpec(clip_len=8, frame_step=8, num_segments=1, crop_size=224, short_side=224, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb_20221027-557bd8bc.pth",
-                 74.97, 91.77, converter="mmaction2_resnet2d", config="c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)")),),
-             source="mmaction2 1.2.0, configs/recognition/c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb_20221027-557bd8bc.pth",
+             top1=74.97, top5=91.77, pretraining="ImageNet", config="c2d/c2d_r101-in1k-pre-nopool_8xb32-8x8x1-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("10 uniform clips of 8 frames with step 8 x 3 crops (ThreeCrop 224px after short side 224)"),
              description="mmaction2's C2D without temporal pooling: ResNet-101 on each of 8 frames (step 8), the frame features averaged (a TSN network on one 8-frame clip).")
 
-_register_mm("tsn_resnet50_seg3_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("tsn_resnet50_seg3_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=1, frame_step=1, num_segments=3, crop_size=224, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb_20220906-cd10898e.pth",
-                 72.83, 90.65, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb_20220906-cd10898e.pth",
+             top1=72.83, top5=90.65, pretraining="ImageNet", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSN over ResNet-50, 3 segments, mmaction2's weights.")
 
-_register_mm("tsn_resnet50_seg5_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("tsn_resnet50_seg5_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=1, frame_step=1, num_segments=5, crop_size=224, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb_20220906-65d68713.pth",
-                 73.8, 91.21, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb_20220906-65d68713.pth",
+             top1=73.8, top5=91.21, pretraining="ImageNet", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x5-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSN over ResNet-50, 5 segments, mmaction2's weights.")
 
-_register_mm("tsn_resnet50_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("tsn_resnet50_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb_20220906-2692d16c.pth",
-                 74.12, 91.34, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb_20220906-2692d16c.pth",
+             top1=74.12, top5=91.34, pretraining="ImageNet", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSN over ResNet-50, 8 segments, mmaction2's weights.")
 
-_register_mm("tsn_resnet50_dense_seg5_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 50},
+_register_mm("tsn_resnet50_dense_seg5_kinetics400", dataset="kinetics400", kwargs={'depth': 50},
              input=InputSpec(clip_len=1, frame_step=1, num_segments=5, crop_size=224, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb_20220906-dcbc6e01.pth",
-                 71.37, 89.67, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("25 frames (dense segments) x 1 crop (CenterCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb_20220906-dcbc6e01.pth",
+             top1=71.37, top5=89.67, pretraining="ImageNet", config="tsn/tsn_imagenet-pretrained-r50_8xb32-dense-1x1x5-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("25 frames (dense segments) x 1 crop (CenterCrop 224px after short side 256)"),
              description="TSN over ResNet-50, 5 segments (dense sampling), mmaction2's weights.")
 
-_register_mm("tsn_resnet101_seg8_kinetics400", dataset="kinetics400", num_classes=400, kwargs={'depth': 101},
+_register_mm("tsn_resnet101_seg8_kinetics400", dataset="kinetics400", kwargs={'depth': 101},
              input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb_20220906-23cff032.pth",
-                 75.89, 92.07, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb_20220906-23cff032.pth",
+             top1=75.89, top5=92.07, pretraining="ImageNet", config="tsn/tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb.py",
+             protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSN over ResNet-101, 8 segments, mmaction2's weights.")
 
-_register_mm("tsn_resnet50_seg8_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50},
+_register_mm("tsn_resnet50_seg8_sthsthv2", dataset="sthsthv2", kwargs={'depth': 50},
              input=InputSpec(clip_len=1, frame_step=1, num_segments=8, crop_size=224, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb_20230313-06ad7d03.pth",
-                 35.51, 67.09, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb_20230313-06ad7d03.pth",
+             top1=35.51, top5=67.09, pretraining="ImageNet", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb.py",
+             protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSN over ResNet-50, 8 segments, mmaction2's weights. The metafile tags this entry Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
 
-_register_mm("tsn_resnet50_seg16_sthsthv2", dataset="sthsthv2", num_classes=174, kwargs={'depth': 50},
+_register_mm("tsn_resnet50_seg16_sthsthv2", dataset="sthsthv2", kwargs={'depth': 50},
              input=InputSpec(clip_len=1, frame_step=1, num_segments=16, crop_size=224, short_side=256, **IMAGENET_NORM),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb_20230221-85bcc1c3.pth",
-                 36.91, 68.77, converter="mmaction2_resnet2d", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb.py", default=True,
-                 pretraining="ImageNet",
-                 protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)")),),
-             source="mmaction2 1.2.0, configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb.py",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb_20230221-85bcc1c3.pth",
+             top1=36.91, top5=68.77, pretraining="ImageNet", config="tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb.py",
+             protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)"),
              description="TSN over ResNet-50, 16 segments, mmaction2's weights. The metafile tags this entry Kinetics-400; its config, classifier (174 classes) and README table say Something-Something V2, which the card follows.")
 
 
