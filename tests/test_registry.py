@@ -128,6 +128,34 @@ def test_pretrained_build_skips_random_init(two_versions, monkeypatch):
     assert all(d.type == "meta" for d in calls), "weights that get overwritten must not be initialised for real"
 
 
+def test_skipping_init_in_one_thread_leaves_other_threads_initialising():
+    """A meta build skips ``torch.nn.init`` in its own thread only: a model built elsewhere meanwhile is initialised."""
+    import threading
+
+    from zoo.state import skip_init
+
+    inside, done, skipped = threading.Event(), threading.Event(), []
+
+    def build_on_meta():
+        with skip_init():
+            inside.set()
+            done.wait(10)
+            skipped.append(torch.nn.init.constant_(torch.zeros(3), 5.0))
+
+    worker = threading.Thread(target=build_on_meta)
+    worker.start()
+    assert inside.wait(10)
+    try:
+        assert torch.equal(torch.nn.init.constant_(torch.zeros(3), 5.0), torch.full((3,), 5.0))
+        assert torch.nn.Linear(4, 4).weight.abs().sum() > 0
+    finally:
+        done.set()
+        worker.join(10)
+    assert len(skipped) == 1 and not skipped[0].any(), "inside skip_init the init is a no-op"
+    assert torch.equal(torch.nn.init.constant_(torch.zeros(3), 5.0), torch.full((3,), 5.0))
+    assert torch.nn.init.constant_.__module__ == "torch.nn.init", "the originals are back once no build skips"
+
+
 def test_missing_local_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         zoo.get_model("simple3d_synthetic", pretrained=str(tmp_path / "none.safetensors"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -116,17 +117,44 @@ _INIT_FUNCTIONS = (
 )
 
 
+_init_lock = threading.Lock()
+_init_users = 0  # skip_init blocks open in any thread; the no-op wrappers are installed while > 0
+_init_originals: dict[str, Callable[..., torch.Tensor]] = {}
+_skipping = threading.local()
+
+
+def _skippable(name: str, original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    def init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return tensor if getattr(_skipping, "depth", 0) else original(tensor, *args, **kwargs)
+
+    init.__name__ = init.__qualname__ = name
+    return init
+
+
 @contextlib.contextmanager
 def skip_init():
-    """Make ``torch.nn.init`` a no-op: a module built to receive weights need not draw random ones."""
-    saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS if hasattr(nn.init, name)}
+    """Make ``torch.nn.init`` a no-op in this thread: a module built to receive weights need not draw random ones.
+
+    Other threads keep initialising as usual while a build runs here (the wrappers check the thread).
+    """
+    global _init_users
+    with _init_lock:
+        if _init_users == 0:
+            _init_originals.update({name: getattr(nn.init, name) for name in _INIT_FUNCTIONS if hasattr(nn.init, name)})
+            for name, fn in _init_originals.items():
+                setattr(nn.init, name, _skippable(name, fn))
+        _init_users += 1
+    _skipping.depth = getattr(_skipping, "depth", 0) + 1
     try:
-        for name in saved:
-            setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
         yield
     finally:
-        for name, fn in saved.items():
-            setattr(nn.init, name, fn)
+        _skipping.depth -= 1
+        with _init_lock:
+            _init_users -= 1
+            if _init_users == 0:
+                for name, fn in _init_originals.items():
+                    setattr(nn.init, name, fn)
+                _init_originals.clear()
 
 
 def assign_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
