@@ -34,7 +34,7 @@ import torch.nn as nn
 
 from ..convert.keys import KEEP, Rule, convert
 from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, KINETICS_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, KINETICS_NORM, mm_protocol, register_mmaction2
 from ._published import fair_file
 from .mvit import MultiScaleBlock, MViT, Thw, TokenPool, _block_specs, _LayerNorm
 
@@ -347,7 +347,6 @@ def convert_mmaction2_mvit(state: Mapping[str, torch.Tensor], model: nn.Module) 
     return convert(state, model, MMACTION2_MVIT_RULES, what="mmaction2 MViT")
 
 
-_MM_SOURCE = "mmaction2 1.2.0, configs/recognition/mvit/"
 
 
 def _register_mm(name: str, size: str, frames: int, step: int | None, *, url: str, top1: float, top5: float,
@@ -364,13 +363,11 @@ def _register_mm(name: str, size: str, frames: int, step: int | None, *, url: st
         note = ""
     kwargs = {"size": size, "temporal_size": frames, "spatial_size": built,
               **({} if widen_in_attention else {"widen_in_attention": False})}
-    weights = mmaction2_file(url, top1, top5, converter="mmaction2_mvit", config="mvit/" + config, default=True,
-                             pretraining=pretraining, protocol=mm_protocol(test, "the README table") + protocol_note)
-    register_model(name, mvit_v2, family="mvit", dataset=dataset, num_classes={"kinetics400": 400, "sthsthv2": 174}[dataset],
-                   kwargs=kwargs, input=InputSpec(clip_len=frames, frame_step=step or 1, num_segments=1, crop_size=crop,
-                                                  short_side=crop, note=note, **norm),
-                   weights=(weights,), converters={"pth": "mmaction2_mvit"}, source=_MM_SOURCE + config,
-                   description=description)
+    register_mmaction2(name, builder=mvit_v2, family="mvit", converter="mmaction2_mvit", dataset=dataset, kwargs=kwargs,
+                       input=InputSpec(clip_len=frames, frame_step=step or 1, num_segments=1, crop_size=crop,
+                                       short_side=crop, note=note, **norm),
+                       url=url, top1=top1, top5=top5, pretraining=pretraining, config="mvit/" + config,
+                       protocol=mm_protocol(test, "the README table") + protocol_note, description=description)
 
 
 _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/mvit/"

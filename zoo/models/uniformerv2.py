@@ -25,9 +25,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..convert.keys import Rule, convert
-from ..registry import InputSpec, register_converter, register_model
+from ..registry import InputSpec, register_converter
 from ._interface import VideoClassifier
-from ._mmaction2 import KINETICS_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import KINETICS_NORM, mm_protocol, register_mmaction2
 
 __all__ = ["UniFormerV2", "uniformerv2", "QuickGELU", "Attention"]
 
@@ -236,7 +236,6 @@ _L14 = {"patch_size": 14, "width": 1024, "depth": 24, "heads": 16, "global_heads
 #: Builder kwargs and backbone of each published size: CLIP ViT-B/16, ViT-L/14, ViT-L/14 at 336 px.
 _ARCHS = {"b16": ({}, "CLIP ViT-B/16"), "l14": (_L14, "CLIP ViT-L/14"),
           "l14_336": ({**_L14, "image_size": 336}, "CLIP ViT-L/14 at 336px")}
-_NUM_CLASSES = {"kinetics400": 400, "kinetics600": 600, "kinetics700": 700, "kinetics710": 710, "mitv1": 339}
 _AGREE = "the README table (agrees with the metafile)"
 _METAFILE_FIGURES = ("the README table (the README's own top-1/top-5 columns are empty; these are the metafile's, which "
                      "match its reference or mm-Kinetics columns)")
@@ -254,13 +253,12 @@ def _register_mm(name: str, arch: str, frames: int, top1: float | None, top5: fl
             f"(ThreeCrop {side}px after short side {side})")
     if readme_clips:
         test += f"; README: {readme_clips} clips x 3 crop"
-    register_model(
-        name, uniformerv2, family="uniformerv2", dataset=dataset, num_classes=_NUM_CLASSES[dataset], kwargs=dict(kwargs),
+    register_mmaction2(
+        name, builder=uniformerv2, family="uniformerv2", converter="mmaction2_uniformerv2", dataset=dataset, kwargs=kwargs,
         input=InputSpec(clip_len=frames, frame_step=1, num_segments=1, crop_size=side, short_side=side, **KINETICS_NORM,
                         note=f"{frames} frames, one from each of {frames} equal segments of the video (uniform sampling)"),
-        weights=(mmaction2_file(url, top1, top5, converter="mmaction2_uniformerv2", config="uniformerv2/" + config,
-                                default=True, pretraining=pretraining, protocol=mm_protocol(test, figures)),),
-        converters={"pth": "mmaction2_uniformerv2"}, source="mmaction2 1.2.0, configs/recognition/uniformerv2/" + config,
+        url=url, top1=top1, top5=top5, pretraining=pretraining, config="uniformerv2/" + config,
+        protocol=mm_protocol(test, figures),
         description=(f"UniFormerV2 on a {backbone}, {frames} frames uniformly sampled, pretrained {pretraining}; "
                      f"mmaction2's port of the OpenGVLab weights.{remark}"))
 

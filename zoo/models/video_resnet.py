@@ -46,7 +46,7 @@ from ._resnet3d import (
     make_stage,
 )
 from ..convert.keys import KEEP, Rule, convert
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, register_mmaction2
 from .r2plus1d import Conv2Plus1d, mid_channels
 
 __all__ = ["VideoResNet", "video_resnet", "r3d_18", "mc3_18", "r2plus1d_18", "r2plus1d_34"]
@@ -268,15 +268,13 @@ MMACTION2_R2PLUS1D = {"variant": "r2plus1d", "depth": 34, "bn_eps": 1e-3, "per_c
 
 
 def _register_mm(name: str, frames: int, step: int, top1: float, top5: float, config: str, url: str) -> None:
-    register_model(
-        name, video_resnet, family="video_resnet", dataset="kinetics400", num_classes=400, kwargs=MMACTION2_R2PLUS1D,
+    register_mmaction2(
+        name, builder=video_resnet, family="video_resnet", converter="mmaction2_r2plus1d", dataset="kinetics400",
+        kwargs=MMACTION2_R2PLUS1D,
         input=InputSpec(clip_len=frames, frame_step=step, num_segments=1, crop_size=256, short_side=256, **IMAGENET_NORM),
-        weights=(mmaction2_file(
-            url, top1, top5, converter="mmaction2_r2plus1d", config=config, default=True, pretraining="Scratch",
-            protocol=mm_protocol(f"10 uniform clips of {frames} frames with step {step} x 3 crops (ThreeCrop 256px "
-                                 "after short side 256)")),),
-        converters={"pth": "mmaction2_r2plus1d"},
-        source=f"mmaction2 1.2.0, configs/recognition/{config}",
+        url=url, top1=top1, top5=top5, pretraining="Scratch", config=config,
+        protocol=mm_protocol(f"10 uniform clips of {frames} frames with step {step} x 3 crops (ThreeCrop 256px after "
+                             "short side 256)"),
         description=(f"R(2+1)D-34 as mmaction2 builds it ({frames}x{step} sampling, from scratch): per-conv mid widths, "
                      "a 1x3x3 max-pool after the stem, (2+1)D-factorised shortcuts; mmaction2's weights."))
 

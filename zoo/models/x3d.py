@@ -38,7 +38,7 @@ import torch.nn as nn
 from ..convert.keys import Rule, convert, without_prefix
 from ..registry import InputSpec, register_converter, register_model
 from ._interface import VideoClassifier, init_conv_bn
-from ._mmaction2 import mm_norm, mmaction2_file
+from ._mmaction2 import mm_norm, register_mmaction2
 from ._published import PYSF_PTV_NOTE, fair_file, pysf_ptv_file
 from ._resnet3d import ConvBNAct, batch_norm3d, conv3d, make_stage
 
@@ -377,20 +377,16 @@ _register("efficient_x3d_s_kinetics400", "s", "pytorchvideo_efficient")
 
 def _register_mm(name: str, size: str, frames: int, step: int, test_side: int, top1: float, url: str, config: str) -> None:
     """Register ``name``: X3D-``size`` with mmaction2's file at ``url`` and its test pipeline's input."""
-    register_model(
-        name, x3d, family="x3d", dataset="kinetics400", num_classes=400, kwargs={"depth_factor": 2.2},
+    register_mmaction2(
+        name, builder=x3d, family="x3d", converter="mmaction2_x3d", dataset="kinetics400", kwargs={"depth_factor": 2.2},
         input=InputSpec(clip_len=frames, frame_step=step, num_segments=1, crop_size=test_side, short_side=test_side,
                         **mm_norm((114.75, 114.75, 114.75), (57.38, 57.38, 57.38)),
                         note=f"mmaction2 samples with target_fps=30 (frame step {step} at 30 fps); "
                              f"tested on 3 crops of {test_side}px after short side {test_side}"),
-        weights=(mmaction2_file(
-            url, top1, None, converter="mmaction2_x3d", config=config, default=True, pretraining="Scratch",
-            protocol=(f"mmaction2 test: 10 uniform clips of {frames} frames with step {step} x 3 crops (ThreeCrop "
-                      f"{test_side}px after short side {test_side}), scores averaged (average_clips='prob'); top-1 "
-                      "of that 30-view test from the README table and the metafile (they agree; no top-5 is "
-                      "published)")),),
-        converters={"pth": "mmaction2_x3d"},
-        source=f"mmaction2 1.2.0, configs/recognition/{config}",
+        url=url, top1=top1, top5=None, pretraining="Scratch", config=config,
+        protocol=(f"mmaction2 test: 10 uniform clips of {frames} frames with step {step} x 3 crops (ThreeCrop "
+                  f"{test_side}px after short side {test_side}), scores averaged (average_clips='prob'); top-1 of "
+                  "that 30-view test from the README table and the metafile (they agree; no top-5 is published)"),
         description=(f"X3D-{size.upper()}: PySlowFast's Kinetics-400 weights (x3d_models/x3d_{size}.pyth) as converted "
                      "and published by mmaction2, with mmaction2's test pipeline."))
 
