@@ -36,17 +36,15 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from zoo.data import VideoDecodeError  # noqa: E402
-from zoo.engine.cli_errors import UsageError, positive_int, run_cli  # noqa: E402
-from zoo.engine.config import apply_overrides  # noqa: E402
-from zoo.engine.inference import (BulkOutput, Recognizer, VideoWriter, collect_videos, draw_label,  # noqa: E402
+from zoo.data import VideoDecodeError
+from zoo.engine.cli_errors import UsageError, positive_int, run_cli
+from zoo.engine.config import apply_overrides
+from zoo.engine.inference import (BulkOutput, Recognizer, VideoWriter, collect_videos, draw_label,
                                   frame_source, write_predictions)
-from zoo.optimize import PRECISIONS, describe_precision  # noqa: E402
-from zoo.engine.loading import load_model, split_model_kwargs  # noqa: E402
+from zoo.optimize import PRECISIONS, describe_precision
+from zoo.engine.loading import load_model, split_model_kwargs
 
 logger = logging.getLogger("inference")
 

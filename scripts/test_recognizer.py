@@ -26,15 +26,13 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from zoo.engine.cli_errors import UsageError, positive_int, run_cli  # noqa: E402
-from zoo.engine.config import apply_overrides, merge, _read_yaml  # noqa: E402
-from zoo.engine.distributed import cleanup, init_distributed  # noqa: E402
-from zoo.engine.loading import load_model, split_model_kwargs  # noqa: E402
-from zoo.engine.testing import run_test, write_reproduced  # noqa: E402
-from zoo.optimize import PRECISIONS  # noqa: E402
-from zoo.registry import model_card  # noqa: E402
+from zoo.engine.cli_errors import UsageError, positive_int, run_cli
+from zoo.engine.config import apply_overrides, merge, _read_yaml
+from zoo.engine.distributed import cleanup, init_distributed
+from zoo.engine.loading import load_model, split_model_kwargs
+from zoo.engine.testing import run_test, write_reproduced
+from zoo.optimize import PRECISIONS
+from zoo.registry import model_card
 
 logger = logging.getLogger("test_recognizer")
 

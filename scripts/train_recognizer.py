@@ -14,14 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from zoo.engine import load_config, train  # noqa: E402
-from zoo.engine.cli_errors import run_cli  # noqa: E402
-from zoo.engine.distributed import cleanup, is_main  # noqa: E402
+from zoo.engine import load_config, train
+from zoo.engine.cli_errors import run_cli
+from zoo.engine.distributed import cleanup, is_main
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,3 +117,20 @@ def test_the_library_imports_nothing_from_scripts_or_tests():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
             assert not any(n.split(".")[0] in ("scripts", "tests") for n in names), path
+
+
+#: Developer scripts that read the test suite's helpers: the GluonCV timing runs in the GluonCV venv
+#: with the parity harness; the int8 agreement uses the fast-path tests' per-family inputs.
+_SCRIPTS_READING_TESTS = {"gluoncv_timing.py", "int8_agreement.py"}
+
+
+def test_user_scripts_run_against_the_installed_package():
+    """A script imports the installed ``zoo``: none puts the checkout on ``sys.path``, which could shadow it."""
+    scripts = sorted((PACKAGE.parent / "scripts").glob("*.py"))
+    assert len(scripts) > 5
+    for path in scripts:
+        if path.name in _SCRIPTS_READING_TESTS:
+            continue
+        calls = [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Attribute)
+                 and node.attr in ("insert", "append") and ast.unparse(node.value) == "sys.path"]
+        assert not calls, f"{path.name} edits sys.path"
