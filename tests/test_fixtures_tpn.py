@@ -141,6 +141,34 @@ def test_forward_skips_aux_head_and_training_outputs():
     assert features.shape == (2, 2048)
 
 
+def test_training_forward_keeps_the_auxiliary_loss_for_the_engine():
+    """In training mode ``forward`` runs the auxiliary head and ``auxiliary_loss`` is its weighted loss
+    (the engine adds it, as GluonCV and mmaction2 train TPN); eval mode runs no auxiliary head."""
+    import copy
+    import pickle
+
+    torch.manual_seed(0)
+    model = get_model("tpn_resnet50_f8s8_kinetics400", num_classes=5, dropout_ratio=0.0)
+    model.aux_head.dropout.p = 0.0
+    x, target = torch.randn(2, 3, 8, 32, 32), torch.tensor([0, 3])
+    model.train()
+    logits = model(x)
+    loss = model.auxiliary_loss(target)
+    _, aux = model.forward_with_aux(x)
+    assert torch.allclose(loss, 0.5 * torch.nn.functional.cross_entropy(aux, target), rtol=1e-5)
+    assert model.auxiliary_loss(target) is None, "a loss is given once per forward"
+    loss.backward()
+    assert model.aux_head.fc.weight.grad is not None and logits.shape == (2, 5)
+
+    model(x)  # pending again: copies, pickles and eval mode do not carry it
+    copy.deepcopy(model), pickle.dumps(model)
+    model.eval()
+    assert model.auxiliary_loss(target) is None
+    with torch.no_grad():
+        model(x)
+    assert model.auxiliary_loss(target) is None
+
+
 @pytest.mark.slow
 def test_resnet101_runs_on_clips_longer_than_its_config():
     """ResNet-101 TPNs pool their two levels at different rates; a 16-frame clip on the 8-frame

@@ -99,6 +99,18 @@ def test_bf16_autocast_step_on_cpu(tmp_path, tiny):
     assert not torch.equal(after["fc.weight"], before["fc.weight"])
 
 
+def test_tpn_trains_its_auxiliary_head(tmp_path, tiny):
+    """The engine adds the network's auxiliary loss: TPN's layer3 head learns too (without it no gradient
+    reaches that head, and DistributedDataParallel stops at the second step on a parameter without one)."""
+    cfg = tiny_config(tiny, tmp_path / "tpn", "model.name=tpn_resnet50_f8s8_kinetics400", "model.kwargs={}",
+                      "data.clip_len=8", "data.frame_step=1", "train.stop_after_steps=1")
+    torch.manual_seed(cfg["train"]["seed"])
+    before = build_model(cfg["model"], 8).state_dict()
+    after = load_checkpoint(train(cfg)["checkpoint"])["model"]
+    assert not torch.equal(after["aux_head.fc.weight"], before["aux_head.fc.weight"])
+    assert not torch.equal(after["head.fc.weight"], before["head.fc.weight"])
+
+
 def test_gradient_accumulation_matches_a_big_batch(tmp_path, tiny):
     # BatchNorm frozen (eval statistics) so a sample's gradient does not depend on its batch mates
     bn = "[features.1,features.4,features.7,features.10]"

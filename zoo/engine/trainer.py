@@ -271,6 +271,9 @@ def _train_epoch(run: _Run, net: nn.Module, model: nn.Module, loader, optimizer,
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 logits = net(clips)
             loss = criterion(logits.float(), labels)  # fp32 outside autocast, whatever the model computed in
+            auxiliary = model.auxiliary_loss(labels) if hasattr(model, "auxiliary_loss") else None
+            if auxiliary is not None:  # deep supervision the network defines (TPN's auxiliary head)
+                loss = loss + auxiliary
             scaler.scale(loss / accumulate).backward()
         n = labels.shape[0]
         loss_finite = loss_finite and bool(torch.isfinite(loss.detach()))

@@ -132,6 +132,12 @@ class VideoClassifier(nn.Module):
         """Input -> logits ``(N, num_classes)``."""
         return self.forward_head(self.forward_features(x))
 
+    def auxiliary_loss(self, target: torch.Tensor) -> torch.Tensor | None:
+        """The network's own extra training loss for its last training-mode ``forward`` (deep supervision,
+        such as TPN's auxiliary head) against ``target`` ``(N,)``, which the training engine adds to
+        the classification loss; ``None`` where the network has none."""
+        return None
+
     def get_classifier(self) -> nn.Module:
         """The final classifier layer."""
         return self.get_submodule(self.classifier_name)

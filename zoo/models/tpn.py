@@ -21,9 +21,9 @@ additions (the two flows share one list upstream), so the lower level entering t
 already holds the top-down sum.
 
 The auxiliary head (:class:`AuxHead`, a deep-supervision classifier on ``layer3``) is part of the
-published weights, so it is built and loaded, but ``forward`` never runs it (GluonCV's inference does
-not either); :meth:`TPNet.forward_with_aux` returns its logits for training, and
-:meth:`TPNet.aux_loss` weighs its cross-entropy by ``aux_loss_weight`` (0.5 upstream).
+published weights, so it is built and loaded; ``forward`` runs it in training mode only (GluonCV's and
+mmaction2's inference do not run it), and :meth:`TPNet.auxiliary_loss` weighs its cross-entropy by
+``aux_loss_weight`` (0.5 upstream) for the training engine to add.
 
 Names and weights: GluonCV's PyTorch zoo (``gluoncv/torch/model_zoo/action_recognition/tpn.py``);
 :func:`convert_gluoncv_tpn` maps its state dict keys to ours.  mmaction2's TPN files on SlowOnly
@@ -36,6 +36,7 @@ from __future__ import annotations
 from functools import partial
 
 import math
+import weakref
 from typing import Mapping, Sequence
 
 import torch
@@ -249,6 +250,10 @@ class AuxHead(nn.Module):
         return self.fc(self.dropout(x))
 
 
+#: The auxiliary logits of each TPNet's last training-mode forward, until :meth:`TPNet.auxiliary_loss` takes them.
+_AUX_LOGITS: "weakref.WeakKeyDictionary[nn.Module, torch.Tensor]" = weakref.WeakKeyDictionary()
+
+
 class TPNet(ResNet3d):
     """Slow-only (or TSM) ResNet + :class:`TPNNeck` + classifier head; :class:`AuxHead` kept for training.
 
@@ -256,8 +261,10 @@ class TPNet(ResNet3d):
     ``forward_features`` gives the pooled neck output ``(N, 2048)``.  GluonCV's TPN takes ``T`` = 8, 16 or 32 frames
     at 224x224 (its consensus over ``S = num_segments``, ``K = num_crop`` is 1 view).
 
-    The auxiliary head is never run by ``forward``; :meth:`forward_with_aux` gives
-    ``(logits, aux_logits)`` and :meth:`aux_loss` the weighted auxiliary cross-entropy.
+    In training mode ``forward`` also runs the auxiliary head on ``layer3`` (unless ``aux_loss_weight`` is 0)
+    and :meth:`auxiliary_loss` gives its weighted cross-entropy, which the training engine adds to the
+    classification loss, as GluonCV and mmaction2 train TPN; in eval mode the head is not run.
+    :meth:`forward_with_aux` gives ``(logits, aux_logits)`` for a loop of one's own.
     ``partial_bn``, ``bn_frozen`` and ``frozen_stages`` act on the backbone as in
     :class:`~zoo.models._resnet3d.ResNet3d` (``bn_frozen`` also on the neck and the auxiliary head);
     GluonCV's TPN accepts these knobs but does not act on them.
@@ -328,6 +335,27 @@ class TPNet(ResNet3d):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N * S * K, 3, T, H, W)`` -> the pooled neck output ``(N, 2048)``, views averaged."""
         return self.head.pool(self.neck(self.forward_stages(x)[-2:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N * S * K, 3, T, H, W)`` -> logits ``(N, num_classes)``; in training also the auxiliary logits,
+        kept (outside the module, so copies and pickles of it stay plain) for :meth:`auxiliary_loss`."""
+        stages = self.forward_stages(x)
+        if self.training and self.aux_head.loss_weight > 0:
+            _AUX_LOGITS[self] = self.aux_head(stages[-2])
+        return self.forward_head(self.head.pool(self.neck(stages[-2:])))
+
+    def auxiliary_loss(self, target: torch.Tensor) -> torch.Tensor | None:
+        """The auxiliary head's weighted cross-entropy for the last training-mode ``forward`` (each view of a
+        sample gets its label), or ``None`` when that forward ran no auxiliary head."""
+        aux_logits = _AUX_LOGITS.pop(self, None)
+        if aux_logits is None:
+            return None
+        return self.aux_loss(aux_logits.float(), target.repeat_interleave(aux_logits.shape[0] // target.shape[0]))
+
+    def train(self, mode: bool = True) -> "TPNet":
+        if not mode:
+            _AUX_LOGITS.pop(self, None)  # nothing of the last training step outlives it
+        return super().train(mode)
 
     def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, T, H, W)`` -> ``(logits (N, num_classes), aux_logits (B, num_classes))`` for training."""
