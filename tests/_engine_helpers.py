@@ -15,6 +15,19 @@ TINY = ["model.name=simple3d_synthetic", "model.kwargs.widths=[4,8]", "model.kwa
         "train.lr=0.05", "train.progress=false", "train.val_every=0", "train.warmup_epochs=0.5"]
 
 
+def cheapest_name_per_family() -> list[tuple[str, float]]:
+    """The registered name of each family with the fewest counted GFLOPs (int8 twins left out), with them."""
+    from zoo.catalogue import all_cards
+    from zoo.tables import model_stats
+
+    stats, cheapest = model_stats(), {}
+    for card in all_cards():
+        gflops = stats.get(card.name, {}).get("gflops") or float("inf")
+        if not card.int8 and (card.family not in cheapest or gflops < cheapest[card.family][1]):
+            cheapest[card.family] = (card.name, gflops)
+    return sorted(cheapest.values())
+
+
 def make_tiny_dataset(root: Path, num_train: int = 8, num_val: int = 5):
     from zoo.data import make_synthetic_dataset
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import zoo
-from _engine_helpers import ROOT
+from _engine_helpers import ROOT, cheapest_name_per_family
 from zoo.data import VideoReader
 from zoo.engine.inference import Recognizer, draw_label
 
@@ -174,15 +174,7 @@ def test_recognizer_int8_needs_calibration_videos_and_keeps_features(sample_vide
 def _one_name_per_family() -> list:
     """The cheapest registered name of each family (fewest counted GFLOPs), int8 twins left out; those
     above 40 GFLOPs a clip are marked heavy (``make test-heavy``)."""
-    from zoo.catalogue import all_cards
-    from zoo.tables import model_stats
-
-    stats, cheapest = model_stats(), {}
-    for card in all_cards():
-        gflops = stats.get(card.name, {}).get("gflops") or float("inf")
-        if not card.int8 and (card.family not in cheapest or gflops < cheapest[card.family][1]):
-            cheapest[card.family] = (card.name, gflops)
-    return [pytest.param(name, marks=[pytest.mark.heavy] if gflops > 40 else []) for name, gflops in sorted(cheapest.values())]
+    return [pytest.param(name, marks=[pytest.mark.heavy] if gflops > 40 else []) for name, gflops in cheapest_name_per_family()]
 
 
 @pytest.mark.slow

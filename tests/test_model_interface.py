@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import zoo
+from _engine_helpers import cheapest_name_per_family
 from zoo.registry import get_model_list, model_card
 
 BATCH = 1
@@ -56,8 +57,8 @@ def _fixed_frames(name: str) -> int | None:
     return None
 
 
-def _input(name: str):
-    """A small input of the card's layout: ``(2, C, T, H, W)``, or ``(rgb, flow)`` for two streams."""
+def _input(name: str, batch: int = BATCH):
+    """A small input of the card's layout: ``(batch, C, T, H, W)``, or ``(rgb, flow)`` for two streams."""
     card = model_card(name)
     gen = torch.Generator().manual_seed(0)
     crop = _lookup(_CROP, name, card.family, 32)
@@ -65,12 +66,12 @@ def _input(name: str):
         crop = max(crop, 64)  # PyTorch's quantised mean fails on the 1x1 map a 32-px ResNet ends in
     if card.family == "two_stream":
         segments, flow_len = card.kwargs.get("num_segments", 1), 10
-        flow = torch.randn(BATCH, 2, segments * flow_len, crop, crop, generator=gen)
+        flow = torch.randn(batch, 2, segments * flow_len, crop, crop, generator=gen)
         if card.input.channels == 2:  # flow stream alone
             return flow
-        return torch.randn(BATCH, 3, segments, crop, crop, generator=gen), flow
+        return torch.randn(batch, 3, segments, crop, crop, generator=gen), flow
     frames = _fixed_frames(name) or _lookup(_FRAMES, name, card.family, 8)
-    return torch.randn(BATCH, card.input.channels, frames, crop, crop, generator=gen)
+    return torch.randn(batch, card.input.channels, frames, crop, crop, generator=gen)
 
 
 def _build(name: str, x) -> torch.nn.Module:
@@ -132,3 +133,23 @@ def test_reset_classifier_also_resets_tpn_auxiliary_head() -> None:
     model.reset_classifier(7)
     assert model.head.fc.out_features == 7 and model.aux_head.fc.out_features == 7
     assert model.head.fc.weight.is_meta  # built where the old classifier lives
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n, _ in cheapest_name_per_family()])
+def test_a_training_step_reaches_every_parameter(name: str) -> None:
+    """One network of every family: a training step (its auxiliary loss included) gives every trainable
+    parameter a gradient, as DistributedDataParallel requires, unless the network says its forward
+    leaves some out (then DDP is told to look for them, and some must really be left out)."""
+    x = _input(name, batch=2)  # BatchNorm trains on more than one value per channel
+    model = _build(name, x).train()
+    logits = model(*x) if isinstance(x, tuple) else model(x)
+    target = torch.zeros(logits.shape[0], dtype=torch.long)
+    loss = torch.nn.functional.cross_entropy(logits.float(), target)
+    auxiliary = model.auxiliary_loss(target) if hasattr(model, "auxiliary_loss") else None
+    (loss if auxiliary is None else loss + auxiliary).backward()
+    unused = [k for k, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    if getattr(model, "forward_uses_every_parameter", True):
+        assert not unused, f"{name}: no gradient for {unused[:5]} ({len(unused)})"
+    else:
+        assert unused, f"{name} says its forward leaves parameters out, but every one got a gradient"

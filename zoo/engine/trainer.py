@@ -159,7 +159,9 @@ def train(cfg: dict, resume: Optional[str] = None) -> dict[str, Any]:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     net: nn.Module = model
     if info.distributed:
-        net = DistributedDataParallel(model, device_ids=[info.local_rank] if info.device.type == "cuda" else None)
+        # a network whose forward leaves some parameters out (X-CLIP's text encoder) needs DDP to look for them
+        net = DistributedDataParallel(model, device_ids=[info.local_rank] if info.device.type == "cuda" else None,
+                                      find_unused_parameters=not getattr(model, "forward_uses_every_parameter", True))
     accumulate = max(1, int(t["accumulate"]))
     steps_per_epoch = len(loader) // accumulate
     if steps_per_epoch < 1:

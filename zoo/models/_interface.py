@@ -118,6 +118,8 @@ class VideoClassifier(nn.Module):
     bn_frozen: bool = False
     #: The stem and the first ``frozen_stages`` stages are frozen (mmaction's convention; -1: none).
     frozen_stages: int = -1
+    #: Every parameter takes part in ``forward`` (distributed training relies on it unless told otherwise).
+    forward_uses_every_parameter: bool = True
     num_features: int
 
     def forward_features(self, x) -> torch.Tensor:

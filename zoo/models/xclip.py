@@ -226,6 +226,9 @@ class XClip(nn.Module):
 
     classifier_name = "head"
     classifier_names = ("head",)
+    #: ``forward`` classifies against the label embeddings in ``head``; the text encoder runs only in
+    #: :meth:`set_labels` and :meth:`video_text_logits`.
+    forward_uses_every_parameter = False
     #: ``get_model`` fetches this file from the weights' Hub repo and calls :meth:`load_tokenizer`.
     tokenizer_file = TOKENIZER_FILE
 
