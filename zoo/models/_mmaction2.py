@@ -23,8 +23,9 @@ from ..convert.keys import Rule, convert
 from ..registry import InputSpec, WeightsEntry, register_converter, register_model
 from ._published import published
 
-__all__ = ["mmaction2_file", "register_mmaction2", "SEGMENTS_NOTE", "MMACTION2_DOCS", "RESNET2D_RULES", "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm", "mm_protocol", "IMAGENET_NORM", "KINETICS_NORM",
-           "mm_nonlocal", "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d", "convert_mmaction2_mobileone"]
+__all__ = ["mmaction2_file", "register_mmaction2", "NUM_CLASSES", "SEGMENTS_NOTE", "MMACTION2_DOCS", "RESNET2D_RULES",
+           "RESNET3D_RULES", "MOBILEONE_RULES", "mm_norm", "mm_protocol", "IMAGENET_NORM", "KINETICS_NORM", "mm_nonlocal",
+           "convert_mmaction2_resnet2d", "convert_mmaction2_resnet3d", "convert_mmaction2_mobileone"]
 
 #: Where mmaction2 documents its recognition zoo (each card's source names its config there).
 MMACTION2_DOCS = "https://github.com/open-mmlab/mmaction2/tree/main/configs/recognition/"
@@ -40,11 +41,11 @@ def mm_norm(mean: tuple[float, float, float], std: tuple[float, float, float]) -
     return {"mean": tuple(round(m / 255, 6) for m in mean), "std": tuple(round(s / 255, 6) for s in std)}
 
 
-
 def mm_protocol(test: str, figures: str = "the README table and the metafile (they agree)") -> str:
     """An mmaction2 entry's evaluation protocol: its ``test`` sampling and crops (scores averaged over
     them, mmaction2's ``average_clips='prob'``), then where its top-1/top-5 ``figures`` come from."""
     return f"mmaction2 test: {test}, scores averaged (average_clips='prob'); top-1/top-5 from {figures}"
+
 
 #: mmaction2's ImageNet ``mean``/``std`` (123.675, 116.28, 103.53 / 58.395, 57.12, 57.375), as card fields.
 IMAGENET_NORM = mm_norm((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
