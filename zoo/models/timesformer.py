@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._mmaction2 import mm_norm, mm_protocol, mmaction2_file
+from ._mmaction2 import mm_norm, mm_protocol, register_mmaction2
 from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, DividedSpaceTimeBlock, PatchEmbed2d, VideoTransformer, drop_path_rates,
                                  hf_encoder_rules, resize_grid)
@@ -226,29 +226,31 @@ _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/timesformer/"
 _MM_INPUT = InputSpec(clip_len=8, frame_step=32, num_segments=1, crop_size=224, short_side=224,
                       **mm_norm((127.5, 127.5, 127.5), (127.5, 127.5, 127.5)))
 _MM_PROTOCOL = mm_protocol("1 clip of 8 frames with step 32 x 3 crops (ThreeCrop 224px after short side 224)")
-_register_mm = partial(register_model, family="timesformer", builder=timesformer, dataset="kinetics400", num_classes=400,
-                       input=_MM_INPUT, converters={"pth": "mmaction2_timesformer"})
-_mm_file = partial(mmaction2_file, converter="mmaction2_timesformer", protocol=_MM_PROTOCOL, default=True,
-                   pretraining="ImageNet-21K ViT-B/16")
+_register_mm = partial(register_mmaction2, family="timesformer", builder=timesformer, dataset="kinetics400",
+                       num_classes=400, input=_MM_INPUT, converter="mmaction2_timesformer", protocol=_MM_PROTOCOL,
+                       pretraining="ImageNet-21K ViT-B/16")
 
-_register_mm("timesformer_divst_f8s32_kinetics400", kwargs={"attention_type": "divided_space_time"},
-             weights=(_mm_file(_MM + "timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb/"
-                                     "timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb_20220815-a4d0d01f.pth",
-                               77.69, 93.45, config="timesformer/timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb.py"),),
-             source="mmaction2 1.2.0, configs/recognition/timesformer/timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb.py",
+_register_mm("timesformer_divst_f8s32_kinetics400",
+             kwargs={"attention_type": "divided_space_time"},
              description="TimeSformer (divided space-time attention, ViT-B/16), 8x32 at 224 px, Kinetics-400, trained by "
-                         "mmaction2.")
-_register_mm("timesformer_jointst_f8s32_kinetics400", kwargs={"attention_type": "joint_space_time"},
-             weights=(_mm_file(_MM + "timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb/"
-                                     "timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb_20220815-8022d1c0.pth",
-                               76.95, 93.28, config="timesformer/timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb.py"),),
-             source="mmaction2 1.2.0, configs/recognition/timesformer/timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb.py",
+                         "mmaction2.",
+             url=_MM + "timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb/"
+                       "timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb_20220815-a4d0d01f.pth",
+             top1=77.69, top5=93.45,
+             config="timesformer/timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb.py")
+_register_mm("timesformer_jointst_f8s32_kinetics400",
+             kwargs={"attention_type": "joint_space_time"},
              description="TimeSformer with joint space-time attention (one attention over all 8x196 patches, ViT-B/16), "
-                         "8x32 at 224 px, Kinetics-400, trained by mmaction2.")
-_register_mm("timesformer_spaceonly_f8s32_kinetics400", kwargs={"attention_type": "space_only"},
-             weights=(_mm_file(_MM + "timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb/"
-                                     "timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb_20220815-78f05367.pth",
-                               76.93, 92.88, config="timesformer/timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb.py"),),
-             source="mmaction2 1.2.0, configs/recognition/timesformer/timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb.py",
+                         "8x32 at 224 px, Kinetics-400, trained by mmaction2.",
+             url=_MM + "timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb/"
+                       "timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb_20220815-8022d1c0.pth",
+             top1=76.95, top5=93.28,
+             config="timesformer/timesformer_jointST_8xb8-8x32x1-15e_kinetics400-rgb.py")
+_register_mm("timesformer_spaceonly_f8s32_kinetics400",
+             kwargs={"attention_type": "space_only"},
              description="TimeSformer with space-only attention (a ViT-B/16 per frame, class tokens averaged over the "
-                         "8 frames), 8x32 at 224 px, Kinetics-400, trained by mmaction2.")
+                         "8 frames), 8x32 at 224 px, Kinetics-400, trained by mmaction2.",
+             url=_MM + "timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb/"
+                       "timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb_20220815-78f05367.pth",
+             top1=76.93, top5=92.88,
+             config="timesformer/timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb.py")

@@ -332,9 +332,13 @@ class TPNet(ResNet3d):
         outs = super().forward_stages(x.transpose(1, 2).reshape(b * t, c, h, w))
         return [out.view(b, t, *out.shape[1:]).transpose(1, 2) for out in outs]
 
+    def _pooled_neck(self, stages: list[torch.Tensor]) -> torch.Tensor:
+        """The stages' ``layer3``/``layer4`` outputs -> the pooled neck output ``(N, 2048)``, views averaged."""
+        return self.head.pool(self.neck(stages[-2:]))
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N * S * K, 3, T, H, W)`` -> the pooled neck output ``(N, 2048)``, views averaged."""
-        return self.head.pool(self.neck(self.forward_stages(x)[-2:]))
+        return self._pooled_neck(self.forward_stages(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N * S * K, 3, T, H, W)`` -> logits ``(N, num_classes)``; in training also the auxiliary logits,
@@ -342,7 +346,7 @@ class TPNet(ResNet3d):
         stages = self.forward_stages(x)
         if self.training and self.aux_head.loss_weight > 0:
             _AUX_LOGITS[self] = self.aux_head(stages[-2])
-        return self.forward_head(self.head.pool(self.neck(stages[-2:])))
+        return self.forward_head(self._pooled_neck(stages))
 
     def auxiliary_loss(self, target: torch.Tensor) -> torch.Tensor | None:
         """The auxiliary head's weighted cross-entropy for the last training-mode ``forward`` (each view of a
@@ -360,7 +364,7 @@ class TPNet(ResNet3d):
     def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 3, T, H, W)`` -> ``(logits (N, num_classes), aux_logits (B, num_classes))`` for training."""
         stages = self.forward_stages(x)
-        return self.head(self.head.pool(self.neck(stages[-2:]))), self.aux_head(stages[-2])
+        return self.forward_head(self._pooled_neck(stages)), self.aux_head(stages[-2])
 
     classifier_names = ("head.fc", "aux_head.fc")
 

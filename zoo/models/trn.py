@@ -34,10 +34,10 @@ import torch
 import torch.nn as nn
 
 from ..convert.keys import Rule, convert
-from ..registry import InputSpec, register_converter, register_model
+from ..registry import InputSpec, register_converter
 from ._backbones_small import ResNet2d
 from ._interface import VideoClassifier
-from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, RESNET2D_RULES, register_mmaction2
 
 __all__ = ["MultiScaleRelation", "TRN", "trn_resnet", "convert_mmaction2_trn"]
 
@@ -168,32 +168,33 @@ def convert_mmaction2_trn(source: Mapping[str, torch.Tensor], model: nn.Module) 
 
 _SEGMENTS_NOTE = ("8 frames, one from each of 8 equal segments of the video (TSN sampling), run per frame by the "
                   "ResNet; the relation head scores ordered tuples of them")
-_register_mm = partial(register_model, builder=trn_resnet, family="trn", num_classes=174,
-                       kwargs={"depth": 50, "num_frames": 8, "partial_bn": True}, converters={"pth": "mmaction2_trn"},
+_register_mm = partial(register_mmaction2, builder=trn_resnet, family="trn", converter="mmaction2_trn",
+                       kwargs={"depth": 50, "num_frames": 8, "partial_bn": True},
                        input=InputSpec(clip_len=8, frame_step=1, num_segments=1, crop_size=256, short_side=256,
-                                       **IMAGENET_NORM,
-                                       note=_SEGMENTS_NOTE))
+                                       **IMAGENET_NORM, note=_SEGMENTS_NOTE))
 _PROTOCOL = ("mmaction2 test: 8 segments sampled twice (twice_sample: 2 clips of 8 frames) x 3 crops (ThreeCrop "
              "256px after short side 256), scores averaged (average_clips='prob'), with mmaction2's random draw of "
              "frame tuples; top-1/top-5 'accurate' of the README table and the metafile (they agree; the README's "
              "protocol column says 16 clips x 10 crop, its 'efficient' figures {efficient})")
 
-_register_mm("trn_resnet50_seg8_sthsthv1", dataset="sthsthv1",
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb_20220815-e13db2e9.pth",
-                 33.65, 62.22, converter="mmaction2_trn", config="trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb.py",
-                 default=True, pretraining="ImageNet", protocol=_PROTOCOL.format(efficient="31.60/60.15")),),
-             source="mmaction2 1.2.0, configs/recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb.py",
-             description=("TRN (multi-scale temporal relations) over ResNet-50, 8 segments, Something-Something V1, "
-                          "mmaction2's weights. In eval mode the relation head adds the expected value of mmaction2's "
-                          "random draw of frame tuples (every tuple scored), so results are deterministic."))
+_register_mm("trn_resnet50_seg8_sthsthv1",
+             dataset="sthsthv1",
+             description="TRN (multi-scale temporal relations) over ResNet-50, 8 segments, Something-Something V1, "
+                         "mmaction2's weights. In eval mode the relation head adds the expected value of mmaction2's "
+                         "random draw of frame tuples (every tuple scored), so results are deterministic.",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb_20220815-e13db2e9.pth",
+             top1=33.65, top5=62.22,
+             config="trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb.py",
+             pretraining="ImageNet",
+             protocol=_PROTOCOL.format(efficient="31.60/60.15"))
 
-_register_mm("trn_resnet50_seg8_sthsthv2", dataset="sthsthv2",
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb_20220815-e01617db.pth",
-                 51.2, 78.42, converter="mmaction2_trn", config="trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
-                 default=True, pretraining="ImageNet", protocol=_PROTOCOL.format(efficient="47.65/76.27")),),
-             source="mmaction2 1.2.0, configs/recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
-             description=("TRN (multi-scale temporal relations) over ResNet-50, 8 segments, Something-Something V2, "
-                          "mmaction2's weights. In eval mode the relation head adds the expected value of mmaction2's "
-                          "random draw of frame tuples (every tuple scored), so results are deterministic."))
+_register_mm("trn_resnet50_seg8_sthsthv2",
+             dataset="sthsthv2",
+             description="TRN (multi-scale temporal relations) over ResNet-50, 8 segments, Something-Something V2, "
+                         "mmaction2's weights. In eval mode the relation head adds the expected value of mmaction2's "
+                         "random draw of frame tuples (every tuple scored), so results are deterministic.",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb_20220815-e01617db.pth",
+             top1=51.2, top5=78.42,
+             config="trn/trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
+             pretraining="ImageNet",
+             protocol=_PROTOCOL.format(efficient="47.65/76.27"))

@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import InputSpec, register_model
-from ._mmaction2 import IMAGENET_NORM, SEGMENTS_NOTE, mm_protocol, mmaction2_file, register_mmaction2
+from ._mmaction2 import IMAGENET_NORM, SEGMENTS_NOTE, mm_protocol, register_mmaction2
 from ._backbones_small import ResNet2d
 from ._tsn_backbones import MobileOne
 from ._interface import VideoClassifier, segment_consensus
@@ -417,20 +417,16 @@ _register_mm("c2d_resnet50_f16s4_kinetics400", dataset="kinetics400", kwargs={'s
 
 
 # mmaction2's TSM on MobileOne-S4 (mmaction2's MobileOneTSM over mmpretrain's MobileOne)
-register_model("tsm_mobileone_s4_seg16_kinetics400", tsm_mobileone, family="tsm", dataset="kinetics400", num_classes=400,
-               kwargs={"arch": "s4", "num_segments": 16, "shift_segments": 8}, converters={"pth": "mmaction2_mobileone"},
-               input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256,
-                               **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=16)),
-               weights=(mmaction2_file(
-                   "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb_20230825-a7f8876b.pth",
-                   74.38, 91.71, converter="mmaction2_mobileone",
-                   config="tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py", default=True,
-                   pretraining="ImageNet",
-                   protocol=("mmaction2 test: 16 frames (uniform segments) x 3 crops (ThreeCrop 256px after short side 256, "
-                             "the config's test pipeline; the README's column says 10 crops), scores averaged "
-                             "(average_clips='prob'); top-1/top-5 from the README table and the metafile (they agree)")),),
-               source="mmaction2 1.2.0, configs/recognition/tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py",
-               description=("TSM (1/8 of channels shifted each way before every block) over MobileOne-S4, 16 segments, "
-                            "mmaction2's weights, in the multi-branch form the file holds (model.backbone.fuse() folds "
-                            "each block into one conv, same outputs). As in mmaction2's config, which sets 16 segments "
-                            "on the head only, the shift treats frames 0-7 and 8-15 as two separate clips."))
+register_mmaction2("tsm_mobileone_s4_seg16_kinetics400", builder=tsm_mobileone, family="tsm", converter="mmaction2_mobileone",
+                   dataset="kinetics400", kwargs={"arch": "s4", "num_segments": 16, "shift_segments": 8},
+                   input=InputSpec(clip_len=16, frame_step=1, num_segments=1, crop_size=224, short_side=256,
+                                   **IMAGENET_NORM, note=SEGMENTS_NOTE.format(s=16)),
+                   url="https://download.openmmlab.com/mmaction/v1.0/recognition/tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb_20230825-a7f8876b.pth",
+                   top1=74.38, top5=91.71, pretraining="ImageNet",
+                   config="tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py",
+                   protocol=mm_protocol("16 frames (uniform segments) x 3 crops (ThreeCrop 256px after short side 256, the "
+                                        "config's test pipeline; the README's column says 10 crops)"),
+                   description=("TSM (1/8 of channels shifted each way before every block) over MobileOne-S4, 16 segments, "
+                                "mmaction2's weights, in the multi-branch form the file holds (model.backbone.fuse() "
+                                "folds each block into one conv, same outputs). As in mmaction2's config, which sets 16 "
+                                "segments on the head only, the shift treats frames 0-7 and 8-15 as two separate clips."))

@@ -17,7 +17,7 @@ import logging
 import re
 from collections import OrderedDict
 from functools import partial
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn as nn
@@ -25,8 +25,8 @@ import torch.nn as nn
 from ..convert.keys import Rule, convert
 from ..convert.quantize import int8_builder
 from ..errors import WeightsError
-from ..registry import InputSpec, WeightsEntry, register_converter, register_model
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file, register_mmaction2
+from ..registry import InputSpec, register_converter, register_model
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, register_mmaction2
 from ._published import GLUONCV_CONFIGS, GLUONCV_LOGS, published
 from ._backbones2d import (
     ConvBN,
@@ -682,64 +682,45 @@ def convert_mmaction2_timm_swin(source: Mapping[str, torch.Tensor], model: nn.Mo
     return convert(source, model, rules, what="mmaction2 TSN timm Swin")
 
 
-_MM_TSN = "mmaction2 1.2.0, configs/recognition/tsn/custom_backbones/"
+def _register_tsn_mm(name: str, builder: Callable[..., nn.Module], config: str, stamp: str, top1: float, top5: float, *,
+                     converter: str, segments: int, description: str, kwargs: Mapping[str, Any] | None = None,
+                     figures: str = "the README table and the metafile (they agree)") -> None:
+    """mmaction2's TSN on another library's trunk: the file ``<config>_<stamp>.pth`` under ``tsn/<config>/``,
+    its config under ``tsn/custom_backbones/``, tested on 25 frames x 10 crops."""
+    register_mmaction2(
+        name, builder=builder, family="tsn", converter=converter, dataset="kinetics400", kwargs=kwargs,
+        input=InputSpec(clip_len=1, frame_step=1, num_segments=segments, crop_size=224, short_side=256, **IMAGENET_NORM),
+        url=f"https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/{config}/{config}_{stamp}.pth",
+        top1=top1, top5=top5, pretraining="ImageNet", config=f"tsn/custom_backbones/{config}.py",
+        protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)", figures),
+        description=description)
 
 
-def _input_segments(segments: int) -> InputSpec:
-    return InputSpec(clip_len=1, frame_step=1, num_segments=segments, crop_size=224, short_side=256, **IMAGENET_NORM)
-
-
-def _tsn_file(config: str, stamp: str, top1: float, top5: float, converter: str,
-              agree: str = " and the metafile (they agree)") -> WeightsEntry:
-    """The mmaction2 TSN checkpoint ``<config>_<stamp>.pth`` under ``tsn/<config>/``."""
-    return mmaction2_file(
-        f"https://download.openmmlab.com/mmaction/v1.0/recognition/tsn/{config}/{config}_{stamp}.pth",
-        top1, top5, converter=converter, config=f"tsn/custom_backbones/{config}.py", default=True,
-        pretraining="ImageNet", protocol=mm_protocol("25 frames (uniform segments) x 10 crops (TenCrop 224px after short side 256)", "the README table" + agree))
-
-
-register_model("tsn_resnext101_32x4d_seg3_kinetics400", tsn_resnet_v1b, family="tsn", dataset="kinetics400",
-               num_classes=400, kwargs={"depth": 101, "groups": 32, "width_per_group": 4},
-               input=_input_segments(3), converters={"pth": "mmaction2_mmcls_resnet2d"},
-               weights=(_tsn_file("tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb",
-                                  "20221209-de2d5615", 72.95, 90.36, "mmaction2_mmcls_resnet2d"),),
-               source=_MM_TSN + "tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb.py",
-               description="TSN over ResNeXt-101 32x4d (mmcls's ResNeXt), 3 segments, mmaction2's weights.")
-
-register_model("tsn_densenet161_seg3_kinetics400", tsn_densenet161, family="tsn", dataset="kinetics400",
-               num_classes=400, kwargs={}, input=_input_segments(3),
-               converters={"pth": "mmaction2_torchvision_densenet"},
-               weights=(_tsn_file("tsn_imagenet-pretrained-dense161_8xb32-1x1x3-100e_kinetics400-rgb",
-                                  "20220906-5f4c0daf", 72.07, 90.15, "mmaction2_torchvision_densenet"),),
-               source=_MM_TSN + "tsn_imagenet-pretrained-dense161_8xb32-1x1x3-100e_kinetics400-rgb.py",
-               description=("TSN over DenseNet-161 (torchvision's), 3 segments, mmaction2's weights; the frame "
-                            "features are DenseNet's last BatchNorm output pooled, without a final ReLU, as mmaction2 "
-                            "pools torchvision's features."))
-
-register_model("tsn_swin_b_seg3_kinetics400", tsn_swin_b, family="tsn", dataset="kinetics400", num_classes=400,
-               kwargs={}, input=_input_segments(3), converters={"pth": "mmaction2_timm_swin"},
-               weights=(_tsn_file("tsn_imagenet-pretrained-swin-transformer_8xb32-1x1x3-100e_kinetics400-rgb",
-                                  "20220906-65ed814e", 77.03, 92.61, "mmaction2_timm_swin"),),
-               source=_MM_TSN + "tsn_imagenet-pretrained-swin-transformer_8xb32-1x1x3-100e_kinetics400-rgb.py",
-               description="TSN over Swin-B (timm's swin_base_patch4_window7_224), 3 segments, mmaction2's weights.")
-
-register_model("tsn_swin_b_seg8_kinetics400", tsn_swin_b, family="tsn", dataset="kinetics400", num_classes=400,
-               kwargs={}, input=_input_segments(8), converters={"pth": "mmaction2_timm_swin"},
-               weights=(_tsn_file("tsn_imagenet-pretrained-swin-transformer_32xb8-1x1x8-50e_kinetics400-rgb",
-                                  "20230530-428f0064", 79.22, 94.2, "mmaction2_timm_swin",
-                                  agree=(" (the metafile gives this entry the 1x1x3 file's URL; the card follows the "
-                                         "README, which links this file)")),),
-               source=_MM_TSN + "tsn_imagenet-pretrained-swin-transformer_32xb8-1x1x8-50e_kinetics400-rgb.py",
-               description=("TSN over Swin-B (timm's swin_base_patch4_window7_224), 8 segments, 50 epochs on 32 GPUs, "
-                            "mmaction2's weights. mmaction2's metafile lists this entry with the 3-segment file's URL; "
-                            "the README table links its own file, which this card follows."))
-
-register_model("tsn_mobileone_s4_seg8_kinetics400", tsn_mobileone, family="tsn", dataset="kinetics400",
-               num_classes=400, kwargs={"arch": "s4"}, input=_input_segments(8),
-               converters={"pth": "mmaction2_mobileone"},
-               weights=(_tsn_file("tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_kinetics400-rgb",
-                                  "20230825-2da3c1f7", 73.65, 91.32, "mmaction2_mobileone"),),
-               source=_MM_TSN + "tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_kinetics400-rgb.py",
-               description=("TSN over MobileOne-S4 (mmpretrain's), 8 segments, mmaction2's weights, in the "
-                            "multi-branch form the file holds; model.backbone.fuse() folds each block into one "
-                            "conv (mmaction2's deploy form, same outputs)."))
+_register_tsn_mm("tsn_resnext101_32x4d_seg3_kinetics400", tsn_resnet_v1b,
+                 "tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb", "20221209-de2d5615", 72.95, 90.36,
+                 converter="mmaction2_mmcls_resnet2d", segments=3, kwargs={"depth": 101, "groups": 32, "width_per_group": 4},
+                 description="TSN over ResNeXt-101 32x4d (mmcls's ResNeXt), 3 segments, mmaction2's weights.")
+_register_tsn_mm("tsn_densenet161_seg3_kinetics400", tsn_densenet161,
+                 "tsn_imagenet-pretrained-dense161_8xb32-1x1x3-100e_kinetics400-rgb", "20220906-5f4c0daf", 72.07, 90.15,
+                 converter="mmaction2_torchvision_densenet", segments=3,
+                 description=("TSN over DenseNet-161 (torchvision's), 3 segments, mmaction2's weights; the frame "
+                              "features are DenseNet's last BatchNorm output pooled, without a final ReLU, as mmaction2 "
+                              "pools torchvision's features."))
+_register_tsn_mm("tsn_swin_b_seg3_kinetics400", tsn_swin_b,
+                 "tsn_imagenet-pretrained-swin-transformer_8xb32-1x1x3-100e_kinetics400-rgb", "20220906-65ed814e",
+                 77.03, 92.61, converter="mmaction2_timm_swin", segments=3,
+                 description="TSN over Swin-B (timm's swin_base_patch4_window7_224), 3 segments, mmaction2's weights.")
+_register_tsn_mm("tsn_swin_b_seg8_kinetics400", tsn_swin_b,
+                 "tsn_imagenet-pretrained-swin-transformer_32xb8-1x1x8-50e_kinetics400-rgb", "20230530-428f0064",
+                 79.22, 94.2, converter="mmaction2_timm_swin", segments=8,
+                 figures=("the README table (the metafile gives this entry the 1x1x3 file's URL; the card follows the "
+                          "README, which links this file)"),
+                 description=("TSN over Swin-B (timm's swin_base_patch4_window7_224), 8 segments, 50 epochs on 32 GPUs, "
+                              "mmaction2's weights. mmaction2's metafile lists this entry with the 3-segment file's URL; "
+                              "the README table links its own file, which this card follows."))
+_register_tsn_mm("tsn_mobileone_s4_seg8_kinetics400", tsn_mobileone,
+                 "tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_kinetics400-rgb", "20230825-2da3c1f7",
+                 73.65, 91.32, converter="mmaction2_mobileone", segments=8, kwargs={"arch": "s4"},
+                 description=("TSN over MobileOne-S4 (mmpretrain's), 8 segments, mmaction2's weights, in the "
+                              "multi-branch form the file holds; model.backbone.fuse() folds each block into one "
+                              "conv (mmaction2's deploy form, same outputs)."))

@@ -28,8 +28,8 @@ import torch
 import torch.nn as nn
 
 from ..convert.keys import Rule, convert
-from ..registry import InputSpec, register_converter, register_model
-from ._mmaction2 import KINETICS_NORM, mmaction2_file
+from ..registry import InputSpec, register_converter
+from ._mmaction2 import KINETICS_NORM, register_mmaction2
 from ._video_transformer import Block, VideoTransformer, drop_path_rates
 from .mvit import _drop_path
 
@@ -219,45 +219,51 @@ _PROTOCOL = ("mmaction2 test: 4 uniform clips of {frames} frames with step 4 x 1
              "'short-side 320' is the resolution of the stored videos, not the test resize")
 _NOTE = "{frames} frames 4 apart; the network halves time in its first patch embedding"
 
-_register_mm = partial(register_model, family="uniformer", converters={"pth": "mmaction2_uniformer"})
+_register_mm = partial(register_mmaction2, family="uniformer", converter="mmaction2_uniformer")
 
-_register_mm("uniformer_s_in1k_f16s4_kinetics400", builder=uniformer_s, dataset="kinetics400", num_classes=400,
+_register_mm("uniformer_s_in1k_f16s4_kinetics400",
+             builder=uniformer_s,
+             dataset="kinetics400",
+             num_classes=400,
              kwargs={"drop_path": 0.1},
              input=InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224,
                              **KINETICS_NORM, note=_NOTE.format(frames=16)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb_20221219-c630a037.pth",
-                 80.9, 94.6, converter="mmaction2_uniformer", config="uniformer/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
-                 default=True, pretraining="ImageNet-1K",
-                 protocol=_PROTOCOL.format(frames=16, reference="80.8/94.7", mm="80.9/94.6")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformer/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
              description="UniFormer-S (local blocks 3+4, global blocks 8+3), ImageNet-1K-initialised, 16x4 sampling; "
-                         "mmaction2's port of the Sense-X/UniFormer weights.")
+                         "mmaction2's port of the Sense-X/UniFormer weights.",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb_20221219-c630a037.pth",
+             top1=80.9, top5=94.6,
+             config="uniformer/uniformer-small_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
+             pretraining="ImageNet-1K",
+             protocol=_PROTOCOL.format(frames=16, reference="80.8/94.7", mm="80.9/94.6"))
 
-_register_mm("uniformer_b_in1k_f16s4_kinetics400", builder=uniformer_b, dataset="kinetics400", num_classes=400,
+_register_mm("uniformer_b_in1k_f16s4_kinetics400",
+             builder=uniformer_b,
+             dataset="kinetics400",
+             num_classes=400,
              kwargs={"drop_path": 0.3},
              input=InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, short_side=224,
                              **KINETICS_NORM, note=_NOTE.format(frames=16)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb_20221219-157c2e66.pth",
-                 82.0, 95.0, converter="mmaction2_uniformer", config="uniformer/uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
-                 default=True, pretraining="ImageNet-1K",
-                 protocol=_PROTOCOL.format(frames=16, reference="82.0/95.1", mm="82.0/95.0")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformer/uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
              description="UniFormer-B (local blocks 5+8, global blocks 20+7), ImageNet-1K-initialised, 16x4 sampling; "
-                         "mmaction2's port of the Sense-X/UniFormer weights.")
+                         "mmaction2's port of the Sense-X/UniFormer weights.",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb_20221219-157c2e66.pth",
+             top1=82.0, top5=95.0,
+             config="uniformer/uniformer-base_imagenet1k-pre_16x4x1_kinetics400-rgb.py",
+             pretraining="ImageNet-1K",
+             protocol=_PROTOCOL.format(frames=16, reference="82.0/95.1", mm="82.0/95.0"))
 
-_register_mm("uniformer_b_in1k_f32s4_kinetics400", builder=uniformer_b, dataset="kinetics400", num_classes=400,
+_register_mm("uniformer_b_in1k_f32s4_kinetics400",
+             builder=uniformer_b,
+             dataset="kinetics400",
+             num_classes=400,
              kwargs={"drop_path": 0.3},
              input=InputSpec(clip_len=32, frame_step=4, num_segments=1, crop_size=224, short_side=224,
                              **KINETICS_NORM, note=_NOTE.format(frames=32)),
-             weights=(mmaction2_file(
-                 "https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb_20221219-b776322c.pth",
-                 83.1, 95.3, converter="mmaction2_uniformer", config="uniformer/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb.py",
-                 default=True, pretraining="ImageNet-1K",
-                 protocol=_PROTOCOL.format(frames=32, reference="82.9/95.4", mm="83.0/95.3")),),
-             source="mmaction2 1.2.0, configs/recognition/uniformer/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb.py",
              description="UniFormer-B (local blocks 5+8, global blocks 20+7), ImageNet-1K-initialised, 32x4 sampling; "
                          "mmaction2's port of the Sense-X/UniFormer weights. (The README's FLOPs column, in "
                          "multiply-adds, gives 59G for this model, below its 16-frame 96.7G; counted here: 258G "
-                         "multiply-adds, the card's 516.5 GFLOPs.)")
+                         "multiply-adds, the card's 516.5 GFLOPs.)",
+             url="https://download.openmmlab.com/mmaction/v1.0/recognition/uniformerv1/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb_20221219-b776322c.pth",
+             top1=83.1, top5=95.3,
+             config="uniformer/uniformer-base_imagenet1k-pre_32x4x1_kinetics400-rgb.py",
+             pretraining="ImageNet-1K",
+             protocol=_PROTOCOL.format(frames=32, reference="82.9/95.4", mm="83.0/95.3"))

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from ..convert.keys import Rule, convert
 from ..registry import HubArchitecture, InputSpec, register_converter, register_hub_architecture, register_model
-from ._mmaction2 import IMAGENET_NORM, mm_protocol, mmaction2_file
+from ._mmaction2 import IMAGENET_NORM, mm_protocol, register_mmaction2
 from ._published import hf_file, hub_input, hub_kwargs
 from ._video_transformer import (Block, TubeletEmbed, VideoTransformer, drop_path_rates, fuse_qkv, hf_encoder_rules,
                                  sinusoid_table)
@@ -224,44 +224,47 @@ _MM_INPUT = InputSpec(clip_len=16, frame_step=4, num_segments=1, crop_size=224, 
 _MM_PROTOCOL = mm_protocol("5 clips of 16 frames with step 4 x 3 crops (ThreeCrop 224px after short side 224; the README "
                            "says short side 320 for the test videos)", "the README table")
 _MM_EPS = {"eps": 1e-6, "fc_norm_eps": 1e-6}
-_register_mm = partial(register_model, family="videomae", builder=videomae, dataset="kinetics400", num_classes=400,
-                       input=_MM_INPUT, converters={"pth": "mmaction2_videomae"})
-_mm_file = partial(mmaction2_file, converter="mmaction2_videomae", default=True)
+_register_mm = partial(register_mmaction2, family="videomae", builder=videomae, dataset="kinetics400", num_classes=400,
+                       input=_MM_INPUT, converter="mmaction2_videomae")
 _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/"
 _V2_CONFIG = "videomaev2/vit-{size}-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400.py"
 
-_register_mm("videomae_vit_b_f16s4_kinetics400", kwargs={"size": "b", **_MM_EPS},
-             weights=(_mm_file(_MM + "videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400_20221013-860a3cd3.pth",
-                               81.3, 95.0, protocol=_MM_PROTOCOL + " and the metafile (they agree)",
-                               config="videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
-                               pretraining="VideoMAE self-supervised, Kinetics-400"),),
-             source="mmaction2 1.2.0, configs/recognition/videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+_register_mm("videomae_vit_b_f16s4_kinetics400",
+             kwargs={"size": "b", **_MM_EPS},
              description="VideoMAE ViT-B/16, 16x4 at 224 px, Kinetics-400: MCG-NJU's fine-tuned weights converted by "
-                         "mmaction2 (licence of the original weights: CC-BY-NC-4.0).")
-_register_mm("videomae_vit_l_f16s4_kinetics400", kwargs={"size": "l", **_MM_EPS},
-             weights=(_mm_file(_MM + "videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400_20221013-229dbb03.pth",
-                               85.3, 96.7, protocol=_MM_PROTOCOL + " and the metafile (they agree)",
-                               config="videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
-                               pretraining="VideoMAE self-supervised, Kinetics-400"),),
-             source="mmaction2 1.2.0, configs/recognition/videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+                         "mmaction2 (licence of the original weights: CC-BY-NC-4.0).",
+             url=_MM + "videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400_20221013-860a3cd3.pth",
+             top1=81.3, top5=95.0,
+             protocol=_MM_PROTOCOL + " and the metafile (they agree)",
+             config="videomae/vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+             pretraining="VideoMAE self-supervised, Kinetics-400")
+_register_mm("videomae_vit_l_f16s4_kinetics400",
+             kwargs={"size": "l", **_MM_EPS},
              description="VideoMAE ViT-L/16, 16x4 at 224 px, Kinetics-400: MCG-NJU's fine-tuned weights converted by "
-                         "mmaction2 (licence of the original weights: CC-BY-NC-4.0).")
-_register_mm("videomaev2_vit_s_distilled_f16s4_kinetics400", kwargs={"size": "s", **_MM_EPS},
-             weights=(_mm_file(_MM + "videomaev2/vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400/"
-                                     "vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400_20230510-25c748fd.pth",
-                               83.6, 96.3, config=_V2_CONFIG.format(size="small"),
-                               protocol=_MM_PROTOCOL + "; the file is the README's: mmaction2's metafile gives this "
-                                                       "entry the ViT-B file's URL",
-                               pretraining="VideoMAE V2 ViT-g, distilled on Kinetics-710"),),
-             source="mmaction2 1.2.0, configs/recognition/" + _V2_CONFIG.format(size="small"),
+                         "mmaction2 (licence of the original weights: CC-BY-NC-4.0).",
+             url=_MM + "videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400_20221013-229dbb03.pth",
+             top1=85.3, top5=96.7,
+             protocol=_MM_PROTOCOL + " and the metafile (they agree)",
+             config="videomae/vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400.py",
+             pretraining="VideoMAE self-supervised, Kinetics-400")
+_register_mm("videomaev2_vit_s_distilled_f16s4_kinetics400",
+             kwargs={"size": "s", **_MM_EPS},
              description="VideoMAE V2 ViT-S/16 distilled from ViT-g (Kinetics-710), 16x4 at 224 px, Kinetics-400: "
-                         "OpenGVLab's weights converted by mmaction2 (the README's file).")
-_register_mm("videomaev2_vit_b_distilled_f16s4_kinetics400", kwargs={"size": "b", **_MM_EPS},
-             weights=(_mm_file(_MM + "videomaev2/vit-base-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400/"
-                                     "vit-base-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400_20230510-3e7f93b2.pth",
-                               86.6, 97.3, config=_V2_CONFIG.format(size="base"),
-                               protocol=_MM_PROTOCOL + " and the metafile (they agree)",
-                               pretraining="VideoMAE V2 ViT-g, distilled on Kinetics-710"),),
-             source="mmaction2 1.2.0, configs/recognition/" + _V2_CONFIG.format(size="base"),
+                         "OpenGVLab's weights converted by mmaction2 (the README's file).",
+             url=_MM + "videomaev2/vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400/"
+                       "vit-small-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400_20230510-25c748fd.pth",
+             top1=83.6, top5=96.3,
+             config=_V2_CONFIG.format(size="small"),
+             protocol=_MM_PROTOCOL + "; the file is the README's: mmaction2's metafile gives this "
+                                     "entry the ViT-B file's URL",
+             pretraining="VideoMAE V2 ViT-g, distilled on Kinetics-710")
+_register_mm("videomaev2_vit_b_distilled_f16s4_kinetics400",
+             kwargs={"size": "b", **_MM_EPS},
              description="VideoMAE V2 ViT-B/16 distilled from ViT-g (Kinetics-710), 16x4 at 224 px, Kinetics-400: "
-                         "OpenGVLab's weights converted by mmaction2.")
+                         "OpenGVLab's weights converted by mmaction2.",
+             url=_MM + "videomaev2/vit-base-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400/"
+                       "vit-base-p16_videomaev2-vit-g-dist-k710-pre_16x4x1_kinetics-400_20230510-3e7f93b2.pth",
+             top1=86.6, top5=97.3,
+             config=_V2_CONFIG.format(size="base"),
+             protocol=_MM_PROTOCOL + " and the metafile (they agree)",
+             pretraining="VideoMAE V2 ViT-g, distilled on Kinetics-710")
